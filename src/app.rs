@@ -1,0 +1,137 @@
+//! Wiring: builds the Rocket instances that `main` launches and tests drive.
+//!
+//! One place shows the whole URL map. Configuration is already validated here; this
+//! module only assembles and starts.
+
+use std::net::SocketAddr;
+use std::path::Path;
+
+use figment::Figment;
+use rocket::data::{Limits, ToByteUnit};
+use rocket::fairing::AdHoc;
+use rocket::{Build, Ignite, Rocket, Shutdown};
+
+use crate::config::Config;
+use crate::{sandbox, web};
+
+#[derive(Debug, thiserror::Error)]
+pub enum AppError {
+    #[error("data directory {path}: {source}")]
+    DataDir { path: String, source: std::io::Error },
+    #[error("server: {0}")]
+    Rocket(#[from] Box<rocket::Error>),
+    #[error("server stopped before it started listening")]
+    NoLiftoff,
+}
+
+/// Rocket's own settings from ours: address, port, limits, no Rocket.toml, no banner.
+fn rocket_figment(config: &Config, secret_key: &str) -> Figment {
+    let limits = Limits::default()
+        // why: bounded bodies everywhere; WeChat messages are far below 64 KiB.
+        .limit("form", 64.kibibytes())
+        .limit("data-form", 2.mebibytes())
+        .limit("json", 64.kibibytes())
+        .limit("string", 64.kibibytes())
+        .limit("bytes", 64.kibibytes())
+        .limit("file", 2.mebibytes());
+    Figment::from(rocket::Config::default())
+        .merge(("address", config.address))
+        .merge(("port", config.port))
+        .merge(("secret_key", secret_key))
+        .merge(("limits", limits))
+        .merge(("ident", "wxcheckout"))
+        .merge(("cli_colors", false))
+        .merge(("log_level", rocket::config::LogLevel::Off))
+}
+
+/// The signing key of private cookies: configured, else generated once into `data_dir`.
+fn secret_key(config: &Config) -> Result<String, AppError> {
+    if let Some(k) = &config.secret_key {
+        return Ok(k.clone());
+    }
+    let dir = &config.data_dir;
+    let io = |source| AppError::DataDir { path: dir.display().to_string(), source };
+    std::fs::create_dir_all(dir).map_err(io)?;
+    let path = dir.join("secret.key");
+    match std::fs::read_to_string(&path) {
+        Ok(k) if k.trim().len() == 88 => Ok(k.trim().to_owned()),
+        _ => {
+            let key = random_key();
+            write_private(&path, &key).map_err(io)?;
+            Ok(key)
+        }
+    }
+}
+
+fn random_key() -> String {
+    use base64::Engine;
+    let mut bytes = [0u8; 64];
+    rand::fill(&mut bytes);
+    // why: Rocket takes a 512-bit key as 88 base64 characters.
+    base64::engine::general_purpose::STANDARD.encode(bytes)
+}
+
+fn write_private(path: &Path, contents: &str) -> std::io::Result<()> {
+    use std::io::Write;
+    let mut opts = std::fs::OpenOptions::new();
+    opts.write(true).create(true).truncate(true);
+    #[cfg(unix)]
+    std::os::unix::fs::OpenOptionsExt::mode(&mut opts, 0o600);
+    opts.open(path)?.write_all(contents.as_bytes())
+}
+
+fn base(config: &Config, secret_key: &str) -> Rocket<Build> {
+    rocket::custom(rocket_figment(config, secret_key))
+        .manage(config.clone())
+        .mount("/", rocket::routes![web::healthz, web::assets::serve])
+        .register("/", web::catchers())
+}
+
+/// `wxcheckout serve`: the shop (and, in sandbox mode, the sandbox under `/sandbox`).
+pub fn shop(config: Config) -> Result<Rocket<Build>, AppError> {
+    let key = secret_key(&config)?;
+    let mut rocket = base(&config, &key);
+    if config.is_sandbox() {
+        rocket = rocket.attach(sandbox::stage(&config));
+    }
+    Ok(rocket)
+}
+
+/// `wxcheckout sandbox`: the simulated gateway alone.
+pub fn sandbox_only(config: Config) -> Rocket<Build> {
+    let key = random_key();
+    base(&config, &key).attach(sandbox::stage(&config))
+}
+
+/// A server started in the background (tests, and `main` through `run`).
+pub struct Running {
+    pub addr: SocketAddr,
+    pub shutdown: Shutdown,
+    pub join: tokio::task::JoinHandle<Result<Rocket<Ignite>, rocket::Error>>,
+}
+
+impl Running {
+    pub fn base_url(&self) -> String {
+        format!("http://{}", self.addr)
+    }
+}
+
+/// Launches `rocket` and returns once it listens, with the port it really bound
+/// (Rocket writes it back into its config before liftoff, so port 0 works).
+pub async fn spawn(rocket: Rocket<Build>) -> Result<Running, AppError> {
+    let (tx, rx) = tokio::sync::oneshot::channel::<SocketAddr>();
+    let tx = std::sync::Mutex::new(Some(tx));
+    let rocket = rocket.attach(AdHoc::on_liftoff("report address", move |r| {
+        let addr = SocketAddr::new(r.config().address, r.config().port);
+        Box::pin(async move {
+            if let Some(tx) = tx.lock().ok().and_then(|mut t| t.take()) {
+                let _ = tx.send(addr);
+            }
+        })
+    }));
+    let ignited = rocket.ignite().await.map_err(|e| AppError::Rocket(Box::new(e)))?;
+    let shutdown = ignited.shutdown();
+    let join = tokio::spawn(async move { ignited.launch().await });
+    let addr = rx.await.map_err(|_| AppError::NoLiftoff)?;
+    Ok(Running { addr, shutdown, join })
+}

@@ -1,0 +1,427 @@
+//! Configuration: `wxcheckout.toml` (or `--config FILE`) overridden by `WXCHECKOUT_*`
+//! environment variables, nested keys joined by `__` (`WXCHECKOUT_WXPAY__MCH_ID`).
+//!
+//! Owns the raw settings and their validation into a `Config` the rest of the program
+//! trusts. A bad setting stops the start with one message naming the key. It must not
+//! start anything or touch the disk beyond reading the file.
+
+use std::fmt;
+use std::net::IpAddr;
+use std::path::{Path, PathBuf};
+
+use figment::Figment;
+use figment::providers::{Env, Format, Serialized, Toml};
+use serde::{Deserialize, Deserializer, Serialize};
+use url::Url;
+
+use crate::wxpay::{ApiKey, SignType};
+
+/// The credentials of WeChat's own signing documentation; the sandbox's merchant.
+pub const SANDBOX_APPID: &str = "wxd930ea5d5a258f4f";
+pub const SANDBOX_MCH_ID: &str = "10000100";
+pub const SANDBOX_API_KEY: &str = "192006250b4c09247ec02edce69f6a2d";
+/// The sandbox's official-account secret (WeChat's are 32 hex characters too).
+pub const SANDBOX_APP_SECRET: &str = "5a4d1f0c3b2e9a8d7c6b5a4f3e2d1c0b";
+
+const LIVE_API_BASE: &str = "https://api.mch.weixin.qq.com/";
+const LIVE_OPEN_BASE: &str = "https://open.weixin.qq.com/";
+const LIVE_SNS_BASE: &str = "https://api.weixin.qq.com/";
+
+#[derive(Debug, Clone, thiserror::Error)]
+#[error("configuration: {0}")]
+pub struct ConfigError(pub String);
+
+fn bad(key: &str, why: impl fmt::Display) -> ConfigError {
+    ConfigError(format!("`{key}` {why}"))
+}
+
+/// Sandbox (the built-in simulation of WeChat) or live (WeChat's real hosts).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum Mode {
+    Sandbox,
+    Live,
+}
+
+/// Strings that may arrive as numbers (`WXCHECKOUT_WXPAY__MCH_ID=10000100` parses as one).
+fn de_opt_string<'de, D: Deserializer<'de>>(d: D) -> Result<Option<String>, D::Error> {
+    #[derive(Deserialize)]
+    #[serde(untagged)]
+    enum Loose {
+        S(String),
+        U(u64),
+        I(i64),
+        F(f64),
+    }
+    Ok(Option::<Loose>::deserialize(d)?.map(|l| match l {
+        Loose::S(s) => s,
+        Loose::U(u) => u.to_string(),
+        Loose::I(i) => i.to_string(),
+        Loose::F(f) => f.to_string(),
+    }))
+}
+
+#[derive(Debug, Deserialize, Serialize)]
+#[serde(deny_unknown_fields)]
+struct RawConfig {
+    port: u16,
+    address: IpAddr,
+    data_dir: PathBuf,
+    #[serde(default, deserialize_with = "de_opt_string")]
+    public_url: Option<String>,
+    #[serde(default)]
+    trusted_proxies: Vec<String>,
+    order_ttl_minutes: u32,
+    #[serde(default, deserialize_with = "de_opt_string")]
+    secret_key: Option<String>,
+    #[serde(default)]
+    wxpay: RawWxpay,
+    #[serde(default)]
+    sandbox: SandboxConfig,
+    #[serde(default)]
+    admin: RawAdmin,
+}
+
+impl Default for RawConfig {
+    fn default() -> Self {
+        RawConfig {
+            port: 8000,
+            address: IpAddr::from([127, 0, 0, 1]),
+            data_dir: PathBuf::from("./data"),
+            public_url: None,
+            trusted_proxies: Vec::new(),
+            order_ttl_minutes: 30,
+            secret_key: None,
+            wxpay: RawWxpay::default(),
+            sandbox: SandboxConfig::default(),
+            admin: RawAdmin::default(),
+        }
+    }
+}
+
+#[derive(Debug, Default, Deserialize, Serialize)]
+#[serde(deny_unknown_fields)]
+struct RawWxpay {
+    #[serde(default)]
+    mode: Option<Mode>,
+    #[serde(default, deserialize_with = "de_opt_string")]
+    appid: Option<String>,
+    #[serde(default, deserialize_with = "de_opt_string")]
+    mch_id: Option<String>,
+    #[serde(default, deserialize_with = "de_opt_string")]
+    api_key: Option<String>,
+    #[serde(default, deserialize_with = "de_opt_string")]
+    app_secret: Option<String>,
+    #[serde(default)]
+    sign_type: Option<SignType>,
+    #[serde(default, deserialize_with = "de_opt_string")]
+    api_base: Option<String>,
+    #[serde(default, deserialize_with = "de_opt_string")]
+    open_base: Option<String>,
+    #[serde(default, deserialize_with = "de_opt_string")]
+    sns_base: Option<String>,
+    #[serde(default)]
+    cert_pem: Option<PathBuf>,
+    #[serde(default)]
+    key_pem: Option<PathBuf>,
+}
+
+#[derive(Debug, Default, Deserialize, Serialize)]
+#[serde(deny_unknown_fields)]
+struct RawAdmin {
+    #[serde(default, deserialize_with = "de_opt_string")]
+    password: Option<String>,
+}
+
+/// The sandbox's clock and faults (also changeable at run time on its control page).
+#[derive(Debug, Clone, PartialEq, Deserialize, Serialize)]
+#[serde(deny_unknown_fields, default)]
+pub struct SandboxConfig {
+    /// Multiplies every sandbox duration: retry schedule, 5-minute rules, link lifetimes.
+    pub time_scale: f64,
+    /// Deliver each notification this many times, concurrently.
+    pub notify_copies: u32,
+    /// Drop the first K deliveries of each notification.
+    pub notify_drop_first: u32,
+    /// Wait this long before each delivery.
+    pub notify_delay_ms: u64,
+    /// Share of API calls answered `SYSTEMERROR` (0.0–1.0).
+    pub system_error_rate: f64,
+    /// Add fields WeChat may add one day to every notification.
+    pub notify_extra_fields: bool,
+    /// Sign notifications with a wrong key.
+    pub notify_bad_sign: bool,
+}
+
+impl Default for SandboxConfig {
+    fn default() -> Self {
+        SandboxConfig {
+            time_scale: 1.0,
+            notify_copies: 1,
+            notify_drop_first: 0,
+            notify_delay_ms: 0,
+            system_error_rate: 0.0,
+            notify_extra_fields: false,
+            notify_bad_sign: false,
+        }
+    }
+}
+
+impl SandboxConfig {
+    pub fn validate(&self) -> Result<(), ConfigError> {
+        if !(self.time_scale > 0.0 && self.time_scale <= 1000.0) {
+            return Err(bad("sandbox.time_scale", "must be a number above 0 and at most 1000"));
+        }
+        if !(1..=50).contains(&self.notify_copies) {
+            return Err(bad("sandbox.notify_copies", "must be from 1 to 50"));
+        }
+        if self.notify_drop_first > 16 {
+            return Err(bad("sandbox.notify_drop_first", "must be from 0 to 16 (WeChat tries 16 times)"));
+        }
+        if self.notify_delay_ms > 60_000 {
+            return Err(bad("sandbox.notify_delay_ms", "must be at most 60000"));
+        }
+        if !(0.0..=1.0).contains(&self.system_error_rate) {
+            return Err(bad("sandbox.system_error_rate", "must be between 0.0 and 1.0"));
+        }
+        Ok(())
+    }
+}
+
+/// A trusted proxy: one address or a CIDR block.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct ProxyNet {
+    addr: IpAddr,
+    prefix: u8,
+}
+
+impl ProxyNet {
+    pub fn parse(s: &str) -> Option<ProxyNet> {
+        let (addr, prefix) = match s.split_once('/') {
+            Some((a, p)) => (a.trim().parse::<IpAddr>().ok()?, Some(p.trim().parse::<u8>().ok()?)),
+            None => (s.trim().parse::<IpAddr>().ok()?, None),
+        };
+        let max = if addr.is_ipv4() { 32 } else { 128 };
+        let prefix = prefix.unwrap_or(max);
+        (prefix <= max).then_some(ProxyNet { addr, prefix })
+    }
+
+    pub fn contains(&self, ip: IpAddr) -> bool {
+        let ip = canonical(ip);
+        match (canonical(self.addr), ip) {
+            (IpAddr::V4(net), IpAddr::V4(ip)) => {
+                let mask = u32::MAX.checked_shl(32 - u32::from(self.prefix)).unwrap_or(0);
+                u32::from(net) & mask == u32::from(ip) & mask
+            }
+            (IpAddr::V6(net), IpAddr::V6(ip)) => {
+                let mask = u128::MAX.checked_shl(128 - u32::from(self.prefix)).unwrap_or(0);
+                u128::from(net) & mask == u128::from(ip) & mask
+            }
+            _ => false,
+        }
+    }
+}
+
+/// `::ffff:1.2.3.4` is the IPv4 peer 1.2.3.4.
+fn canonical(ip: IpAddr) -> IpAddr {
+    match ip {
+        IpAddr::V6(v6) => v6.to_ipv4_mapped().map_or(ip, IpAddr::V4),
+        v4 => v4,
+    }
+}
+
+/// WeChat credentials and where WeChat is.
+#[derive(Debug, Clone)]
+pub struct WxpayConfig {
+    pub mode: Mode,
+    pub appid: String,
+    pub mch_id: String,
+    pub api_key: ApiKey,
+    pub app_secret: String,
+    pub sign_type: SignType,
+    /// `None` in sandbox mode with no override: the sandbox mounted in this process.
+    pub api_base: Option<Url>,
+    pub open_base: Option<Url>,
+    pub sns_base: Option<Url>,
+    pub cert_pem: Option<PathBuf>,
+    pub key_pem: Option<PathBuf>,
+}
+
+/// The validated configuration.
+#[derive(Debug, Clone)]
+pub struct Config {
+    pub port: u16,
+    pub address: IpAddr,
+    pub data_dir: PathBuf,
+    pub public_url: Option<Url>,
+    pub trusted_proxies: Vec<ProxyNet>,
+    pub order_ttl_minutes: u32,
+    pub secret_key: Option<String>,
+    pub admin_password: Option<String>,
+    pub wxpay: WxpayConfig,
+    pub sandbox: SandboxConfig,
+}
+
+/// Values given on the command line, which win over file and environment.
+#[derive(Debug, Default, Clone)]
+pub struct Overrides {
+    pub port: Option<u16>,
+}
+
+impl Config {
+    /// Reads `file` (or `./wxcheckout.toml` when present), then `WXCHECKOUT_*`, then `overrides`.
+    pub fn load(file: Option<&Path>, overrides: &Overrides) -> Result<Config, ConfigError> {
+        let mut figment = Figment::from(Serialized::defaults(RawConfig::default()));
+        match file {
+            Some(path) if !path.is_file() => {
+                return Err(ConfigError(format!("config file {} not found", path.display())));
+            }
+            Some(path) => figment = figment.merge(Toml::file_exact(path)),
+            None if Path::new("wxcheckout.toml").is_file() => {
+                figment = figment.merge(Toml::file_exact("wxcheckout.toml"));
+            }
+            None => {}
+        }
+        figment = figment.merge(Env::prefixed("WXCHECKOUT_").split("__"));
+        if let Some(port) = overrides.port {
+            figment = figment.merge(("port", port));
+        }
+        Config::from_figment(&figment)
+    }
+
+    pub fn from_figment(figment: &Figment) -> Result<Config, ConfigError> {
+        let raw: RawConfig = figment.extract().map_err(|e| ConfigError(first_error(e)))?;
+        raw.validate()
+    }
+
+    /// Sandbox-mode defaults with no file and no environment (tests start from this).
+    pub fn sandbox_defaults() -> Config {
+        // why: the defaults are valid by construction; a failure is a bug caught by tests.
+        RawConfig::default().validate().expect("default configuration is valid")
+    }
+
+    pub fn is_sandbox(&self) -> bool {
+        self.wxpay.mode == Mode::Sandbox
+    }
+}
+
+fn first_error(e: figment::Error) -> String {
+    e.into_iter().next().map(|e| e.to_string()).unwrap_or_else(|| "unreadable".to_owned())
+}
+
+impl RawConfig {
+    fn validate(self) -> Result<Config, ConfigError> {
+        let public_url = self.public_url.as_deref().map(|u| parse_url("public_url", u)).transpose()?;
+        let trusted_proxies = self
+            .trusted_proxies
+            .iter()
+            .map(|p| ProxyNet::parse(p).ok_or_else(|| bad("trusted_proxies", format!("has {p:?}, not an IP address or CIDR block"))))
+            .collect::<Result<Vec<_>, _>>()?;
+        if self.order_ttl_minutes < 5 || self.order_ttl_minutes > 7 * 24 * 60 {
+            return Err(bad("order_ttl_minutes", "must be from 5 to 10080 (WeChat refuses to close an order in its first 5 minutes)"));
+        }
+        if let Some(k) = &self.secret_key {
+            if k.len() < 44 {
+                return Err(bad("secret_key", "must be at least 256 bits, base64 or hex (or leave it unset: one is generated in data_dir)"));
+            }
+        }
+        self.sandbox.validate()?;
+        let wxpay = self.wxpay.validate(public_url.as_ref())?;
+        Ok(Config {
+            port: self.port,
+            address: self.address,
+            data_dir: self.data_dir,
+            public_url,
+            trusted_proxies,
+            order_ttl_minutes: self.order_ttl_minutes,
+            secret_key: self.secret_key,
+            admin_password: self.admin.password.filter(|p| !p.is_empty()),
+            wxpay,
+            sandbox: self.sandbox,
+        })
+    }
+}
+
+fn parse_url(key: &str, s: &str) -> Result<Url, ConfigError> {
+    let url = Url::parse(s).map_err(|e| bad(key, format!("is not a URL ({e})")))?;
+    if !matches!(url.scheme(), "http" | "https") || url.host().is_none() {
+        return Err(bad(key, "must be an http(s) URL with a host"));
+    }
+    Ok(url)
+}
+
+/// A base URL ends with `/` so that joining `pay/unifiedorder` keeps its path.
+fn parse_base(key: &str, s: &str) -> Result<Url, ConfigError> {
+    let with_slash = if s.ends_with('/') { s.to_owned() } else { format!("{s}/") };
+    parse_url(key, &with_slash)
+}
+
+fn is_loopback(url: &Url) -> bool {
+    match url.host() {
+        Some(url::Host::Domain(d)) => d == "localhost",
+        Some(url::Host::Ipv4(ip)) => ip.is_loopback(),
+        Some(url::Host::Ipv6(ip)) => ip.is_loopback(),
+        None => false,
+    }
+}
+
+impl RawWxpay {
+    fn validate(self, public_url: Option<&Url>) -> Result<WxpayConfig, ConfigError> {
+        let mode = self.mode.unwrap_or(Mode::Sandbox);
+        let live = mode == Mode::Live;
+        let required = |key: &str, v: Option<String>, default: &str| -> Result<String, ConfigError> {
+            match v.filter(|s| !s.is_empty()) {
+                Some(s) => Ok(s),
+                None if live => Err(bad(key, "is required in live mode")),
+                None => Ok(default.to_owned()),
+            }
+        };
+        let appid = required("wxpay.appid", self.appid, SANDBOX_APPID)?;
+        let mch_id = required("wxpay.mch_id", self.mch_id, SANDBOX_MCH_ID)?;
+        let api_key = required("wxpay.api_key", self.api_key, SANDBOX_API_KEY)?;
+        let app_secret = required("wxpay.app_secret", self.app_secret, SANDBOX_APP_SECRET)?;
+        check_credentials(&appid, &mch_id, &api_key)?;
+        if live {
+            match public_url {
+                None => return Err(bad("public_url", "is required in live mode (WeChat sends notifications there)")),
+                Some(u) if u.scheme() != "https" && !is_loopback(u) => {
+                    return Err(bad("public_url", "must be https in live mode (WeChat refuses http notify URLs)"));
+                }
+                Some(_) => {}
+            }
+        }
+        let base = |key: &str, v: Option<String>, live_default: &str| -> Result<Option<Url>, ConfigError> {
+            match v.filter(|s| !s.is_empty()) {
+                Some(s) => parse_base(key, &s).map(Some),
+                None if live => parse_base(key, live_default).map(Some),
+                None => Ok(None),
+            }
+        };
+        Ok(WxpayConfig {
+            mode,
+            api_base: base("wxpay.api_base", self.api_base, LIVE_API_BASE)?,
+            open_base: base("wxpay.open_base", self.open_base, LIVE_OPEN_BASE)?,
+            sns_base: base("wxpay.sns_base", self.sns_base, LIVE_SNS_BASE)?,
+            appid,
+            mch_id,
+            api_key: ApiKey::new(api_key),
+            app_secret,
+            sign_type: self.sign_type.unwrap_or(SignType::Md5),
+            cert_pem: self.cert_pem,
+            key_pem: self.key_pem,
+        })
+    }
+}
+
+fn check_credentials(appid: &str, mch_id: &str, api_key: &str) -> Result<(), ConfigError> {
+    if !appid.starts_with("wx") || appid.len() != 18 || !appid.bytes().all(|b| b.is_ascii_alphanumeric()) {
+        return Err(bad("wxpay.appid", "must look like wx followed by 16 letters or digits"));
+    }
+    if mch_id.is_empty() || mch_id.len() > 32 || !mch_id.bytes().all(|b| b.is_ascii_digit()) {
+        return Err(bad("wxpay.mch_id", "must be the merchant number (digits)"));
+    }
+    if api_key.len() != 32 || !api_key.bytes().all(|b| b.is_ascii_alphanumeric()) {
+        return Err(bad("wxpay.api_key", "must be the 32-character APIv2 key (letters and digits)"));
+    }
+    Ok(())
+}

@@ -1,0 +1,7 @@
+//! wxcheckout: a one-binary shop and checkout for WeChat Pay API v2, with its own sandbox.
+
+pub mod app;
+pub mod config;
+pub mod sandbox;
+pub mod web;
+pub mod wxpay;

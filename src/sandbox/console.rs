@@ -1,0 +1,5 @@
+//! The sandbox home and control pages.
+
+pub fn routes() -> Vec<rocket::Route> {
+    Vec::new()
+}

@@ -1,0 +1,5 @@
+//! The gateway API endpoints.
+
+pub fn routes() -> Vec<rocket::Route> {
+    Vec::new()
+}

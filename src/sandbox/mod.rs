@@ -1,0 +1,50 @@
+//! `sandbox`: a faithful simulation of the WeChat Pay v2 gateway, its cashier, OAuth and
+//! notifications, mounted under `/sandbox` (inside `serve` in sandbox mode, or alone).
+//!
+//! It shares only the protocol codec (`wxpay::sign`, `wxpay::xml`, …) with the shop and
+//! talks to the shop only over HTTP, as the real gateway does. It never touches the store.
+
+pub mod console;
+pub mod gateway;
+pub mod notifier;
+pub mod oauth;
+pub mod payer;
+pub mod state;
+
+use std::sync::Arc;
+
+use rocket::fairing::AdHoc;
+
+pub use state::{Merchant, Sandbox};
+
+use crate::config::Config;
+
+/// The merchant the sandbox simulates: the configured credentials (sandbox defaults).
+pub fn merchant_from(config: &Config) -> Merchant {
+    Merchant {
+        appid: config.wxpay.appid.clone(),
+        mch_id: config.wxpay.mch_id.clone(),
+        api_key: config.wxpay.api_key.clone(),
+        app_secret: config.wxpay.app_secret.clone(),
+    }
+}
+
+/// Mounts the sandbox under `/sandbox` with its state.
+pub fn stage(config: &Config) -> AdHoc {
+    let sandbox = Sandbox::new(merchant_from(config), config.sandbox.clone(), config.public_url.clone());
+    stage_with(sandbox)
+}
+
+pub fn stage_with(sandbox: Arc<Sandbox>) -> AdHoc {
+    AdHoc::on_ignite("WeChat Pay sandbox", move |rocket| async move {
+        rocket.manage(sandbox).mount("/sandbox", routes())
+    })
+}
+
+fn routes() -> Vec<rocket::Route> {
+    let mut routes = gateway::routes();
+    routes.extend(oauth::routes());
+    routes.extend(payer::routes());
+    routes.extend(console::routes());
+    routes
+}

@@ -1,0 +1,398 @@
+//! The sandbox's memory: the simulated merchant, its orders, refunds, OAuth codes and the
+//! log of notification deliveries, and the clock that `time_scale` speeds up.
+//!
+//! Owns the data and the few state changes every payer page shares (paying an order).
+//! It must not touch the shop's store: the sandbox talks to the shop only over HTTP.
+
+use std::collections::{BTreeMap, HashMap, VecDeque};
+use std::sync::{Arc, Mutex, MutexGuard, RwLock};
+use std::time::{Duration, Instant};
+
+use rand::RngExt;
+use time::OffsetDateTime;
+
+use crate::config::SandboxConfig;
+use crate::wxpay::{ApiKey, SignType};
+
+/// How many notification deliveries the home page keeps.
+const DELIVERY_LOG: usize = 500;
+
+/// The merchant the sandbox simulates (the shop's configured credentials).
+#[derive(Debug, Clone)]
+pub struct Merchant {
+    pub appid: String,
+    pub mch_id: String,
+    pub api_key: ApiKey,
+    pub app_secret: String,
+}
+
+/// Real time, with every protocol duration multiplied by `time_scale`.
+#[derive(Debug, Clone, Copy)]
+pub struct Clock {
+    scale: f64,
+}
+
+impl Clock {
+    pub fn new(scale: f64) -> Clock {
+        Clock { scale }
+    }
+
+    pub fn scale(&self) -> f64 {
+        self.scale
+    }
+
+    /// A protocol duration (5 minutes, 2 hours, a retry gap) as it runs in this sandbox.
+    pub fn scaled(&self, d: Duration) -> Duration {
+        d.mul_f64(self.scale)
+    }
+
+    /// Whether `since` is at least the protocol duration `d` ago.
+    pub fn elapsed(&self, since: Instant, d: Duration) -> bool {
+        since.elapsed() >= self.scaled(d)
+    }
+
+    pub fn now_utc(&self) -> OffsetDateTime {
+        OffsetDateTime::now_utc()
+    }
+}
+
+/// `trade_state` of §4.1.4 (payment-code states never happen here).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum TradeState {
+    NotPay,
+    Success,
+    Refund,
+    Closed,
+    PayError,
+}
+
+impl TradeState {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            TradeState::NotPay => "NOTPAY",
+            TradeState::Success => "SUCCESS",
+            TradeState::Refund => "REFUND",
+            TradeState::Closed => "CLOSED",
+            TradeState::PayError => "PAYERROR",
+        }
+    }
+
+    pub fn desc(self) -> &'static str {
+        match self {
+            TradeState::NotPay => "订单未支付",
+            TradeState::Success => "支付成功",
+            TradeState::Refund => "订单发生过退款，退款详情请查询退款单",
+            TradeState::Closed => "订单已关闭",
+            TradeState::PayError => "支付失败，请重新下单支付",
+        }
+    }
+}
+
+/// What the payer did, as WeChat records it.
+#[derive(Debug, Clone)]
+pub struct Payment {
+    pub transaction_id: String,
+    pub time_end: OffsetDateTime,
+    pub openid: String,
+    pub bank_type: String,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum RefundStatus {
+    Processing,
+    Success,
+}
+
+impl RefundStatus {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            RefundStatus::Processing => "PROCESSING",
+            RefundStatus::Success => "SUCCESS",
+        }
+    }
+}
+
+#[derive(Debug, Clone)]
+pub struct SbRefund {
+    pub out_refund_no: String,
+    pub refund_id: String,
+    pub refund_fee: u64,
+    pub refund_desc: Option<String>,
+    pub notify_url: Option<String>,
+    pub status: RefundStatus,
+    pub created: Instant,
+    pub created_utc: OffsetDateTime,
+    pub success_time: Option<OffsetDateTime>,
+}
+
+/// One merchant order (`out_trade_no`) at the simulated gateway.
+#[derive(Debug, Clone)]
+pub struct SbOrder {
+    pub out_trade_no: String,
+    pub trade_type: String,
+    pub total_fee: u64,
+    pub fee_type: String,
+    pub body: String,
+    pub attach: Option<String>,
+    pub notify_url: String,
+    pub openid: Option<String>,
+    pub product_id: Option<String>,
+    pub scene_info: Option<String>,
+    pub spbill_create_ip: String,
+    pub device_info: Option<String>,
+    pub sign_type: SignType,
+    pub time_expire: Option<OffsetDateTime>,
+    /// The request fields a re-entry must repeat exactly (§4.1.6).
+    pub params: BTreeMap<String, String>,
+    pub created: Instant,
+    pub created_utc: OffsetDateTime,
+    pub prepay_id: String,
+    pub prepay_issued: Instant,
+    /// The `pr` of `weixin://wxpay/bizpayurl?pr=…` (NATIVE).
+    pub code_pr: Option<String>,
+    /// The `package` of the `mweb_url` (MWEB).
+    pub mweb_package: Option<String>,
+    pub state: TradeState,
+    pub payment: Option<Payment>,
+    pub refunds: Vec<SbRefund>,
+}
+
+impl SbOrder {
+    pub fn refunded_total(&self) -> u64 {
+        self.refunds.iter().map(|r| r.refund_fee).sum()
+    }
+}
+
+/// A single-use OAuth `code`.
+#[derive(Debug, Clone)]
+pub struct OauthCode {
+    pub openid: String,
+    pub issued: Instant,
+    pub used: bool,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum DeliveryKind {
+    Payment,
+    Refund,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum DeliveryStatus {
+    Pending,
+    Acknowledged,
+    GaveUp,
+}
+
+/// One try to deliver a notification and what came back.
+#[derive(Debug, Clone)]
+pub struct DeliveryTry {
+    pub at: OffsetDateTime,
+    pub outcome: String,
+}
+
+/// A notification and the history of its deliveries, for the sandbox home page.
+#[derive(Debug, Clone)]
+pub struct Delivery {
+    pub id: u64,
+    pub kind: DeliveryKind,
+    pub out_trade_no: String,
+    pub url: String,
+    pub created: OffsetDateTime,
+    pub tries: Vec<DeliveryTry>,
+    pub status: DeliveryStatus,
+}
+
+/// Everything the gateway remembers. Behind one mutex: the sandbox is a test double,
+/// and one lock keeps every state change atomic without ordering rules.
+#[derive(Debug, Default)]
+pub struct State {
+    pub orders: HashMap<String, SbOrder>,
+    /// prepay_id → out_trade_no
+    pub by_prepay: HashMap<String, String>,
+    /// code_url `pr` → out_trade_no
+    pub by_code: HashMap<String, String>,
+    /// transaction_id → out_trade_no
+    pub by_transaction: HashMap<String, String>,
+    /// out_refund_no → out_trade_no
+    pub by_refund_no: HashMap<String, String>,
+    pub oauth_codes: HashMap<String, OauthCode>,
+    pub deliveries: VecDeque<Delivery>,
+    next_delivery: u64,
+}
+
+impl State {
+    /// Adds a delivery to the log (dropping the oldest past the limit) and returns its id.
+    pub fn log_delivery(&mut self, kind: DeliveryKind, out_trade_no: &str, url: &str) -> u64 {
+        self.next_delivery += 1;
+        let id = self.next_delivery;
+        if self.deliveries.len() >= DELIVERY_LOG {
+            self.deliveries.pop_front();
+        }
+        self.deliveries.push_back(Delivery {
+            id,
+            kind,
+            out_trade_no: out_trade_no.to_owned(),
+            url: url.to_owned(),
+            created: OffsetDateTime::now_utc(),
+            tries: Vec::new(),
+            status: DeliveryStatus::Pending,
+        });
+        id
+    }
+
+    pub fn delivery_mut(&mut self, id: u64) -> Option<&mut Delivery> {
+        self.deliveries.iter_mut().rev().find(|d| d.id == id)
+    }
+
+    pub fn order_by_prepay(&self, prepay_id: &str) -> Option<&SbOrder> {
+        self.by_prepay.get(prepay_id).and_then(|o| self.orders.get(o))
+    }
+
+    pub fn order_by_code(&self, pr: &str) -> Option<&SbOrder> {
+        self.by_code.get(pr).and_then(|o| self.orders.get(o))
+    }
+}
+
+/// Why a payer could not pay.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+pub enum PayError {
+    #[error("订单不存在")]
+    NotFound,
+    #[error("该订单已支付")]
+    AlreadyPaid,
+    #[error("订单已关闭")]
+    Closed,
+    #[error("订单已过期")]
+    Expired,
+}
+
+/// The simulated gateway: merchant, clock, faults, state and the HTTP client it notifies with.
+pub struct Sandbox {
+    pub merchant: Merchant,
+    pub clock: Clock,
+    faults: RwLock<SandboxConfig>,
+    state: Mutex<State>,
+    pub http: reqwest::Client,
+    /// `https://shop.example/` when configured; else pages are addressed from the request's Host.
+    pub public_url: Option<url::Url>,
+}
+
+impl Sandbox {
+    pub fn new(merchant: Merchant, config: SandboxConfig, public_url: Option<url::Url>) -> Arc<Sandbox> {
+        let http = reqwest::Client::builder()
+            .connect_timeout(Duration::from_secs(3))
+            // why: WeChat gives up on a notify URL after about 5 s.
+            .timeout(Duration::from_secs(5))
+            .build()
+            // why: building a client without custom TLS roots cannot fail.
+            .expect("reqwest client builds");
+        Arc::new(Sandbox {
+            merchant,
+            clock: Clock::new(config.time_scale),
+            faults: RwLock::new(config),
+            state: Mutex::new(State::default()),
+            http,
+            public_url,
+        })
+    }
+
+    /// The state, locked. A panic while it was held leaves data that is still consistent
+    /// enough for a simulation, so poisoning is ignored.
+    pub fn state(&self) -> MutexGuard<'_, State> {
+        self.state.lock().unwrap_or_else(|p| p.into_inner())
+    }
+
+    pub fn faults(&self) -> SandboxConfig {
+        self.faults.read().unwrap_or_else(|p| p.into_inner()).clone()
+    }
+
+    /// Replaces the fault settings (the control page). `time_scale` stays as started.
+    pub fn set_faults(&self, mut faults: SandboxConfig) {
+        faults.time_scale = self.clock.scale();
+        *self.faults.write().unwrap_or_else(|p| p.into_inner()) = faults;
+    }
+
+    /// Whether this API call should fail with `SYSTEMERROR` (fault injection).
+    pub fn roll_system_error(&self) -> bool {
+        let rate = self.faults().system_error_rate;
+        rate > 0.0 && rand::rng().random::<f64>() < rate
+    }
+
+    /// The payer pays `out_trade_no`: NOTPAY → SUCCESS, then the notification goes out.
+    pub fn pay(self: &Arc<Self>, out_trade_no: &str, openid: &str) -> Result<SbOrder, PayError> {
+        let order = {
+            let mut st = self.state();
+            let order = st.orders.get_mut(out_trade_no).ok_or(PayError::NotFound)?;
+            match order.state {
+                TradeState::NotPay | TradeState::PayError => {}
+                TradeState::Success | TradeState::Refund => return Err(PayError::AlreadyPaid),
+                TradeState::Closed => return Err(PayError::Closed),
+            }
+            if order.time_expire.is_some_and(|t| OffsetDateTime::now_utc() > t) {
+                return Err(PayError::Expired);
+            }
+            let payment = Payment {
+                transaction_id: ids::transaction_id(),
+                time_end: OffsetDateTime::now_utc(),
+                openid: order.openid.clone().unwrap_or_else(|| openid.to_owned()),
+                bank_type: "OTHERS".to_owned(),
+            };
+            order.state = TradeState::Success;
+            order.payment = Some(payment.clone());
+            let order = order.clone();
+            st.by_transaction.insert(payment.transaction_id, order.out_trade_no.clone());
+            order
+        };
+        super::notifier::send_payment(self, &order);
+        Ok(order)
+    }
+}
+
+/// Identifiers in the shapes WeChat uses (§9.3).
+pub mod ids {
+    use rand::RngExt;
+    use rand::distr::{Alphanumeric, SampleString};
+    use time::OffsetDateTime;
+    use time::macros::format_description;
+
+    fn digits(n: usize) -> String {
+        let mut rng = rand::rng();
+        (0..n).map(|_| char::from(b'0' + rng.random_range(0..10u8))).collect()
+    }
+
+    fn stamp() -> String {
+        let fmt = format_description!("[year][month][day]");
+        OffsetDateTime::now_utc()
+            .to_offset(time::macros::offset!(+8))
+            .format(&fmt)
+            .unwrap_or_default()
+    }
+
+    /// 28 digits starting `4200`, then the Beijing date.
+    pub fn transaction_id() -> String {
+        format!("42000{}{}", stamp(), digits(15))
+    }
+
+    /// 29 digits starting `50`.
+    pub fn refund_id() -> String {
+        format!("500000{}{}", stamp(), digits(15))
+    }
+
+    /// `wx` + 14 digits of Beijing time + 20 hex characters.
+    pub fn prepay_id() -> String {
+        let fmt = format_description!("[year][month][day][hour][minute][second]");
+        let t = OffsetDateTime::now_utc().to_offset(time::macros::offset!(+8)).format(&fmt).unwrap_or_default();
+        let mut bytes = [0u8; 10];
+        rand::rng().fill(&mut bytes);
+        format!("wx{t}{}", hex::encode(bytes))
+    }
+
+    pub fn alnum(n: usize) -> String {
+        Alphanumeric.sample_string(&mut rand::rng(), n)
+    }
+
+    pub fn numeric(n: usize) -> String {
+        digits(n)
+    }
+}

@@ -1,0 +1,78 @@
+//! Static files compiled into the binary (rust-embed), served with an ETag taken from
+//! their embedded hash and a long cache lifetime, so a buyer's phone fetches each once.
+
+use std::borrow::Cow;
+use std::path::PathBuf;
+
+use rocket::http::{ContentType, Header, Status};
+use rocket::request::{FromRequest, Outcome};
+use rocket::response::{self, Responder};
+use rocket::{Request, Response, get};
+use rust_embed::RustEmbed;
+
+#[derive(RustEmbed)]
+#[folder = "static/"]
+struct Assets;
+
+/// The ETag of an embedded file, or `None` when there is no such file.
+pub fn etag(path: &str) -> Option<String> {
+    Assets::get(path).map(|f| format!("\"{}\"", &hex::encode(f.metadata.sha256_hash())[..16]))
+}
+
+/// `/static/<path>?v=<etag>`: a URL that changes when the file does (cache busting).
+pub fn url(path: &str) -> String {
+    match etag(path) {
+        Some(tag) => format!("/static/{path}?v={}", tag.trim_matches('"')),
+        None => format!("/static/{path}"),
+    }
+}
+
+/// The request's `If-None-Match`, if any.
+pub struct IfNoneMatch(Option<String>);
+
+#[rocket::async_trait]
+impl<'r> FromRequest<'r> for IfNoneMatch {
+    type Error = ();
+    async fn from_request(req: &'r Request<'_>) -> Outcome<Self, ()> {
+        Outcome::Success(IfNoneMatch(req.headers().get_one("If-None-Match").map(str::to_owned)))
+    }
+}
+
+pub enum Asset {
+    Body { data: Cow<'static, [u8]>, content_type: ContentType, etag: String },
+    NotModified { etag: String },
+}
+
+impl<'r> Responder<'r, 'static> for Asset {
+    fn respond_to(self, _req: &'r Request<'_>) -> response::Result<'static> {
+        let mut res = Response::build();
+        match self {
+            Asset::Body { data, content_type, etag } => {
+                res.header(content_type)
+                    .header(Header::new("ETag", etag))
+                    .sized_body(data.len(), std::io::Cursor::new(data));
+            }
+            Asset::NotModified { etag } => {
+                res.status(Status::NotModified).header(Header::new("ETag", etag));
+            }
+        }
+        res.header(Header::new("Cache-Control", "public, max-age=31536000, immutable"))
+            .ok()
+    }
+}
+
+#[get("/static/<path..>")]
+pub fn serve(path: PathBuf, inm: IfNoneMatch) -> Option<Asset> {
+    let key = path.to_str()?.replace('\\', "/");
+    let file = Assets::get(&key)?;
+    let etag = format!("\"{}\"", &hex::encode(file.metadata.sha256_hash())[..16]);
+    if inm.0.as_deref().is_some_and(|v| v.split(',').any(|t| t.trim() == etag)) {
+        return Some(Asset::NotModified { etag });
+    }
+    let content_type = path
+        .extension()
+        .and_then(|e| e.to_str())
+        .and_then(ContentType::from_extension)
+        .unwrap_or(ContentType::Binary);
+    Some(Asset::Body { data: file.data, content_type, etag })
+}

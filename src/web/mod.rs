@@ -1,0 +1,67 @@
+//! `web`: what every page shares — the askama responder, embedded static files with
+//! ETags, the health check and the error pages.
+//!
+//! Thin by design: no sled keys, signing or money arithmetic here.
+
+pub mod assets;
+
+use askama::Template;
+use rocket::http::{ContentType, Status};
+use rocket::response::{self, Responder};
+use rocket::serde::json::{Json, Value, json};
+use rocket::{Request, Response, State, catch, get};
+
+use crate::config::Config;
+
+/// A rendered askama template; a render error becomes the 500 page and is logged.
+pub struct Page<T: Template>(pub T);
+
+impl<'r, T: Template> Responder<'r, 'static> for Page<T> {
+    fn respond_to(self, req: &'r Request<'_>) -> response::Result<'static> {
+        let html = self.0.render().map_err(|e| {
+            tracing::error!(error = %e, path = %req.uri(), "template failed to render");
+            Status::InternalServerError
+        })?;
+        Response::build_from(html.respond_to(req)?)
+            .header(ContentType::HTML)
+            .raw_header("Referrer-Policy", "strict-origin-when-cross-origin")
+            .ok()
+    }
+}
+
+/// `GET /healthz`: up, and in which mode.
+#[get("/healthz")]
+pub fn healthz(config: &State<Config>) -> Json<Value> {
+    let mode = if config.is_sandbox() { "sandbox" } else { "live" };
+    Json(json!({ "status": "ok", "mode": mode }))
+}
+
+#[derive(Template)]
+#[template(path = "error.html")]
+pub struct ErrorPage {
+    code: u16,
+    title: &'static str,
+    detail: &'static str,
+}
+
+fn error_page(status: Status) -> Page<ErrorPage> {
+    let (title, detail) = match status.code {
+        400 => ("请求有误 / Bad request", "The request could not be understood."),
+        401 => ("需要登录 / Sign in required", "Please sign in first."),
+        403 => ("禁止访问 / Forbidden", "This action is not allowed."),
+        404 => ("页面不存在 / Not found", "There is nothing at this address."),
+        413 => ("内容过大 / Too large", "What was sent is larger than allowed."),
+        422 => ("内容无效 / Invalid", "Some of what was sent is not valid."),
+        _ => ("出错了 / Something went wrong", "Please try again in a moment."),
+    };
+    Page(ErrorPage { code: status.code, title, detail })
+}
+
+#[catch(default)]
+pub fn default_catcher(status: Status, _req: &Request<'_>) -> (Status, Page<ErrorPage>) {
+    (status, error_page(status))
+}
+
+pub fn catchers() -> Vec<rocket::Catcher> {
+    rocket::catchers![default_catcher]
+}

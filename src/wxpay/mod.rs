@@ -1,0 +1,11 @@
+//! `wxpay`: the client side of WeChat Pay API v2.
+//!
+//! Knows nothing of orders or sled: it speaks the protocol's own messages, so it can be
+//! pinned to the published vectors and its codec reused by the sandbox.
+
+pub mod crypto;
+pub mod sign;
+pub mod xml;
+
+pub use sign::{ApiKey, SignType};
+pub use xml::Fields;
