@@ -425,3 +425,137 @@ fn check_credentials(appid: &str, mch_id: &str, api_key: &str) -> Result<(), Con
     }
     Ok(())
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use figment::Jail;
+
+    fn load_in(jail: &Jail) -> Result<Config, ConfigError> {
+        let _ = jail;
+        Config::load(None, &Overrides::default())
+    }
+
+    #[test]
+    fn with_nothing_configured_the_shop_runs_in_sandbox_mode_with_the_documented_credentials() {
+        Jail::expect_with(|jail| {
+            let c = load_in(jail).map_err(|e| e.0)?;
+            assert_eq!(c.wxpay.mode, Mode::Sandbox);
+            assert_eq!(c.wxpay.appid, SANDBOX_APPID);
+            assert_eq!(c.wxpay.mch_id, SANDBOX_MCH_ID);
+            assert_eq!(c.wxpay.api_key.expose(), SANDBOX_API_KEY);
+            assert_eq!(c.port, 8000);
+            assert_eq!(c.address.to_string(), "127.0.0.1");
+            assert_eq!(c.data_dir, PathBuf::from("./data"));
+            assert!(c.wxpay.api_base.is_none(), "sandbox mode uses the in-process sandbox");
+            Ok(())
+        });
+    }
+
+    #[test]
+    fn environment_variables_override_the_file_with_nested_keys_joined_by_double_underscores() {
+        Jail::expect_with(|jail| {
+            jail.create_file("wxcheckout.toml", "port = 9000\n[wxpay]\nsign_type = \"MD5\"\n")?;
+            jail.set_env("WXCHECKOUT_PORT", "9100");
+            jail.set_env("WXCHECKOUT_WXPAY__SIGN_TYPE", "HMAC-SHA256");
+            jail.set_env("WXCHECKOUT_WXPAY__MCH_ID", "1230000109");
+            jail.set_env("WXCHECKOUT_SANDBOX__TIME_SCALE", "0.01");
+            jail.set_env("WXCHECKOUT_DATA_DIR", "/tmp/x");
+            let c = load_in(jail).map_err(|e| e.0)?;
+            assert_eq!(c.port, 9100);
+            assert_eq!(c.wxpay.sign_type, SignType::HmacSha256);
+            assert_eq!(c.wxpay.mch_id, "1230000109", "a numeric-looking value stays a string");
+            assert_eq!(c.sandbox.time_scale, 0.01);
+            assert_eq!(c.data_dir, PathBuf::from("/tmp/x"));
+            Ok(())
+        });
+    }
+
+    #[test]
+    fn a_bad_setting_stops_the_start_with_a_message_naming_the_key() {
+        let cases: &[(&str, &str, &str)] = &[
+            ("WXCHECKOUT_WXPAY__SIGN_TYPE", "SHA1", "SIGN_TYPE"),
+            ("WXCHECKOUT_PORT", "http", "PORT"),
+            ("WXCHECKOUT_SANDBOX__SYSTEM_ERROR_RATE", "2", "sandbox.system_error_rate"),
+            ("WXCHECKOUT_SANDBOX__TIME_SCALE", "0", "sandbox.time_scale"),
+            ("WXCHECKOUT_WXPAY__API_KEY", "short", "wxpay.api_key"),
+            ("WXCHECKOUT_WXPAY__APPID", "appid", "wxpay.appid"),
+            ("WXCHECKOUT_PUBLIC_URL", "not a url", "public_url"),
+            ("WXCHECKOUT_TRUSTED_PROXIES", "[\"10.0.0.0/99\"]", "trusted_proxies"),
+            ("WXCHECKOUT_ORDER_TTL_MINUTES", "2", "order_ttl_minutes"),
+            ("WXCHECKOUT_WXPAY__MODE", "production", "MODE"),
+            ("WXCHECKOUT_PROT", "8000", "PROT"),
+        ];
+        for (var, value, key) in cases {
+            Jail::expect_with(|jail| {
+                jail.set_env(var, value);
+                let err = load_in(jail).expect_err("must be refused").0;
+                assert!(err.contains(key), "{var}={value}: {err:?} does not name {key}");
+                Ok(())
+            });
+        }
+    }
+
+    #[test]
+    fn live_mode_requires_credentials_and_an_https_public_url() {
+        Jail::expect_with(|jail| {
+            jail.set_env("WXCHECKOUT_WXPAY__MODE", "live");
+            let err = load_in(jail).expect_err("no credentials").0;
+            assert!(err.contains("wxpay.appid"), "{err}");
+            jail.set_env("WXCHECKOUT_WXPAY__APPID", "wx1234567890abcdef");
+            jail.set_env("WXCHECKOUT_WXPAY__MCH_ID", "1230000109");
+            jail.set_env("WXCHECKOUT_WXPAY__API_KEY", "0123456789abcdefABCDEF0123456789");
+            jail.set_env("WXCHECKOUT_WXPAY__APP_SECRET", "secret");
+            jail.set_env("WXCHECKOUT_PUBLIC_URL", "http://shop.example.com");
+            let err = load_in(jail).expect_err("http public url").0;
+            assert!(err.contains("public_url") && err.contains("https"), "{err}");
+            jail.set_env("WXCHECKOUT_PUBLIC_URL", "https://shop.example.com");
+            let c = load_in(jail).map_err(|e| e.0)?;
+            assert_eq!(c.wxpay.api_base.as_ref().map(Url::as_str), Some("https://api.mch.weixin.qq.com/"));
+            jail.set_env("WXCHECKOUT_WXPAY__API_BASE", "http://127.0.0.1:9000/sandbox");
+            let c = load_in(jail).map_err(|e| e.0)?;
+            assert_eq!(
+                c.wxpay.api_base.as_ref().map(Url::as_str),
+                Some("http://127.0.0.1:9000/sandbox/"),
+                "a base URL gains its trailing slash"
+            );
+            Ok(())
+        });
+    }
+
+    #[test]
+    fn the_example_configuration_in_the_repository_loads_as_it_is() {
+        let path = Path::new(env!("CARGO_MANIFEST_DIR")).join("wxcheckout.example.toml");
+        let c = Config::load(Some(&path), &Overrides::default()).expect("example loads");
+        assert_eq!(c.wxpay.mode, Mode::Sandbox);
+    }
+
+    #[test]
+    fn a_missing_config_file_named_on_the_command_line_is_an_error() {
+        let err = Config::load(Some(Path::new("/nonexistent/wxcheckout.toml")), &Overrides::default());
+        assert!(err.expect_err("missing").0.contains("not found"));
+    }
+
+    #[test]
+    fn trusted_proxies_match_addresses_and_cidr_blocks_in_ipv4_and_ipv6() {
+        let net = ProxyNet::parse("10.1.0.0/16").expect("cidr");
+        assert!(net.contains("10.1.200.3".parse().expect("ip")));
+        assert!(!net.contains("10.2.0.1".parse().expect("ip")));
+        assert!(net.contains("::ffff:10.1.0.9".parse().expect("mapped ip")));
+        let one = ProxyNet::parse("::1").expect("v6");
+        assert!(one.contains("::1".parse().expect("ip")));
+        assert!(!one.contains("::2".parse().expect("ip")));
+        let v6 = ProxyNet::parse("2001:db8::/32").expect("v6 cidr");
+        assert!(v6.contains("2001:db8:1::5".parse().expect("ip")));
+        assert!(ProxyNet::parse("0.0.0.0/0").expect("all").contains("8.8.8.8".parse().expect("ip")));
+        assert!(ProxyNet::parse("1.2.3.4/33").is_none());
+        assert!(ProxyNet::parse("example.com").is_none());
+    }
+
+    #[test]
+    fn the_api_key_never_shows_in_debug_output() {
+        let c = Config::sandbox_defaults();
+        let shown = format!("{c:?}");
+        assert!(!shown.contains(SANDBOX_API_KEY), "{shown}");
+    }
+}
