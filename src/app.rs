@@ -103,6 +103,13 @@ pub fn sandbox_only(config: Config) -> Rocket<Build> {
     base(&config, &key).attach(sandbox::stage(&config))
 }
 
+/// `wxcheckout sandbox` around a sandbox the caller keeps a handle on (tests pay orders
+/// with `Sandbox::pay` and read its delivery log).
+pub fn sandbox_with(config: Config, sandbox: std::sync::Arc<sandbox::Sandbox>) -> Rocket<Build> {
+    let key = random_key();
+    base(&config, &key).attach(sandbox::stage_with(sandbox))
+}
+
 /// A server started in the background (tests, and `main` through `run`).
 pub struct Running {
     pub addr: SocketAddr,

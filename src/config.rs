@@ -315,14 +315,24 @@ impl RawConfig {
         let trusted_proxies = self
             .trusted_proxies
             .iter()
-            .map(|p| ProxyNet::parse(p).ok_or_else(|| bad("trusted_proxies", format!("has {p:?}, not an IP address or CIDR block"))))
+            .map(|p| {
+                ProxyNet::parse(p).ok_or_else(|| {
+                    bad("trusted_proxies", format!("has {p:?}, not an IP address or CIDR block"))
+                })
+            })
             .collect::<Result<Vec<_>, _>>()?;
         if self.order_ttl_minutes < 5 || self.order_ttl_minutes > 7 * 24 * 60 {
-            return Err(bad("order_ttl_minutes", "must be from 5 to 10080 (WeChat refuses to close an order in its first 5 minutes)"));
+            return Err(bad(
+                "order_ttl_minutes",
+                "must be from 5 to 10080 (WeChat refuses to close an order in its first 5 minutes)",
+            ));
         }
         if let Some(k) = &self.secret_key {
             if k.len() < 44 {
-                return Err(bad("secret_key", "must be at least 256 bits, base64 or hex (or leave it unset: one is generated in data_dir)"));
+                return Err(bad(
+                    "secret_key",
+                    "must be at least 256 bits, base64 or hex (or leave it unset: one is generated in data_dir)",
+                ));
             }
         }
         self.sandbox.validate()?;
@@ -383,9 +393,17 @@ impl RawWxpay {
         check_credentials(&appid, &mch_id, &api_key)?;
         if live {
             match public_url {
-                None => return Err(bad("public_url", "is required in live mode (WeChat sends notifications there)")),
+                None => {
+                    return Err(bad(
+                        "public_url",
+                        "is required in live mode (WeChat sends notifications there)",
+                    ));
+                }
                 Some(u) if u.scheme() != "https" && !is_loopback(u) => {
-                    return Err(bad("public_url", "must be https in live mode (WeChat refuses http notify URLs)"));
+                    return Err(bad(
+                        "public_url",
+                        "must be https in live mode (WeChat refuses http notify URLs)",
+                    ));
                 }
                 Some(_) => {}
             }
@@ -427,6 +445,8 @@ fn check_credentials(appid: &str, mch_id: &str, api_key: &str) -> Result<(), Con
 }
 
 #[cfg(test)]
+// why: figment's Jail closures return its own large error type; that is its API, not ours.
+#[allow(clippy::result_large_err)]
 mod tests {
     use super::*;
     use figment::Jail;

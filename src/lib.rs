@@ -2,6 +2,7 @@
 
 pub mod app;
 pub mod config;
+pub mod domain;
 pub mod sandbox;
 pub mod web;
 pub mod wxpay;

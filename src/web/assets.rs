@@ -38,26 +38,25 @@ impl<'r> FromRequest<'r> for IfNoneMatch {
     }
 }
 
-pub enum Asset {
-    Body { data: Cow<'static, [u8]>, content_type: ContentType, etag: String },
-    NotModified { etag: String },
+/// An embedded file, or `None` as its body when the client's copy is current (304).
+pub struct Asset {
+    etag: String,
+    body: Option<(Cow<'static, [u8]>, ContentType)>,
 }
 
 impl<'r> Responder<'r, 'static> for Asset {
     fn respond_to(self, _req: &'r Request<'_>) -> response::Result<'static> {
         let mut res = Response::build();
-        match self {
-            Asset::Body { data, content_type, etag } => {
-                res.header(content_type)
-                    .header(Header::new("ETag", etag))
-                    .sized_body(data.len(), std::io::Cursor::new(data));
+        res.header(Header::new("ETag", self.etag));
+        match self.body {
+            Some((data, content_type)) => {
+                res.header(content_type).sized_body(data.len(), std::io::Cursor::new(data));
             }
-            Asset::NotModified { etag } => {
-                res.status(Status::NotModified).header(Header::new("ETag", etag));
+            None => {
+                res.status(Status::NotModified);
             }
         }
-        res.header(Header::new("Cache-Control", "public, max-age=31536000, immutable"))
-            .ok()
+        res.header(Header::new("Cache-Control", "public, max-age=31536000, immutable")).ok()
     }
 }
 
@@ -67,12 +66,12 @@ pub fn serve(path: PathBuf, inm: IfNoneMatch) -> Option<Asset> {
     let file = Assets::get(&key)?;
     let etag = format!("\"{}\"", &hex::encode(file.metadata.sha256_hash())[..16]);
     if inm.0.as_deref().is_some_and(|v| v.split(',').any(|t| t.trim() == etag)) {
-        return Some(Asset::NotModified { etag });
+        return Some(Asset { etag, body: None });
     }
     let content_type = path
         .extension()
         .and_then(|e| e.to_str())
         .and_then(ContentType::from_extension)
         .unwrap_or(ContentType::Binary);
-    Some(Asset::Body { data: file.data, content_type, etag })
+    Some(Asset { etag, body: Some((file.data, content_type)) })
 }

@@ -1,0 +1,311 @@
+//! `WxPayClient`: the HTTP side of WeChat Pay API v2 and of the OAuth code exchange, and the
+//! module's one error type.
+//!
+//! Owns transport (base URLs, timeouts, the 64 KiB cap, the refund client certificate) and
+//! the order of checks on every answer (through `messages::check_response`). It must not
+//! know of orders or storage, and it must never log the API key, the app secret or a
+//! signing string.
+
+use std::fmt;
+use std::path::PathBuf;
+use std::time::Duration;
+
+use rand::RngExt;
+use rand::distr::Alphanumeric;
+use reqwest::StatusCode;
+use reqwest::header::CONTENT_TYPE;
+use url::Url;
+
+use super::bill::{self, Bill, BillError};
+use super::jsapi::{self, JsapiPayParams};
+use super::messages::{
+    self, CloseOrderResponse, DownloadBill, OrderQueryResponse, OrderRef, Refund, RefundQuery,
+    RefundQueryResponse, RefundResponse, UnifiedOrder, UnifiedOrderResponse,
+};
+use super::oauth::{self, OAuthError, OAuthErrorKind};
+use super::sign::{ApiKey, SignError, SignType};
+use super::xml::{self, Fields, MAX_BODY, XmlError};
+
+const CONNECT_TIMEOUT: Duration = Duration::from_secs(3);
+const TOTAL_TIMEOUT: Duration = Duration::from_secs(10);
+/// why: a bill lists a whole day of trades and easily passes 64 KiB; every other answer is
+/// a few hundred bytes and is held to `xml::MAX_BODY`.
+const MAX_BILL: usize = 16 * 1024 * 1024;
+
+/// Everything that can go wrong talking to WeChat Pay, in the order the checks run.
+#[derive(Debug, Clone, thiserror::Error)]
+pub enum Error {
+    /// No answer, a timeout, or an HTTP status other than 200. Safe to retry.
+    #[error("transport: {0}")]
+    Transport(String),
+    /// `return_code=FAIL`: an unsigned protocol refusal (`error_code` on downloadbill).
+    #[error("WeChat Pay refused the request: {return_msg}")]
+    Protocol { return_msg: String, error_code: Option<String> },
+    /// A SUCCESS answer without a valid signature: never data.
+    #[error("answer rejected: {0}")]
+    BadSignature(#[from] SignError),
+    /// A signed answer naming another `appid` or `mch_id`.
+    #[error("answer is for another merchant ({field} = {got:?})")]
+    WrongMerchant { field: &'static str, got: String },
+    /// `result_code=FAIL`, signed.
+    #[error("WeChat Pay business error {err_code}: {err_code_des}")]
+    Business { err_code: String, err_code_des: String, raw: Fields },
+    #[error("unreadable XML: {0}")]
+    Xml(#[from] XmlError),
+    #[error("field {field}: {problem}")]
+    Field { field: String, problem: &'static str },
+    #[error("malformed answer: {0}")]
+    Malformed(String),
+    #[error("unreadable bill: {0}")]
+    Bill(#[from] BillError),
+    #[error("refund certificate not configured (cert_pem and key_pem are both needed)")]
+    CertNotConfigured,
+    #[error("refund certificate unreadable: {0}")]
+    CertUnreadable(String),
+    #[error("invalid input: {0}")]
+    InvalidInput(String),
+    #[error(transparent)]
+    OAuth(#[from] OAuthError),
+}
+
+impl Error {
+    /// Whether the same request may be sent again (WeChat's SYSTEMERROR, BIZERR_NEED_RETRY,
+    /// OAuth -1, or no answer at all).
+    pub fn is_retryable(&self) -> bool {
+        match self {
+            Error::Transport(_) => true,
+            Error::Business { err_code, .. } => {
+                matches!(err_code.as_str(), "SYSTEMERROR" | "BIZERR_NEED_RETRY")
+            }
+            Error::OAuth(e) => e.kind() == OAuthErrorKind::Busy,
+            _ => false,
+        }
+    }
+
+    /// The `err_code` of a business error.
+    pub fn err_code(&self) -> Option<&str> {
+        match self {
+            Error::Business { err_code, .. } => Some(err_code),
+            _ => None,
+        }
+    }
+}
+
+fn transport(e: reqwest::Error) -> Error {
+    // why: the access_token URL carries the app secret; reqwest errors print their URL.
+    Error::Transport(e.without_url().to_string())
+}
+
+/// `{base}/{path}`, whether or not `base` ends with a slash.
+pub fn endpoint(base: &Url, path: &str) -> String {
+    format!("{}/{}", base.as_str().trim_end_matches('/'), path.trim_start_matches('/'))
+}
+
+/// 32 random alphanumeric characters, for `nonce_str` and the JSAPI `nonceStr`.
+pub fn nonce() -> String {
+    rand::rng().sample_iter(Alphanumeric).take(32).map(char::from).collect()
+}
+
+/// The merchant's settings; base URLs are injected so tests point them at the sandbox.
+#[derive(Clone)]
+pub struct ClientConfig {
+    pub appid: String,
+    pub mch_id: String,
+    pub api_key: ApiKey,
+    pub app_secret: String,
+    pub sign_type: SignType,
+    /// Pay API, e.g. `https://api.mch.weixin.qq.com/` or `http://127.0.0.1:PORT/sandbox/`.
+    pub api_base: Url,
+    /// OAuth pages, e.g. `https://open.weixin.qq.com/`.
+    pub open_base: Url,
+    /// `sns` API, e.g. `https://api.weixin.qq.com/`.
+    pub sns_base: Url,
+    pub cert_pem: Option<PathBuf>,
+    pub key_pem: Option<PathBuf>,
+}
+
+impl fmt::Debug for ClientConfig {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("ClientConfig")
+            .field("appid", &self.appid)
+            .field("mch_id", &self.mch_id)
+            .field("api_key", &self.api_key)
+            .field("app_secret", &"***")
+            .field("sign_type", &self.sign_type)
+            .field("api_base", &self.api_base.as_str())
+            .field("open_base", &self.open_base.as_str())
+            .field("sns_base", &self.sns_base.as_str())
+            .field("cert_pem", &self.cert_pem)
+            .field("key_pem", &self.key_pem)
+            .finish()
+    }
+}
+
+/// The WeChat Pay v2 client. Cheap to clone (the HTTP pool is shared).
+#[derive(Clone, Debug)]
+pub struct WxPayClient {
+    cfg: ClientConfig,
+    http: reqwest::Client,
+}
+
+fn http_client(identity: Option<reqwest::Identity>) -> Result<reqwest::Client, Error> {
+    let mut b = reqwest::Client::builder()
+        .connect_timeout(CONNECT_TIMEOUT)
+        .timeout(TOTAL_TIMEOUT)
+        // why: the gateway never redirects; following one could send a signed body elsewhere.
+        .redirect(reqwest::redirect::Policy::none());
+    if let Some(id) = identity {
+        b = b.identity(id);
+    }
+    b.build().map_err(|e| Error::Transport(format!("cannot build the HTTP client: {e}")))
+}
+
+async fn read_capped(mut resp: reqwest::Response, limit: usize) -> Result<Vec<u8>, Error> {
+    let too_large = || Error::Malformed(format!("answer larger than {limit} bytes"));
+    if resp.content_length().is_some_and(|n| n > limit as u64) {
+        return Err(too_large());
+    }
+    let mut body = Vec::new();
+    while let Some(chunk) = resp.chunk().await.map_err(transport)? {
+        if body.len() + chunk.len() > limit {
+            return Err(too_large());
+        }
+        body.extend_from_slice(&chunk);
+    }
+    Ok(body)
+}
+
+impl WxPayClient {
+    pub fn new(cfg: ClientConfig) -> Result<WxPayClient, Error> {
+        Ok(WxPayClient { http: http_client(None)?, cfg })
+    }
+
+    pub fn config(&self) -> &ClientConfig {
+        &self.cfg
+    }
+
+    /// Signs `biz` with our envelope, POSTs it to `{api_base}{path}`, returns the raw body.
+    async fn post(
+        &self,
+        http: &reqwest::Client,
+        path: &str,
+        biz: Fields,
+        limit: usize,
+    ) -> Result<Vec<u8>, Error> {
+        let c = &self.cfg;
+        let fields = messages::signed_request(biz, &c.appid, &c.mch_id, &nonce(), &c.api_key, c.sign_type);
+        tracing::debug!(endpoint = path, "wxpay request");
+        let resp = http
+            .post(endpoint(&c.api_base, path))
+            .header(CONTENT_TYPE, "text/xml; charset=utf-8")
+            .body(xml::to_xml(&fields))
+            .send()
+            .await
+            .map_err(transport)?;
+        if resp.status() != StatusCode::OK {
+            return Err(Error::Transport(format!("{path}: HTTP {}", resp.status())));
+        }
+        read_capped(resp, limit).await
+    }
+
+    /// POST, then the answer's checks: protocol → signature → merchant → business.
+    async fn call(&self, http: &reqwest::Client, path: &str, biz: Fields) -> Result<Fields, Error> {
+        let body = self.post(http, path, biz, MAX_BODY).await?;
+        let fields = xml::parse(&body)?;
+        let c = &self.cfg;
+        let result = messages::check_response(fields, &c.api_key, c.sign_type, &c.appid, &c.mch_id);
+        if let Err(e) = &result {
+            tracing::info!(endpoint = path, error = %e, "wxpay answer not accepted");
+        }
+        result
+    }
+
+    pub async fn unified_order(&self, req: &UnifiedOrder) -> Result<UnifiedOrderResponse, Error> {
+        let f = self.call(&self.http, "pay/unifiedorder", req.to_fields()).await?;
+        UnifiedOrderResponse::from_fields(f)
+    }
+
+    pub async fn order_query(&self, order: &OrderRef) -> Result<OrderQueryResponse, Error> {
+        let f = self.call(&self.http, "pay/orderquery", order.to_fields()).await?;
+        OrderQueryResponse::from_fields(f)
+    }
+
+    pub async fn close_order(&self, out_trade_no: &str) -> Result<CloseOrderResponse, Error> {
+        let biz = messages::close_order_fields(out_trade_no);
+        Ok(CloseOrderResponse::from_fields(self.call(&self.http, "pay/closeorder", biz).await?))
+    }
+
+    /// `secapi/pay/refund`, with the merchant's client certificate.
+    pub async fn refund(&self, req: &Refund) -> Result<RefundResponse, Error> {
+        let http = self.refund_http().await?;
+        let f = self.call(&http, "secapi/pay/refund", req.to_fields()).await?;
+        RefundResponse::from_fields(f)
+    }
+
+    /// The mutual-TLS client for refunds, built per call (refunds are rare; the files may be
+    /// replaced while the shop runs).
+    ///
+    /// why: with no certificate configured and a plain-http base (the sandbox, which has no
+    /// TLS to present a certificate to), the refund goes out on the ordinary client; against
+    /// an https gateway a missing certificate is an error, never a silent downgrade.
+    async fn refund_http(&self) -> Result<reqwest::Client, Error> {
+        match (&self.cfg.cert_pem, &self.cfg.key_pem) {
+            (Some(cert), Some(key)) => {
+                let mut pem = read_pem(cert).await?;
+                pem.push(b'\n');
+                pem.extend(read_pem(key).await?);
+                let id = reqwest::Identity::from_pem(&pem)
+                    .map_err(|e| Error::CertUnreadable(e.without_url().to_string()))?;
+                http_client(Some(id))
+            }
+            (None, None) if self.cfg.api_base.scheme() == "http" => Ok(self.http.clone()),
+            _ => Err(Error::CertNotConfigured),
+        }
+    }
+
+    pub async fn refund_query(&self, q: &RefundQuery) -> Result<RefundQueryResponse, Error> {
+        let f = self.call(&self.http, "pay/refundquery", q.to_fields()).await?;
+        RefundQueryResponse::from_fields(f)
+    }
+
+    /// A day's bill: plain text on success, an unsigned XML `return_code=FAIL` otherwise.
+    pub async fn download_bill(&self, req: &DownloadBill) -> Result<Bill, Error> {
+        let body = self.post(&self.http, "pay/downloadbill", req.to_fields(), MAX_BILL).await?;
+        let text =
+            std::str::from_utf8(&body).map_err(|_| Error::Malformed("the bill is not UTF-8".into()))?;
+        if text.trim_start_matches('\u{feff}').trim_start().starts_with('<') {
+            let c = &self.cfg;
+            let fields = xml::parse(&body)?;
+            messages::check_response(fields, &c.api_key, c.sign_type, &c.appid, &c.mch_id)?;
+            return Err(Error::Malformed("downloadbill answered XML without a bill".into()));
+        }
+        Ok(bill::parse(text)?)
+    }
+
+    /// Exchanges an OAuth `code` for the buyer's `openid` (snsapi_base).
+    pub async fn oauth_openid(&self, code: &str) -> Result<String, Error> {
+        let c = &self.cfg;
+        let url = oauth::access_token_url(&c.sns_base, &c.appid, &c.app_secret, code);
+        let resp = self.http.get(url).send().await.map_err(transport)?;
+        if resp.status() != StatusCode::OK {
+            return Err(Error::Transport(format!("sns/oauth2/access_token: HTTP {}", resp.status())));
+        }
+        let body = read_capped(resp, MAX_BODY).await?;
+        Ok(oauth::parse_access_token(&body)?.openid)
+    }
+
+    /// The OAuth authorize URL for our appid.
+    pub fn authorize_url(&self, redirect_uri: &str, state: &str) -> Result<String, Error> {
+        oauth::authorize_url(&self.cfg.open_base, &self.cfg.appid, redirect_uri, state)
+    }
+
+    /// JSAPI bridge parameters for a prepay id, signed with our key and sign type.
+    pub fn jsapi_pay_params(&self, prepay_id: &str, timestamp: i64) -> JsapiPayParams {
+        let c = &self.cfg;
+        jsapi::pay_params(&c.appid, prepay_id, &c.api_key, c.sign_type, timestamp, &nonce())
+    }
+}
+
+async fn read_pem(path: &PathBuf) -> Result<Vec<u8>, Error> {
+    tokio::fs::read(path).await.map_err(|e| Error::CertUnreadable(format!("{}: {e}", path.display())))
+}
