@@ -3,6 +3,7 @@
 
 pub mod channel;
 pub mod money;
+pub mod order;
 
 pub use channel::Channel;
 pub use money::Fen;

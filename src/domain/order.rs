@@ -1,0 +1,326 @@
+//! Orders and payment attempts, and the order state machine as pure functions.
+//!
+//! Every change of state is decided here from facts the caller passes in (a verified
+//! notification or query, the time, new ids); the store persists what this decides, and
+//! nothing else may flip an order's status.
+
+use serde::{Deserialize, Serialize};
+
+use super::{Channel, Fen};
+
+/// The buyer-visible status of an order (also the `status` of `/o/<token>/status`).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum OrderStatus {
+    Pending,
+    Paid,
+    Closed,
+    Refunded,
+    PartiallyRefunded,
+}
+
+impl OrderStatus {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            OrderStatus::Pending => "pending",
+            OrderStatus::Paid => "paid",
+            OrderStatus::Closed => "closed",
+            OrderStatus::Refunded => "refunded",
+            OrderStatus::PartiallyRefunded => "partially_refunded",
+        }
+    }
+
+    /// Money was taken for this order (it may since have been given back).
+    pub fn is_paid(self) -> bool {
+        matches!(self, OrderStatus::Paid | OrderStatus::Refunded | OrderStatus::PartiallyRefunded)
+    }
+}
+
+/// One product line, copied at order time so later price changes do not touch it.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Line {
+    pub slug: String,
+    pub name: String,
+    pub unit: Fen,
+    pub qty: u32,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum AttemptState {
+    /// A prepay exists (or is being made); the buyer may be paying.
+    Open,
+    Paid,
+    /// Closed at WeChat, or given up in favour of a newer attempt.
+    Closed,
+}
+
+/// One try to pay, with its own `out_trade_no`.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Attempt {
+    pub out_trade_no: String,
+    pub channel: Channel,
+    pub openid: Option<String>,
+    pub client_ip: String,
+    pub prepay_id: Option<String>,
+    pub mweb_url: Option<String>,
+    pub code_url: Option<String>,
+    /// Unix seconds, UTC.
+    pub created_at: i64,
+    /// When the current prepay was issued (a re-entry refreshes it).
+    pub prepay_at: Option<i64>,
+    pub state: AttemptState,
+    pub transaction_id: Option<String>,
+    pub paid_at: Option<i64>,
+}
+
+/// What WeChat says was paid: from a verified notification or `orderquery` answer.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct PaymentFacts {
+    pub appid: String,
+    pub mch_id: String,
+    pub out_trade_no: String,
+    pub transaction_id: String,
+    pub total_fee: u64,
+    pub paid_at: i64,
+}
+
+/// Why a payment fact was not applied.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Mismatch {
+    /// Another merchant's appid or mch_id.
+    Merchant,
+    /// `total_fee` is not the order's total.
+    Amount { expected: Fen, got: u64 },
+}
+
+/// The outcome of applying a payment fact to an order.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Applied {
+    /// The order is now paid.
+    Paid,
+    /// Already recorded: nothing changes.
+    Duplicate,
+    /// The order was already paid by another attempt: this payment must be refunded.
+    DoublePayment,
+    /// Not applied; the admin must look.
+    Mismatch(Mismatch),
+    /// No attempt of this order has that `out_trade_no`.
+    UnknownAttempt,
+}
+
+/// An order with its lines, total, attempts and refund tally.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Order {
+    pub no: String,
+    pub token: String,
+    pub lines: Vec<Line>,
+    pub total: Fen,
+    pub status: OrderStatus,
+    pub created_at: i64,
+    pub paid_at: Option<i64>,
+    pub closed_at: Option<i64>,
+    pub attempts: Vec<Attempt>,
+    /// The attempt whose payment counts.
+    pub paid_by: Option<String>,
+    pub refunded: Fen,
+}
+
+impl Order {
+    pub fn attempt(&self, out_trade_no: &str) -> Option<&Attempt> {
+        self.attempts.iter().find(|a| a.out_trade_no == out_trade_no)
+    }
+
+    fn attempt_mut(&mut self, out_trade_no: &str) -> Option<&mut Attempt> {
+        self.attempts.iter_mut().find(|a| a.out_trade_no == out_trade_no)
+    }
+
+    /// Attempts that may still be paid at WeChat (to query before closing or switching).
+    pub fn open_attempts(&self) -> impl Iterator<Item = &Attempt> {
+        self.attempts.iter().filter(|a| a.state == AttemptState::Open)
+    }
+
+    /// Applies a verified payment fact (`appid`/`mch_id` are ours, to compare).
+    ///
+    /// why: a payment WeChat reports is money taken, so it is applied even to an order we
+    /// closed locally; only facts that do not match our records are refused.
+    pub fn apply_payment(&mut self, facts: &PaymentFacts, appid: &str, mch_id: &str) -> Applied {
+        if facts.appid != appid || facts.mch_id != mch_id {
+            return Applied::Mismatch(Mismatch::Merchant);
+        }
+        if facts.total_fee != self.total.get() {
+            return Applied::Mismatch(Mismatch::Amount { expected: self.total, got: facts.total_fee });
+        }
+        let already_paid_by = self.paid_by.clone();
+        let Some(attempt) = self.attempt_mut(&facts.out_trade_no) else {
+            return Applied::UnknownAttempt;
+        };
+        if attempt.state == AttemptState::Paid {
+            return Applied::Duplicate;
+        }
+        attempt.state = AttemptState::Paid;
+        attempt.transaction_id = Some(facts.transaction_id.clone());
+        attempt.paid_at = Some(facts.paid_at);
+        if already_paid_by.is_some() {
+            return Applied::DoublePayment;
+        }
+        self.paid_by = Some(facts.out_trade_no.clone());
+        self.paid_at = Some(facts.paid_at);
+        self.closed_at = None;
+        self.status = OrderStatus::Paid;
+        Applied::Paid
+    }
+
+    /// Closes an unpaid order (expiry, or the merchant). A paid order is never closed.
+    pub fn close(&mut self, now: i64) -> bool {
+        if self.status != OrderStatus::Pending {
+            return false;
+        }
+        self.status = OrderStatus::Closed;
+        self.closed_at = Some(now);
+        for a in self.attempts.iter_mut().filter(|a| a.state == AttemptState::Open) {
+            a.state = AttemptState::Closed;
+        }
+        true
+    }
+
+    /// Records a settled refund and moves the status to (partially) refunded.
+    pub fn apply_refund(&mut self, amount: Fen) -> Result<(), RefundRefused> {
+        if !self.status.is_paid() {
+            return Err(RefundRefused::NotPaid);
+        }
+        let total =
+            self.refunded.checked_add(amount).filter(|t| *t <= self.total).ok_or(RefundRefused::TooMuch)?;
+        self.refunded = total;
+        self.status =
+            if total == self.total { OrderStatus::Refunded } else { OrderStatus::PartiallyRefunded };
+        Ok(())
+    }
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, thiserror::Error)]
+pub enum RefundRefused {
+    #[error("the order is not paid")]
+    NotPaid,
+    #[error("more than was paid")]
+    TooMuch,
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn attempt(no: &str) -> Attempt {
+        Attempt {
+            out_trade_no: no.to_owned(),
+            channel: Channel::Mweb,
+            openid: None,
+            client_ip: "203.0.113.7".to_owned(),
+            prepay_id: Some("wx1".to_owned()),
+            mweb_url: None,
+            code_url: None,
+            created_at: 100,
+            prepay_at: Some(100),
+            state: AttemptState::Open,
+            transaction_id: None,
+            paid_at: None,
+        }
+    }
+
+    fn order() -> Order {
+        Order {
+            no: "N1".to_owned(),
+            token: "t".to_owned(),
+            lines: vec![Line {
+                slug: "coffee".into(),
+                name: "Coffee".into(),
+                unit: Fen::new(1200).expect("fen"),
+                qty: 1,
+            }],
+            total: Fen::new(1200).expect("fen"),
+            status: OrderStatus::Pending,
+            created_at: 100,
+            paid_at: None,
+            closed_at: None,
+            attempts: vec![attempt("A1"), attempt("A2")],
+            paid_by: None,
+            refunded: Fen::ZERO,
+        }
+    }
+
+    fn facts(no: &str, fee: u64) -> PaymentFacts {
+        PaymentFacts {
+            appid: "wxapp".into(),
+            mch_id: "100".into(),
+            out_trade_no: no.into(),
+            transaction_id: format!("T-{no}"),
+            total_fee: fee,
+            paid_at: 200,
+        }
+    }
+
+    #[test]
+    fn a_matching_payment_pays_the_order_once_and_a_repeat_changes_nothing() {
+        let mut o = order();
+        assert_eq!(o.apply_payment(&facts("A1", 1200), "wxapp", "100"), Applied::Paid);
+        let after = o.clone();
+        assert_eq!(o.apply_payment(&facts("A1", 1200), "wxapp", "100"), Applied::Duplicate);
+        assert_eq!(o, after);
+        assert_eq!(o.status, OrderStatus::Paid);
+        assert_eq!(o.paid_by.as_deref(), Some("A1"));
+    }
+
+    #[test]
+    fn a_second_attempt_paid_is_a_double_payment_and_the_order_stays_paid_by_the_first() {
+        let mut o = order();
+        o.apply_payment(&facts("A1", 1200), "wxapp", "100");
+        assert_eq!(o.apply_payment(&facts("A2", 1200), "wxapp", "100"), Applied::DoublePayment);
+        assert_eq!(o.paid_by.as_deref(), Some("A1"));
+        assert_eq!(o.attempt("A2").map(|a| a.state), Some(AttemptState::Paid));
+    }
+
+    #[test]
+    fn wrong_amount_wrong_merchant_and_unknown_attempt_change_nothing() {
+        let mut o = order();
+        let before = o.clone();
+        assert!(matches!(
+            o.apply_payment(&facts("A1", 1), "wxapp", "100"),
+            Applied::Mismatch(Mismatch::Amount { .. })
+        ));
+        assert_eq!(
+            o.apply_payment(&facts("A1", 1200), "wxother", "100"),
+            Applied::Mismatch(Mismatch::Merchant)
+        );
+        assert_eq!(o.apply_payment(&facts("A9", 1200), "wxapp", "100"), Applied::UnknownAttempt);
+        assert_eq!(o, before);
+    }
+
+    #[test]
+    fn a_payment_reported_after_a_local_close_still_pays_the_order() {
+        let mut o = order();
+        assert!(o.close(150));
+        assert_eq!(o.apply_payment(&facts("A1", 1200), "wxapp", "100"), Applied::Paid);
+        assert_eq!(o.status, OrderStatus::Paid);
+        assert_eq!(o.closed_at, None);
+    }
+
+    #[test]
+    fn a_paid_order_is_never_closed() {
+        let mut o = order();
+        o.apply_payment(&facts("A1", 1200), "wxapp", "100");
+        assert!(!o.close(300));
+        assert_eq!(o.status, OrderStatus::Paid);
+    }
+
+    #[test]
+    fn refunds_move_the_order_to_partially_then_fully_refunded_and_never_beyond() {
+        let mut o = order();
+        assert_eq!(o.apply_refund(Fen::new(1).expect("fen")), Err(RefundRefused::NotPaid));
+        o.apply_payment(&facts("A1", 1200), "wxapp", "100");
+        assert_eq!(o.apply_refund(Fen::new(600).expect("fen")), Ok(()));
+        assert_eq!(o.status, OrderStatus::PartiallyRefunded);
+        assert_eq!(o.apply_refund(Fen::new(601).expect("fen")), Err(RefundRefused::TooMuch));
+        assert_eq!(o.apply_refund(Fen::new(600).expect("fen")), Ok(()));
+        assert_eq!(o.status, OrderStatus::Refunded);
+    }
+}
