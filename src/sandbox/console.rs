@@ -1,5 +1,135 @@
-//! The sandbox home and control pages.
+//! The sandbox's own pages for the merchant trying it out: the home page (what "WeChat"
+//! did: orders, refunds, notification deliveries) and, in `console_control.rs`, the fault
+//! control page.
+//!
+//! Read-only over the state except for `Sandbox::set_faults`. It must never show the API
+//! key, and must not touch the gateway's endpoints, OAuth or notification delivery.
+
+#[path = "console_control.rs"]
+mod control;
+
+use std::sync::Arc;
+
+use askama::Template;
+use rocket::{State, get};
+use time::OffsetDateTime;
+use time::macros::{format_description, offset};
+
+use super::gateway::SandboxBase;
+use super::payer::yuan;
+use super::state::{Delivery, DeliveryKind, DeliveryStatus, Sandbox, SbOrder};
+use crate::web::Page;
+
+/// The home page lists at most this many orders and deliveries.
+const SHOWN: usize = 100;
 
 pub fn routes() -> Vec<rocket::Route> {
-    Vec::new()
+    let mut routes = rocket::routes![home];
+    routes.extend(control::routes());
+    routes
+}
+
+/// `2024-01-01 12:05:12` in Beijing time, as WeChat shows times.
+pub(super) fn beijing(t: OffsetDateTime) -> String {
+    let fmt = format_description!("[year]-[month]-[day] [hour]:[minute]:[second]");
+    t.to_offset(offset!(+8)).format(&fmt).unwrap_or_default()
+}
+
+struct OrderRow {
+    out_trade_no: String,
+    trade_type: String,
+    amount: String,
+    trade_state: &'static str,
+    paid: bool,
+    created: String,
+    transaction_id: String,
+    refunds: String,
+}
+
+impl OrderRow {
+    fn of(o: &SbOrder) -> OrderRow {
+        let refunds = match o.refunds.len() {
+            0 => String::new(),
+            n => format!("{n} 笔 / {n} × — {}", yuan(o.refunded_total())),
+        };
+        OrderRow {
+            out_trade_no: o.out_trade_no.clone(),
+            trade_type: o.trade_type.clone(),
+            amount: yuan(o.total_fee),
+            trade_state: o.state.as_str(),
+            paid: o.payment.is_some(),
+            created: beijing(o.created_utc),
+            transaction_id: o.payment.as_ref().map(|p| p.transaction_id.clone()).unwrap_or_default(),
+            refunds,
+        }
+    }
+}
+
+struct TryRow {
+    at: String,
+    outcome: String,
+}
+
+struct DeliveryRow {
+    kind: &'static str,
+    out_trade_no: String,
+    url: String,
+    created: String,
+    status: &'static str,
+    acknowledged: bool,
+    tries: Vec<TryRow>,
+}
+
+impl DeliveryRow {
+    fn of(d: &Delivery) -> DeliveryRow {
+        DeliveryRow {
+            kind: match d.kind {
+                DeliveryKind::Payment => "支付 / payment",
+                DeliveryKind::Refund => "退款 / refund",
+            },
+            out_trade_no: d.out_trade_no.clone(),
+            url: d.url.clone(),
+            created: beijing(d.created),
+            status: match d.status {
+                DeliveryStatus::Pending => "重试中 / retrying",
+                DeliveryStatus::Acknowledged => "已确认 / acknowledged",
+                DeliveryStatus::GaveUp => "已放弃 / gave up",
+            },
+            acknowledged: d.status == DeliveryStatus::Acknowledged,
+            tries: d.tries.iter().map(|t| TryRow { at: beijing(t.at), outcome: t.outcome.clone() }).collect(),
+        }
+    }
+}
+
+#[derive(Template)]
+#[template(path = "sandbox/home.html")]
+struct HomePage {
+    /// What a merchant sets as the pay API base (`wxpay.api_base`).
+    api_base: String,
+    appid: String,
+    mch_id: String,
+    time_scale: f64,
+    orders: Vec<OrderRow>,
+    deliveries: Vec<DeliveryRow>,
+}
+
+fn home_page(sandbox: &Sandbox, base: &SandboxBase) -> HomePage {
+    let st = sandbox.state();
+    let mut orders: Vec<&SbOrder> = st.orders.values().collect();
+    orders.sort_by_key(|o| std::cmp::Reverse(o.created));
+    HomePage {
+        // why: only the public identifiers; the API key never reaches a page.
+        api_base: base.join(""),
+        appid: sandbox.merchant.appid.clone(),
+        mch_id: sandbox.merchant.mch_id.clone(),
+        time_scale: sandbox.clock.scale(),
+        orders: orders.into_iter().take(SHOWN).map(OrderRow::of).collect(),
+        deliveries: st.deliveries.iter().rev().take(SHOWN).map(DeliveryRow::of).collect(),
+    }
+}
+
+/// `GET /sandbox/` and `GET /sandbox` (Rocket ignores the empty last segment).
+#[get("/")]
+fn home(sandbox: &State<Arc<Sandbox>>, base: SandboxBase) -> Page<HomePage> {
+    Page(home_page(sandbox, &base))
 }

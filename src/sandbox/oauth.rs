@@ -1,5 +1,201 @@
-//! OAuth2 authorize and access_token.
+//! OAuth2 web authorization as WeChat runs it (wxpay-v2.md §5): the authorize page that
+//! redirects back with a single-use code, `sns/oauth2/access_token` that trades the code
+//! for the buyer's openid, and the sandbox buyer's identity (the `sbx_uid` cookie).
+//!
+//! Owns the codes in `State::oauth_codes` and how an openid is derived. It must not touch
+//! orders or payments, and never the shop.
+
+use std::sync::Arc;
+use std::time::Duration;
+
+use base64::Engine;
+use base64::engine::general_purpose::URL_SAFE_NO_PAD;
+use rocket::http::{Cookie, CookieJar, SameSite, Status};
+use rocket::response::Redirect;
+use rocket::response::content::RawHtml;
+use rocket::serde::json::Json;
+use rocket::{State as Managed, get};
+use serde_json::{Value, json};
+use sha2::{Digest, Sha256};
+use subtle::ConstantTimeEq;
+
+use super::state::{OauthCode, Sandbox, ids};
+
+/// "code只能使用一次，5分钟未被使用自动过期" (scaled by `time_scale`).
+const CODE_LIFETIME: Duration = Duration::from_secs(5 * 60);
+const UID_COOKIE: &str = "sbx_uid";
 
 pub fn routes() -> Vec<rocket::Route> {
-    Vec::new()
+    rocket::routes![authorize, access_token]
+}
+
+// ---- the sandbox buyer ----------------------------------------------------------------------
+
+/// The browser's sandbox user id: the `sbx_uid` cookie, set (for ten years) when absent.
+pub fn browser_uid(jar: &CookieJar<'_>) -> String {
+    let valid = |v: &str| (8..=64).contains(&v.len()) && v.bytes().all(|b| b.is_ascii_alphanumeric());
+    if let Some(uid) = jar.get(UID_COOKIE).map(|c| c.value().to_owned()).filter(|v| valid(v)) {
+        return uid;
+    }
+    let uid = ids::alnum(24);
+    let cookie = Cookie::build((UID_COOKIE, uid.clone()))
+        .path("/")
+        .http_only(true)
+        .same_site(SameSite::Lax)
+        .max_age(rocket::time::Duration::days(3650));
+    jar.add(cookie);
+    uid
+}
+
+/// The openid of user `uid` under `appid`: `o` + 27 characters, stable per browser and appid,
+/// as WeChat's openids are per official account.
+pub fn openid_for(appid: &str, uid: &str) -> String {
+    let digest = Sha256::digest(format!("{appid}:{uid}").as_bytes());
+    let b64 = URL_SAFE_NO_PAD.encode(digest);
+    format!("o{}", &b64[..27])
+}
+
+/// The openid of the browser at hand (payer pages: H5 and NATIVE payers carry no openid).
+pub fn browser_openid(jar: &CookieJar<'_>, appid: &str) -> String {
+    openid_for(appid, &browser_uid(jar))
+}
+
+// ---- authorize --------------------------------------------------------------------------------
+
+/// WeChat's error page for a bad authorize link (a 200 page, as WeChat shows it).
+fn error_page(code: &str, message: &str) -> RawHtml<String> {
+    RawHtml(format!(
+        "<!doctype html><html lang=\"zh-CN\"><head><meta charset=\"utf-8\">\
+         <meta name=\"viewport\" content=\"width=device-width,initial-scale=1\"><title>微信网页授权</title></head>\
+         <body style=\"font-family:sans-serif;text-align:center;padding:3em 1em\">\
+         <h2>{code}</h2><p>{message}</p><p style=\"color:#888\">WeChat Pay sandbox · OAuth2</p></body></html>"
+    ))
+}
+
+type AuthorizeResult = Result<Redirect, (Status, RawHtml<String>)>;
+
+fn refuse(code: &str, message: &str) -> (Status, RawHtml<String>) {
+    (Status::Ok, error_page(code, message))
+}
+
+/// `connect/oauth2/authorize`: no consent page even for `snsapi_userinfo` (the sandbox has
+/// no profile to share), and any http(s) redirect domain is accepted (it has no registered
+/// 网页授权域名 to compare with).
+#[get("/connect/oauth2/authorize?<appid>&<redirect_uri>&<response_type>&<scope>&<state>")]
+fn authorize(
+    sb: &Managed<Arc<Sandbox>>,
+    jar: &CookieJar<'_>,
+    appid: Option<String>,
+    redirect_uri: Option<String>,
+    response_type: Option<String>,
+    scope: Option<String>,
+    state: Option<String>,
+) -> AuthorizeResult {
+    let appid = appid.filter(|a| !a.is_empty()).ok_or_else(|| refuse("10012", "appid不能为空"))?;
+    if appid != sb.merchant.appid {
+        return Err(refuse("appid error", "appid参数错误，请检查appid"));
+    }
+    let redirect =
+        redirect_uri.filter(|r| !r.is_empty()).ok_or_else(|| refuse("10011", "redirect_uri不能为空"))?;
+    let mut target = url::Url::parse(&redirect)
+        .ok()
+        .filter(|u| matches!(u.scheme(), "http" | "https") && u.host().is_some())
+        .ok_or_else(|| refuse("10003", "redirect_uri域名与后台配置不一致"))?;
+    if response_type.as_deref() != Some("code") {
+        return Err(refuse("10001", "response_type参数错误"));
+    }
+    let scope = match scope.as_deref() {
+        None | Some("") => return Err(refuse("10010", "scope不能为空")),
+        Some(s @ ("snsapi_base" | "snsapi_userinfo")) => s.to_owned(),
+        Some(_) => return Err(refuse("10005", "此公众号并没有这些scope的权限")),
+    };
+    let openid = browser_openid(jar, &appid);
+    let code = issue_code(sb, openid, scope);
+    // why: query_pairs_mut appends after an existing query and keeps a fragment after it.
+    target
+        .query_pairs_mut()
+        .append_pair("code", &code)
+        .append_pair("state", state.as_deref().unwrap_or_default());
+    Ok(Redirect::found(target.to_string()))
+}
+
+fn issue_code(sb: &Sandbox, openid: String, scope: String) -> String {
+    let code = ids::alnum(32);
+    let mut st = sb.state();
+    // why: forget codes long past their lifetime, so the map stays small.
+    st.oauth_codes.retain(|_, c| !sb.clock.elapsed(c.issued, CODE_LIFETIME * 4));
+    let entry = OauthCode { openid, scope, issued: std::time::Instant::now(), used: false };
+    st.oauth_codes.insert(code.clone(), entry);
+    code
+}
+
+// ---- access_token -----------------------------------------------------------------------------
+
+/// `{"errcode":N,"errmsg":"…, hints: [ req_id: … ]"}` as WeChat writes its errors.
+fn oauth_error(errcode: i64, errmsg: &str) -> Json<Value> {
+    let hint = format!("{errmsg}, hints: [ req_id: {}-sbx ]", ids::alnum(11));
+    Json(json!({ "errcode": errcode, "errmsg": hint }))
+}
+
+/// `sns/oauth2/access_token`. Answered as `application/json` (WeChat sends `text/plain`;
+/// every client parses the body as JSON either way, and JSON is the honest type).
+#[get("/sns/oauth2/access_token?<appid>&<secret>&<code>&<grant_type>")]
+fn access_token(
+    sb: &Managed<Arc<Sandbox>>,
+    appid: Option<String>,
+    secret: Option<String>,
+    code: Option<String>,
+    grant_type: Option<String>,
+) -> Json<Value> {
+    let present = |v: Option<String>| v.filter(|s| !s.is_empty());
+    let Some(appid) = present(appid) else { return oauth_error(41002, "appid missing") };
+    if appid != sb.merchant.appid {
+        return oauth_error(40013, "invalid appid");
+    }
+    let Some(secret) = present(secret) else { return oauth_error(41004, "appsecret missing") };
+    if !bool::from(secret.as_bytes().ct_eq(sb.merchant.app_secret.as_bytes())) {
+        return oauth_error(40125, "invalid appsecret");
+    }
+    let Some(code) = present(code) else { return oauth_error(41008, "missing code") };
+    if grant_type.as_deref() != Some("authorization_code") {
+        return oauth_error(40002, "invalid grant_type");
+    }
+    match redeem(sb, &code) {
+        Ok(c) => Json(json!({
+            "access_token": ids::alnum(86),
+            "expires_in": 7200,
+            "refresh_token": ids::alnum(86),
+            "openid": c.openid,
+            "scope": c.scope,
+        })),
+        Err((errcode, errmsg)) => oauth_error(errcode, errmsg),
+    }
+}
+
+/// Uses a code once: unknown or expired → 40029, already used → 40163.
+fn redeem(sb: &Sandbox, code: &str) -> Result<OauthCode, (i64, &'static str)> {
+    let mut st = sb.state();
+    let entry = st.oauth_codes.get_mut(code).ok_or((40029, "invalid code"))?;
+    if entry.used {
+        return Err((40163, "code been used"));
+    }
+    if sb.clock.elapsed(entry.issued, CODE_LIFETIME) {
+        return Err((40029, "invalid code"));
+    }
+    entry.used = true;
+    Ok(entry.clone())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn an_openid_is_o_and_27_characters_and_depends_on_the_appid() {
+        let a = openid_for("wxd930ea5d5a258f4f", "uid123456");
+        assert_eq!(a.len(), 28);
+        assert!(a.starts_with('o'));
+        assert_eq!(a, openid_for("wxd930ea5d5a258f4f", "uid123456"));
+        assert_ne!(a, openid_for("wx0000000000000000", "uid123456"));
+    }
 }

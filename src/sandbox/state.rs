@@ -167,6 +167,8 @@ impl SbOrder {
 #[derive(Debug, Clone)]
 pub struct OauthCode {
     pub openid: String,
+    /// `snsapi_base` or `snsapi_userinfo`, echoed by `sns/oauth2/access_token`.
+    pub scope: String,
     pub issued: Instant,
     pub used: bool,
 }
@@ -363,10 +365,7 @@ pub mod ids {
 
     fn stamp() -> String {
         let fmt = format_description!("[year][month][day]");
-        OffsetDateTime::now_utc()
-            .to_offset(time::macros::offset!(+8))
-            .format(&fmt)
-            .unwrap_or_default()
+        OffsetDateTime::now_utc().to_offset(time::macros::offset!(+8)).format(&fmt).unwrap_or_default()
     }
 
     /// 28 digits starting `4200`, then the Beijing date.
@@ -382,7 +381,8 @@ pub mod ids {
     /// `wx` + 14 digits of Beijing time + 20 hex characters.
     pub fn prepay_id() -> String {
         let fmt = format_description!("[year][month][day][hour][minute][second]");
-        let t = OffsetDateTime::now_utc().to_offset(time::macros::offset!(+8)).format(&fmt).unwrap_or_default();
+        let t =
+            OffsetDateTime::now_utc().to_offset(time::macros::offset!(+8)).format(&fmt).unwrap_or_default();
         let mut bytes = [0u8; 10];
         rand::rng().fill(&mut bytes);
         format!("wx{t}{}", hex::encode(bytes))

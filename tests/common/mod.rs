@@ -50,6 +50,19 @@ pub async fn spawn_sandbox(tune: impl FnOnce(&mut Config)) -> TestServer {
     TestServer { running, data_dir }
 }
 
+/// `wxcheckout sandbox` in this process, with a handle on its `Sandbox` (to pay orders with
+/// `Sandbox::pay`, change faults, read the delivery log).
+pub async fn spawn_sandbox_with_handle(
+    tune: impl FnOnce(&mut Config),
+) -> (TestServer, std::sync::Arc<wxcheckout::sandbox::Sandbox>) {
+    let (config, data_dir) = test_config(tune);
+    let merchant = wxcheckout::sandbox::merchant_from(&config);
+    let sandbox =
+        wxcheckout::sandbox::Sandbox::new(merchant, config.sandbox.clone(), config.public_url.clone());
+    let running = app::spawn(app::sandbox_with(config, sandbox.clone())).await.expect("sandbox starts");
+    (TestServer { running, data_dir }, sandbox)
+}
+
 /// `wxcheckout serve` in this process.
 pub async fn spawn_shop(tune: impl FnOnce(&mut Config)) -> TestServer {
     let (config, data_dir) = test_config(tune);
@@ -138,8 +151,11 @@ pub mod tempdir {
     impl TempDir {
         pub fn new() -> TempDir {
             let n = NEXT.fetch_add(1, Ordering::SeqCst);
-            let path = std::env::temp_dir()
-                .join(format!("wxcheckout-test-{}-{n}-{}", std::process::id(), rand_suffix()));
+            let path = std::env::temp_dir().join(format!(
+                "wxcheckout-test-{}-{n}-{}",
+                std::process::id(),
+                rand_suffix()
+            ));
             std::fs::create_dir_all(&path).expect("create temp dir");
             TempDir(path)
         }

@@ -1,0 +1,333 @@
+//! unifiedorder, orderquery and closeorder (wxpay-v2.md §4.1, §4.5, §4.6).
+//!
+//! Owns the order-level business rules: the limits of §6, re-entry of an `out_trade_no`
+//! (§4.1.6), the 5-minute closeorder rule and the field sets of the answers. It changes
+//! orders only through the `State` lock and never pays an order (`Sandbox::pay` does).
+
+use std::collections::BTreeMap;
+use std::sync::Arc;
+use std::time::{Duration, Instant};
+
+use rocket::data::Data;
+use rocket::{State as Managed, post};
+use time::OffsetDateTime;
+
+use super::SandboxBase;
+use super::wire::{self, Biz, BizError, Needs, Reply, Req};
+use crate::sandbox::state::{Sandbox, SbOrder, State, TradeState, ids};
+use crate::wxpay::xml::Fields;
+
+/// The request fields a re-entry must repeat exactly (§4.1.6; which ones WeChat compares is
+/// UNCONFIRMED: these are the ones that change what the buyer pays or what the shop learns).
+const COMPARED: [&str; 10] = [
+    "total_fee",
+    "fee_type",
+    "body",
+    "trade_type",
+    "openid",
+    "product_id",
+    "attach",
+    "notify_url",
+    "detail",
+    "time_expire",
+];
+
+const TRADE_TYPES: [&str; 4] = ["JSAPI", "NATIVE", "MWEB", "APP"];
+
+#[post("/pay/unifiedorder", data = "<data>")]
+pub async fn unifiedorder(sb: &Managed<Arc<Sandbox>>, base: SandboxBase, data: Data<'_>) -> Reply {
+    let needs = Needs {
+        all: &["body", "out_trade_no", "total_fee", "spbill_create_ip", "notify_url", "trade_type"],
+        one_of: &[],
+    };
+    let req = match wire::admit(sb, data, needs).await {
+        Ok(req) => req,
+        Err(reply) => return reply,
+    };
+    if let Some(reply) = wire::system_error(sb, &req) {
+        return reply;
+    }
+    let result = place(sb, &req, &base);
+    wire::business(sb, &req, result)
+}
+
+#[post("/pay/orderquery", data = "<data>")]
+pub async fn orderquery(sb: &Managed<Arc<Sandbox>>, data: Data<'_>) -> Reply {
+    let needs = Needs { all: &[], one_of: &["transaction_id", "out_trade_no"] };
+    let req = match wire::admit(sb, data, needs).await {
+        Ok(req) => req,
+        Err(reply) => return reply,
+    };
+    if let Some(reply) = wire::system_error(sb, &req) {
+        return reply;
+    }
+    let result = query(&sb.state(), &req);
+    wire::business(sb, &req, result)
+}
+
+#[post("/pay/closeorder", data = "<data>")]
+pub async fn closeorder(sb: &Managed<Arc<Sandbox>>, data: Data<'_>) -> Reply {
+    let needs = Needs { all: &["out_trade_no"], one_of: &[] };
+    let req = match wire::admit(sb, data, needs).await {
+        Ok(req) => req,
+        Err(reply) => return reply,
+    };
+    if let Some(reply) = wire::system_error(sb, &req) {
+        return reply;
+    }
+    let result = close(sb, &req)
+        .map(|mut f| {
+            f.insert("result_msg", "OK");
+            f
+        })
+        .map_err(|e| e.with("result_msg", "FAIL"));
+    wire::business(sb, &req, result)
+}
+
+// ---- unifiedorder -------------------------------------------------------------------------
+
+fn invalid(des: &str) -> BizError {
+    BizError::new("INVALID_REQUEST", des)
+}
+
+/// The format rules of §6. why INVALID_REQUEST: §3.2 defines it as "参数格式有误或者未按规则
+/// 上传", and PARAM_ERROR is not in unifiedorder's error table (only refund's).
+fn check_limits(req: &Req, scale: f64) -> Result<(), BizError> {
+    let get = |k| req.get(k);
+    if !wire::is_trade_no(get("out_trade_no").unwrap_or_default(), 6, 32) {
+        return Err(invalid("out_trade_no参数格式错误：6-32位数字、大小写字母或_-|*@"));
+    }
+    let lengths = [
+        ("body", 127),
+        ("attach", 127),
+        ("detail", 6144),
+        ("nonce_str", 32),
+        ("device_info", 32),
+        ("product_id", 32),
+        ("openid", 128),
+        ("scene_info", 256),
+    ];
+    if let Some((k, max)) = lengths.iter().find(|(k, max)| !wire::char_len_ok(get(k), *max)) {
+        return Err(invalid(&format!("{k}参数长度有误，不能超过{max}个字符")));
+    }
+    if get("total_fee").and_then(wire::parse_fen).is_none() {
+        return Err(invalid("total_fee参数格式错误：以分为单位的正整数"));
+    }
+    if get("fee_type").is_some_and(|f| f != "CNY") {
+        return Err(invalid("fee_type参数错误：境内商户只支持CNY"));
+    }
+    if !get("notify_url").is_some_and(wire::is_notify_url) {
+        return Err(invalid("notify_url参数格式错误：须为不超过256个字符、不带参数的http(s)地址"));
+    }
+    if !get("trade_type").is_some_and(|t| TRADE_TYPES.contains(&t)) {
+        return Err(invalid("trade_type参数错误"));
+    }
+    let ip = get("spbill_create_ip").unwrap_or_default();
+    if ip.len() > 64 || ip.parse::<std::net::IpAddr>().is_err() {
+        return Err(invalid("spbill_create_ip参数格式错误"));
+    }
+    check_times(req, scale)
+}
+
+/// `time_start`/`time_expire` are Beijing `yyyyMMddHHmmss`; time_expire at least 1 minute
+/// ahead (the current doc's figure), scaled like every sandbox duration.
+fn check_times(req: &Req, scale: f64) -> Result<(), BizError> {
+    if req.get("time_start").is_some_and(|t| wire::parse_beijing_compact(t).is_none()) {
+        return Err(invalid("time_start参数格式错误：yyyyMMddHHmmss"));
+    }
+    if let Some(t) = req.get("time_expire") {
+        let expire = wire::parse_beijing_compact(t)
+            .ok_or_else(|| invalid("time_expire参数格式错误：yyyyMMddHHmmss"))?;
+        let min = Duration::from_secs(60).mul_f64(scale);
+        if expire < OffsetDateTime::now_utc() + min {
+            return Err(invalid("time_expire时间过短，最短失效时间间隔须大于1分钟"));
+        }
+    }
+    Ok(())
+}
+
+/// Per trade type (§4.1.5). why LACK_PARAMS: the field is absent, and §3.2 has a code for
+/// exactly that; a present but broken `scene_info` is a format error (INVALID_REQUEST).
+fn check_trade_type(req: &Req) -> Result<(), BizError> {
+    let lack = |des: &str| BizError::new("LACK_PARAMS", des);
+    match req.get("trade_type").unwrap_or_default() {
+        "JSAPI" if req.get("openid").is_none() => Err(lack("JSAPI支付必须传openid")),
+        "NATIVE" if req.get("product_id").is_none() => Err(lack("NATIVE支付必须传product_id")),
+        "MWEB" => match req.get("scene_info") {
+            None => Err(lack("MWEB支付必须传scene_info")),
+            Some(s) if !has_h5_info(s) => Err(invalid("scene_info参数格式错误：须为含h5_info的JSON")),
+            Some(_) => Ok(()),
+        },
+        _ => Ok(()),
+    }
+}
+
+fn has_h5_info(scene_info: &str) -> bool {
+    serde_json::from_str::<serde_json::Value>(scene_info)
+        .is_ok_and(|v| v.get("h5_info").is_some_and(|h| h.is_object()))
+}
+
+fn compared_params(req: &Req) -> BTreeMap<String, String> {
+    let mut params: BTreeMap<String, String> =
+        COMPARED.iter().filter_map(|k| req.get(k).map(|v| ((*k).to_owned(), v.to_owned()))).collect();
+    // why: an absent fee_type means CNY; sending it the second time is not a different order.
+    params.entry("fee_type".to_owned()).or_insert_with(|| "CNY".to_owned());
+    params
+}
+
+fn place(sb: &Sandbox, req: &Req, base: &SandboxBase) -> Biz {
+    check_limits(req, sb.clock.scale())?;
+    check_trade_type(req)?;
+    let out_trade_no = req.get("out_trade_no").unwrap_or_default().to_owned();
+    let mut st = sb.state();
+    if st.orders.contains_key(&out_trade_no) {
+        reenter(&mut st, req, &out_trade_no)?;
+    } else {
+        let order = new_order(req, &out_trade_no);
+        index_order(&mut st, &order);
+        st.orders.insert(out_trade_no.clone(), order);
+    }
+    let order = st.orders.get(&out_trade_no).ok_or_else(|| BizError::new("SYSTEMERROR", "系统错误"))?;
+    Ok(prepay_fields(order, base))
+}
+
+/// Same `out_trade_no` again (§4.1.6): identical parameters refresh the prepay; anything else
+/// is "201 商户订单号重复"; a paid or closed order says so.
+fn reenter(st: &mut State, req: &Req, out_trade_no: &str) -> Result<(), BizError> {
+    let params = compared_params(req);
+    let order = st.orders.get_mut(out_trade_no).ok_or_else(|| BizError::new("SYSTEMERROR", "系统错误"))?;
+    match order.state {
+        TradeState::Success | TradeState::Refund => return Err(BizError::new("ORDERPAID", "该订单已支付")),
+        TradeState::Closed => return Err(BizError::new("ORDERCLOSED", "该订单已关闭")),
+        TradeState::NotPay | TradeState::PayError => {}
+    }
+    if order.params != params {
+        return Err(invalid("201 商户订单号重复"));
+    }
+    order.prepay_id = ids::prepay_id();
+    order.prepay_issued = Instant::now();
+    // why: a printed QR code keeps working; an H5 link is good for 5 minutes, so it is new.
+    if order.mweb_package.is_some() {
+        order.mweb_package = Some(ids::numeric(10));
+    }
+    order.sign_type = req.sign_type;
+    order.spbill_create_ip = req.get("spbill_create_ip").unwrap_or_default().to_owned();
+    let (prepay, no) = (order.prepay_id.clone(), order.out_trade_no.clone());
+    st.by_prepay.insert(prepay, no);
+    Ok(())
+}
+
+fn new_order(req: &Req, out_trade_no: &str) -> SbOrder {
+    let opt = |k: &str| req.get(k).map(str::to_owned);
+    let trade_type = req.get("trade_type").unwrap_or_default().to_owned();
+    SbOrder {
+        out_trade_no: out_trade_no.to_owned(),
+        total_fee: req.get("total_fee").and_then(wire::parse_fen).unwrap_or_default(),
+        fee_type: opt("fee_type").unwrap_or_else(|| "CNY".to_owned()),
+        body: opt("body").unwrap_or_default(),
+        attach: opt("attach"),
+        notify_url: opt("notify_url").unwrap_or_default(),
+        openid: opt("openid"),
+        product_id: opt("product_id"),
+        scene_info: opt("scene_info"),
+        spbill_create_ip: opt("spbill_create_ip").unwrap_or_default(),
+        device_info: opt("device_info"),
+        sign_type: req.sign_type,
+        time_expire: req.get("time_expire").and_then(wire::parse_beijing_compact),
+        params: compared_params(req),
+        created: Instant::now(),
+        created_utc: OffsetDateTime::now_utc(),
+        prepay_id: ids::prepay_id(),
+        prepay_issued: Instant::now(),
+        code_pr: (trade_type == "NATIVE").then(|| ids::alnum(7)),
+        mweb_package: (trade_type == "MWEB").then(|| ids::numeric(10)),
+        trade_type,
+        state: TradeState::NotPay,
+        payment: None,
+        refunds: Vec::new(),
+    }
+}
+
+fn index_order(st: &mut State, order: &SbOrder) {
+    st.by_prepay.insert(order.prepay_id.clone(), order.out_trade_no.clone());
+    if let Some(pr) = &order.code_pr {
+        st.by_code.insert(pr.clone(), order.out_trade_no.clone());
+    }
+}
+
+fn prepay_fields(order: &SbOrder, base: &SandboxBase) -> Fields {
+    let mut f = Fields::new();
+    f.insert("prepay_id", order.prepay_id.as_str());
+    f.insert("trade_type", order.trade_type.as_str());
+    if let Some(pr) = &order.code_pr {
+        f.insert("code_url", format!("weixin://wxpay/bizpayurl?pr={pr}"));
+    }
+    if let Some(package) = &order.mweb_package {
+        let path = format!("cgi-bin/mmpayweb-bin/checkmweb?prepay_id={}&package={package}", order.prepay_id);
+        f.insert("mweb_url", base.join(&path));
+    }
+    f
+}
+
+// ---- orderquery -----------------------------------------------------------------------------
+
+/// The order a query names: `transaction_id` wins over `out_trade_no` (§4.5).
+pub fn find_order<'s>(st: &'s State, req: &Req) -> Option<&'s SbOrder> {
+    match req.get("transaction_id") {
+        Some(tx) => st.by_transaction.get(tx).and_then(|no| st.orders.get(no)),
+        None => st.orders.get(req.get("out_trade_no").unwrap_or_default()),
+    }
+}
+
+fn not_exist() -> BizError {
+    BizError::new("ORDERNOTEXIST", "order not exist")
+}
+
+fn query(st: &State, req: &Req) -> Biz {
+    let order = find_order(st, req).ok_or_else(not_exist)?;
+    let mut f = Fields::new();
+    f.insert("out_trade_no", order.out_trade_no.as_str());
+    f.insert("total_fee", order.total_fee.to_string());
+    f.insert("trade_state", order.state.as_str());
+    f.insert("trade_state_desc", order.state.desc());
+    if let Some(p) = &order.payment {
+        // why: paid states carry the full EX-10 set; unpaid ones only the EX-11 subset.
+        f.insert("openid", p.openid.as_str());
+        f.insert("is_subscribe", "N");
+        f.insert("trade_type", order.trade_type.as_str());
+        f.insert("bank_type", p.bank_type.as_str());
+        f.insert("fee_type", order.fee_type.as_str());
+        f.insert("cash_fee", order.total_fee.to_string());
+        f.insert("cash_fee_type", "CNY");
+        f.insert("transaction_id", p.transaction_id.as_str());
+        f.insert_opt("attach", order.attach.as_deref());
+        f.insert("time_end", wire::beijing_compact(p.time_end));
+    }
+    Ok(f)
+}
+
+// ---- closeorder -----------------------------------------------------------------------------
+
+fn close(sb: &Sandbox, req: &Req) -> Biz {
+    let mut st = sb.state();
+    let order = st.orders.get_mut(req.get("out_trade_no").unwrap_or_default()).ok_or_else(not_exist)?;
+    match order.state {
+        TradeState::Success | TradeState::Refund => {
+            return Err(BizError::new("ORDERPAID", "订单已支付，不能发起关单"));
+        }
+        TradeState::Closed => return Err(BizError::new("ORDERCLOSED", "订单已关闭，无需重复关单")),
+        TradeState::NotPay | TradeState::PayError => {}
+    }
+    // What WeChat answers inside the first 5 minutes is UNCONFIRMED (§4.6). why
+    // TRADE_STATE_ERROR: WxJava lists it for closeorder, and it is neither SYSTEMERROR (which
+    // SDKs retry at once, in a loop) nor ORDERNOTEXIST/ORDERCLOSED (which a shop could read
+    // as "closed"); the des tells the shop to try again later.
+    if !sb.clock.elapsed(order.created, Duration::from_secs(5 * 60)) {
+        return Err(BizError::new(
+            "TRADE_STATE_ERROR",
+            "订单生成后不能马上调用关单接口，最短调用时间间隔为5分钟",
+        ));
+    }
+    order.state = TradeState::Closed;
+    Ok(Fields::new())
+}

@@ -1,0 +1,215 @@
+//! The JSAPI bridge: `bridge.js` gives ordinary browsers a `WeixinJSBridge` whose
+//! `getBrandWCPayRequest` asks the payer here, and the server side checks the bridge
+//! parameters as WeChat does (§4.2) before paying.
+//!
+//! Owns `/sandbox/jsapi/…`. Pays only through `Sandbox::pay`; must not compute `paySign`
+//! (the shop does) nor issue prepay ids (the gateway does).
+
+use std::sync::Arc;
+use std::time::Duration;
+
+use rocket::http::{ContentType, Header, Status};
+use rocket::response::{self, Responder};
+use rocket::serde::json::{Json, Value, json};
+use rocket::{Request, Response, State, get, options, post};
+use serde::Deserialize;
+
+use super::{merchant_label, order_by_prepay, yuan};
+use crate::sandbox::state::{PayError, Sandbox, SbOrder, TradeState};
+use crate::wxpay::SignType;
+use crate::wxpay::jsapi::{JsapiPayParams, verify_pay_params};
+
+/// "prepay_id … 有效期为2小时".
+const PREPAY_TTL: Duration = Duration::from_secs(2 * 60 * 60);
+/// What WeChat says for an unknown or expired prepay_id, or another appid.
+const MISSING_TOTAL_FEE: &str = "调用支付JSAPI缺少参数：total_fee";
+const BAD_SIGN: &str = "签名错误";
+
+/// The script; also at `/static/sandbox/bridge.js` through the embed.
+const BRIDGE_JS: &str = include_str!("../../static/sandbox/bridge.js");
+
+pub fn routes() -> Vec<rocket::Route> {
+    rocket::routes![bridge_js, order_info, order_preflight, pay, pay_preflight]
+}
+
+/// Adds `Access-Control-Allow-Origin: *`.
+///
+/// why: the shop may run on another origin than a separately started sandbox, and these
+/// answers carry nothing secret: the merchant's signature is what authorizes a payment.
+struct Cors<R>(R);
+
+impl<'r, R: Responder<'r, 'static>> Responder<'r, 'static> for Cors<R> {
+    fn respond_to(self, req: &'r Request<'_>) -> response::Result<'static> {
+        Response::build_from(self.0.respond_to(req)?)
+            .header(Header::new("Access-Control-Allow-Origin", "*"))
+            .header(Header::new("Vary", "Origin"))
+            .ok()
+    }
+}
+
+/// The answer to a CORS preflight: POST (and GET) with a JSON body.
+struct Preflight;
+
+impl<'r> Responder<'r, 'static> for Preflight {
+    fn respond_to(self, _req: &'r Request<'_>) -> response::Result<'static> {
+        Response::build()
+            .status(Status::NoContent)
+            .header(Header::new("Access-Control-Allow-Origin", "*"))
+            .header(Header::new("Access-Control-Allow-Methods", "POST, GET, OPTIONS"))
+            .header(Header::new("Access-Control-Allow-Headers", "Content-Type"))
+            .header(Header::new("Access-Control-Max-Age", "600"))
+            .ok()
+    }
+}
+
+/// The script itself. why: no cache lifetime, unlike `/static`: shop pages link it without
+/// a version, and a stale bridge would be confusing.
+struct BridgeScript;
+
+impl<'r> Responder<'r, 'static> for BridgeScript {
+    fn respond_to(self, req: &'r Request<'_>) -> response::Result<'static> {
+        Response::build_from(BRIDGE_JS.respond_to(req)?)
+            .header(ContentType::new("application", "javascript").with_params(("charset", "utf-8")))
+            .header(Header::new("Cache-Control", "no-cache"))
+            .ok()
+    }
+}
+
+/// `GET /sandbox/jsapi/bridge.js`
+#[get("/jsapi/bridge.js")]
+fn bridge_js() -> BridgeScript {
+    BridgeScript
+}
+
+#[options("/jsapi/order")]
+fn order_preflight() -> Preflight {
+    Preflight
+}
+
+#[options("/jsapi/pay")]
+fn pay_preflight() -> Preflight {
+    Preflight
+}
+
+/// The bridge parameters as sent; missing ones are empty, which the checks refuse.
+#[derive(Debug, Default, Deserialize)]
+#[serde(default)]
+#[allow(non_snake_case)] // why: WeChat's JSON keys, verbatim.
+struct BridgeParams {
+    appId: String,
+    timeStamp: String,
+    nonceStr: String,
+    package: String,
+    signType: String,
+    paySign: String,
+}
+
+#[derive(Debug, Default, Deserialize)]
+#[serde(default)]
+struct PayRequest {
+    params: BridgeParams,
+    action: String,
+}
+
+/// `prepay_id=<id>` → the JSAPI order, while its prepay id is valid.
+fn prepaid_order(sandbox: &Sandbox, package: &str) -> Result<SbOrder, &'static str> {
+    let prepay_id = package.strip_prefix("prepay_id=").ok_or(MISSING_TOTAL_FEE)?;
+    let order = order_by_prepay(sandbox, prepay_id).ok_or(MISSING_TOTAL_FEE)?;
+    if order.trade_type != "JSAPI" || sandbox.clock.elapsed(order.prepay_issued, PREPAY_TTL) {
+        return Err(MISSING_TOTAL_FEE);
+    }
+    Ok(order)
+}
+
+/// `paySign` over exactly appId, nonceStr, package, signType, timeStamp, with the merchant key.
+fn pay_sign_ok(p: &BridgeParams, sandbox: &Sandbox) -> bool {
+    let params = JsapiPayParams {
+        appId: p.appId.clone(),
+        timeStamp: p.timeStamp.clone(),
+        nonceStr: p.nonceStr.clone(),
+        package: p.package.clone(),
+        signType: p.signType.clone(),
+        paySign: p.paySign.clone(),
+    };
+    verify_pay_params(&params, &sandbox.merchant.api_key)
+}
+
+/// WeChat's checks of `getBrandWCPayRequest`; the `err_desc` of the first that fails.
+fn check(sandbox: &Sandbox, p: &BridgeParams) -> Result<SbOrder, &'static str> {
+    if p.appId != sandbox.merchant.appid {
+        return Err(MISSING_TOTAL_FEE);
+    }
+    let sign_type = SignType::parse(&p.signType).ok_or("signType 无效（MD5 或 HMAC-SHA256）")?;
+    if p.timeStamp.is_empty() || p.nonceStr.is_empty() || p.paySign.is_empty() {
+        return Err("缺少参数 timeStamp / nonceStr / paySign");
+    }
+    let order = prepaid_order(sandbox, &p.package)?;
+    // why: "注意此处需与统一下单的签名类型一致": another algorithm is a wrong signature.
+    if order.sign_type != sign_type || !pay_sign_ok(p, sandbox) {
+        return Err(BAD_SIGN);
+    }
+    match order.state {
+        TradeState::NotPay | TradeState::PayError => Ok(order),
+        TradeState::Success | TradeState::Refund => Err("该订单已支付"),
+        TradeState::Closed => Err("订单已关闭"),
+    }
+}
+
+fn answer(result: &str, desc: Option<&str>) -> Cors<Json<Value>> {
+    let err_msg = format!("get_brand_wcpay_request:{result}");
+    Cors(Json(match desc {
+        Some(d) => json!({ "err_msg": err_msg, "err_desc": d }),
+        None => json!({ "err_msg": err_msg }),
+    }))
+}
+
+fn pay_error_desc(e: &PayError) -> &'static str {
+    match e {
+        PayError::NotFound => MISSING_TOTAL_FEE,
+        PayError::AlreadyPaid => "该订单已支付",
+        PayError::Closed => "订单已关闭",
+        PayError::Expired => "订单已过期",
+    }
+}
+
+/// `POST /sandbox/jsapi/pay` with `{"params": {…bridge params…}, "action": "pay"|"cancel"}`.
+///
+/// why: the body is read as text and parsed here so that every answer, even to bad JSON,
+/// is the bridge's JSON with the CORS header the calling page needs to read it.
+#[post("/jsapi/pay", data = "<body>")]
+async fn pay(sandbox: &State<Arc<Sandbox>>, body: String) -> Cors<Json<Value>> {
+    let Ok(req) = serde_json::from_str::<PayRequest>(&body) else {
+        return answer("fail", Some("请求不是有效的 JSON / body is not valid JSON"));
+    };
+    let order = match check(sandbox, &req.params) {
+        Ok(order) => order,
+        Err(desc) => return answer("fail", Some(desc)),
+    };
+    match req.action.as_str() {
+        "cancel" => answer("cancel", None),
+        "pay" => {
+            let openid = order.openid.clone().unwrap_or_default();
+            match sandbox.inner().pay(&order.out_trade_no, &openid) {
+                Ok(_) => answer("ok", None),
+                Err(e) => answer("fail", Some(pay_error_desc(&e))),
+            }
+        }
+        _ => answer("fail", Some("action 只能是 pay 或 cancel")),
+    }
+}
+
+/// `GET /sandbox/jsapi/order?package=prepay_id%3D…`: what the overlay shows.
+#[get("/jsapi/order?<package>")]
+fn order_info(sandbox: &State<Arc<Sandbox>>, package: Option<&str>) -> Cors<Json<Value>> {
+    match prepaid_order(sandbox, package.unwrap_or_default()) {
+        Ok(o) => Cors(Json(json!({
+            "ok": true,
+            "merchant": merchant_label(&o),
+            "body": o.body,
+            "total_fee": o.total_fee,
+            "amount": yuan(o.total_fee),
+            "trade_state": o.state.as_str(),
+        }))),
+        Err(desc) => Cors(Json(json!({ "ok": false, "err_desc": desc }))),
+    }
+}

@@ -1,0 +1,475 @@
+//! The payer's side of the sandbox over real HTTP: the H5 cashier, the NATIVE scan page,
+//! the JSAPI bridge's server side, the control page and the home page.
+#![allow(clippy::unwrap_used)] // why: a test fails loudly on purpose
+
+mod common;
+
+use std::time::Duration;
+
+use reqwest::StatusCode;
+use reqwest::redirect::Policy;
+use serde_json::{Value, json};
+use wxcheckout::config::{SANDBOX_API_KEY, SANDBOX_APPID, SANDBOX_MCH_ID};
+use wxcheckout::wxpay::sign::{sign_in_place, sign_pairs};
+use wxcheckout::wxpay::xml::{self, Fields};
+use wxcheckout::wxpay::{ApiKey, SignType};
+
+const SHOP_PAGE: &str = "https://shop.example/pay/abc";
+const RETURN_PAGE: &str = "https://shop.example/o/tok123";
+const IPHONE: &str =
+    "Mozilla/5.0 (iPhone; CPU iPhone OS 17_0 like Mac OS X) AppleWebKit/605.1.15 Mobile/15E148 Safari/604.1";
+const WECHAT: &str = "Mozilla/5.0 (iPhone; CPU iPhone OS 17_0 like Mac OS X) AppleWebKit/605.1.15 Mobile/15E148 MicroMessenger/8.0.47 NetType/WIFI Language/zh_CN";
+
+fn key() -> ApiKey {
+    ApiKey::new(SANDBOX_API_KEY)
+}
+
+/// A client that shows redirects instead of following them.
+fn browser() -> reqwest::Client {
+    reqwest::Client::builder().redirect(Policy::none()).build().unwrap()
+}
+
+fn out_trade_no() -> String {
+    let n = std::time::SystemTime::now().duration_since(std::time::UNIX_EPOCH).unwrap().as_nanos();
+    format!("T{n}")
+}
+
+/// Signs `fields` as the merchant and POSTs them to `path` under the sandbox.
+async fn call(server: &common::TestServer, path: &str, mut fields: Fields) -> Fields {
+    fields.insert("appid", SANDBOX_APPID);
+    fields.insert("mch_id", SANDBOX_MCH_ID);
+    fields.insert("nonce_str", "n0nce5tr1ng");
+    sign_in_place(&mut fields, &key(), SignType::Md5, true);
+    let body = browser()
+        .post(format!("{}{path}", server.sandbox_base()))
+        .header("Content-Type", "text/xml")
+        .body(xml::to_xml(&fields))
+        .send()
+        .await
+        .unwrap()
+        .text()
+        .await
+        .unwrap();
+    xml::parse(body.as_bytes()).unwrap_or_else(|e| panic!("{e}: {body}"))
+}
+
+/// Places an order of `trade_type` for ¥12.34 and returns (out_trade_no, the answer).
+async fn unifiedorder(server: &common::TestServer, trade_type: &str) -> (String, Fields) {
+    let no = out_trade_no();
+    let mut f: Fields = [
+        ("body", "Demo Shop-Coffee"),
+        ("out_trade_no", no.as_str()),
+        ("total_fee", "1234"),
+        ("spbill_create_ip", "203.0.113.7"),
+        ("notify_url", "http://127.0.0.1:9/wxpay/notify"),
+        ("trade_type", trade_type),
+    ]
+    .into_iter()
+    .collect();
+    match trade_type {
+        "JSAPI" => f.insert("openid", "oUpF8uMuAJO_M2pxb1Q9zNjWeS6o"),
+        "NATIVE" => f.insert("product_id", "SKU-42"),
+        _ => f.insert(
+            "scene_info",
+            r#"{"h5_info": {"type":"Wap","wap_url": "https://shop.example","wap_name": "Demo Shop"}}"#,
+        ),
+    }
+    let answer = call(server, "pay/unifiedorder", f).await;
+    assert_eq!(answer.get("result_code"), Some("SUCCESS"), "{answer:?}");
+    (no, answer)
+}
+
+async fn trade_state(server: &common::TestServer, out_trade_no: &str) -> String {
+    let f: Fields = [("out_trade_no", out_trade_no)].into_iter().collect();
+    let answer = call(server, "pay/orderquery", f).await;
+    answer.get("trade_state").unwrap_or_default().to_owned()
+}
+
+/// The `mweb_url` of a new H5 order, pointed at this server (its host is the request's).
+async fn mweb_url(server: &common::TestServer) -> (String, String) {
+    let (no, answer) = unifiedorder(server, "MWEB").await;
+    (no, answer.get("mweb_url").unwrap().to_owned())
+}
+
+fn query_value(url: &str, name: &str) -> String {
+    let u = url::Url::parse(url).unwrap();
+    u.query_pairs().find(|(k, _)| k == name).map(|(_, v)| v.into_owned()).unwrap()
+}
+
+async fn open_cashier(url: &str, referer: Option<&str>, ua: &str) -> (StatusCode, String) {
+    let mut req = browser().get(url).header("User-Agent", ua);
+    if let Some(r) = referer {
+        req = req.header("Referer", r);
+    }
+    let res = req.send().await.unwrap();
+    (res.status(), res.text().await.unwrap())
+}
+
+async fn submit_cashier(
+    server: &common::TestServer,
+    mweb: &str,
+    redirect: Option<&str>,
+    action: &str,
+) -> reqwest::Response {
+    let mut form = vec![
+        ("prepay_id", query_value(mweb, "prepay_id")),
+        ("package", query_value(mweb, "package")),
+        ("action", action.to_owned()),
+    ];
+    if let Some(r) = redirect {
+        form.push(("redirect_url", r.to_owned()));
+    }
+    browser()
+        .post(format!("{}cgi-bin/mmpayweb-bin/pay", server.sandbox_base()))
+        .form(&form)
+        .send()
+        .await
+        .unwrap()
+}
+
+// ---- H5 cashier ----------------------------------------------------------------------------
+
+#[tokio::test]
+async fn the_cashier_opened_without_a_referer_shows_wechats_merchant_parameter_error() {
+    let server = common::spawn_sandbox(|_| {}).await;
+    let (_, url) = mweb_url(&server).await;
+    let (status, page) = open_cashier(&url, None, IPHONE).await;
+    assert!(page.contains("商家参数格式有误，请联系商家解决"), "{status}: {page}");
+    assert!(!page.contains("确认支付"));
+}
+
+#[tokio::test]
+async fn a_cashier_link_older_than_five_scaled_minutes_has_expired() {
+    let server = common::spawn_sandbox(|c| c.sandbox.time_scale = 0.0001).await;
+    let (_, url) = mweb_url(&server).await;
+    tokio::time::sleep(Duration::from_millis(100)).await;
+    let (_, page) = open_cashier(&url, Some(SHOP_PAGE), IPHONE).await;
+    assert!(page.contains("支付请求已失效，请重新发起支付"), "{page}");
+}
+
+#[tokio::test]
+async fn the_cashier_opened_inside_wechat_asks_to_open_it_outside() {
+    let server = common::spawn_sandbox(|_| {}).await;
+    let (_, url) = mweb_url(&server).await;
+    let (_, page) = open_cashier(&url, Some(SHOP_PAGE), WECHAT).await;
+    assert!(page.contains("请在微信外打开订单，进行支付"), "{page}");
+}
+
+#[tokio::test]
+async fn the_cashier_shows_the_amount_and_refuses_an_unknown_prepay() {
+    let server = common::spawn_sandbox(|_| {}).await;
+    let (_, url) = mweb_url(&server).await;
+    let (status, page) =
+        open_cashier(&format!("{url}&redirect_url={}", urlencode(RETURN_PAGE)), Some(SHOP_PAGE), IPHONE)
+            .await;
+    assert_eq!(status, StatusCode::OK);
+    assert!(page.contains("¥12.34") && page.contains("确认支付") && page.contains("Demo Shop"), "{page}");
+    let unknown = url.replace(&query_value(&url, "prepay_id"), "wx2024nothere");
+    let (status, page) = open_cashier(&unknown, Some(SHOP_PAGE), IPHONE).await;
+    assert_eq!(status, StatusCode::NOT_FOUND, "{page}");
+}
+
+#[tokio::test]
+async fn paying_at_the_cashier_redirects_to_the_return_page_and_the_order_is_paid() {
+    let server = common::spawn_sandbox(|_| {}).await;
+    let (no, url) = mweb_url(&server).await;
+    let res = submit_cashier(&server, &url, Some(RETURN_PAGE), "pay").await;
+    assert_eq!(res.status(), StatusCode::SEE_OTHER);
+    assert_eq!(res.headers()["location"], RETURN_PAGE);
+    assert_eq!(trade_state(&server, &no).await, "SUCCESS");
+    let again = submit_cashier(&server, &url, None, "pay").await;
+    assert!(again.text().await.unwrap().contains("该订单已支付"));
+}
+
+#[tokio::test]
+async fn cancelling_at_the_cashier_redirects_and_leaves_the_order_unpaid() {
+    let server = common::spawn_sandbox(|_| {}).await;
+    let (no, url) = mweb_url(&server).await;
+    let res = submit_cashier(&server, &url, Some(RETURN_PAGE), "cancel").await;
+    assert_eq!(res.status(), StatusCode::SEE_OTHER);
+    assert_eq!(res.headers()["location"], RETURN_PAGE);
+    assert_eq!(trade_state(&server, &no).await, "NOTPAY");
+}
+
+#[tokio::test]
+async fn the_cashier_refuses_a_javascript_redirect_url() {
+    let server = common::spawn_sandbox(|_| {}).await;
+    let (no, url) = mweb_url(&server).await;
+    let res = submit_cashier(&server, &url, Some("javascript:alert(1)"), "pay").await;
+    assert_eq!(res.status(), StatusCode::BAD_REQUEST);
+    assert_eq!(trade_state(&server, &no).await, "NOTPAY");
+}
+
+fn urlencode(s: &str) -> String {
+    url::form_urlencoded::byte_serialize(s.as_bytes()).collect()
+}
+
+// ---- NATIVE scan ---------------------------------------------------------------------------
+
+#[tokio::test]
+async fn the_scan_page_lists_a_native_order_and_pays_it() {
+    let server = common::spawn_sandbox(|_| {}).await;
+    let (no, answer) = unifiedorder(&server, "NATIVE").await;
+    let code_url = answer.get("code_url").unwrap().to_owned();
+    let list =
+        browser().get(format!("{}scan", server.sandbox_base())).send().await.unwrap().text().await.unwrap();
+    assert!(list.contains(&no) && list.contains("扫码 / Scan"), "{list}");
+    let shown = browser()
+        .get(format!("{}scan?code_url={}", server.sandbox_base(), urlencode(&code_url)))
+        .send()
+        .await
+        .unwrap()
+        .text()
+        .await
+        .unwrap();
+    assert!(shown.contains("¥12.34") && shown.contains("Demo Shop-Coffee"), "{shown}");
+    let pr = query_value(&code_url, "pr");
+    let paid = browser()
+        .post(format!("{}scan", server.sandbox_base()))
+        .form(&[("pr", pr.as_str()), ("action", "pay")])
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(paid.status(), StatusCode::OK);
+    assert!(paid.text().await.unwrap().contains("支付成功"));
+    assert_eq!(trade_state(&server, &no).await, "SUCCESS");
+}
+
+#[tokio::test]
+async fn a_code_url_older_than_two_scaled_hours_has_expired() {
+    let server = common::spawn_sandbox(|c| c.sandbox.time_scale = 0.0001).await;
+    let (_, answer) = unifiedorder(&server, "NATIVE").await;
+    tokio::time::sleep(Duration::from_millis(800)).await;
+    let url =
+        format!("{}scan?code_url={}", server.sandbox_base(), urlencode(answer.get("code_url").unwrap()));
+    let page = browser().get(url).send().await.unwrap().text().await.unwrap();
+    assert!(page.contains("二维码已过期"), "{page}");
+}
+
+// ---- JSAPI bridge --------------------------------------------------------------------------
+
+fn bridge_params(prepay_id: &str, appid: &str, sign_type: SignType) -> Value {
+    let package = format!("prepay_id={prepay_id}");
+    let pairs = [
+        ("appId", appid),
+        ("nonceStr", "e61463f8efa94090b1f366cccfbbb444"),
+        ("package", package.as_str()),
+        ("signType", sign_type.as_str()),
+        ("timeStamp", "1704081600"),
+    ];
+    let pay_sign = sign_pairs(pairs.into_iter(), &key(), sign_type);
+    json!({
+        "appId": appid, "timeStamp": "1704081600", "nonceStr": "e61463f8efa94090b1f366cccfbbb444",
+        "package": package, "signType": sign_type.as_str(), "paySign": pay_sign,
+    })
+}
+
+async fn bridge(
+    server: &common::TestServer,
+    params: Value,
+    action: &str,
+) -> (reqwest::header::HeaderMap, Value) {
+    let res = browser()
+        .post(format!("{}jsapi/pay", server.sandbox_base()))
+        .header("Origin", "https://shop.example")
+        .json(&json!({ "params": params, "action": action }))
+        .send()
+        .await
+        .unwrap();
+    (res.headers().clone(), res.json().await.unwrap())
+}
+
+async fn jsapi_order(server: &common::TestServer) -> (String, String) {
+    let (no, answer) = unifiedorder(server, "JSAPI").await;
+    (no, answer.get("prepay_id").unwrap().to_owned())
+}
+
+#[tokio::test]
+async fn the_bridge_pays_a_jsapi_order_with_a_good_pay_sign() {
+    let server = common::spawn_sandbox(|_| {}).await;
+    let (no, prepay) = jsapi_order(&server).await;
+    let (headers, answer) =
+        bridge(&server, bridge_params(&prepay, SANDBOX_APPID, SignType::Md5), "pay").await;
+    assert_eq!(answer["err_msg"], "get_brand_wcpay_request:ok", "{answer}");
+    assert_eq!(headers["access-control-allow-origin"], "*");
+    assert_eq!(trade_state(&server, &no).await, "SUCCESS");
+}
+
+#[tokio::test]
+async fn the_bridge_fails_on_a_bad_pay_sign() {
+    let server = common::spawn_sandbox(|_| {}).await;
+    let (no, prepay) = jsapi_order(&server).await;
+    let mut params = bridge_params(&prepay, SANDBOX_APPID, SignType::Md5);
+    params["paySign"] = json!("0051D6F8045791D4CD1AFBDFBA263D1F");
+    let (_, answer) = bridge(&server, params, "pay").await;
+    assert_eq!(answer["err_msg"], "get_brand_wcpay_request:fail");
+    assert_eq!(answer["err_desc"], "签名错误");
+    let hmac = bridge_params(&prepay, SANDBOX_APPID, SignType::HmacSha256);
+    let (_, answer) = bridge(&server, hmac, "pay").await;
+    assert_eq!(answer["err_msg"], "get_brand_wcpay_request:fail", "another sign type than the order's");
+    assert_eq!(trade_state(&server, &no).await, "NOTPAY");
+}
+
+#[tokio::test]
+async fn the_bridge_fails_for_another_appid() {
+    let server = common::spawn_sandbox(|_| {}).await;
+    let (no, prepay) = jsapi_order(&server).await;
+    let (_, answer) =
+        bridge(&server, bridge_params(&prepay, "wx0000000000000000", SignType::Md5), "pay").await;
+    assert_eq!(answer["err_msg"], "get_brand_wcpay_request:fail");
+    assert_eq!(answer["err_desc"], "调用支付JSAPI缺少参数：total_fee");
+    assert_eq!(trade_state(&server, &no).await, "NOTPAY");
+}
+
+#[tokio::test]
+async fn cancelling_in_the_bridge_answers_cancel_and_leaves_the_order_unpaid() {
+    let server = common::spawn_sandbox(|_| {}).await;
+    let (no, prepay) = jsapi_order(&server).await;
+    let (_, answer) = bridge(&server, bridge_params(&prepay, SANDBOX_APPID, SignType::Md5), "cancel").await;
+    assert_eq!(answer["err_msg"], "get_brand_wcpay_request:cancel");
+    assert_eq!(trade_state(&server, &no).await, "NOTPAY");
+}
+
+#[tokio::test]
+async fn the_bridge_script_and_order_summary_are_served_to_other_origins() {
+    let server = common::spawn_sandbox(|_| {}).await;
+    let (_, prepay) = jsapi_order(&server).await;
+    let js = browser().get(format!("{}jsapi/bridge.js", server.sandbox_base())).send().await.unwrap();
+    assert!(js.headers()["content-type"].to_str().unwrap().starts_with("application/javascript"));
+    assert!(js.text().await.unwrap().contains("WeixinJSBridgeReady"));
+    let preflight = browser()
+        .request(reqwest::Method::OPTIONS, format!("{}jsapi/pay", server.sandbox_base()))
+        .header("Origin", "https://shop.example")
+        .header("Access-Control-Request-Method", "POST")
+        .header("Access-Control-Request-Headers", "content-type")
+        .send()
+        .await
+        .unwrap();
+    assert!(preflight.status().is_success());
+    assert_eq!(preflight.headers()["access-control-allow-origin"], "*");
+    assert!(preflight.headers()["access-control-allow-methods"].to_str().unwrap().contains("POST"));
+    assert!(
+        preflight.headers()["access-control-allow-headers"]
+            .to_str()
+            .unwrap()
+            .to_lowercase()
+            .contains("content-type")
+    );
+    let info: Value = browser()
+        .get(format!(
+            "{}jsapi/order?package={}",
+            server.sandbox_base(),
+            urlencode(&format!("prepay_id={prepay}"))
+        ))
+        .send()
+        .await
+        .unwrap()
+        .json()
+        .await
+        .unwrap();
+    assert_eq!(info["amount"], "¥12.34", "{info}");
+}
+
+// ---- control and home ----------------------------------------------------------------------
+
+async fn control_json(server: &common::TestServer, body: Value, origin: Option<&str>) -> (StatusCode, Value) {
+    let mut req = browser().post(format!("{}control", server.sandbox_base())).json(&body);
+    if let Some(o) = origin {
+        req = req.header("Origin", o).header("Sec-Fetch-Site", "cross-site");
+    }
+    let res = req.send().await.unwrap();
+    let status = res.status();
+    (status, res.json().await.unwrap_or(Value::Null))
+}
+
+#[tokio::test]
+async fn a_json_post_to_the_control_page_changes_the_faults() {
+    let server = common::spawn_sandbox(|_| {}).await;
+    let (status, answer) =
+        control_json(&server, json!({ "notify_copies": 3, "notify_bad_sign": true }), None).await;
+    assert_eq!(status, StatusCode::OK, "{answer}");
+    assert_eq!(answer["notify_copies"], 3);
+    assert_eq!(answer["notify_bad_sign"], true);
+    let page = browser()
+        .get(format!("{}control", server.sandbox_base()))
+        .send()
+        .await
+        .unwrap()
+        .text()
+        .await
+        .unwrap();
+    assert!(
+        page.contains(
+            r#"name="notify_copies" type="number" inputmode="numeric" min="1" max="50" step="1" value="3""#
+        ),
+        "{page}"
+    );
+}
+
+#[tokio::test]
+async fn the_control_page_refuses_a_bad_value_and_changes_nothing() {
+    let server = common::spawn_sandbox(|_| {}).await;
+    let (status, answer) =
+        control_json(&server, json!({ "notify_copies": 4, "system_error_rate": 2 }), None).await;
+    assert_eq!(status, StatusCode::BAD_REQUEST);
+    assert!(answer["error"].as_str().unwrap().contains("system_error_rate"), "{answer}");
+    let form = [
+        ("notify_copies", "4"),
+        ("notify_drop_first", "0"),
+        ("notify_delay_ms", "0"),
+        ("system_error_rate", "2"),
+    ];
+    let res = browser().post(format!("{}control", server.sandbox_base())).form(&form).send().await.unwrap();
+    assert_eq!(res.status(), StatusCode::UNPROCESSABLE_ENTITY);
+    assert!(res.text().await.unwrap().contains("system_error_rate"));
+    let (_, now) = control_json(&server, json!({}), None).await;
+    assert_eq!(now["notify_copies"], 1);
+    assert_eq!(now["system_error_rate"], 0.0);
+}
+
+#[tokio::test]
+async fn a_cross_site_post_to_the_control_page_is_refused() {
+    let server = common::spawn_sandbox(|_| {}).await;
+    let (status, _) =
+        control_json(&server, json!({ "notify_copies": 5 }), Some("https://evil.example")).await;
+    assert_eq!(status, StatusCode::FORBIDDEN);
+    let form = browser()
+        .post(format!("{}control", server.sandbox_base()))
+        .header("Origin", "https://evil.example")
+        .form(&[
+            ("notify_copies", "5"),
+            ("notify_drop_first", "0"),
+            ("notify_delay_ms", "0"),
+            ("system_error_rate", "0"),
+        ])
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(form.status(), StatusCode::FORBIDDEN);
+    let (_, now) = control_json(&server, json!({}), None).await;
+    assert_eq!(now["notify_copies"], 1);
+}
+
+#[tokio::test]
+async fn the_home_page_lists_orders_and_never_shows_the_api_key() {
+    let server = common::spawn_sandbox(|_| {}).await;
+    let (no, answer) = unifiedorder(&server, "NATIVE").await;
+    let pr = query_value(answer.get("code_url").unwrap(), "pr");
+    let (unpaid, _) = unifiedorder(&server, "MWEB").await;
+    browser()
+        .post(format!("{}scan", server.sandbox_base()))
+        .form(&[("pr", pr.as_str()), ("action", "pay")])
+        .send()
+        .await
+        .unwrap();
+    for url in [server.sandbox_base(), server.sandbox_base().trim_end_matches('/').to_owned()] {
+        let res = browser().get(&url).send().await.unwrap();
+        assert_eq!(res.status(), StatusCode::OK, "{url}");
+        let page = res.text().await.unwrap();
+        assert!(page.contains(&no) && page.contains(&unpaid) && page.contains("¥12.34"), "{page}");
+        assert!(page.contains("SUCCESS") && page.contains("NOTPAY") && page.contains("42000"), "{page}");
+        assert!(page.contains("http://127.0.0.1:9/wxpay/notify"), "the delivery is listed: {page}");
+        assert!(page.contains("沙箱 — 不涉及真实资金") && page.contains(SANDBOX_MCH_ID));
+        assert!(!page.contains(SANDBOX_API_KEY));
+    }
+}
