@@ -4,5 +4,6 @@ pub mod app;
 pub mod config;
 pub mod domain;
 pub mod sandbox;
+pub mod store;
 pub mod web;
 pub mod wxpay;

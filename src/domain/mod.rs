@@ -4,6 +4,9 @@
 pub mod channel;
 pub mod money;
 pub mod order;
+pub mod product;
 
 pub use channel::Channel;
 pub use money::Fen;
+pub use order::{Applied, Attempt, AttemptState, Event, EventSource, Line, Order, OrderStatus, PaymentFacts};
+pub use product::{Contact, Product, Required};

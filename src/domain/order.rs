@@ -6,6 +6,7 @@
 
 use serde::{Deserialize, Serialize};
 
+use super::product::Contact;
 use super::{Channel, Fen};
 
 /// The buyer-visible status of an order (also the `status` of `/o/<token>/status`).
@@ -116,6 +117,7 @@ pub struct Order {
     pub token: String,
     pub lines: Vec<Line>,
     pub total: Fen,
+    pub contact: Contact,
     pub status: OrderStatus,
     pub created_at: i64,
     pub paid_at: Option<i64>,
@@ -198,6 +200,49 @@ impl Order {
     }
 }
 
+/// Where a change of an order came from.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum EventSource {
+    Buyer,
+    Notification,
+    Query,
+    Reconciler,
+    Admin,
+    System,
+}
+
+/// One entry of an order's timeline (the admin shows them; raw XML of notifications kept).
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Event {
+    /// Unix seconds, UTC.
+    pub at: i64,
+    pub source: EventSource,
+    /// A short machine word: `placed`, `attempt_started`, `paid`, `duplicate`, `double_payment`,
+    /// `amount_mismatch`, `merchant_mismatch`, `unknown_order`, `wechat_error`, `closed`, …
+    pub kind: String,
+    pub message: String,
+    /// Needs the merchant's attention (mismatches, double payments, failures).
+    pub attention: bool,
+    pub raw: Option<String>,
+}
+
+impl Event {
+    pub fn new(at: i64, source: EventSource, kind: &str, message: impl Into<String>) -> Event {
+        Event { at, source, kind: kind.to_owned(), message: message.into(), attention: false, raw: None }
+    }
+
+    pub fn attention(mut self) -> Event {
+        self.attention = true;
+        self
+    }
+
+    pub fn with_raw(mut self, raw: impl Into<String>) -> Event {
+        self.raw = Some(raw.into());
+        self
+    }
+}
+
 #[derive(Debug, Clone, Copy, PartialEq, Eq, thiserror::Error)]
 pub enum RefundRefused {
     #[error("the order is not paid")]
@@ -238,6 +283,7 @@ mod tests {
                 qty: 1,
             }],
             total: Fen::new(1200).expect("fen"),
+            contact: Contact::default(),
             status: OrderStatus::Pending,
             created_at: 100,
             paid_at: None,

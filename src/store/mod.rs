@@ -1,0 +1,345 @@
+//! `store`: everything kept on disk, in sled — products, orders with their attempts, the
+//! event timeline, and the indexes (token, `out_trade_no`, `transaction_id`, status + time).
+//!
+//! The only module that names sled. It does not decide whether a change is allowed
+//! (`domain` does, inside the closure given to `update_order`); it makes each change and
+//! its events one transaction, and `flush` makes it durable.
+
+mod codec;
+mod keys;
+
+use std::path::Path;
+
+use sled::transaction::{ConflictableTransactionError, TransactionError, Transactional, TransactionalTree};
+use sled::{Db, Tree};
+
+use crate::domain::{Event, Order, OrderStatus, Product};
+
+pub use codec::CodecError;
+
+/// The layout version written into `meta`; a newer one on disk refuses to open.
+const SCHEMA: u32 = 1;
+
+#[derive(Debug, thiserror::Error)]
+pub enum StoreError {
+    #[error("database: {0}")]
+    Sled(#[from] sled::Error),
+    #[error("stored value: {0}")]
+    Codec(#[from] CodecError),
+    #[error("the data directory was written by a newer wxcheckout (schema {0})")]
+    NewerSchema(u32),
+    #[error("no such order")]
+    NoSuchOrder,
+}
+
+impl From<TransactionError<StoreError>> for StoreError {
+    fn from(e: TransactionError<StoreError>) -> StoreError {
+        match e {
+            TransactionError::Abort(e) => e,
+            TransactionError::Storage(e) => StoreError::Sled(e),
+        }
+    }
+}
+
+fn abort(e: impl Into<StoreError>) -> ConflictableTransactionError<StoreError> {
+    ConflictableTransactionError::Abort(e.into())
+}
+
+/// The database and its trees. Cheap to clone (sled handles are reference counted).
+#[derive(Clone)]
+pub struct Store {
+    db: Db,
+    meta: Tree,
+    products: Tree,
+    orders: Tree,
+    tokens: Tree,
+    out_trade_nos: Tree,
+    transactions: Tree,
+    by_status: Tree,
+    events: Tree,
+    attention: Tree,
+}
+
+impl Store {
+    /// Opens (or creates) the database in `dir` with a bounded cache (a small VPS).
+    pub fn open(dir: &Path) -> Result<Store, StoreError> {
+        let db = sled::Config::new()
+            .path(dir.join("db"))
+            .cache_capacity(32 * 1024 * 1024)
+            .mode(sled::Mode::LowSpace)
+            .open()?;
+        let tree = |name: &str| db.open_tree(name);
+        let store = Store {
+            meta: tree("meta")?,
+            products: tree("products")?,
+            orders: tree("orders")?,
+            tokens: tree("tokens")?,
+            out_trade_nos: tree("out_trade_nos")?,
+            transactions: tree("transactions")?,
+            by_status: tree("by_status")?,
+            events: tree("events")?,
+            attention: tree("attention")?,
+            db,
+        };
+        store.check_schema()?;
+        Ok(store)
+    }
+
+    fn check_schema(&self) -> Result<(), StoreError> {
+        match self.meta.get("schema")? {
+            Some(v) => {
+                let found = codec::u32_from(&v);
+                if found > SCHEMA {
+                    return Err(StoreError::NewerSchema(found));
+                }
+            }
+            None => {
+                self.meta.insert("schema", &SCHEMA.to_be_bytes())?;
+            }
+        }
+        Ok(())
+    }
+
+    /// Makes every change so far durable. Runs sled's `flush` on a blocking thread.
+    ///
+    /// why: `flush_async` from many requests at once was seen to hang; concurrent `flush`
+    /// calls share one disk sync, so durable writes batch themselves under load.
+    pub async fn flush(&self) -> Result<(), StoreError> {
+        let db = self.db.clone();
+        tokio::task::spawn_blocking(move || db.flush())
+            .await
+            .map_err(|e| StoreError::Sled(sled::Error::ReportableBug(e.to_string())))??;
+        Ok(())
+    }
+
+    /// A fresh, never reused number (monotonic across restarts).
+    pub fn next_id(&self) -> Result<u64, StoreError> {
+        Ok(self.db.generate_id()?)
+    }
+
+    // ---- products ---------------------------------------------------------------------
+
+    pub fn put_product(&self, product: &Product) -> Result<(), StoreError> {
+        self.products.insert(product.slug.as_bytes(), codec::encode(product)?)?;
+        Ok(())
+    }
+
+    pub fn product(&self, slug: &str) -> Result<Option<Product>, StoreError> {
+        self.products.get(slug.as_bytes())?.map(|v| codec::decode(&v)).transpose().map_err(Into::into)
+    }
+
+    /// All products, in shop order (position, then slug).
+    pub fn products(&self) -> Result<Vec<Product>, StoreError> {
+        let mut all = self
+            .products
+            .iter()
+            .values()
+            .map(|v| Ok(codec::decode::<Product>(&v?)?))
+            .collect::<Result<Vec<_>, StoreError>>()?;
+        all.sort_by(|a, b| a.position.cmp(&b.position).then_with(|| a.slug.cmp(&b.slug)));
+        Ok(all)
+    }
+
+    /// Runs `seed` once in the life of this database (the demo catalogue).
+    pub fn seed_once(
+        &self,
+        name: &str,
+        seed: impl FnOnce(&Store) -> Result<(), StoreError>,
+    ) -> Result<bool, StoreError> {
+        let key = format!("seeded:{name}");
+        if self.meta.get(&key)?.is_some() {
+            return Ok(false);
+        }
+        seed(self)?;
+        self.meta.insert(key, &[1u8])?;
+        Ok(true)
+    }
+
+    // ---- orders -----------------------------------------------------------------------
+
+    /// Stores a new order with its indexes and first events, in one transaction.
+    pub fn insert_order(&self, order: &Order, events: &[Event]) -> Result<(), StoreError> {
+        let ids: Vec<u64> = events.iter().map(|_| self.next_id()).collect::<Result<_, _>>()?;
+        let value = codec::encode(order)?;
+        let trees = self.write_trees();
+        Transactional::<StoreError>::transaction(&trees[..], |t| {
+            let t = Trees::from(t);
+            t.orders.insert(order.no.as_bytes(), value.as_slice())?;
+            t.tokens.insert(order.token.as_bytes(), order.no.as_bytes())?;
+            index_order(&t, None, order)?;
+            for (event, id) in events.iter().zip(&ids) {
+                put_event(&t, &order.no, *id, event)?;
+            }
+            Ok(())
+        })?;
+        Ok(())
+    }
+
+    pub fn order(&self, no: &str) -> Result<Option<Order>, StoreError> {
+        self.orders.get(no.as_bytes())?.map(|v| codec::decode(&v)).transpose().map_err(Into::into)
+    }
+
+    fn order_via(&self, index: &Tree, key: &str) -> Result<Option<Order>, StoreError> {
+        match index.get(key.as_bytes())? {
+            Some(no) => self.order(&String::from_utf8_lossy(&no)),
+            None => Ok(None),
+        }
+    }
+
+    pub fn order_by_token(&self, token: &str) -> Result<Option<Order>, StoreError> {
+        self.order_via(&self.tokens, token)
+    }
+
+    pub fn order_by_out_trade_no(&self, out_trade_no: &str) -> Result<Option<Order>, StoreError> {
+        self.order_via(&self.out_trade_nos, out_trade_no)
+    }
+
+    pub fn order_by_transaction_id(&self, transaction_id: &str) -> Result<Option<Order>, StoreError> {
+        self.order_via(&self.transactions, transaction_id)
+    }
+
+    /// Reads the order, lets `change` decide (it may run more than once if a concurrent
+    /// change conflicts, so it must only look at the order it is given), and writes the
+    /// order, its indexes and the events `change` returns as one transaction.
+    pub fn update_order<T>(
+        &self,
+        no: &str,
+        change: impl Fn(&mut Order) -> (T, Vec<Event>),
+    ) -> Result<(Order, T), StoreError> {
+        let trees = self.write_trees();
+        let result = Transactional::<StoreError>::transaction(&trees[..], |t| {
+            let t = Trees::from(t);
+            let raw = t.orders.get(no.as_bytes())?.ok_or_else(|| abort(StoreError::NoSuchOrder))?;
+            let before: Order = codec::decode(&raw).map_err(abort)?;
+            let mut after = before.clone();
+            let (out, events) = change(&mut after);
+            if after != before {
+                t.orders.insert(no.as_bytes(), codec::encode(&after).map_err(abort)?)?;
+                index_order(&t, Some(&before), &after)?;
+            }
+            for event in &events {
+                put_event(&t, no, t.orders.generate_id()?, event)?;
+            }
+            Ok((after, out))
+        })?;
+        Ok(result)
+    }
+
+    /// The order's timeline, oldest first.
+    pub fn events(&self, no: &str) -> Result<Vec<Event>, StoreError> {
+        self.events.scan_prefix(keys::events_prefix(no)).values().map(|v| Ok(codec::decode(&v?)?)).collect()
+    }
+
+    /// An event about no known order (e.g. a notification for an unknown `out_trade_no`).
+    pub fn record_unmatched(&self, event: &Event) -> Result<(), StoreError> {
+        let key = keys::attention(event.at, self.next_id()?);
+        let value = codec::encode(&AttentionItem { order_no: None, event: event.clone() })?;
+        self.attention.insert(key, value)?;
+        Ok(())
+    }
+
+    /// Events that need the merchant's attention, newest first.
+    pub fn attention(&self, limit: usize) -> Result<Vec<AttentionItem>, StoreError> {
+        self.attention
+            .iter()
+            .rev()
+            .take(limit)
+            .map(|entry| {
+                let (_, v) = entry?;
+                Ok(codec::decode(&v)?)
+            })
+            .collect()
+    }
+
+    /// Order numbers with `status`, oldest first (the reconciler's worklist).
+    pub fn order_nos_with_status(
+        &self,
+        status: OrderStatus,
+    ) -> impl Iterator<Item = Result<String, StoreError>> + '_ {
+        self.by_status
+            .scan_prefix([keys::status_byte(status)])
+            .keys()
+            .map(|k| Ok(keys::order_no_of_status_key(&k?)))
+    }
+
+    /// Counts orders (for tests and the dashboard).
+    pub fn order_count(&self) -> usize {
+        self.orders.len()
+    }
+
+    fn write_trees(&self) -> [&Tree; 7] {
+        [
+            &self.orders,
+            &self.tokens,
+            &self.out_trade_nos,
+            &self.transactions,
+            &self.by_status,
+            &self.events,
+            &self.attention,
+        ]
+    }
+}
+
+/// An entry of the "needs attention" list.
+#[derive(Debug, Clone, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
+pub struct AttentionItem {
+    pub order_no: Option<String>,
+    pub event: Event,
+}
+
+/// The trees of one transaction, by name.
+struct Trees<'a> {
+    orders: &'a TransactionalTree,
+    tokens: &'a TransactionalTree,
+    out_trade_nos: &'a TransactionalTree,
+    transactions: &'a TransactionalTree,
+    by_status: &'a TransactionalTree,
+    events: &'a TransactionalTree,
+    attention: &'a TransactionalTree,
+}
+
+impl<'a> From<&'a Vec<TransactionalTree>> for Trees<'a> {
+    fn from(t: &'a Vec<TransactionalTree>) -> Trees<'a> {
+        Trees {
+            orders: &t[0],
+            tokens: &t[1],
+            out_trade_nos: &t[2],
+            transactions: &t[3],
+            by_status: &t[4],
+            events: &t[5],
+            attention: &t[6],
+        }
+    }
+}
+
+type TxResult<T> = Result<T, ConflictableTransactionError<StoreError>>;
+
+/// Keeps the secondary indexes in step with a change from `before` to `after`.
+fn index_order(t: &Trees<'_>, before: Option<&Order>, after: &Order) -> TxResult<()> {
+    if before.map(|b| b.status) != Some(after.status) {
+        if let Some(b) = before {
+            t.by_status.remove(keys::status(b.status, b.created_at, &b.no))?;
+        }
+        t.by_status.insert(keys::status(after.status, after.created_at, &after.no), &[])?;
+    }
+    for a in &after.attempts {
+        t.out_trade_nos.insert(a.out_trade_no.as_bytes(), after.no.as_bytes())?;
+        if let Some(tx) = &a.transaction_id {
+            t.transactions.insert(tx.as_bytes(), after.no.as_bytes())?;
+        }
+    }
+    Ok(())
+}
+
+fn put_event(t: &Trees<'_>, no: &str, id: u64, event: &Event) -> TxResult<()> {
+    let value = codec::encode(event).map_err(abort)?;
+    t.events.insert(keys::event(no, id), value.as_slice())?;
+    if event.attention {
+        let item = AttentionItem { order_no: Some(no.to_owned()), event: event.clone() };
+        t.attention.insert(keys::attention(event.at, id), codec::encode(&item).map_err(abort)?)?;
+    }
+    Ok(())
+}
+
+#[cfg(test)]
+mod tests;

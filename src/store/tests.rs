@@ -1,0 +1,169 @@
+use std::sync::Arc;
+
+use super::*;
+use crate::domain::order::{Attempt, AttemptState, Line, PaymentFacts};
+use crate::domain::{Applied, Channel, Contact, EventSource, Fen};
+
+struct TempDir(std::path::PathBuf);
+
+impl TempDir {
+    fn new(name: &str) -> TempDir {
+        let p = std::env::temp_dir().join(format!(
+            "wxcheckout-store-{name}-{}-{}",
+            std::process::id(),
+            rand::random::<u64>()
+        ));
+        std::fs::create_dir_all(&p).expect("temp dir");
+        TempDir(p)
+    }
+}
+
+impl Drop for TempDir {
+    fn drop(&mut self) {
+        let _ = std::fs::remove_dir_all(&self.0);
+    }
+}
+
+fn order(no: &str) -> Order {
+    Order {
+        no: no.to_owned(),
+        token: format!("tok-{no}"),
+        lines: vec![Line {
+            slug: "coffee".into(),
+            name: "Coffee".into(),
+            unit: Fen::new(1200).expect("fen"),
+            qty: 1,
+        }],
+        total: Fen::new(1200).expect("fen"),
+        contact: Contact::default(),
+        status: OrderStatus::Pending,
+        created_at: 1_700_000_000,
+        paid_at: None,
+        closed_at: None,
+        attempts: vec![Attempt {
+            out_trade_no: format!("{no}-1"),
+            channel: Channel::Native,
+            openid: None,
+            client_ip: "127.0.0.1".into(),
+            prepay_id: None,
+            mweb_url: None,
+            code_url: None,
+            created_at: 1_700_000_000,
+            prepay_at: None,
+            state: AttemptState::Open,
+            transaction_id: None,
+            paid_at: None,
+        }],
+        paid_by: None,
+        refunded: Fen::ZERO,
+    }
+}
+
+fn facts(no: &str) -> PaymentFacts {
+    PaymentFacts {
+        appid: "wx".into(),
+        mch_id: "1".into(),
+        out_trade_no: format!("{no}-1"),
+        transaction_id: format!("4200{no}"),
+        total_fee: 1200,
+        paid_at: 1_700_000_100,
+    }
+}
+
+fn pay(o: &mut Order, no: &str) -> (Applied, Vec<Event>) {
+    let applied = o.apply_payment(&facts(no), "wx", "1");
+    let events = match applied {
+        Applied::Paid => vec![Event::new(1, EventSource::Notification, "paid", "paid")],
+        _ => vec![Event::new(1, EventSource::Notification, "duplicate", "again")],
+    };
+    (applied, events)
+}
+
+#[test]
+fn an_order_is_found_by_its_number_token_and_out_trade_no_and_its_events_are_kept_in_order() {
+    let dir = TempDir::new("find");
+    let store = Store::open(&dir.0).expect("open");
+    let placed = Event::new(1, EventSource::Buyer, "placed", "placed");
+    store.insert_order(&order("N1"), std::slice::from_ref(&placed)).expect("insert");
+    assert_eq!(store.order("N1").expect("read").map(|o| o.no), Some("N1".into()));
+    assert!(store.order_by_token("tok-N1").expect("read").is_some());
+    assert!(store.order_by_out_trade_no("N1-1").expect("read").is_some());
+    assert!(store.order_by_token("tok-N2").expect("read").is_none());
+    store.update_order("N1", |o| pay(o, "N1")).expect("update");
+    let kinds: Vec<String> = store.events("N1").expect("events").into_iter().map(|e| e.kind).collect();
+    assert_eq!(kinds, ["placed", "paid"]);
+    assert!(store.order_by_transaction_id("4200N1").expect("read").is_some());
+}
+
+#[test]
+fn fifty_concurrent_payments_of_one_order_change_it_exactly_once() {
+    let dir = TempDir::new("race");
+    let store = Arc::new(Store::open(&dir.0).expect("open"));
+    store.insert_order(&order("N1"), &[]).expect("insert");
+    let handles: Vec<_> = (0..50)
+        .map(|_| {
+            let store = Arc::clone(&store);
+            std::thread::spawn(move || store.update_order("N1", |o| pay(o, "N1")).expect("update").1)
+        })
+        .collect();
+    let outcomes: Vec<Applied> = handles.into_iter().map(|h| h.join().expect("thread")).collect();
+    assert_eq!(outcomes.iter().filter(|a| **a == Applied::Paid).count(), 1);
+    assert_eq!(outcomes.iter().filter(|a| **a == Applied::Duplicate).count(), 49);
+    let paid_events = store.events("N1").expect("events").iter().filter(|e| e.kind == "paid").count();
+    assert_eq!(paid_events, 1);
+}
+
+#[test]
+fn the_status_index_follows_every_change_of_status() {
+    let dir = TempDir::new("status");
+    let store = Store::open(&dir.0).expect("open");
+    store.insert_order(&order("N1"), &[]).expect("insert");
+    store.insert_order(&order("N2"), &[]).expect("insert");
+    let pending = |s: &Store| {
+        s.order_nos_with_status(OrderStatus::Pending).collect::<Result<Vec<_>, _>>().expect("scan")
+    };
+    assert_eq!(pending(&store), ["N1", "N2"]);
+    store.update_order("N1", |o| pay(o, "N1")).expect("update");
+    assert_eq!(pending(&store), ["N2"]);
+    let paid = store.order_nos_with_status(OrderStatus::Paid).collect::<Result<Vec<_>, _>>().expect("scan");
+    assert_eq!(paid, ["N1"]);
+}
+
+#[tokio::test]
+async fn what_was_flushed_is_there_after_reopening() {
+    let dir = TempDir::new("reopen");
+    {
+        let store = Store::open(&dir.0).expect("open");
+        store.insert_order(&order("N1"), &[]).expect("insert");
+        store.update_order("N1", |o| pay(o, "N1")).expect("update");
+        store.flush().await.expect("flush");
+    }
+    let store = Store::open(&dir.0).expect("reopen");
+    assert_eq!(store.order("N1").expect("read").map(|o| o.status), Some(OrderStatus::Paid));
+}
+
+#[test]
+fn attention_events_are_listed_newest_first_with_unmatched_ones() {
+    let dir = TempDir::new("attention");
+    let store = Store::open(&dir.0).expect("open");
+    store.insert_order(&order("N1"), &[]).expect("insert");
+    store
+        .update_order("N1", |_| {
+            ((), vec![Event::new(10, EventSource::Notification, "amount_mismatch", "x").attention()])
+        })
+        .expect("update");
+    store
+        .record_unmatched(&Event::new(20, EventSource::Notification, "unknown_order", "y").attention())
+        .expect("record");
+    let items = store.attention(10).expect("list");
+    assert_eq!(items.len(), 2);
+    assert_eq!(items[0].event.kind, "unknown_order");
+    assert_eq!(items[1].order_no.as_deref(), Some("N1"));
+}
+
+#[test]
+fn a_missing_order_cannot_be_updated() {
+    let dir = TempDir::new("missing");
+    let store = Store::open(&dir.0).expect("open");
+    assert!(matches!(store.update_order("nope", |_| ((), vec![])), Err(StoreError::NoSuchOrder)));
+}
