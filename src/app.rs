@@ -11,7 +11,11 @@ use rocket::data::{Limits, ToByteUnit};
 use rocket::fairing::AdHoc;
 use rocket::{Build, Ignite, Rocket, Shutdown};
 
+use std::sync::Arc;
+
+use crate::checkout::{self, Checkout, CheckoutError};
 use crate::config::Config;
+use crate::store::{Store, StoreError};
 use crate::{sandbox, web};
 
 #[derive(Debug, thiserror::Error)]
@@ -22,6 +26,10 @@ pub enum AppError {
     Rocket(#[from] Box<rocket::Error>),
     #[error("server stopped before it started listening")]
     NoLiftoff,
+    #[error("database: {0}")]
+    Store(#[from] StoreError),
+    #[error("{0}")]
+    Checkout(#[from] CheckoutError),
 }
 
 /// Rocket's own settings from ours: address, port, limits, no Rocket.toml, no banner.
@@ -47,7 +55,7 @@ fn rocket_figment(config: &Config, secret_key: &str) -> Figment {
 /// The signing key of private cookies: configured, else generated once into `data_dir`.
 fn secret_key(config: &Config) -> Result<String, AppError> {
     if let Some(k) = &config.secret_key {
-        return Ok(k.clone());
+        return Ok(k.expose().to_owned());
     }
     let dir = &config.data_dir;
     let io = |source| AppError::DataDir { path: dir.display().to_string(), source };
@@ -88,13 +96,47 @@ fn base(config: &Config, secret_key: &str) -> Rocket<Build> {
 }
 
 /// `wxcheckout serve`: the shop (and, in sandbox mode, the sandbox under `/sandbox`).
-pub fn shop(config: Config) -> Result<Rocket<Build>, AppError> {
+pub fn shop(mut config: Config) -> Result<Rocket<Build>, AppError> {
+    if config.port == 0 && config.is_sandbox() && config.wxpay.api_base.is_none() {
+        // why: the checkout calls the in-process sandbox by address, so it must be known
+        // before launch; Rocket 0.5 cannot launch on a listener bound in advance.
+        config.port = free_port(&config)?;
+    }
     let key = secret_key(&config)?;
-    let mut rocket = base(&config, &key);
+    let store = Store::open(&config.data_dir)?;
+    if config.is_sandbox() {
+        checkout::catalogue::seed_demo(&store)?;
+    }
+    let (settings, client) = checkout::settings_and_client(&config)?;
+    let checkout = Arc::new(Checkout::new(store, client, settings));
+    let mut rocket = base(&config, &key)
+        .manage(Arc::clone(&checkout))
+        .mount("/", web::shop::routes())
+        .mount("/", web::order::routes())
+        .mount("/", web::pay::routes())
+        .mount("/", web::notify::routes())
+        .attach(flush_on_shutdown(checkout));
     if config.is_sandbox() {
         rocket = rocket.attach(sandbox::stage(&config));
     }
     Ok(rocket)
+}
+
+fn free_port(config: &Config) -> Result<u16, AppError> {
+    let io = |source| AppError::DataDir { path: "(listen address)".into(), source };
+    let listener = std::net::TcpListener::bind((config.address, 0)).map_err(io)?;
+    Ok(listener.local_addr().map_err(io)?.port())
+}
+
+/// After the last request has finished (Rocket's graceful shutdown), make everything durable.
+fn flush_on_shutdown(checkout: Arc<Checkout>) -> AdHoc {
+    AdHoc::on_shutdown("flush the store", move |_| {
+        Box::pin(async move {
+            if let Err(e) = checkout.store.flush().await {
+                tracing::error!(error = %e, "could not flush the store at shutdown");
+            }
+        })
+    })
 }
 
 /// `wxcheckout sandbox`: the simulated gateway alone.

@@ -35,6 +35,26 @@ fn bad(key: &str, why: impl fmt::Display) -> ConfigError {
     ConfigError(format!("`{key}` {why}"))
 }
 
+/// A secret setting (app secret, admin password, cookie key): `Debug` never shows it.
+#[derive(Clone, PartialEq, Eq)]
+pub struct Secret(String);
+
+impl Secret {
+    pub fn new(s: impl Into<String>) -> Secret {
+        Secret(s.into())
+    }
+
+    pub fn expose(&self) -> &str {
+        &self.0
+    }
+}
+
+impl fmt::Debug for Secret {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str("***")
+    }
+}
+
 /// Sandbox (the built-in simulation of WeChat) or live (WeChat's real hosts).
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(rename_all = "lowercase")]
@@ -237,7 +257,7 @@ pub struct WxpayConfig {
     pub appid: String,
     pub mch_id: String,
     pub api_key: ApiKey,
-    pub app_secret: String,
+    pub app_secret: Secret,
     pub sign_type: SignType,
     /// `None` in sandbox mode with no override: the sandbox mounted in this process.
     pub api_base: Option<Url>,
@@ -256,8 +276,8 @@ pub struct Config {
     pub public_url: Option<Url>,
     pub trusted_proxies: Vec<ProxyNet>,
     pub order_ttl_minutes: u32,
-    pub secret_key: Option<String>,
-    pub admin_password: Option<String>,
+    pub secret_key: Option<Secret>,
+    pub admin_password: Option<Secret>,
     pub wxpay: WxpayConfig,
     pub sandbox: SandboxConfig,
 }
@@ -311,7 +331,8 @@ fn first_error(e: figment::Error) -> String {
 
 impl RawConfig {
     fn validate(self) -> Result<Config, ConfigError> {
-        let public_url = self.public_url.as_deref().map(|u| parse_url("public_url", u)).transpose()?;
+        // why: a trailing slash, so that joining `wxpay/notify` keeps a path prefix like `/shop/`.
+        let public_url = self.public_url.as_deref().map(|u| parse_base("public_url", u)).transpose()?;
         let trusted_proxies = self
             .trusted_proxies
             .iter()
@@ -328,10 +349,10 @@ impl RawConfig {
             ));
         }
         if let Some(k) = &self.secret_key {
-            if k.len() < 44 {
+            if !valid_cookie_key(k) {
                 return Err(bad(
                     "secret_key",
-                    "must be at least 256 bits, base64 or hex (or leave it unset: one is generated in data_dir)",
+                    "must be 64 hex characters or 44/88 base64 characters (or leave it unset: one is generated in data_dir)",
                 ));
             }
         }
@@ -344,12 +365,21 @@ impl RawConfig {
             public_url,
             trusted_proxies,
             order_ttl_minutes: self.order_ttl_minutes,
-            secret_key: self.secret_key,
-            admin_password: self.admin.password.filter(|p| !p.is_empty()),
+            secret_key: self.secret_key.map(Secret),
+            admin_password: self.admin.password.filter(|p| !p.is_empty()).map(Secret),
             wxpay,
             sandbox: self.sandbox,
         })
     }
+}
+
+/// What Rocket accepts as a cookie key: 256 bits in hex, or 256/512 bits in base64.
+fn valid_cookie_key(k: &str) -> bool {
+    use base64::Engine;
+    let hex = k.len() == 64 && k.bytes().all(|b| b.is_ascii_hexdigit());
+    let b64 = matches!(k.len(), 44 | 88)
+        && base64::engine::general_purpose::STANDARD.decode(k).is_ok_and(|b| b.len() == 32 || b.len() == 64);
+    hex || b64
 }
 
 fn parse_url(key: &str, s: &str) -> Result<Url, ConfigError> {
@@ -423,7 +453,7 @@ impl RawWxpay {
             appid,
             mch_id,
             api_key: ApiKey::new(api_key),
-            app_secret,
+            app_secret: Secret(app_secret),
             sign_type: self.sign_type.unwrap_or(SignType::Md5),
             cert_pem: self.cert_pem,
             key_pem: self.key_pem,
@@ -505,6 +535,7 @@ mod tests {
             ("WXCHECKOUT_ORDER_TTL_MINUTES", "2", "order_ttl_minutes"),
             ("WXCHECKOUT_WXPAY__MODE", "production", "MODE"),
             ("WXCHECKOUT_PROT", "8000", "PROT"),
+            ("WXCHECKOUT_SECRET_KEY", "too-short", "secret_key"),
         ];
         for (var, value, key) in cases {
             Jail::expect_with(|jail| {
@@ -545,15 +576,34 @@ mod tests {
 
     #[test]
     fn the_example_configuration_in_the_repository_loads_as_it_is() {
-        let path = Path::new(env!("CARGO_MANIFEST_DIR")).join("wxcheckout.example.toml");
-        let c = Config::load(Some(&path), &Overrides::default()).expect("example loads");
-        assert_eq!(c.wxpay.mode, Mode::Sandbox);
+        // why: inside a Jail, so variables other tests set do not leak into this one.
+        Jail::expect_with(|jail| {
+            jail.clear_env();
+            let path = Path::new(env!("CARGO_MANIFEST_DIR")).join("wxcheckout.example.toml");
+            let c = Config::load(Some(&path), &Overrides::default()).map_err(|e| e.0)?;
+            assert_eq!(c.wxpay.mode, Mode::Sandbox);
+            Ok(())
+        });
+    }
+
+    #[test]
+    fn a_public_url_with_a_path_keeps_it_when_urls_are_joined_to_it() {
+        Jail::expect_with(|jail| {
+            jail.set_env("WXCHECKOUT_PUBLIC_URL", "https://shop.example.com/shop");
+            let c = load_in(jail).map_err(|e| e.0)?;
+            let url = c.public_url.as_ref().and_then(|u| u.join("wxpay/notify").ok()).map(String::from);
+            assert_eq!(url.as_deref(), Some("https://shop.example.com/shop/wxpay/notify"));
+            Ok(())
+        });
     }
 
     #[test]
     fn a_missing_config_file_named_on_the_command_line_is_an_error() {
-        let err = Config::load(Some(Path::new("/nonexistent/wxcheckout.toml")), &Overrides::default());
-        assert!(err.expect_err("missing").0.contains("not found"));
+        Jail::expect_with(|_| {
+            let err = Config::load(Some(Path::new("/nonexistent/wxcheckout.toml")), &Overrides::default());
+            assert!(err.expect_err("missing").0.contains("not found"));
+            Ok(())
+        });
     }
 
     #[test]
@@ -573,9 +623,16 @@ mod tests {
     }
 
     #[test]
-    fn the_api_key_never_shows_in_debug_output() {
-        let c = Config::sandbox_defaults();
-        let shown = format!("{c:?}");
-        assert!(!shown.contains(SANDBOX_API_KEY), "{shown}");
+    fn no_secret_ever_shows_in_debug_output() {
+        Jail::expect_with(|jail| {
+            jail.set_env("WXCHECKOUT_ADMIN__PASSWORD", "hunter2-password");
+            jail.set_env("WXCHECKOUT_SECRET_KEY", "ab".repeat(32));
+            let c = load_in(jail).map_err(|e| e.0)?;
+            let shown = format!("{c:?}");
+            for secret in [SANDBOX_API_KEY, SANDBOX_APP_SECRET, "hunter2-password", &"ab".repeat(32)] {
+                assert!(!shown.contains(secret), "{secret} shows in {shown}");
+            }
+            Ok(())
+        });
     }
 }

@@ -125,7 +125,11 @@ pub struct Order {
     pub attempts: Vec<Attempt>,
     /// The attempt whose payment counts.
     pub paid_by: Option<String>,
+    /// Sum of the settled refunds.
     pub refunded: Fen,
+    /// The `out_refund_no`s already counted in `refunded`.
+    #[serde(default)]
+    pub settled_refunds: Vec<String>,
 }
 
 impl Order {
@@ -186,17 +190,22 @@ impl Order {
         true
     }
 
-    /// Records a settled refund and moves the status to (partially) refunded.
-    pub fn apply_refund(&mut self, amount: Fen) -> Result<(), RefundRefused> {
+    /// Records a settled refund once (WeChat repeats refund notifications) and moves the
+    /// status to (partially) refunded. `Ok(false)`: this refund was already counted.
+    pub fn apply_refund(&mut self, out_refund_no: &str, amount: Fen) -> Result<bool, RefundRefused> {
         if !self.status.is_paid() {
             return Err(RefundRefused::NotPaid);
+        }
+        if self.settled_refunds.iter().any(|r| r == out_refund_no) {
+            return Ok(false);
         }
         let total =
             self.refunded.checked_add(amount).filter(|t| *t <= self.total).ok_or(RefundRefused::TooMuch)?;
         self.refunded = total;
+        self.settled_refunds.push(out_refund_no.to_owned());
         self.status =
             if total == self.total { OrderStatus::Refunded } else { OrderStatus::PartiallyRefunded };
-        Ok(())
+        Ok(true)
     }
 }
 
@@ -291,6 +300,7 @@ mod tests {
             attempts: vec![attempt("A1"), attempt("A2")],
             paid_by: None,
             refunded: Fen::ZERO,
+            settled_refunds: Vec::new(),
         }
     }
 
@@ -360,13 +370,26 @@ mod tests {
 
     #[test]
     fn refunds_move_the_order_to_partially_then_fully_refunded_and_never_beyond() {
+        let fen = |n| Fen::new(n).expect("fen");
         let mut o = order();
-        assert_eq!(o.apply_refund(Fen::new(1).expect("fen")), Err(RefundRefused::NotPaid));
+        assert_eq!(o.apply_refund("R0", fen(1)), Err(RefundRefused::NotPaid));
         o.apply_payment(&facts("A1", 1200), "wxapp", "100");
-        assert_eq!(o.apply_refund(Fen::new(600).expect("fen")), Ok(()));
+        assert_eq!(o.apply_refund("R1", fen(600)), Ok(true));
         assert_eq!(o.status, OrderStatus::PartiallyRefunded);
-        assert_eq!(o.apply_refund(Fen::new(601).expect("fen")), Err(RefundRefused::TooMuch));
-        assert_eq!(o.apply_refund(Fen::new(600).expect("fen")), Ok(()));
+        assert_eq!(o.apply_refund("R2", fen(601)), Err(RefundRefused::TooMuch));
+        assert_eq!(o.apply_refund("R2", fen(600)), Ok(true));
         assert_eq!(o.status, OrderStatus::Refunded);
+    }
+
+    #[test]
+    fn a_refund_reported_twice_is_counted_once() {
+        let fen = |n| Fen::new(n).expect("fen");
+        let mut o = order();
+        o.apply_payment(&facts("A1", 1200), "wxapp", "100");
+        assert_eq!(o.apply_refund("R1", fen(600)), Ok(true));
+        let after = o.clone();
+        assert_eq!(o.apply_refund("R1", fen(600)), Ok(false));
+        assert_eq!(o, after);
+        assert_eq!(o.status, OrderStatus::PartiallyRefunded);
     }
 }

@@ -25,7 +25,7 @@ pub fn merchant_from(config: &Config) -> Merchant {
         appid: config.wxpay.appid.clone(),
         mch_id: config.wxpay.mch_id.clone(),
         api_key: config.wxpay.api_key.clone(),
-        app_secret: config.wxpay.app_secret.clone(),
+        app_secret: config.wxpay.app_secret.expose().to_owned(),
     }
 }
 

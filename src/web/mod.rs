@@ -4,6 +4,13 @@
 //! Thin by design: no sled keys, signing or money arithmetic here.
 
 pub mod assets;
+pub mod i18n;
+pub mod notify;
+pub mod order;
+pub mod pay;
+pub mod shop;
+
+pub use i18n::{Frame, Lang};
 
 use askama::Template;
 use rocket::http::{ContentType, Status};
@@ -39,6 +46,7 @@ pub fn healthz(config: &State<Config>) -> Json<Value> {
 #[derive(Template)]
 #[template(path = "error.html")]
 pub struct ErrorPage {
+    frame: Frame,
     code: u16,
     title: &'static str,
     detail: &'static str,
@@ -54,7 +62,7 @@ fn error_page(status: Status) -> Page<ErrorPage> {
         422 => ("内容无效 / Invalid", "Some of what was sent is not valid."),
         _ => ("出错了 / Something went wrong", "Please try again in a moment."),
     };
-    Page(ErrorPage { code: status.code, title, detail })
+    Page(ErrorPage { frame: Frame { lang: Lang::Zh, sandbox: false }, code: status.code, title, detail })
 }
 
 #[catch(default)]

@@ -78,6 +78,9 @@ impl Error {
                 matches!(err_code.as_str(), "SYSTEMERROR" | "BIZERR_NEED_RETRY")
             }
             Error::OAuth(e) => e.kind() == OAuthErrorKind::Busy,
+            // why: downloadbill has no business envelope, so its SYSTEMERROR arrives as the
+            // return_msg of an unsigned FAIL (wxpay-v2.md §4.9); only that exact word counts.
+            Error::Protocol { return_msg, .. } => return_msg == "SYSTEMERROR",
             _ => false,
         }
     }

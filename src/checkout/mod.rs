@@ -1,0 +1,153 @@
+//! `checkout`: the use cases — place an order, start paying on a channel, apply a payment
+//! result (from a notification or a query: one code path), check an order, close, reconcile.
+//!
+//! The only place where state changes are decided (through `domain`) and made (through
+//! `store`). It talks to WeChat only through `wxpay::WxPayClient`. It knows nothing of HTTP
+//! requests, templates or cookies.
+
+pub mod catalogue;
+
+use std::collections::HashMap;
+use std::sync::Mutex;
+use std::time::{Duration, Instant};
+
+use base64::Engine;
+use base64::engine::general_purpose::URL_SAFE_NO_PAD;
+use time::OffsetDateTime;
+use url::Url;
+
+use crate::config::Config;
+use crate::store::{Store, StoreError};
+use crate::wxpay::{self, ApiKey, ClientConfig, SignType, WxPayClient};
+
+/// What a use case can fail with. `web` decides the HTTP status and the buyer's words.
+#[derive(Debug, thiserror::Error)]
+pub enum CheckoutError {
+    /// The buyer asked for something that is not possible (bad quantity, unknown product …).
+    #[error("{0}")]
+    Invalid(String),
+    #[error("not found")]
+    NotFound,
+    /// The order cannot be paid any more (paid, closed).
+    #[error("order is {0}")]
+    NotPayable(&'static str),
+    /// WeChat answered with an error; the raw error is in the order's events.
+    #[error("WeChat Pay: {0}")]
+    Wechat(#[from] wxpay::Error),
+    #[error("store: {0}")]
+    Store(#[from] StoreError),
+}
+
+/// Settings the use cases need, resolved from `Config` once.
+#[derive(Debug, Clone)]
+pub struct Settings {
+    pub appid: String,
+    pub mch_id: String,
+    pub api_key: ApiKey,
+    pub sign_type: SignType,
+    /// `…/wxpay/notify`, where WeChat posts payment notifications.
+    pub notify_url: String,
+    /// `…/wxpay/refund-notify`.
+    pub refund_notify_url: String,
+    /// The shop's public address when configured; else buyer-facing URLs follow the request.
+    pub public_url: Option<Url>,
+    /// The OAuth page base as the buyer's browser must reach it (`None`: the in-process
+    /// sandbox at the request's own origin).
+    pub open_base: Option<Url>,
+    pub order_ttl: Duration,
+    pub sandbox: bool,
+}
+
+/// The checkout: store, WeChat client and settings, shared by every request and the reconciler.
+pub struct Checkout {
+    pub store: Store,
+    pub wx: WxPayClient,
+    pub settings: Settings,
+    /// Last `orderquery` check per order (at most one every 2 s per order).
+    checks: Mutex<HashMap<String, Instant>>,
+}
+
+impl Checkout {
+    pub fn new(store: Store, wx: WxPayClient, settings: Settings) -> Checkout {
+        Checkout { store, wx, settings, checks: Mutex::new(HashMap::new()) }
+    }
+
+    /// Whether an `orderquery` check of `order_no` may run now, and if so records it.
+    pub fn claim_check(&self, order_no: &str, min_gap: Duration) -> bool {
+        let mut checks = self.checks.lock().unwrap_or_else(|p| p.into_inner());
+        let now = Instant::now();
+        // why: bounded memory; entries older than the gap no longer limit anything.
+        if checks.len() > 10_000 {
+            checks.retain(|_, at| now.duration_since(*at) < min_gap);
+        }
+        match checks.get(order_no) {
+            Some(at) if now.duration_since(*at) < min_gap => false,
+            _ => {
+                checks.insert(order_no.to_owned(), now);
+                true
+            }
+        }
+    }
+}
+
+/// The WeChat client and checkout settings for `config` once the server's port is known.
+/// In sandbox mode with no base URLs configured, WeChat is the sandbox in this process.
+pub fn settings_and_client(config: &Config) -> Result<(Settings, WxPayClient), CheckoutError> {
+    let local = Url::parse(&format!("http://{}/", local_addr(config)))
+        .map_err(|e| CheckoutError::Invalid(format!("listen address: {e}")))?;
+    let in_process = local.join("sandbox/").map_err(|e| CheckoutError::Invalid(e.to_string()))?;
+    let w = &config.wxpay;
+    let base = |b: &Option<Url>| b.clone().unwrap_or_else(|| in_process.clone());
+    let client = WxPayClient::new(ClientConfig {
+        appid: w.appid.clone(),
+        mch_id: w.mch_id.clone(),
+        api_key: w.api_key.clone(),
+        app_secret: w.app_secret.expose().to_owned(),
+        sign_type: w.sign_type,
+        api_base: base(&w.api_base),
+        open_base: base(&w.open_base),
+        sns_base: base(&w.sns_base),
+        cert_pem: w.cert_pem.clone(),
+        key_pem: w.key_pem.clone(),
+    })?;
+    let public = config.public_url.clone().unwrap_or(local);
+    let join =
+        |path: &str| public.join(path).map(String::from).map_err(|e| CheckoutError::Invalid(e.to_string()));
+    let settings = Settings {
+        appid: w.appid.clone(),
+        mch_id: w.mch_id.clone(),
+        api_key: w.api_key.clone(),
+        sign_type: w.sign_type,
+        notify_url: join("wxpay/notify")?,
+        refund_notify_url: join("wxpay/refund-notify")?,
+        public_url: config.public_url.clone(),
+        open_base: w.open_base.clone(),
+        order_ttl: Duration::from_secs(u64::from(config.order_ttl_minutes) * 60),
+        sandbox: config.is_sandbox(),
+    };
+    Ok((settings, client))
+}
+
+/// The address this server is reached at from this machine (`0.0.0.0` → loopback).
+fn local_addr(config: &Config) -> String {
+    let ip = if config.address.is_unspecified() {
+        if config.address.is_ipv4() { "127.0.0.1".to_owned() } else { "[::1]".to_owned() }
+    } else if config.address.is_ipv6() {
+        format!("[{}]", config.address)
+    } else {
+        config.address.to_string()
+    };
+    format!("{ip}:{}", config.port)
+}
+
+/// An unguessable buyer token: 128 random bits, URL-safe.
+pub fn new_token() -> String {
+    let mut bytes = [0u8; 16];
+    rand::fill(&mut bytes);
+    URL_SAFE_NO_PAD.encode(bytes)
+}
+
+/// Unix seconds now.
+pub fn now() -> i64 {
+    OffsetDateTime::now_utc().unix_timestamp()
+}

@@ -1,0 +1,5 @@
+//! WeChat's payment and refund notifications.
+
+pub fn routes() -> Vec<rocket::Route> {
+    Vec::new()
+}
