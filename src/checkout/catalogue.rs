@@ -5,8 +5,18 @@ use crate::domain::{Fen, Product, Required};
 use crate::store::{Store, StoreError};
 
 const DEMO: [(&str, &str, &str, u64); 4] = [
-    ("pour-over-coffee", "手冲咖啡 Pour-over coffee", "埃塞俄比亚耶加雪菲，现磨现冲。Ethiopian Yirgacheffe, ground and brewed to order.", 2800),
-    ("oolong-tea", "冻顶乌龙 Dong Ding oolong", "台湾冻顶乌龙茶叶 50 克。50 g of Taiwanese Dong Ding oolong leaves.", 4500),
+    (
+        "pour-over-coffee",
+        "手冲咖啡 Pour-over coffee",
+        "埃塞俄比亚耶加雪菲，现磨现冲。Ethiopian Yirgacheffe, ground and brewed to order.",
+        2800,
+    ),
+    (
+        "oolong-tea",
+        "冻顶乌龙 Dong Ding oolong",
+        "台湾冻顶乌龙茶叶 50 克。50 g of Taiwanese Dong Ding oolong leaves.",
+        4500,
+    ),
     ("almond-cookies", "杏仁酥 Almond cookies", "每盒六块，当天烘焙。Six per box, baked the same day.", 1990),
     ("canvas-tote", "帆布袋 Canvas tote", "店铺标志帆布袋。A canvas bag with the shop's logo.", 6900),
 ];

@@ -5,7 +5,9 @@
 //! `store`). It talks to WeChat only through `wxpay::WxPayClient`. It knows nothing of HTTP
 //! requests, templates or cookies.
 
+pub mod apply;
 pub mod catalogue;
+mod check;
 
 use std::collections::HashMap;
 use std::sync::Mutex;
