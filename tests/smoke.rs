@@ -13,3 +13,25 @@ async fn the_built_binary_serves_the_shop_in_sandbox_mode_by_default() {
     let body = reqwest::get(format!("{}/healthz", server.url())).await.unwrap().text().await.unwrap();
     assert!(body.contains("\"mode\":\"sandbox\""), "{body}");
 }
+
+#[tokio::test]
+async fn static_files_are_cached_for_good_only_at_their_versioned_url_and_revalidate_with_etags() {
+    let server = common::spawn_sandbox(|_| {}).await;
+    let http = reqwest::Client::new();
+    let tag = wxcheckout::web::assets::etag("app.css").unwrap();
+    let versioned = http
+        .get(format!("{}{}", server.url(), wxcheckout::web::assets::url("app.css")))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(versioned.status(), 200);
+    assert!(versioned.headers()["cache-control"].to_str().unwrap().contains("immutable"));
+    let plain = http.get(format!("{}/static/app.css", server.url())).send().await.unwrap();
+    assert_eq!(plain.headers()["cache-control"], "no-cache");
+    assert_eq!(plain.headers()["etag"].to_str().unwrap(), tag);
+    let again =
+        http.get(format!("{}/static/app.css", server.url())).header("If-None-Match", &tag).send().await.unwrap();
+    assert_eq!(again.status(), 304);
+    let missing = http.get(format!("{}/static/nope.css", server.url())).send().await.unwrap();
+    assert_eq!(missing.status(), 404);
+}

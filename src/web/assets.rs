@@ -14,9 +14,13 @@ use rust_embed::RustEmbed;
 #[folder = "static/"]
 struct Assets;
 
+fn etag_of(file: &rust_embed::EmbeddedFile) -> String {
+    format!("\"{}\"", &hex::encode(file.metadata.sha256_hash())[..16])
+}
+
 /// The ETag of an embedded file, or `None` when there is no such file.
 pub fn etag(path: &str) -> Option<String> {
-    Assets::get(path).map(|f| format!("\"{}\"", &hex::encode(f.metadata.sha256_hash())[..16]))
+    Assets::get(path).map(|f| etag_of(&f))
 }
 
 /// `/static/<path>?v=<etag>`: a URL that changes when the file does (cache busting).
@@ -42,6 +46,8 @@ impl<'r> FromRequest<'r> for IfNoneMatch {
 pub struct Asset {
     etag: String,
     body: Option<(Cow<'static, [u8]>, ContentType)>,
+    /// The URL named this exact version (`?v=<etag>`), so it may be cached for good.
+    versioned: bool,
 }
 
 impl<'r> Responder<'r, 'static> for Asset {
@@ -60,18 +66,32 @@ impl<'r> Responder<'r, 'static> for Asset {
     }
 }
 
-#[get("/static/<path..>")]
-pub fn serve(path: PathBuf, inm: IfNoneMatch) -> Option<Asset> {
+#[get("/static/<path..>?<v>")]
+pub fn serve(path: PathBuf, v: Option<&str>, inm: IfNoneMatch) -> Option<Asset> {
     let key = path.to_str()?.replace('\\', "/");
     let file = Assets::get(&key)?;
-    let etag = format!("\"{}\"", &hex::encode(file.metadata.sha256_hash())[..16]);
-    if inm.0.as_deref().is_some_and(|v| v.split(',').any(|t| t.trim() == etag)) {
-        return Some(Asset { etag, body: None });
+    let etag = etag_of(&file);
+    let versioned = v.is_some_and(|v| etag.trim_matches('"') == v);
+    if inm.0.as_deref().is_some_and(|h| h.split(',').any(|t| t.trim() == etag)) {
+        return Some(Asset { etag, body: None, versioned });
     }
     let content_type = path
         .extension()
         .and_then(|e| e.to_str())
         .and_then(ContentType::from_extension)
         .unwrap_or(ContentType::Binary);
-    Some(Asset { etag, body: Some((file.data, content_type)) })
+    Some(Asset { etag, body: Some((file.data, content_type)), versioned })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn asset_urls_carry_the_version_of_the_file() {
+        let url = url("app.css");
+        let tag = etag("app.css").expect("app.css is embedded");
+        assert_eq!(url, format!("/static/app.css?v={}", tag.trim_matches('"')));
+        assert_eq!(super::url("nope.css"), "/static/nope.css");
+    }
 }
