@@ -62,7 +62,10 @@ impl<'r> Responder<'r, 'static> for Asset {
                 res.status(Status::NotModified);
             }
         }
-        res.header(Header::new("Cache-Control", "public, max-age=31536000, immutable")).ok()
+        // why: an unversioned URL may point at a newer file after an upgrade, so phones must
+        // revalidate it; a versioned one never changes.
+        let cache = if self.versioned { "public, max-age=31536000, immutable" } else { "no-cache" };
+        res.header(Header::new("Cache-Control", cache)).ok()
     }
 }
 
