@@ -262,6 +262,13 @@ impl Store {
             .map(|k| Ok(keys::order_no_of_status_key(&k?)))
     }
 
+    /// A named tree for a feature that keeps its own records (admin sessions, audit log …).
+    /// Names are fixed strings in code; the order, product and index trees are not reachable.
+    pub fn feature_tree(&self, name: &'static str) -> Result<Tree, StoreError> {
+        debug_assert!(name.starts_with("feature:"), "feature trees are named feature:<name>");
+        Ok(self.db.open_tree(name)?)
+    }
+
     /// Counts orders (for tests and the dashboard).
     pub fn order_count(&self) -> usize {
         self.orders.len()
