@@ -8,8 +8,8 @@ use std::path::Path;
 
 use figment::Figment;
 use rocket::data::{Limits, ToByteUnit};
-use rocket::fairing::AdHoc;
-use rocket::{Build, Ignite, Rocket, Shutdown};
+use rocket::fairing::{AdHoc, Fairing, Info, Kind};
+use rocket::{Build, Ignite, Orbit, Rocket, Shutdown};
 
 use std::sync::Arc;
 
@@ -30,6 +30,8 @@ pub enum AppError {
     Store(#[from] StoreError),
     #[error("{0}")]
     Checkout(#[from] CheckoutError),
+    #[error("admin: {0}")]
+    Admin(#[from] crate::admin::AdminError),
 }
 
 /// Rocket's own settings from ours: address, port, limits, no Rocket.toml, no banner.
@@ -50,6 +52,12 @@ fn rocket_figment(config: &Config, secret_key: &str) -> Figment {
         .merge(("ident", "wxcheckout"))
         .merge(("cli_colors", false))
         .merge(("log_level", rocket::config::LogLevel::Off))
+        // why: a notification being applied when SIGTERM arrives gets 5 s to reach the disk
+        // and its SUCCESS; one cut off unanswered is resent by WeChat, never lost.
+        .merge(("shutdown", rocket::config::Shutdown { grace: 5, ..Default::default() }))
+        // why: Rocket would believe X-Real-IP from anyone; web::client_ip reads it only from
+        // trusted proxies.
+        .merge(("ip_header", false))
 }
 
 /// The signing key of private cookies: configured, else generated once into `data_dir`.
@@ -108,13 +116,19 @@ pub fn shop(mut config: Config) -> Result<Rocket<Build>, AppError> {
         checkout::catalogue::seed_demo(&store)?;
     }
     let (settings, client) = checkout::settings_and_client(&config)?;
+    let admin = crate::admin::Admin::start(&config, store.clone())?;
     let checkout = Arc::new(Checkout::new(store, client, settings));
     let mut rocket = base(&config, &key)
         .manage(Arc::clone(&checkout))
+        .manage(admin)
+        .mount("/", crate::admin::routes())
+        .register("/admin", crate::admin::catchers())
+        .attach(crate::admin::forwarding_watch())
         .mount("/", web::shop::routes())
         .mount("/", web::order::routes())
         .mount("/", web::pay::routes())
         .mount("/", web::notify::routes())
+        .attach(reconciler(Arc::clone(&checkout)))
         .attach(flush_on_shutdown(checkout));
     if config.is_sandbox() {
         rocket = rocket.attach(sandbox::stage(&config));
@@ -137,6 +151,42 @@ fn flush_on_shutdown(checkout: Arc<Checkout>) -> AdHoc {
             }
         })
     })
+}
+
+/// The reconciler runs from liftoff until Rocket's shutdown; at shutdown, once requests are
+/// done, its last store change is awaited before the final flush.
+struct Reconciler {
+    checkout: Arc<Checkout>,
+    task: std::sync::Mutex<Option<tokio::task::JoinHandle<()>>>,
+}
+
+fn reconciler(checkout: Arc<Checkout>) -> Reconciler {
+    Reconciler { checkout, task: std::sync::Mutex::new(None) }
+}
+
+#[rocket::async_trait]
+impl Fairing for Reconciler {
+    fn info(&self) -> Info {
+        Info { name: "reconciler", kind: Kind::Liftoff | Kind::Shutdown }
+    }
+
+    async fn on_liftoff(&self, rocket: &Rocket<Orbit>) {
+        let handle = checkout::reconcile::spawn(Arc::clone(&self.checkout), rocket.shutdown());
+        if let Ok(mut task) = self.task.lock() {
+            *task = Some(handle);
+        }
+    }
+
+    async fn on_shutdown(&self, _: &Rocket<Orbit>) {
+        let handle = self.task.lock().ok().and_then(|mut t| t.take());
+        if let Some(handle) = handle {
+            // why: a round stops at its next await; bounded so a hung call cannot hold the exit.
+            let _ = tokio::time::timeout(std::time::Duration::from_secs(5), handle).await;
+            if let Err(e) = self.checkout.store.flush().await {
+                tracing::error!(error = %e, "could not flush the store after the reconciler stopped");
+            }
+        }
+    }
 }
 
 /// `wxcheckout sandbox`: the simulated gateway alone.

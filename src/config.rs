@@ -92,6 +92,8 @@ struct RawConfig {
     #[serde(default)]
     trusted_proxies: Vec<String>,
     order_ttl_minutes: u32,
+    #[serde(default = "one")]
+    reconcile_scale: f64,
     #[serde(default, deserialize_with = "de_opt_string")]
     secret_key: Option<String>,
     #[serde(default)]
@@ -111,6 +113,7 @@ impl Default for RawConfig {
             public_url: None,
             trusted_proxies: Vec::new(),
             order_ttl_minutes: 30,
+            reconcile_scale: 1.0,
             secret_key: None,
             wxpay: RawWxpay::default(),
             sandbox: SandboxConfig::default(),
@@ -189,8 +192,10 @@ impl Default for SandboxConfig {
 
 impl SandboxConfig {
     pub fn validate(&self) -> Result<(), ConfigError> {
-        if !(self.time_scale > 0.0 && self.time_scale <= 1000.0) {
-            return Err(bad("sandbox.time_scale", "must be a number above 0 and at most 1000"));
+        // why at most 1: a sandbox is for speeding time up, never slowing it; a scale of 1000
+        // kept each notification's retry task alive for ~1000 days.
+        if !(self.time_scale > 0.0 && self.time_scale <= 1.0) {
+            return Err(bad("sandbox.time_scale", "must be a number above 0 and at most 1 (1 = real time)"));
         }
         if !(1..=50).contains(&self.notify_copies) {
             return Err(bad("sandbox.notify_copies", "must be from 1 to 50"));
@@ -276,6 +281,10 @@ pub struct Config {
     pub public_url: Option<Url>,
     pub trusted_proxies: Vec<ProxyNet>,
     pub order_ttl_minutes: u32,
+    /// Multiplies the reconciler's clock: its round interval, the minute before an attempt is
+    /// queried, the query backoff, the 5-minute close rule and the order lifetime. 1.0 in
+    /// production; tests shrink it so that expiry runs in seconds.
+    pub reconcile_scale: f64,
     pub secret_key: Option<Secret>,
     pub admin_password: Option<Secret>,
     pub wxpay: WxpayConfig,
@@ -325,6 +334,10 @@ impl Config {
     }
 }
 
+fn one() -> f64 {
+    1.0
+}
+
 fn first_error(e: figment::Error) -> String {
     e.into_iter().next().map(|e| e.to_string()).unwrap_or_else(|| "unreadable".to_owned())
 }
@@ -356,6 +369,9 @@ impl RawConfig {
                 ));
             }
         }
+        if !(self.reconcile_scale > 0.0 && self.reconcile_scale <= 1.0) {
+            return Err(bad("reconcile_scale", "must be a number above 0 and at most 1 (1 in production)"));
+        }
         self.sandbox.validate()?;
         let wxpay = self.wxpay.validate(public_url.as_ref())?;
         Ok(Config {
@@ -365,6 +381,7 @@ impl RawConfig {
             public_url,
             trusted_proxies,
             order_ttl_minutes: self.order_ttl_minutes,
+            reconcile_scale: self.reconcile_scale,
             secret_key: self.secret_key.map(Secret),
             admin_password: self.admin.password.filter(|p| !p.is_empty()).map(Secret),
             wxpay,
@@ -533,6 +550,7 @@ mod tests {
             ("WXCHECKOUT_PUBLIC_URL", "not a url", "public_url"),
             ("WXCHECKOUT_TRUSTED_PROXIES", "[\"10.0.0.0/99\"]", "trusted_proxies"),
             ("WXCHECKOUT_ORDER_TTL_MINUTES", "2", "order_ttl_minutes"),
+            ("WXCHECKOUT_RECONCILE_SCALE", "2", "reconcile_scale"),
             ("WXCHECKOUT_WXPAY__MODE", "production", "MODE"),
             ("WXCHECKOUT_PROT", "8000", "PROT"),
             ("WXCHECKOUT_SECRET_KEY", "too-short", "secret_key"),

@@ -31,6 +31,25 @@ enum Command {
     Serve(Common),
     /// Run the WeChat Pay sandbox gateway alone
     Sandbox(Common),
+    /// Administration from the shell (the shop must be stopped)
+    #[command(subcommand)]
+    Admin(AdminCommand),
+}
+
+#[derive(Subcommand)]
+enum AdminCommand {
+    /// Change the admin password: reads it from standard input (asks twice on a terminal),
+    /// never from the command line, and stores only its argon2 hash in the data directory.
+    /// Stop `wxcheckout serve` first: the database can be open in one process only. Every
+    /// signed-in session ends. Refused when `[admin] password` is configured (it wins).
+    SetPassword {
+        /// Read the password from standard input without asking (for scripts): the first line
+        #[arg(long)]
+        password_stdin: bool,
+        /// Configuration file (default: ./wxcheckout.toml when present)
+        #[arg(long, value_name = "FILE")]
+        config: Option<PathBuf>,
+    },
 }
 
 fn load(common: &Common) -> Result<Config, String> {
@@ -53,6 +72,9 @@ async fn main() -> ExitCode {
     let result = match cli.command {
         Command::Serve(c) => serve(&c).await,
         Command::Sandbox(c) => sandbox(&c).await,
+        Command::Admin(AdminCommand::SetPassword { password_stdin, config }) => {
+            set_password(config, password_stdin).await
+        }
     };
     match result {
         Ok(()) => ExitCode::SUCCESS,
@@ -83,4 +105,65 @@ async fn run(rocket: rocket::Rocket<rocket::Build>, what: &str) -> Result<(), St
         Ok(Err(e)) => Err(e.to_string()),
         Err(e) => Err(format!("server task failed: {e}")),
     }
+}
+
+async fn set_password(config: Option<PathBuf>, from_stdin: bool) -> Result<(), String> {
+    let config = load(&Common { port: None, config })?;
+    let password = read_password(from_stdin)?;
+    wxcheckout::admin::password::set_offline(&config, &password).await.map_err(|e| e.to_string())?;
+    eprintln!("The admin password is changed; every session has ended.");
+    Ok(())
+}
+
+/// The new password from standard input: the first line as it is piped in, or typed twice at
+/// a terminal with echo off.
+fn read_password(from_stdin: bool) -> Result<String, String> {
+    use std::io::{BufRead, IsTerminal};
+    let stdin = std::io::stdin();
+    let read_line = || -> Result<String, String> {
+        let mut line = String::new();
+        stdin.lock().read_line(&mut line).map_err(|e| format!("reading standard input: {e}"))?;
+        Ok(line.trim_end_matches(['\r', '\n']).to_owned())
+    };
+    if from_stdin || !stdin.is_terminal() {
+        return read_line();
+    }
+    let _echo_off = EchoOff::new();
+    eprint!("New admin password: ");
+    let first = read_line()?;
+    eprint!("\nAgain: ");
+    let second = read_line()?;
+    eprintln!();
+    if first != second {
+        return Err("the two passwords differ; nothing was changed".into());
+    }
+    Ok(first)
+}
+
+/// Turns the terminal's echo off while a password is typed (restored on drop).
+///
+/// why `stty`: it is on every Unix the shop runs on, and spares a crate for one prompt; when
+/// it is missing, the password is read with echo (the prompt still works).
+struct EchoOff(bool);
+
+impl EchoOff {
+    fn new() -> EchoOff {
+        EchoOff(stty("-echo"))
+    }
+}
+
+impl Drop for EchoOff {
+    fn drop(&mut self) {
+        if self.0 {
+            stty("echo");
+        }
+    }
+}
+
+fn stty(arg: &str) -> bool {
+    std::process::Command::new("stty")
+        .arg(arg)
+        .stdin(std::process::Stdio::inherit())
+        .status()
+        .is_ok_and(|s| s.success())
 }

@@ -28,8 +28,10 @@ use wxcheckout::wxpay::oauth::OAuthErrorKind;
 use wxcheckout::wxpay::{ApiKey, ClientConfig, Error, SignType, WxPayClient};
 
 const OPENID: &str = "oUpF8uMuAJO_M2pxb1Q9zNjWeS6o";
-const SHOP_PAGE: &str = "https://shop.example/pay/abc";
-const RETURN_PAGE: &str = "https://shop.example/o/tok123";
+/// The shop's pages on loopback: the sandbox opens its cashier only from, and returns only
+/// to, its own shop (loopback, `public_url`'s host or the request's host).
+const SHOP_PAGE: &str = "http://localhost:8000/pay/abc";
+const RETURN_PAGE: &str = "http://localhost:8000/o/tok123";
 const IPHONE: &str =
     "Mozilla/5.0 (iPhone; CPU iPhone OS 17_0 like Mac OS X) AppleWebKit/605.1.15 Mobile/15E148 Safari/604.1";
 /// Nothing listens on the discard port: notifications of tests that do not read them fail quietly.
@@ -690,11 +692,11 @@ async fn a_day_without_trades_has_no_bill() {
 
 /// Opens `client`'s authorize URL (redirects off): the redirect's (code, state).
 async fn authorize(gw: &Gw, client: &WxPayClient) -> (String, String) {
-    let url = client.authorize_url("https://shop.example/wx/back?next=o1", "s7Ate").unwrap();
+    let url = client.authorize_url("http://localhost:8000/wx/back?next=o1", "s7Ate").unwrap();
     let res = gw.browser.get(&url).send().await.unwrap();
     assert_eq!(res.status(), StatusCode::FOUND, "{url}");
     let location = Url::parse(res.headers()["location"].to_str().unwrap()).unwrap();
-    assert_eq!(location.as_str().split('?').next(), Some("https://shop.example/wx/back"));
+    assert_eq!(location.as_str().split('?').next(), Some("http://localhost:8000/wx/back"));
     let param = |name: &str| location.query_pairs().find(|(k, _)| k == name).map(|(_, v)| v.into_owned());
     assert_eq!(param("next").as_deref(), Some("o1"), "our own query survives");
     (param("code").unwrap(), param("state").unwrap())

@@ -536,7 +536,7 @@ async fn refundquery_pages_by_ten_and_refuses_an_offset_past_the_end() {
     assert_eq!(second.get("refund_count"), Some("2"));
     assert_eq!(second.get("out_refund_no_0"), Some("RF10"));
     fails_with(
-        &gw.call("pay/refundquery", fields(&[("out_trade_no", "ORD000001"), ("offset", "12")])).await,
+        &gw.call("pay/refundquery", fields(&[("out_trade_no", "ORD000001"), ("offset", "13")])).await,
         "PARAM_ERROR",
     );
 
@@ -663,12 +663,12 @@ async fn token(gw: &Gw, secret: &str, code: &str) -> serde_json::Value {
 #[tokio::test]
 async fn oauth_codes_are_single_use_and_give_a_stable_openid_per_browser() {
     let gw = gateway_with(|c| c.sandbox.time_scale = 0.01).await;
-    let r = authorize(&gw, "http://shop.example/pay/tok?x=1", None).await;
+    let r = authorize(&gw, "http://localhost:8000/pay/tok?x=1", None).await;
     assert_eq!(r.status(), 302);
     let cookie = r.headers()["set-cookie"].to_str().unwrap().split(';').next().unwrap().to_owned();
     assert!(cookie.starts_with("sbx_uid="));
     let location = r.headers()["location"].to_str().unwrap().to_owned();
-    assert!(location.starts_with("http://shop.example/pay/tok?x=1&code="), "{location}");
+    assert!(location.starts_with("http://localhost:8000/pay/tok?x=1&code="), "{location}");
     assert!(location.ends_with("&state=abc123"), "{location}");
 
     let t = token(&gw, SANDBOX_APP_SECRET, &code_of(&location)).await;
@@ -680,9 +680,9 @@ async fn oauth_codes_are_single_use_and_give_a_stable_openid_per_browser() {
     assert_eq!(used["errcode"], 40163, "{used}");
     assert!(used["errmsg"].as_str().unwrap().starts_with("code been used, hints: [ req_id: "));
 
-    let again = authorize(&gw, "http://shop.example/cb", Some(&cookie)).await;
+    let again = authorize(&gw, "http://localhost:8000/cb", Some(&cookie)).await;
     let location = again.headers()["location"].to_str().unwrap().to_owned();
-    assert!(location.starts_with("http://shop.example/cb?code="), "{location}");
+    assert!(location.starts_with("http://localhost:8000/cb?code="), "{location}");
     let t = token(&gw, SANDBOX_APP_SECRET, &code_of(&location)).await;
     assert_eq!(t["openid"].as_str(), Some(openid.as_str()), "same browser, same openid");
 }
@@ -690,7 +690,7 @@ async fn oauth_codes_are_single_use_and_give_a_stable_openid_per_browser() {
 #[tokio::test]
 async fn oauth_refuses_wrong_secrets_unknown_and_expired_codes() {
     let gw = gateway().await;
-    let location = authorize(&gw, "http://shop.example/cb", None).await.headers()["location"]
+    let location = authorize(&gw, "http://localhost:8000/cb", None).await.headers()["location"]
         .to_str()
         .unwrap()
         .to_owned();
@@ -762,6 +762,19 @@ impl Receiver {
 }
 
 async fn receiver(reply: impl Fn(usize) -> String + Send + Sync + 'static) -> Receiver {
+    raw_receiver(move |n| {
+        let answer = reply(n);
+        format!(
+            "HTTP/1.1 200 OK\r\nContent-Type: text/xml\r\nContent-Length: {}\r\nConnection: close\r\n\r\n{answer}",
+            answer.len()
+        )
+    })
+    .await
+}
+
+/// Like [`receiver`], answering the whole HTTP response `response(n)` (status line included).
+async fn raw_receiver(response: impl Fn(usize) -> String + Send + Sync + 'static) -> Receiver {
+    let reply = response;
     let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
     let url = format!("http://{}/wxpay/notify", listener.local_addr().unwrap());
     let hits = Arc::new(Mutex::new(Vec::new()));
@@ -805,12 +818,7 @@ async fn serve_one(
             h.push(Hit { head, body });
             h.len()
         };
-        let answer = reply(n);
-        let response = format!(
-            "HTTP/1.1 200 OK\r\nContent-Type: text/xml\r\nContent-Length: {}\r\nConnection: close\r\n\r\n{answer}",
-            answer.len()
-        );
-        let _ = sock.write_all(response.as_bytes()).await;
+        let _ = sock.write_all(reply(n).as_bytes()).await;
         return;
     }
 }
@@ -946,4 +954,185 @@ async fn an_unreachable_notify_url_is_logged_as_connection_refused() {
     let (status, tries) = delivery_status(&gw).unwrap();
     assert_eq!(status, DeliveryStatus::Pending);
     assert_eq!(tries[0], "connection refused");
+}
+
+// ---- notify_url, redirects and memory (the review's findings) ----------------------------------
+
+#[tokio::test]
+async fn a_notify_url_on_another_host_is_refused_because_the_sandbox_only_notifies_its_own_shop() {
+    let gw = gateway_with(|c| c.public_url = Some("https://shop.example/".parse().unwrap())).await;
+    for url in ["http://10.0.0.5/wxpay/notify", "http://169.254.169.254/latest", "https://evil.example/n"] {
+        let mut f = order("ORD000001", "JSAPI");
+        f.insert("notify_url", url);
+        let des = fails_with(&gw.call("pay/unifiedorder", f).await, "INVALID_REQUEST");
+        assert!(des.contains("only notifies its own shop"), "{url}: {des}");
+    }
+    // why: the Host header is the caller's choice, so naming the target there changes nothing.
+    let mut f = order("ORD000001", "JSAPI");
+    f.insert("notify_url", "http://10.0.0.5/wxpay/notify");
+    f.insert("appid", APPID);
+    f.insert("mch_id", MCH_ID);
+    f.insert("nonce_str", "hostnonce");
+    sign::sign_in_place(&mut f, &key(), SignType::Md5, false);
+    let r = gw.http.post(gw.url("pay/unifiedorder")).header("Host", "10.0.0.5").body(xml::to_xml(&f));
+    let answer = xml::parse(r.send().await.unwrap().text().await.unwrap().as_bytes()).unwrap();
+    fails_with(&answer, "INVALID_REQUEST");
+
+    let mut own = order("ORD000002", "JSAPI");
+    own.insert("notify_url", "https://shop.example/wxpay/notify");
+    gw.place_fields(own).await;
+    gw.paid("ORD000003", "101").await;
+    let refund = gw.refund("ORD000003", "RF1", "101", "1", Some("http://10.0.0.5/refund")).await;
+    assert!(fails_with(&refund, "INVALID_REQUEST").contains("only notifies its own shop"));
+    assert!(gw.sb.state().orders["ORD000003"].refunds.is_empty(), "a refused refund changes nothing");
+}
+
+#[tokio::test]
+async fn a_notification_answered_with_a_redirect_is_not_followed() {
+    let gw = gateway().await;
+    let elsewhere = receiver(|_| SUCCESS_ACK.to_owned()).await;
+    let target = elsewhere.url.clone();
+    let rx = raw_receiver(move |_| {
+        format!("HTTP/1.1 302 Found\r\nLocation: {target}\r\nContent-Length: 0\r\nConnection: close\r\n\r\n")
+    })
+    .await;
+    pay_notifying(&gw, &rx.url, SignType::Md5).await;
+    wait_until("two attempts", || delivery_status(&gw).is_some_and(|(_, t)| t.len() >= 2)).await;
+    let (status, tries) = delivery_status(&gw).unwrap();
+    assert_eq!((status, tries[0].as_str()), (DeliveryStatus::Pending, "302 Found"));
+    assert!(elsewhere.hits().is_empty(), "the POST never reached the redirect's target");
+}
+
+#[tokio::test]
+async fn a_notification_reply_larger_than_64_kib_is_not_read_and_not_an_acknowledgement() {
+    let gw = gateway().await;
+    let huge = format!("{}{}", SUCCESS_ACK, " ".repeat(1 << 20));
+    let rx = receiver(move |_| huge.clone()).await;
+    pay_notifying(&gw, &rx.url, SignType::Md5).await;
+    wait_until("an attempt", || delivery_status(&gw).is_some_and(|(_, t)| !t.is_empty())).await;
+    let (status, tries) = delivery_status(&gw).unwrap();
+    assert_eq!((status, tries[0].as_str()), (DeliveryStatus::Pending, "200 reply larger than 64 KiB"));
+}
+
+#[tokio::test]
+async fn a_reentry_removes_the_replaced_prepay_id_from_the_index() {
+    let gw = gateway().await;
+    let first = gw.place("ORD000001", "JSAPI").await;
+    let second = gw.place("ORD000001", "JSAPI").await;
+    let third = gw.place("ORD000001", "JSAPI").await;
+    let st = gw.sb.state();
+    assert_eq!(st.by_prepay.len(), 1, "one live prepay_id per order, however often it is re-entered");
+    assert!(st.order_by_prepay(first.get("prepay_id").unwrap()).is_none());
+    assert!(st.order_by_prepay(second.get("prepay_id").unwrap()).is_none());
+    assert!(st.order_by_prepay(third.get("prepay_id").unwrap()).is_some());
+}
+
+#[tokio::test]
+async fn an_identical_reentry_close_to_its_time_expire_still_refreshes_the_prepay() {
+    let gw = gateway_with(|c| c.sandbox.time_scale = 1.0).await;
+    let expire = time::OffsetDateTime::now_utc() + time::Duration::seconds(62);
+    let mut f = order("ORD000001", "JSAPI");
+    f.insert("time_expire", wxcheckout::wxpay::messages::beijing_time(expire));
+    let first = gw.place_fields(f.clone()).await;
+    // why: now less than the 1-minute minimum is left, which only a new order must have.
+    tokio::time::sleep(Duration::from_millis(2500)).await;
+    let again = gw.place_fields(f).await;
+    assert_ne!(first.get("prepay_id"), again.get("prepay_id"));
+    let mut new = order("ORD000002", "JSAPI");
+    new.insert("time_expire", wxcheckout::wxpay::messages::beijing_time(expire));
+    assert!(fails_with(&gw.call("pay/unifiedorder", new).await, "INVALID_REQUEST").contains("time_expire"));
+}
+
+#[tokio::test]
+async fn refundquery_at_an_offset_equal_to_the_refund_count_is_an_empty_page_not_param_error() {
+    let gw = gateway().await;
+    gw.paid("ORD000001", "1000").await;
+    for n in 0..2 {
+        ok(&gw.refund("ORD000001", &format!("RF{n:02}"), "1000", "10", None).await);
+    }
+    let at_end =
+        ok(&gw.call("pay/refundquery", fields(&[("out_trade_no", "ORD000001"), ("offset", "2")])).await);
+    assert_eq!(at_end.get("refund_count"), Some("0"));
+    assert!(!at_end.contains("out_refund_no_0"));
+    fails_with(
+        &gw.call("pay/refundquery", fields(&[("out_trade_no", "ORD000001"), ("offset", "3")])).await,
+        "PARAM_ERROR",
+    );
+}
+
+#[tokio::test]
+async fn a_newline_or_backtick_in_body_or_attach_cannot_break_the_bill() {
+    let gw = gateway().await;
+    let mut f = order("ORD000001", "JSAPI");
+    f.insert("body", "Coffee\nLatte,`x");
+    // why no \r: XML turns \r\n into \n before the signature is checked.
+    f.insert("attach", "a`b\nc");
+    gw.place_fields(f).await;
+    gw.sb.pay("ORD000001", "oPayer").unwrap();
+    let text = bill(&gw, fields(&[("bill_date", &today_beijing())])).await.text().await.unwrap();
+    assert_eq!(text.lines().count(), 4, "{text}");
+    let parsed = wxcheckout::wxpay::bill::parse(&text).unwrap();
+    assert_eq!((parsed.rows[0].body.as_str(), parsed.rows[0].attach.as_str()), ("Coffee Latte,'x", "a'b c"));
+}
+
+#[tokio::test]
+async fn an_emoji_sent_as_a_character_reference_is_an_encoding_error() {
+    let gw = gateway().await;
+    let mut f = order("ORD000001", "JSAPI");
+    f.insert("appid", APPID);
+    f.insert("mch_id", MCH_ID);
+    f.insert("nonce_str", "emojinonce");
+    sign::sign_in_place(&mut f, &key(), SignType::Md5, false);
+    let body = xml::to_xml(&f).replace("Demo Shop-Coffee", "Demo Shop-Coffee]]>&#x1F600;<![CDATA[");
+    protocol_fail(&gw.post_text("pay/unifiedorder", body).await, "编码格式错误");
+}
+
+// ---- open redirects and the buyer cookie -----------------------------------------------------------
+
+#[tokio::test]
+async fn oauth_refuses_a_redirect_uri_on_another_host_with_10003() {
+    let gw = gateway_with(|c| c.public_url = Some("https://shop.example/".parse().unwrap())).await;
+    let page = authorize(&gw, "https://evil.example/steal", None).await;
+    assert_eq!(page.status(), 200);
+    let text = page.text().await.unwrap();
+    assert!(text.contains("10003") && text.contains("redirect_uri域名与后台配置不一致"), "{text}");
+    for own in ["https://shop.example/pay/back", "http://127.0.0.1:9/back", "http://localhost/back"] {
+        assert_eq!(authorize(&gw, own, None).await.status(), 302, "{own}");
+    }
+    // The host the browser asked for is the shop's too (port ignored).
+    let url = format!(
+        "{}?appid={APPID}&redirect_uri=http%3A%2F%2Fshop.lan%2Fback&response_type=code&scope=snsapi_base&state=s",
+        gw.url("connect/oauth2/authorize")
+    );
+    let r = gw.http.get(&url).header("Host", "shop.lan:8000").send().await.unwrap();
+    assert_eq!(r.status(), 302);
+    assert!(r.headers()["location"].to_str().unwrap().starts_with("http://shop.lan/back?code="));
+}
+
+#[tokio::test]
+async fn the_sbx_uid_cookie_is_http_only_lax_and_secure_when_the_public_url_is_https() {
+    let attributes = |r: &reqwest::Response| r.headers()["set-cookie"].to_str().unwrap().to_lowercase();
+    let https = gateway_with(|c| c.public_url = Some("https://shop.example/".parse().unwrap())).await;
+    let cookie = attributes(&authorize(&https, "https://shop.example/cb", None).await);
+    assert!(
+        cookie.contains("; secure") && cookie.contains("httponly") && cookie.contains("samesite=lax"),
+        "{cookie}"
+    );
+    let http = gateway().await;
+    let cookie = attributes(&authorize(&http, "http://localhost/cb", None).await);
+    assert!(
+        !cookie.contains("secure") && cookie.contains("httponly") && cookie.contains("samesite=lax"),
+        "{cookie}"
+    );
+}
+
+#[test]
+fn a_time_scale_above_one_is_refused_because_a_sandbox_only_speeds_time_up() {
+    use wxcheckout::config::SandboxConfig;
+    let with = |time_scale| SandboxConfig { time_scale, ..SandboxConfig::default() }.validate();
+    assert!(with(1.0).is_ok() && with(0.001).is_ok());
+    for slower in [1.5, 1000.0] {
+        let err = with(slower).expect_err("slows time down").to_string();
+        assert!(err.contains("sandbox.time_scale"), "{err}");
+    }
 }

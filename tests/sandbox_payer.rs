@@ -14,8 +14,10 @@ use wxcheckout::wxpay::sign::{sign_in_place, sign_pairs};
 use wxcheckout::wxpay::xml::{self, Fields};
 use wxcheckout::wxpay::{ApiKey, SignType};
 
-const SHOP_PAGE: &str = "https://shop.example/pay/abc";
-const RETURN_PAGE: &str = "https://shop.example/o/tok123";
+/// The shop's pages on loopback: the sandbox opens its cashier only from, and returns only
+/// to, its own shop (loopback, `public_url`'s host or the request's host).
+const SHOP_PAGE: &str = "http://localhost:8000/pay/abc";
+const RETURN_PAGE: &str = "http://localhost:8000/o/tok123";
 const IPHONE: &str =
     "Mozilla/5.0 (iPhone; CPU iPhone OS 17_0 like Mac OS X) AppleWebKit/605.1.15 Mobile/15E148 Safari/604.1";
 const WECHAT: &str = "Mozilla/5.0 (iPhone; CPU iPhone OS 17_0 like Mac OS X) AppleWebKit/605.1.15 Mobile/15E148 MicroMessenger/8.0.47 NetType/WIFI Language/zh_CN";
@@ -197,6 +199,33 @@ async fn the_cashier_refuses_a_javascript_redirect_url() {
     let (no, url) = mweb_url(&server).await;
     let res = submit_cashier(&server, &url, Some("javascript:alert(1)"), "pay").await;
     assert_eq!(res.status(), StatusCode::BAD_REQUEST);
+    assert_eq!(trade_state(&server, &no).await, "NOTPAY");
+}
+
+#[tokio::test]
+async fn the_cashier_opened_from_another_sites_page_shows_wechats_unconfigured_parameter_error() {
+    let server = common::spawn_sandbox(|_| {}).await;
+    let (_, url) = mweb_url(&server).await;
+    let (status, page) = open_cashier(&url, Some("https://evil.example/phish"), IPHONE).await;
+    assert_eq!(status, StatusCode::FORBIDDEN);
+    assert!(page.contains("商家存在未配置的参数，请联系商家解决") && !page.contains("确认支付"), "{page}");
+    let (status, _) = open_cashier(&url, Some(&server.sandbox_base()), IPHONE).await;
+    assert_eq!(status, StatusCode::OK, "the sandbox's own host is the shop's");
+}
+
+#[tokio::test]
+async fn the_cashier_refuses_a_redirect_url_on_another_host_so_it_is_no_open_redirect() {
+    let server = common::spawn_sandbox(|_| {}).await;
+    let (no, url) = mweb_url(&server).await;
+    let evil = "https://evil.example/after";
+    let (status, page) =
+        open_cashier(&format!("{url}&redirect_url={}", urlencode(evil)), Some(SHOP_PAGE), IPHONE).await;
+    assert_eq!(status, StatusCode::FORBIDDEN);
+    assert!(page.contains("商家存在未配置的参数，请联系商家解决"), "{page}");
+    for action in ["pay", "cancel"] {
+        let res = submit_cashier(&server, &url, Some(evil), action).await;
+        assert_eq!(res.status(), StatusCode::FORBIDDEN, "{action}");
+    }
     assert_eq!(trade_state(&server, &no).await, "NOTPAY");
 }
 

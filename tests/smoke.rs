@@ -29,8 +29,12 @@ async fn static_files_are_cached_for_good_only_at_their_versioned_url_and_revali
     let plain = http.get(format!("{}/static/app.css", server.url())).send().await.unwrap();
     assert_eq!(plain.headers()["cache-control"], "no-cache");
     assert_eq!(plain.headers()["etag"].to_str().unwrap(), tag);
-    let again =
-        http.get(format!("{}/static/app.css", server.url())).header("If-None-Match", &tag).send().await.unwrap();
+    let again = http
+        .get(format!("{}/static/app.css", server.url()))
+        .header("If-None-Match", &tag)
+        .send()
+        .await
+        .unwrap();
     assert_eq!(again.status(), 304);
     let missing = http.get(format!("{}/static/nope.css", server.url())).send().await.unwrap();
     assert_eq!(missing.status(), 404);

@@ -178,10 +178,12 @@ def main(sandbox):
         check("a wrongly signed request gets return_code FAIL", e.return_code == "FAIL", e)
 
     # OAuth snsapi_base: authorize → code → openid; the code works once.
-    oauth = WeChatOAuth(APPID, APP_SECRET, "https://shop.example.com/pay/back")
+    # The sandbox redirects only to its own shop (loopback, public_url, the request's host).
+    back = f"{sandbox}/pay/back"
+    oauth = WeChatOAuth(APPID, APP_SECRET, back)
     oauth.API_BASE_URL = f"{sandbox}/sandbox/"
     loc = http_.get(f"{sandbox}/sandbox/connect/oauth2/authorize", allow_redirects=False, params={
-        "appid": APPID, "redirect_uri": "https://shop.example.com/pay/back", "response_type": "code",
+        "appid": APPID, "redirect_uri": back, "response_type": "code",
         "scope": "snsapi_base", "state": "abc123"}).headers.get("Location", "")
     qs = urllib.parse.parse_qs(urllib.parse.urlparse(loc).query)
     check("authorize redirects back with a code and the state", qs.get("state") == ["abc123"] and qs.get("code"), loc)

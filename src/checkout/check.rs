@@ -1,13 +1,129 @@
 //! "Did my payment go through?": our own record first, then `orderquery` of the order's
-//! open attempts.
+//! open attempts. The reconciler asks WeChat through the same `query_attempt`.
+//!
+//! Owns what an `orderquery` answer does to an attempt: paid → `apply_payment` (the one
+//! path notifications take too); CLOSED / PAYERROR / REVOKED → that attempt is closed (never
+//! the order); NOTPAY, USERPAYING, ACCEPT, ORDERNOTEXIST and errors → nothing.
 
-use crate::domain::Order;
+use std::time::Duration;
 
-use super::{Checkout, CheckoutError};
+use crate::domain::{AttemptState, Event, EventSource, Order, OrderStatus};
+use crate::wxpay::{self, messages::OrderRef, messages::TradeState};
+
+use super::apply::{Outcome, facts_from_query};
+use super::{Checkout, CheckoutError, now};
+
+/// At most one round of `orderquery` per order this often, however often the buyer taps.
+const CHECK_GAP: Duration = Duration::from_secs(2);
+
+/// What one `orderquery` of an attempt found.
+#[derive(Debug)]
+pub enum Queried {
+    /// WeChat says paid; the result went through `apply_payment`.
+    Paid(Outcome),
+    /// NOTPAY, USERPAYING or ACCEPT: the buyer may still pay.
+    Unpaid,
+    /// CLOSED, PAYERROR or REVOKED: it can never be paid; the attempt is now closed here.
+    Ended(TradeState),
+    /// ORDERNOTEXIST: WeChat does not know this `out_trade_no` (never closes anything by itself).
+    NotExist,
+    /// No usable answer (transport, SYSTEMERROR, a bad signature …): try again later.
+    Failed(wxpay::Error),
+}
 
 impl Checkout {
     /// The buyer's check. Never closes anything; at most one WeChat query per order every 2 s.
     pub async fn check_order(&self, order_no: &str) -> Result<Order, CheckoutError> {
+        let order = self.store.order(order_no)?.ok_or(CheckoutError::NotFound)?;
+        // why: our record first — a notification usually arrived before the buyer tapped.
+        if order.status != OrderStatus::Pending || !self.claim_check(order_no, CHECK_GAP) {
+            return Ok(order);
+        }
+        for out_trade_no in queryable_attempts(&order) {
+            self.query_attempt(&order.no, &out_trade_no, EventSource::Query).await?;
+        }
         self.store.order(order_no)?.ok_or(CheckoutError::NotFound)
+    }
+
+    /// Asks WeChat about one attempt and records what the answer proves. Only store
+    /// failures are errors; WeChat's own failures come back as `Queried::Failed`.
+    pub async fn query_attempt(
+        &self,
+        order_no: &str,
+        out_trade_no: &str,
+        source: EventSource,
+    ) -> Result<Queried, CheckoutError> {
+        let answer = match self.wx.order_query(&OrderRef::OutTradeNo(out_trade_no.to_owned())).await {
+            Ok(answer) => answer,
+            Err(e) if e.err_code() == Some("ORDERNOTEXIST") => return Ok(Queried::NotExist),
+            Err(e) => {
+                // why: the buyer (or the next reconciler round) simply asks again.
+                tracing::info!(order_no, out_trade_no, error = %e, "orderquery gave no answer");
+                return Ok(Queried::Failed(e));
+            }
+        };
+        let (appid, mch_id) = (&self.settings.appid, &self.settings.mch_id);
+        match answer.trade_state {
+            TradeState::Success | TradeState::Refund => match facts_from_query(&answer, appid, mch_id) {
+                Some(facts) => Ok(Queried::Paid(self.apply_payment(&facts, source, None).await?)),
+                None => {
+                    tracing::warn!(
+                        order_no,
+                        out_trade_no,
+                        "orderquery says paid but lacks the payment's fields"
+                    );
+                    Ok(Queried::Failed(wxpay::Error::Malformed("paid answer without its fields".into())))
+                }
+            },
+            TradeState::Closed | TradeState::PayError | TradeState::Revoked => {
+                self.close_attempt(order_no, out_trade_no, &answer.trade_state, source).await?;
+                Ok(Queried::Ended(answer.trade_state))
+            }
+            _ => Ok(Queried::Unpaid),
+        }
+    }
+
+    /// Marks one attempt closed (WeChat says it can never be paid), with an event.
+    async fn close_attempt(
+        &self,
+        order_no: &str,
+        out_trade_no: &str,
+        state: &TradeState,
+        source: EventSource,
+    ) -> Result<(), CheckoutError> {
+        let message = format!("WeChat reports {out_trade_no} as {state}: attempt closed");
+        let (_, changed) = self.store.update_order(order_no, |o| {
+            let changed = close_open_attempt(o, out_trade_no);
+            let events = if changed {
+                vec![Event::new(now(), source, "attempt_closed", message.clone())]
+            } else {
+                vec![]
+            };
+            (changed, events)
+        })?;
+        if changed {
+            self.store.flush().await?;
+        }
+        Ok(())
+    }
+}
+
+/// The attempts worth asking WeChat about: open, with a prepay (WeChat knows them), newest
+/// first (the one the buyer most likely just paid).
+pub fn queryable_attempts(order: &Order) -> Vec<String> {
+    let mut open: Vec<_> = order.open_attempts().filter(|a| a.prepay_id.is_some()).collect();
+    open.sort_by_key(|a| std::cmp::Reverse(a.created_at));
+    open.into_iter().map(|a| a.out_trade_no.clone()).collect()
+}
+
+/// Open → Closed for one attempt; the order's own status is not touched.
+fn close_open_attempt(order: &mut Order, out_trade_no: &str) -> bool {
+    match order.attempts.iter_mut().find(|a| a.out_trade_no == out_trade_no && a.state == AttemptState::Open)
+    {
+        Some(a) => {
+            a.state = AttemptState::Closed;
+            true
+        }
+        None => false,
     }
 }

@@ -7,7 +7,12 @@
 
 pub mod apply;
 pub mod catalogue;
-mod check;
+pub mod check;
+pub mod notification;
+pub mod pay;
+pub mod place;
+pub mod reconcile;
+pub mod refunds;
 
 use std::collections::HashMap;
 use std::sync::Mutex;
@@ -58,6 +63,8 @@ pub struct Settings {
     pub open_base: Option<Url>,
     pub order_ttl: Duration,
     pub sandbox: bool,
+    /// The reconciler's clock (scaled by `reconcile_scale`, and `time_scale` in sandbox mode).
+    pub reconcile: reconcile::Timing,
 }
 
 /// The checkout: store, WeChat client and settings, shared by every request and the reconciler.
@@ -126,6 +133,7 @@ pub fn settings_and_client(config: &Config) -> Result<(Settings, WxPayClient), C
         open_base: w.open_base.clone(),
         order_ttl: Duration::from_secs(u64::from(config.order_ttl_minutes) * 60),
         sandbox: config.is_sandbox(),
+        reconcile: reconcile::Timing::from_config(config),
     };
     Ok((settings, client))
 }

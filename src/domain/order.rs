@@ -73,6 +73,26 @@ pub struct Attempt {
     pub state: AttemptState,
     pub transaction_id: Option<String>,
     pub paid_at: Option<i64>,
+    /// What this attempt sent to `unifiedorder` (absent in records from before it was kept).
+    #[serde(default)]
+    pub request: Option<PrepayRequest>,
+}
+
+/// The `unifiedorder` parameters of an attempt, kept so that renewing an expired prepay sends
+/// identical ones: WeChat answers "201 商户订单号重复" to any difference (wxpay-v2.md §4.1.6).
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct PrepayRequest {
+    pub body: String,
+    pub attach: Option<String>,
+    pub total_fee: u64,
+    pub notify_url: String,
+    /// Unix seconds, UTC (sent as Beijing time).
+    pub time_start: i64,
+    pub time_expire: i64,
+    /// NATIVE only.
+    pub product_id: Option<String>,
+    /// MWEB only.
+    pub scene_info: Option<String>,
 }
 
 /// What WeChat says was paid: from a verified notification or `orderquery` answer.
@@ -278,6 +298,7 @@ mod tests {
             state: AttemptState::Open,
             transaction_id: None,
             paid_at: None,
+            request: None,
         }
     }
 

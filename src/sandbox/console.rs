@@ -12,13 +12,12 @@ use std::sync::Arc;
 
 use askama::Template;
 use rocket::{State, get};
-use time::OffsetDateTime;
-use time::macros::{format_description, offset};
 
 use super::gateway::SandboxBase;
 use super::payer::yuan;
 use super::state::{Delivery, DeliveryKind, DeliveryStatus, Sandbox, SbOrder};
 use crate::web::Page;
+use crate::wxpay::messages::beijing_dashed;
 
 /// The home page lists at most this many orders and deliveries.
 const SHOWN: usize = 100;
@@ -27,12 +26,6 @@ pub fn routes() -> Vec<rocket::Route> {
     let mut routes = rocket::routes![home];
     routes.extend(control::routes());
     routes
-}
-
-/// `2024-01-01 12:05:12` in Beijing time, as WeChat shows times.
-pub(super) fn beijing(t: OffsetDateTime) -> String {
-    let fmt = format_description!("[year]-[month]-[day] [hour]:[minute]:[second]");
-    t.to_offset(offset!(+8)).format(&fmt).unwrap_or_default()
 }
 
 struct OrderRow {
@@ -58,7 +51,7 @@ impl OrderRow {
             amount: yuan(o.total_fee),
             trade_state: o.state.as_str(),
             paid: o.payment.is_some(),
-            created: beijing(o.created_utc),
+            created: beijing_dashed(o.created_utc),
             transaction_id: o.payment.as_ref().map(|p| p.transaction_id.clone()).unwrap_or_default(),
             refunds,
         }
@@ -89,14 +82,18 @@ impl DeliveryRow {
             },
             out_trade_no: d.out_trade_no.clone(),
             url: d.url.clone(),
-            created: beijing(d.created),
+            created: beijing_dashed(d.created),
             status: match d.status {
                 DeliveryStatus::Pending => "重试中 / retrying",
                 DeliveryStatus::Acknowledged => "已确认 / acknowledged",
                 DeliveryStatus::GaveUp => "已放弃 / gave up",
             },
             acknowledged: d.status == DeliveryStatus::Acknowledged,
-            tries: d.tries.iter().map(|t| TryRow { at: beijing(t.at), outcome: t.outcome.clone() }).collect(),
+            tries: d
+                .tries
+                .iter()
+                .map(|t| TryRow { at: beijing_dashed(t.at), outcome: t.outcome.clone() })
+                .collect(),
         }
     }
 }

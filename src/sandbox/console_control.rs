@@ -6,7 +6,7 @@
 //!
 //! Cross-site protection: the page has no login (the sandbox is a test double), but a page
 //! on another site must not be able to flip faults through a visitor's browser. We check the
-//! browser's own `Sec-Fetch-Site` / `Origin` (see `payer::SameSite`) rather than require an
+//! browser's own `Sec-Fetch-Site` / `Origin` (see `web::same_origin`) rather than require an
 //! `X-Requested-With` header, because the plain HTML form must work without JavaScript and a
 //! form cannot send custom headers; clients that send neither header (tests, curl) are not
 //! browsers on another site. A cross-site JSON post would also need a CORS preflight, which

@@ -19,7 +19,6 @@ use rocket::{Request, async_trait, get};
 
 use super::state::Sandbox;
 pub use wire::Reply;
-pub(crate) use wire::{beijing_compact, beijing_dashed};
 
 pub fn routes() -> Vec<rocket::Route> {
     rocket::routes![
@@ -29,12 +28,8 @@ pub fn routes() -> Vec<rocket::Route> {
         refund::refund,
         refund::refundquery,
         bill::downloadbill,
-        get_unifiedorder,
-        get_orderquery,
-        get_closeorder,
+        get_pay,
         get_refund,
-        get_refundquery,
-        get_downloadbill,
     ]
 }
 
@@ -77,33 +72,17 @@ impl<'r> FromRequest<'r> for SandboxBase {
     }
 }
 
-// why: WeChat answers a GET with an unsigned FAIL, HTTP 200, rather than 404/405.
-#[get("/pay/unifiedorder")]
-fn get_unifiedorder() -> Reply {
-    wire::require_post()
-}
+/// The `pay/…` endpoints, which answer a GET with `require_post`.
+const POST_ONLY: [&str; 5] = ["unifiedorder", "orderquery", "closeorder", "refundquery", "downloadbill"];
 
-#[get("/pay/orderquery")]
-fn get_orderquery() -> Reply {
-    wire::require_post()
-}
-
-#[get("/pay/closeorder")]
-fn get_closeorder() -> Reply {
-    wire::require_post()
+// why: WeChat answers a GET with an unsigned FAIL, HTTP 200, rather than 404/405; other
+// `pay/…` paths are not endpoints, so they stay 404.
+#[get("/pay/<endpoint>")]
+fn get_pay(endpoint: &str) -> Option<Reply> {
+    POST_ONLY.contains(&endpoint).then(wire::require_post)
 }
 
 #[get("/secapi/pay/refund")]
 fn get_refund() -> Reply {
-    wire::require_post()
-}
-
-#[get("/pay/refundquery")]
-fn get_refundquery() -> Reply {
-    wire::require_post()
-}
-
-#[get("/pay/downloadbill")]
-fn get_downloadbill() -> Reply {
     wire::require_post()
 }

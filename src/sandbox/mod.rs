@@ -3,9 +3,15 @@
 //!
 //! It shares only the protocol codec (`wxpay::sign`, `wxpay::xml`, …) with the shop and
 //! talks to the shop only over HTTP, as the real gateway does. It never touches the store.
+//!
+//! Memory is bounded (the sandbox may be left running on a public host): at most
+//! `state::MAX_ORDERS` orders (the oldest closed, then paid, then unpaid ones go first, with
+//! their index entries), `state::MAX_OAUTH_CODES` OAuth codes (expired ones first, then the
+//! oldest) and `state::DELIVERY_LOG` notification deliveries in the log.
 
 pub mod console;
 pub mod gateway;
+pub mod hosts;
 pub mod notifier;
 pub mod oauth;
 pub mod payer;

@@ -10,10 +10,9 @@ use std::time::Duration;
 
 use time::OffsetDateTime;
 
-use super::gateway::{beijing_compact, beijing_dashed};
 use super::state::{DeliveryKind, DeliveryStatus, DeliveryTry, Payment, Sandbox, SbOrder, SbRefund, ids};
 use crate::config::SandboxConfig;
-use crate::wxpay::messages::{RefundStatus, TradeType};
+use crate::wxpay::messages::{RefundStatus, TradeType, beijing_dashed, beijing_time};
 use crate::wxpay::notify::{self, PaidOrder, RefundInfo};
 use crate::wxpay::xml::{self, Fields};
 use crate::wxpay::{ApiKey, sign};
@@ -22,6 +21,10 @@ use crate::wxpay::{ApiKey, sign};
 /// in seconds; with the first, immediate attempt that makes 16 attempts. Scaled by `time_scale`.
 const GAPS: [u64; 15] =
     [15, 15, 30, 180, 600, 1200, 1800, 1800, 1800, 3600, 10800, 10800, 10800, 21600, 21600];
+
+/// The most of a merchant's reply that is read. why: an acknowledgement is ~100 bytes, and a
+/// reply is read only to find its `return_code`; a huge one must not fill memory.
+const MAX_REPLY: usize = 64 * 1024;
 
 /// The key of the `notify_bad_sign` fault: 32 characters like a real key, but not the merchant's.
 const WRONG_KEY: &str = "0123456789abcdefWRONGKEY00000000";
@@ -77,7 +80,7 @@ fn paid_order(sb: &Sandbox, order: &SbOrder, p: &Payment, nonce: &str) -> PaidOr
         transaction_id: p.transaction_id.clone(),
         out_trade_no: order.out_trade_no.clone(),
         attach: order.attach.clone(),
-        time_end: beijing_compact(p.time_end),
+        time_end: beijing_time(p.time_end),
         device_info: order.device_info.clone(),
     }
 }
@@ -193,13 +196,14 @@ async fn post_once(http: &reqwest::Client, url: &str, body: String) -> (bool, St
         Err(e) => return (false, describe(&e)),
     };
     let status = response.status();
-    let bytes = match response.bytes().await {
-        Ok(b) => b,
-        Err(e) => return (false, format!("{} {}", status.as_u16(), describe(&e))),
-    };
     if status != reqwest::StatusCode::OK {
         return (false, status.to_string());
     }
+    let bytes = match read_capped(response, MAX_REPLY).await {
+        Ok(Some(b)) => b,
+        Ok(None) => return (false, format!("200 reply larger than {} KiB", MAX_REPLY / 1024)),
+        Err(e) => return (false, format!("{} {}", status.as_u16(), describe(&e))),
+    };
     match xml::parse(&bytes) {
         Err(_) => (false, "200 not XML".to_owned()),
         Ok(f) if f.get("return_code") == Some("SUCCESS") => (true, "200 SUCCESS".to_owned()),
@@ -208,6 +212,25 @@ async fn post_once(http: &reqwest::Client, url: &str, body: String) -> (bool, St
             (false, format!("200 {code} {}", f.get("return_msg").unwrap_or_default()).trim_end().to_owned())
         }
     }
+}
+
+/// The body, chunk by chunk, or `None` once it passes `limit` bytes (before reading it all).
+/// why not `wxpay::client`'s reader: that one is private to the client and speaks its error.
+async fn read_capped(
+    mut response: reqwest::Response,
+    limit: usize,
+) -> Result<Option<Vec<u8>>, reqwest::Error> {
+    if response.content_length().is_some_and(|n| n > limit as u64) {
+        return Ok(None);
+    }
+    let mut body = Vec::new();
+    while let Some(chunk) = response.chunk().await? {
+        body.extend_from_slice(&chunk);
+        if body.len() > limit {
+            return Ok(None);
+        }
+    }
+    Ok(Some(body))
 }
 
 fn describe(e: &reqwest::Error) -> String {

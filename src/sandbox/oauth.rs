@@ -19,6 +19,7 @@ use serde_json::{Value, json};
 use sha2::{Digest, Sha256};
 use subtle::ConstantTimeEq;
 
+use super::hosts::OwnHosts;
 use super::state::{OauthCode, Sandbox, ids};
 
 /// "code只能使用一次，5分钟未被使用自动过期" (scaled by `time_scale`).
@@ -32,15 +33,22 @@ pub fn routes() -> Vec<rocket::Route> {
 // ---- the sandbox buyer ----------------------------------------------------------------------
 
 /// The browser's sandbox user id: the `sbx_uid` cookie, set (for ten years) when absent.
-pub fn browser_uid(jar: &CookieJar<'_>) -> String {
+///
+/// why these attributes: the id decides whose openid pays, so scripts have no business
+/// reading it (HttpOnly), other sites' requests do not carry it except on top-level
+/// navigation (Lax: the OAuth and cashier redirects are such navigations), and it is never
+/// sent in clear when the shop is served over https (Secure).
+pub fn browser_uid(sb: &Sandbox, jar: &CookieJar<'_>) -> String {
     let valid = |v: &str| (8..=64).contains(&v.len()) && v.bytes().all(|b| b.is_ascii_alphanumeric());
     if let Some(uid) = jar.get(UID_COOKIE).map(|c| c.value().to_owned()).filter(|v| valid(v)) {
         return uid;
     }
     let uid = ids::alnum(24);
+    let https = sb.public_url.as_ref().is_some_and(|u| u.scheme() == "https");
     let cookie = Cookie::build((UID_COOKIE, uid.clone()))
         .path("/")
         .http_only(true)
+        .secure(https)
         .same_site(SameSite::Lax)
         .max_age(rocket::time::Duration::days(3650));
     jar.add(cookie);
@@ -55,9 +63,10 @@ pub fn openid_for(appid: &str, uid: &str) -> String {
     format!("o{}", &b64[..27])
 }
 
-/// The openid of the browser at hand (payer pages: H5 and NATIVE payers carry no openid).
-pub fn browser_openid(jar: &CookieJar<'_>, appid: &str) -> String {
-    openid_for(appid, &browser_uid(jar))
+/// The openid of the browser at hand under the sandbox's appid (payer pages: H5 and NATIVE
+/// payers carry no openid).
+pub fn browser_openid(sb: &Sandbox, jar: &CookieJar<'_>) -> String {
+    openid_for(&sb.merchant.appid, &browser_uid(sb, jar))
 }
 
 // ---- authorize --------------------------------------------------------------------------------
@@ -79,12 +88,15 @@ fn refuse(code: &str, message: &str) -> (Status, RawHtml<String>) {
 }
 
 /// `connect/oauth2/authorize`: no consent page even for `snsapi_userinfo` (the sandbox has
-/// no profile to share), and any http(s) redirect domain is accepted (it has no registered
-/// 网页授权域名 to compare with).
+/// no profile to share). The redirect domain must be this shop's (`OwnHosts`), standing in
+/// for the registered 网页授权域名; anything else would make the sandbox an open redirect
+/// that hands out codes to any site.
+#[allow(clippy::too_many_arguments)] // why: Rocket passes each query parameter as an argument.
 #[get("/connect/oauth2/authorize?<appid>&<redirect_uri>&<response_type>&<scope>&<state>")]
 fn authorize(
     sb: &Managed<Arc<Sandbox>>,
     jar: &CookieJar<'_>,
+    hosts: OwnHosts,
     appid: Option<String>,
     redirect_uri: Option<String>,
     response_type: Option<String>,
@@ -99,7 +111,7 @@ fn authorize(
         redirect_uri.filter(|r| !r.is_empty()).ok_or_else(|| refuse("10011", "redirect_uri不能为空"))?;
     let mut target = url::Url::parse(&redirect)
         .ok()
-        .filter(|u| matches!(u.scheme(), "http" | "https") && u.host().is_some())
+        .filter(|u| matches!(u.scheme(), "http" | "https") && hosts.browser_may_visit(u))
         .ok_or_else(|| refuse("10003", "redirect_uri域名与后台配置不一致"))?;
     if response_type.as_deref() != Some("code") {
         return Err(refuse("10001", "response_type参数错误"));
@@ -109,7 +121,7 @@ fn authorize(
         Some(s @ ("snsapi_base" | "snsapi_userinfo")) => s.to_owned(),
         Some(_) => return Err(refuse("10005", "此公众号并没有这些scope的权限")),
     };
-    let openid = browser_openid(jar, &appid);
+    let openid = browser_openid(sb, jar);
     let code = issue_code(sb, openid, scope);
     // why: query_pairs_mut appends after an existing query and keeps a fragment after it.
     target
@@ -121,11 +133,10 @@ fn authorize(
 
 fn issue_code(sb: &Sandbox, openid: String, scope: String) -> String {
     let code = ids::alnum(32);
-    let mut st = sb.state();
-    // why: forget codes long past their lifetime, so the map stays small.
-    st.oauth_codes.retain(|_, c| !sb.clock.elapsed(c.issued, CODE_LIFETIME * 4));
     let entry = OauthCode { openid, scope, issued: std::time::Instant::now(), used: false };
-    st.oauth_codes.insert(code.clone(), entry);
+    // why not `used`: a used code still answers 40163 (not 40029) until it expires.
+    let expired = |c: &OauthCode| sb.clock.elapsed(c.issued, CODE_LIFETIME);
+    sb.state().insert_oauth_code(code.clone(), entry, expired);
     code
 }
 

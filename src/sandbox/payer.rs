@@ -13,10 +13,13 @@ mod jsapi;
 #[path = "payer_scan.rs"]
 mod scan;
 
+use std::sync::Arc;
+
 use askama::Template;
 use rocket::http::{CookieJar, Status};
 use rocket::request::{FromRequest, Outcome};
-use rocket::{Request, async_trait};
+use rocket::response::Redirect;
+use rocket::{Either, Request, async_trait};
 
 use super::state::{PayError, Sandbox, SbOrder};
 use crate::web::Page;
@@ -30,7 +33,7 @@ pub fn routes() -> Vec<rocket::Route> {
 
 /// `¥12.34` from integer fen. why: amounts are integers end to end; only display divides.
 pub fn yuan(fen: u64) -> String {
-    format!("¥{}.{:02}", fen / 100, fen % 100)
+    format!("¥{}", crate::wxpay::bill::format_yuan(fen, 2))
 }
 
 /// The name a payer sees: the H5 `wap_name` of `scene_info` when the merchant sent one.
@@ -47,16 +50,13 @@ pub(super) fn merchant_label(order: &SbOrder) -> String {
 /// The sandbox openid of the browser at hand, for payments that carry no openid (H5,
 /// NATIVE): the OAuth module's `sbx_uid` buyer, so the same browser is the same payer.
 pub(super) fn browser_openid(sandbox: &Sandbox, jar: &CookieJar<'_>) -> String {
-    super::oauth::browser_openid(jar, &sandbox.merchant.appid)
+    super::oauth::browser_openid(sandbox, jar)
 }
 
 /// The request headers the payer pages decide on.
 pub(super) struct Browser {
     pub referer: Option<String>,
     pub user_agent: Option<String>,
-    pub origin: Option<String>,
-    pub sec_fetch_site: Option<String>,
-    pub host: Option<String>,
 }
 
 #[async_trait]
@@ -64,13 +64,7 @@ impl<'r> FromRequest<'r> for Browser {
     type Error = ();
     async fn from_request(req: &'r Request<'_>) -> Outcome<Self, ()> {
         let h = |name: &str| req.headers().get_one(name).map(str::to_owned).filter(|v| !v.is_empty());
-        Outcome::Success(Browser {
-            referer: h("Referer"),
-            user_agent: h("User-Agent"),
-            origin: h("Origin"),
-            sec_fetch_site: h("Sec-Fetch-Site"),
-            host: h("Host"),
-        })
+        Outcome::Success(Browser { referer: h("Referer"), user_agent: h("User-Agent") })
     }
 }
 
@@ -79,51 +73,11 @@ impl Browser {
     pub fn in_wechat(&self) -> bool {
         self.user_agent.as_deref().is_some_and(|ua| ua.contains("MicroMessenger"))
     }
-
-    /// Whether a browser says this request comes from another site.
-    ///
-    /// why: browsers send `Sec-Fetch-Site` (and `Origin` on POST) that a page on another
-    /// site cannot forge; clients that send neither (curl, tests, very old browsers) are not
-    /// cross-site pages, so they pass.
-    pub fn is_cross_site(&self) -> bool {
-        if let Some(site) = self.sec_fetch_site.as_deref() {
-            return !matches!(site, "same-origin" | "none");
-        }
-        match self.origin.as_deref() {
-            None => false,
-            Some(origin) => !self.host.as_deref().is_some_and(|host| same_authority(origin, host)),
-        }
-    }
 }
 
-/// Whether `origin` (`http://h:p`) names the authority `host` (`h:p`) of the request.
-fn same_authority(origin: &str, host: &str) -> bool {
-    let Ok(url) = url::Url::parse(origin) else {
-        return false;
-    };
-    let Some(h) = url.host_str() else {
-        return false;
-    };
-    let authority = match url.port() {
-        Some(p) => format!("{h}:{p}"),
-        None => h.to_owned(),
-    };
-    authority.eq_ignore_ascii_case(host)
-}
-
-/// Refuses POSTs that browsers mark as coming from another site (a 403 page).
-pub(super) struct SameSite;
-
-#[async_trait]
-impl<'r> FromRequest<'r> for SameSite {
-    type Error = ();
-    async fn from_request(req: &'r Request<'_>) -> Outcome<Self, ()> {
-        match Browser::from_request(req).await {
-            Outcome::Success(b) if !b.is_cross_site() => Outcome::Success(SameSite),
-            _ => Outcome::Error((Status::Forbidden, ())),
-        }
-    }
-}
+/// Refuses POSTs that browsers mark as coming from another site (a 403 page); shared
+/// with the shop's buyer forms.
+pub(super) use crate::web::same_origin::SameOrigin as SameSite;
 
 /// A full-page message: WeChat's error texts, and the results of paying or cancelling.
 #[derive(Template)]
@@ -149,28 +103,29 @@ pub(super) fn done(title: &str, detail: &str, back: Option<(String, String)>) ->
 
 /// The message for an order that can no longer be paid.
 pub(super) fn pay_refusal(e: &PayError) -> Refusal {
-    match e {
-        PayError::NotFound => refuse(
+    let (status, title, detail) = match e {
+        PayError::NotFound => (
             Status::NotFound,
             "订单不存在 / Order not found",
             "请返回商户重新下单。 Go back to the shop and order again.",
         ),
-        PayError::AlreadyPaid => refuse(
+        PayError::AlreadyPaid => (
             Status::Conflict,
             "该订单已支付 / Already paid",
             "这笔订单已经付过款，无需再付。 This order is already paid.",
         ),
-        PayError::Closed => refuse(
+        PayError::Closed => (
             Status::Conflict,
             "订单已关闭 / Order closed",
             "商户已关闭这笔订单，请重新下单。 The merchant closed this order.",
         ),
-        PayError::Expired => refuse(
+        PayError::Expired => (
             Status::Gone,
             "订单已过期 / Order expired",
             "订单已超过支付期限，请重新下单。 The order's time limit has passed.",
         ),
-    }
+    };
+    refuse(status, title, detail)
 }
 
 /// The same refusal before paying, from the order's state (not yet paid or closed?).
@@ -181,6 +136,52 @@ pub(super) fn check_payable(order: &SbOrder) -> Result<(), Refusal> {
         TradeState::Success | TradeState::Refund => Err(pay_refusal(&PayError::AlreadyPaid)),
         TradeState::Closed => Err(pay_refusal(&PayError::Closed)),
     }
+}
+
+/// What a Pay / Cancel tap leads to: a redirect, or a message page.
+pub(super) type Tapped = Result<Either<Redirect, Page<MessagePage>>, Refusal>;
+
+/// Where a payer page sends the payer after a tap.
+pub(super) struct AfterTap {
+    /// After paying: this page, else a "paid" message.
+    pub paid: Option<String>,
+    /// After cancelling: this page, else a "cancelled" message.
+    pub cancelled: Option<String>,
+    /// The link a message page offers.
+    pub back: Option<(String, String)>,
+}
+
+/// The Pay / Cancel of the cashier and the scan page: pay as this browser's buyer (through
+/// `Sandbox::pay`, which refuses a paid, closed or expired order), or leave it unpaid.
+pub(super) fn pay_or_cancel(
+    sandbox: &Arc<Sandbox>,
+    jar: &CookieJar<'_>,
+    order: &SbOrder,
+    action: &str,
+    after: AfterTap,
+) -> Tapped {
+    let (next, title, detail) = match action {
+        "pay" => {
+            sandbox.pay(&order.out_trade_no, &browser_openid(sandbox, jar)).map_err(|e| pay_refusal(&e))?;
+            let detail = format!("{} 已付 {}。 Paid.", order.body, yuan(order.total_fee));
+            (after.paid, "支付成功 / Payment successful", detail)
+        }
+        "cancel" => {
+            let detail = "订单未支付，可返回商户重新支付。 Nothing was paid.".to_owned();
+            (after.cancelled, "已取消支付 / Payment cancelled", detail)
+        }
+        _ => {
+            return Err(refuse(
+                Status::BadRequest,
+                "请求有误 / Bad request",
+                "action 只能是 pay 或 cancel。 action must be pay or cancel.",
+            ));
+        }
+    };
+    Ok(match next {
+        Some(url) => Either::Left(Redirect::to(url)),
+        None => Either::Right(done(title, &detail, after.back)),
+    })
 }
 
 /// A copy of the order with this prepay id, taken out of the lock.
@@ -198,14 +199,5 @@ mod tests {
         assert_eq!(yuan(1), "¥0.01");
         assert_eq!(yuan(101), "¥1.01");
         assert_eq!(yuan(123_456), "¥1234.56");
-    }
-
-    #[test]
-    fn an_origin_matches_only_its_own_host_and_port() {
-        assert!(same_authority("http://127.0.0.1:8000", "127.0.0.1:8000"));
-        assert!(same_authority("https://Shop.example", "shop.example"));
-        assert!(!same_authority("https://evil.example", "shop.example"));
-        assert!(!same_authority("http://127.0.0.1:8001", "127.0.0.1:8000"));
-        assert!(!same_authority("null", "127.0.0.1:8000"));
     }
 }

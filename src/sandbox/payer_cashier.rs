@@ -10,13 +10,13 @@ use std::time::Duration;
 use askama::Template;
 use rocket::form::{Form, FromForm};
 use rocket::http::{CookieJar, Status};
-use rocket::response::Redirect;
-use rocket::{Either, State, get, post};
+use rocket::{State, get, post};
 
 use super::{
-    Browser, MessagePage, Refusal, SameSite, browser_openid, check_payable, done, merchant_label,
-    order_by_prepay, pay_refusal, refuse, yuan,
+    AfterTap, Browser, Refusal, SameSite, Tapped, check_payable, merchant_label, order_by_prepay,
+    pay_or_cancel, refuse, yuan,
 };
+use crate::sandbox::hosts::OwnHosts;
 use crate::sandbox::state::{Sandbox, SbOrder};
 use crate::web::Page;
 
@@ -41,14 +41,26 @@ struct CashierPage {
     redirect_url: String,
 }
 
-/// `redirect_url` must be an http(s) URL: anything else (`javascript:`, `data:`) would run
-/// in our origin or leave the payer stranded.
-fn return_url(raw: Option<&str>) -> Result<Option<String>, Refusal> {
+/// WeChat's error #3 (§4.3): the Referer or `redirect_url` is not on the merchant's domain.
+fn unconfigured(detail: &str) -> Refusal {
+    refuse(Status::Forbidden, "商家存在未配置的参数，请联系商家解决", detail)
+}
+
+/// `redirect_url` must be an http(s) URL (anything else, `javascript:` or `data:`, would run
+/// in our origin or leave the payer stranded) on this shop's host: WeChat only returns to
+/// the merchant's H5 domain, and the sandbox must not become an open redirect.
+fn return_url(raw: Option<&str>, hosts: &OwnHosts) -> Result<Option<String>, Refusal> {
     let Some(raw) = raw.map(str::trim).filter(|s| !s.is_empty()) else {
         return Ok(None);
     };
     match url::Url::parse(raw) {
-        Ok(u) if matches!(u.scheme(), "http" | "https") && u.host().is_some() => Ok(Some(u.to_string())),
+        Ok(u) if matches!(u.scheme(), "http" | "https") && u.host().is_some() => {
+            if hosts.browser_may_visit(&u) {
+                Ok(Some(u.to_string()))
+            } else {
+                Err(unconfigured("redirect_url 不是本商户的域名。 redirect_url is not the shop's domain."))
+            }
+        }
         _ => Err(refuse(
             Status::BadRequest,
             "商家参数格式有误，请联系商家解决",
@@ -77,14 +89,22 @@ fn linked_order(
 }
 
 /// WeChat's checks when the cashier opens, in the order its error pages are listed.
-fn check_opening(sandbox: &Sandbox, order: &SbOrder, browser: &Browser) -> Result<(), Refusal> {
-    if browser.referer.is_none() {
-        // why: WeChat only opens the cashier from a page of the merchant's H5 domain.
+fn check_opening(
+    sandbox: &Sandbox,
+    order: &SbOrder,
+    browser: &Browser,
+    hosts: &OwnHosts,
+) -> Result<(), Refusal> {
+    // why: WeChat only opens the cashier from a page of the merchant's H5 domain.
+    let Some(referer) = browser.referer.as_deref() else {
         return Err(refuse(
             Status::Forbidden,
             "商家参数格式有误，请联系商家解决",
             "缺少 Referer：请从商户网页跳转到支付页。 No Referer: open this link from the shop's page.",
         ));
+    };
+    if !url::Url::parse(referer).is_ok_and(|u| hosts.browser_may_visit(&u)) {
+        return Err(unconfigured("Referer 不是本商户的域名。 The Referer is not the shop's domain."));
     }
     if browser.in_wechat() {
         return Err(refuse(
@@ -108,13 +128,14 @@ fn check_opening(sandbox: &Sandbox, order: &SbOrder, browser: &Browser) -> Resul
 fn checkmweb(
     sandbox: &State<Arc<Sandbox>>,
     browser: Browser,
+    hosts: OwnHosts,
     prepay_id: Option<&str>,
     package: Option<&str>,
     redirect_url: Option<&str>,
 ) -> Result<Page<CashierPage>, Refusal> {
-    let back = return_url(redirect_url)?;
+    let back = return_url(redirect_url, &hosts)?;
     let order = linked_order(sandbox, prepay_id, package)?;
-    check_opening(sandbox, &order, &browser)?;
+    check_opening(sandbox, &order, &browser, &hosts)?;
     check_payable(&order).map_err(|(status, mut page)| {
         page.0.back = back.clone().map(|u| (u, "返回商户 / Back to the shop".to_owned()));
         (status, page)
@@ -138,50 +159,24 @@ struct CashierForm<'r> {
     action: &'r str,
 }
 
-type Outcome = Result<Either<Redirect, Page<MessagePage>>, Refusal>;
-
 /// `POST /sandbox/cgi-bin/mmpayweb-bin/pay`: the cashier's Pay or Cancel.
 #[post("/cgi-bin/mmpayweb-bin/pay", data = "<form>")]
 async fn pay(
     sandbox: &State<Arc<Sandbox>>,
     _same_site: SameSite,
+    hosts: OwnHosts,
     jar: &CookieJar<'_>,
     form: Form<CashierForm<'_>>,
-) -> Outcome {
-    let back = return_url(form.redirect_url)?;
+) -> Tapped {
+    let back = return_url(form.redirect_url, &hosts)?;
     let order = linked_order(sandbox, Some(form.prepay_id), Some(form.package))?;
-    match form.action {
-        "pay" => pay_order(sandbox.inner(), &order, &browser_openid(sandbox, jar), back),
-        "cancel" => Ok(match back {
-            Some(u) => Either::Left(Redirect::to(u)),
-            None => Either::Right(done(
-                "已取消支付 / Payment cancelled",
-                "订单未支付，可返回商户重新支付。 Nothing was paid.",
-                None,
-            )),
-        }),
-        _ => Err(refuse(
-            Status::BadRequest,
-            "请求有误 / Bad request",
-            "action 只能是 pay 或 cancel。 action must be pay or cancel.",
-        )),
-    }
-}
-
-fn pay_order(sandbox: &Arc<Sandbox>, order: &SbOrder, openid: &str, back: Option<String>) -> Outcome {
-    if sandbox.clock.elapsed(order.prepay_issued, PREPAY_TTL) {
+    if form.action == "pay" && sandbox.clock.elapsed(order.prepay_issued, PREPAY_TTL) {
         return Err(refuse(
             Status::Gone,
             "支付请求已失效，请重新发起支付",
             "预支付交易已超过 2 小时有效期。 The prepay is older than 2 hours.",
         ));
     }
-    sandbox.pay(&order.out_trade_no, openid).map_err(|e| pay_refusal(&e))?;
-    Ok(match back {
-        Some(u) => Either::Left(Redirect::to(u)),
-        None => {
-            let detail = format!("{} 已付 {}。 Paid.", order.body, yuan(order.total_fee));
-            Either::Right(done("支付成功 / Payment successful", &detail, None))
-        }
-    })
+    let after = AfterTap { paid: back.clone(), cancelled: back, back: None };
+    pay_or_cancel(sandbox.inner(), jar, &order, form.action, after)
 }

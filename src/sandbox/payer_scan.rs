@@ -9,10 +9,9 @@ use std::time::Duration;
 use askama::Template;
 use rocket::form::{Form, FromForm};
 use rocket::http::{CookieJar, Status};
-use rocket::response::Redirect;
 use rocket::{Either, State, get, post};
 
-use super::{MessagePage, Refusal, SameSite, browser_openid, check_payable, done, pay_refusal, refuse, yuan};
+use super::{AfterTap, Refusal, SameSite, Tapped, check_payable, pay_or_cancel, refuse, yuan};
 use crate::sandbox::state::{Sandbox, SbOrder, TradeState};
 use crate::web::Page;
 
@@ -147,25 +146,14 @@ async fn scan_pay(
     _same_site: SameSite,
     jar: &CookieJar<'_>,
     form: Form<ScanForm<'_>>,
-) -> Result<Either<Redirect, Page<MessagePage>>, Refusal> {
+) -> Tapped {
     let order = scanned_order(sandbox, form.pr)?;
-    let back = Some(("/sandbox/scan".to_owned(), "继续扫码 / Scan another".to_owned()));
-    match form.action {
-        "pay" => {
-            sandbox
-                .inner()
-                .pay(&order.out_trade_no, &browser_openid(sandbox, jar))
-                .map_err(|e| pay_refusal(&e))?;
-            let detail = format!("{} 已付 {}。 Paid.", order.body, yuan(order.total_fee));
-            Ok(Either::Right(done("支付成功 / Payment successful", &detail, back)))
-        }
-        "cancel" => Ok(Either::Left(Redirect::to("/sandbox/scan"))),
-        _ => Err(refuse(
-            Status::BadRequest,
-            "请求有误 / Bad request",
-            "action 只能是 pay 或 cancel。 action must be pay or cancel.",
-        )),
-    }
+    let after = AfterTap {
+        paid: None,
+        cancelled: Some("/sandbox/scan".to_owned()),
+        back: Some(("/sandbox/scan".to_owned(), "继续扫码 / Scan another".to_owned())),
+    };
+    pay_or_cancel(sandbox.inner(), jar, &order, form.action, after)
 }
 
 #[cfg(test)]

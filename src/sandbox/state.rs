@@ -15,15 +15,33 @@ use crate::config::SandboxConfig;
 use crate::wxpay::{ApiKey, SignType};
 
 /// How many notification deliveries the home page keeps.
-const DELIVERY_LOG: usize = 500;
+pub const DELIVERY_LOG: usize = 500;
+/// How many orders the gateway remembers. why: every unifiedorder adds one, and a sandbox
+/// left running must not grow without end; 100 000 is far more than any test or demo makes.
+pub const MAX_ORDERS: usize = 100_000;
+/// How many OAuth codes are kept (each authorize issues one; they live 5 minutes).
+pub const MAX_OAUTH_CODES: usize = 10_000;
 
 /// The merchant the sandbox simulates (the shop's configured credentials).
-#[derive(Debug, Clone)]
+#[derive(Clone)]
 pub struct Merchant {
     pub appid: String,
     pub mch_id: String,
     pub api_key: ApiKey,
     pub app_secret: String,
+}
+
+/// why by hand: a derived Debug would print the app secret into any log line that shows
+/// the merchant; the API key already hides itself, and is left out all the same.
+impl std::fmt::Debug for Merchant {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Merchant")
+            .field("appid", &self.appid)
+            .field("mch_id", &self.mch_id)
+            .field("api_key", &"<hidden>")
+            .field("app_secret", &"<hidden>")
+            .finish()
+    }
 }
 
 /// Real time, with every protocol duration multiplied by `time_scale`.
@@ -254,6 +272,97 @@ impl State {
     pub fn order_by_code(&self, pr: &str) -> Option<&SbOrder> {
         self.by_code.get(pr).and_then(|o| self.orders.get(o))
     }
+
+    /// Adds a new order with its index entries, first making room under [`MAX_ORDERS`].
+    pub fn insert_order(&mut self, order: SbOrder) {
+        self.insert_order_within(order, MAX_ORDERS);
+    }
+
+    fn insert_order_within(&mut self, order: SbOrder, cap: usize) {
+        if self.orders.len() >= cap {
+            self.drop_orders(cap);
+        }
+        self.by_prepay.insert(order.prepay_id.clone(), order.out_trade_no.clone());
+        if let Some(pr) = &order.code_pr {
+            self.by_code.insert(pr.clone(), order.out_trade_no.clone());
+        }
+        self.orders.insert(order.out_trade_no.clone(), order);
+    }
+
+    /// Forgets the least useful 1% of `cap` orders: closed ones first, then paid ones whose
+    /// refunds are all settled, then unpaid ones, oldest first in each; an order with a
+    /// refund still PROCESSING is kept. why 1%: one O(n) pass then serves many inserts.
+    fn drop_orders(&mut self, cap: usize) {
+        let rank = |o: &SbOrder| match o.state {
+            _ if o.refunds.iter().any(|r| r.status == RefundStatus::Processing) => None,
+            TradeState::Closed => Some(0u8),
+            TradeState::Success | TradeState::Refund => Some(1),
+            TradeState::NotPay | TradeState::PayError => Some(2),
+        };
+        let mut ranked: Vec<(u8, Instant, String)> = self
+            .orders
+            .values()
+            .filter_map(|o| rank(o).map(|r| (r, o.created, o.out_trade_no.clone())))
+            .collect();
+        let n = (cap / 100).clamp(1, ranked.len().max(1));
+        if ranked.len() > n {
+            ranked.select_nth_unstable(n);
+        }
+        for (_, _, no) in ranked.into_iter().take(n) {
+            self.forget_order(&no);
+        }
+    }
+
+    /// Removes an order and every index entry that names it.
+    fn forget_order(&mut self, out_trade_no: &str) {
+        let Some(o) = self.orders.remove(out_trade_no) else {
+            return;
+        };
+        self.by_prepay.remove(&o.prepay_id);
+        if let Some(pr) = &o.code_pr {
+            self.by_code.remove(pr);
+        }
+        if let Some(p) = &o.payment {
+            self.by_transaction.remove(&p.transaction_id);
+        }
+        for r in &o.refunds {
+            self.by_refund_no.remove(&r.out_refund_no);
+        }
+    }
+
+    /// Keeps a new OAuth code, first making room under [`MAX_OAUTH_CODES`].
+    pub fn insert_oauth_code(
+        &mut self,
+        code: String,
+        entry: OauthCode,
+        expired: impl Fn(&OauthCode) -> bool,
+    ) {
+        self.insert_oauth_code_within(code, entry, expired, MAX_OAUTH_CODES);
+    }
+
+    /// why only when full: pruning on every authorize made each one O(n) under the lock.
+    /// Expired codes go first; if that is not 1% of the cap, the oldest go too.
+    fn insert_oauth_code_within(
+        &mut self,
+        code: String,
+        entry: OauthCode,
+        expired: impl Fn(&OauthCode) -> bool,
+        cap: usize,
+    ) {
+        if self.oauth_codes.len() >= cap {
+            self.oauth_codes.retain(|_, c| !expired(c));
+            let excess = (self.oauth_codes.len() + (cap / 100).max(1)).saturating_sub(cap);
+            if excess > 0 {
+                let mut by_age: Vec<(Instant, String)> =
+                    self.oauth_codes.iter().map(|(k, c)| (c.issued, k.clone())).collect();
+                by_age.select_nth_unstable(excess - 1);
+                for (_, k) in by_age.into_iter().take(excess) {
+                    self.oauth_codes.remove(&k);
+                }
+            }
+        }
+        self.oauth_codes.insert(code, entry);
+    }
 }
 
 /// Why a payer could not pay.
@@ -286,6 +395,9 @@ impl Sandbox {
             .connect_timeout(Duration::from_secs(3))
             // why: WeChat gives up on a notify URL after about 5 s.
             .timeout(Duration::from_secs(5))
+            // why: a notify URL is checked to be this shop's; a redirect would lead the
+            // POST anywhere else (an internal address) after that check.
+            .redirect(reqwest::redirect::Policy::none())
             .build()
             // why: building a client without custom TLS roots cannot fail.
             .expect("reqwest client builds");
@@ -356,16 +468,17 @@ pub mod ids {
     use rand::RngExt;
     use rand::distr::{Alphanumeric, SampleString};
     use time::OffsetDateTime;
-    use time::macros::format_description;
+
+    use crate::wxpay::messages::{beijing_date, beijing_time, bill_date};
 
     fn digits(n: usize) -> String {
         let mut rng = rand::rng();
         (0..n).map(|_| char::from(b'0' + rng.random_range(0..10u8))).collect()
     }
 
+    /// Today's Beijing date, `yyyyMMdd`.
     fn stamp() -> String {
-        let fmt = format_description!("[year][month][day]");
-        OffsetDateTime::now_utc().to_offset(time::macros::offset!(+8)).format(&fmt).unwrap_or_default()
+        bill_date(beijing_date(OffsetDateTime::now_utc()))
     }
 
     /// 28 digits starting `4200`, then the Beijing date.
@@ -380,12 +493,9 @@ pub mod ids {
 
     /// `wx` + 14 digits of Beijing time + 20 hex characters.
     pub fn prepay_id() -> String {
-        let fmt = format_description!("[year][month][day][hour][minute][second]");
-        let t =
-            OffsetDateTime::now_utc().to_offset(time::macros::offset!(+8)).format(&fmt).unwrap_or_default();
         let mut bytes = [0u8; 10];
         rand::rng().fill(&mut bytes);
-        format!("wx{t}{}", hex::encode(bytes))
+        format!("wx{}{}", beijing_time(OffsetDateTime::now_utc()), hex::encode(bytes))
     }
 
     pub fn alnum(n: usize) -> String {
@@ -396,3 +506,7 @@ pub mod ids {
         digits(n)
     }
 }
+
+#[cfg(test)]
+#[path = "state_tests.rs"]
+mod tests;

@@ -5,6 +5,7 @@
 //! (`domain` does, inside the closure given to `update_order`); it makes each change and
 //! its events one transaction, and `flush` makes it durable.
 
+pub mod admin;
 mod codec;
 mod keys;
 

@@ -53,6 +53,7 @@ fn order(no: &str) -> Order {
             state: AttemptState::Open,
             transaction_id: None,
             paid_at: None,
+            request: None,
         }],
         paid_by: None,
         refunded: Fen::ZERO,

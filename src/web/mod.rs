@@ -4,10 +4,12 @@
 //! Thin by design: no sled keys, signing or money arithmetic here.
 
 pub mod assets;
+pub mod client_ip;
 pub mod i18n;
 pub mod notify;
 pub mod order;
 pub mod pay;
+pub mod same_origin;
 pub mod shop;
 
 pub use i18n::{Frame, Lang};

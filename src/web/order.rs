@@ -1,5 +1,263 @@
-//! The buyer's order page, its status JSON and the check.
+//! The buyer's order page, its status JSON and the check ("I have paid").
+//!
+//! The return page of every channel and the order's permanent status page. It never asks
+//! WeChat anything when the buyer arrives (WeChat may send them back before the payment
+//! has ended): the page watches our own record through `/o/<token>/status` (static/order.js),
+//! and only the buyer's explicit check calls `Checkout::check_order`.
+
+use std::sync::Arc;
+
+use askama::Template;
+use rocket::http::Status;
+use rocket::request::{FromRequest, Outcome};
+use rocket::response::Redirect;
+use rocket::serde::json::Json;
+use rocket::{Either, Request, State, async_trait, get, post};
+use serde::Serialize;
+use time::OffsetDateTime;
+use time::format_description::well_known::Rfc3339;
+
+use crate::checkout::Checkout;
+use crate::domain::{Order, OrderStatus};
+use crate::web::same_origin::SameOrigin;
+use crate::web::shop::{NoStore, Problem, failed, not_found};
+use crate::web::{Frame, Page, assets};
+use crate::wxpay::messages::BEIJING;
 
 pub fn routes() -> Vec<rocket::Route> {
-    Vec::new()
+    rocket::routes![show, status, check]
+}
+
+/// Whether `t` can be a buyer token (`checkout::new_token`: 22 base64url characters);
+/// anything else is not looked up at all.
+fn plausible_token(t: &str) -> bool {
+    (16..=64).contains(&t.len()) && t.bytes().all(|b| b.is_ascii_alphanumeric() || b == b'-' || b == b'_')
+}
+
+fn find(co: &Checkout, token: &str) -> Result<Option<Order>, crate::store::StoreError> {
+    if !plausible_token(token) {
+        return Ok(None);
+    }
+    co.store.order_by_token(token)
+}
+
+fn order_not_found(frame: Frame) -> Problem {
+    not_found(frame, ("订单不存在", "Order not found"))
+}
+
+/// `/o/<token>/status`: what the page polls.
+#[derive(Debug, Serialize)]
+pub struct StatusJson {
+    pub order_no: String,
+    pub status: &'static str,
+    pub total_fen: u64,
+    /// RFC 3339, UTC.
+    pub paid_at: Option<String>,
+}
+
+impl From<&Order> for StatusJson {
+    fn from(o: &Order) -> StatusJson {
+        let paid_at = o
+            .paid_at
+            .and_then(|t| OffsetDateTime::from_unix_timestamp(t).ok())
+            .and_then(|t| t.format(&Rfc3339).ok());
+        StatusJson { order_no: o.no.clone(), status: o.status.as_str(), total_fen: o.total.get(), paid_at }
+    }
+}
+
+struct LineView {
+    name: String,
+    qty: u32,
+    unit: String,
+    amount: String,
+}
+
+/// What the buyer was told after pressing "I have paid".
+#[derive(Clone, Copy, PartialEq, Eq)]
+enum Checked {
+    NotSeen,
+    Failed,
+}
+
+#[derive(Template)]
+#[template(path = "order/show.html")]
+struct OrderPage {
+    frame: Frame,
+    token: String,
+    no: String,
+    status: &'static str,
+    lines: Vec<LineView>,
+    total: String,
+    /// Beijing time, `2026-11-23 12:34:56`.
+    paid_at: Option<String>,
+    refunded: String,
+    checked: Option<Checked>,
+    /// Where "order again" goes: the product of a one-line order, else the shop.
+    again: String,
+    script: String,
+}
+
+impl OrderPage {
+    fn new(frame: Frame, o: &Order, checked: Option<Checked>) -> OrderPage {
+        let lines = o
+            .lines
+            .iter()
+            .map(|l| LineView {
+                name: l.name.clone(),
+                qty: l.qty,
+                unit: l.unit.to_string(),
+                amount: l.unit.checked_mul(l.qty).map(|a| a.to_string()).unwrap_or_default(),
+            })
+            .collect();
+        let again = match o.lines.as_slice() {
+            [one] => format!("/p/{}", one.slug),
+            _ => "/".to_owned(),
+        };
+        OrderPage {
+            frame,
+            token: o.token.clone(),
+            no: o.no.clone(),
+            status: o.status.as_str(),
+            lines,
+            total: o.total.to_string(),
+            paid_at: o.paid_at.map(beijing),
+            refunded: o.refunded.to_string(),
+            checked: checked.filter(|_| o.status == OrderStatus::Pending),
+            again,
+            script: assets::url("order.js"),
+        }
+    }
+}
+
+impl OrderPage {
+    /// The check found nothing yet.
+    fn not_seen(&self) -> bool {
+        self.checked == Some(Checked::NotSeen)
+    }
+
+    /// The check could not reach WeChat.
+    fn check_failed(&self) -> bool {
+        self.checked == Some(Checked::Failed)
+    }
+}
+
+/// `2026-11-23 12:34:56`, Beijing time, from Unix seconds.
+fn beijing(t: i64) -> String {
+    let t = OffsetDateTime::from_unix_timestamp(t).unwrap_or(OffsetDateTime::UNIX_EPOCH).to_offset(BEIJING);
+    format!(
+        "{:04}-{:02}-{:02} {:02}:{:02}:{:02}",
+        t.year(),
+        u8::from(t.month()),
+        t.day(),
+        t.hour(),
+        t.minute(),
+        t.second()
+    )
+}
+
+/// `GET /o/<token>[?checked=1|failed]`
+#[get("/o/<token>?<checked>")]
+fn show(
+    co: &State<Arc<Checkout>>,
+    frame: Frame,
+    token: &str,
+    checked: Option<&str>,
+) -> Result<NoStore<Page<OrderPage>>, Problem> {
+    let order = find(co, token).map_err(|e| failed(frame, &e, "/"))?.ok_or_else(|| order_not_found(frame))?;
+    let checked = match checked {
+        Some("failed") => Some(Checked::Failed),
+        Some(_) => Some(Checked::NotSeen),
+        None => None,
+    };
+    Ok(NoStore(Page(OrderPage::new(frame, &order, checked))))
+}
+
+type JsonAnswer = NoStore<(Status, Json<serde_json::Value>)>;
+
+fn json_error(status: Status, error: &str) -> JsonAnswer {
+    NoStore((status, Json(serde_json::json!({ "error": error }))))
+}
+
+fn json_status(o: &Order) -> JsonAnswer {
+    NoStore((Status::Ok, Json(serde_json::json!(StatusJson::from(o)))))
+}
+
+/// `GET /o/<token>/status` → `{"order_no","status","total_fen","paid_at"}`, never cached.
+#[get("/o/<token>/status")]
+fn status(co: &State<Arc<Checkout>>, token: &str) -> JsonAnswer {
+    match find(co, token) {
+        Ok(Some(o)) => json_status(&o),
+        Ok(None) => json_error(Status::NotFound, "no such order"),
+        Err(e) => {
+            tracing::error!(error = %e, "order status could not be read");
+            json_error(Status::InternalServerError, "try again")
+        }
+    }
+}
+
+/// The request prefers a JSON answer (`Accept: application/json`).
+struct WantsJson(bool);
+
+#[async_trait]
+impl<'r> FromRequest<'r> for WantsJson {
+    type Error = ();
+    async fn from_request(req: &'r Request<'_>) -> Outcome<Self, ()> {
+        let accept = req.headers().get_one("Accept").unwrap_or("");
+        Outcome::Success(WantsJson(accept.contains("application/json")))
+    }
+}
+
+/// `POST /o/<token>/check`: the buyer's "I have paid". Our record first, then WeChat
+/// (rate-limited inside `check_order`); back to the page with what was found.
+#[post("/o/<token>/check")]
+async fn check(
+    co: &State<Arc<Checkout>>,
+    frame: Frame,
+    _same_origin: SameOrigin,
+    wants: WantsJson,
+    token: &str,
+) -> Either<Redirect, Either<JsonAnswer, Problem>> {
+    let order = match find(co, token) {
+        Ok(Some(o)) => o,
+        Ok(None) if wants.0 => {
+            return Either::Right(Either::Left(json_error(Status::NotFound, "no such order")));
+        }
+        Ok(None) => return Either::Right(Either::Right(order_not_found(frame))),
+        Err(e) => return Either::Right(Either::Right(failed(frame, &e, "/"))),
+    };
+    let (order, outcome) = match co.check_order(&order.no).await {
+        Ok(checked) => (checked, "1"),
+        Err(e) => {
+            // why: the buyer keeps our last record and is told the check did not get through.
+            tracing::warn!(order = %order.no, error = %e, "the buyer's check failed");
+            (order, "failed")
+        }
+    };
+    if wants.0 {
+        return Either::Right(Either::Left(json_status(&order)));
+    }
+    let to = if order.status == OrderStatus::Pending {
+        format!("/o/{token}?checked={outcome}")
+    } else {
+        format!("/o/{token}")
+    };
+    Either::Left(Redirect::to(to))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn times_on_the_receipt_are_beijing_time() {
+        let t = time::macros::datetime!(2026-11-22 16:30:05 UTC).unix_timestamp();
+        assert_eq!(beijing(t), "2026-11-23 00:30:05");
+    }
+
+    #[test]
+    fn only_token_shaped_strings_are_looked_up() {
+        assert!(plausible_token(&crate::checkout::new_token()));
+        assert!(!plausible_token("261123000042x"));
+        assert!(!plausible_token("../../etc/passwd-xxxxxxxx"));
+    }
 }

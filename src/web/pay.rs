@@ -1,5 +1,202 @@
-//! Paying: channel by User-Agent, JSAPI/OAuth, H5 hand-off, Native QR.
+//! Paying: `GET /pay/<token>` picks the channel the browser allows (JSAPI in WeChat, H5 on
+//! other phones, a QR code on desktops, "open in WeChat" in WeCom and mini-programs), and
+//! `GET /pay/<token>/oauth` is the OAuth return that learns a WeChat buyer's openid.
+//!
+//! Every pay page lives under `/pay/`, so the merchant registers one JSAPI directory. Thin:
+//! the attempt rules are `checkout::pay`; this file owns cookies, URLs and pages. It must not
+//! decide whether an order is paid (the order page and the notifications do).
+
+#[path = "pay_oauth.rs"]
+mod oauth;
+#[path = "pay_pages.rs"]
+mod pages;
+
+use std::sync::Arc;
+
+use rocket::http::{CookieJar, Status};
+use rocket::request::{FromRequest, Outcome};
+use rocket::response::{Redirect, Responder};
+use rocket::{Request, State, get};
+use url::Url;
+use url::form_urlencoded::byte_serialize;
+
+use super::client_ip::{ClientIp, from_trusted_proxy};
+use super::{Frame, Page};
+use crate::checkout::pay::{PayStart, WechatProblem, wechat_problem};
+use crate::checkout::{Checkout, CheckoutError};
+use crate::domain::{Channel, Order, OrderStatus};
+
+pub use pages::{JsapiPage, MwebPage, NativePage, OpenInWechatPage, ProblemPage};
 
 pub fn routes() -> Vec<rocket::Route> {
-    Vec::new()
+    rocket::routes![pay, oauth::oauth_return]
+}
+
+/// Every answer of the pay routes.
+#[derive(Responder)]
+pub enum PayAnswer {
+    Redirect(Redirect),
+    Jsapi(Page<JsapiPage>),
+    Mweb(Page<MwebPage>),
+    Native(Page<NativePage>),
+    OpenInWechat(Page<OpenInWechatPage>),
+    Problem((Status, Page<ProblemPage>)),
+}
+
+/// The channel the browser's User-Agent allows.
+pub struct BrowserChannel(pub Channel);
+
+#[rocket::async_trait]
+impl<'r> FromRequest<'r> for BrowserChannel {
+    type Error = ();
+    async fn from_request(req: &'r Request<'_>) -> Outcome<Self, ()> {
+        let ua = req.headers().get_one("User-Agent").unwrap_or("");
+        Outcome::Success(BrowserChannel(Channel::from_user_agent(ua)))
+    }
+}
+
+/// Where the buyer's browser reaches this shop: `public_url` when configured, else the
+/// request's own scheme and Host (sandbox mode on a laptop or a LAN address).
+pub struct BuyerBase(pub Url);
+
+#[rocket::async_trait]
+impl<'r> FromRequest<'r> for BuyerBase {
+    type Error = ();
+    async fn from_request(req: &'r Request<'_>) -> Outcome<Self, ()> {
+        let public = req.rocket().state::<Arc<Checkout>>().and_then(|c| c.settings.public_url.clone());
+        if let Some(url) = public {
+            return Outcome::Success(BuyerBase(url));
+        }
+        // why: only our own proxy may say the buyer came over https.
+        let https = from_trusted_proxy(req)
+            && req.headers().get_one("X-Forwarded-Proto").is_some_and(|p| p.eq_ignore_ascii_case("https"));
+        let scheme = if https { "https" } else { "http" };
+        let host = match req.host() {
+            Some(h) => h.to_string(),
+            None => format!("127.0.0.1:{}", req.rocket().config().port),
+        };
+        match Url::parse(&format!("{scheme}://{host}/")) {
+            Ok(url) => Outcome::Success(BuyerBase(url)),
+            Err(_) => Outcome::Error((Status::BadRequest, ())),
+        }
+    }
+}
+
+impl BuyerBase {
+    /// An absolute URL for a path of this shop (`pay/…`, `o/…`).
+    pub fn join(&self, path: &str) -> String {
+        self.0.join(path.trim_start_matches('/')).map_or_else(|_| path.to_owned(), String::from)
+    }
+
+    fn origin(&self) -> String {
+        self.0.origin().ascii_serialization()
+    }
+}
+
+/// The sandbox as the buyer's browser reaches it (for the bridge script and the scan page),
+/// or `None` when WeChat is real.
+///
+/// why: in sandbox mode with no `open_base` the sandbox is in this process, at the request's
+/// origin; a separately run `wxcheckout sandbox` is configured as `open_base` and serves
+/// everything under `/sandbox/` (the real open.weixin.qq.com never does).
+fn sandbox_base(checkout: &Checkout, base: &BuyerBase) -> Option<String> {
+    let s = &checkout.settings;
+    match &s.open_base {
+        None if s.sandbox => Some(format!("{}/sandbox", base.origin())),
+        Some(open) if s.sandbox || open.path().ends_with("/sandbox/") => {
+            Some(open.as_str().trim_end_matches('/').to_owned())
+        }
+        _ => None,
+    }
+}
+
+/// The request facts every pay page needs.
+pub struct PayContext<'a> {
+    pub checkout: &'a Checkout,
+    pub frame: Frame,
+    pub base: BuyerBase,
+    pub ip: ClientIp,
+}
+
+/// `GET /pay/<token>`
+#[get("/pay/<token>")]
+async fn pay(
+    token: &str,
+    checkout: &State<Arc<Checkout>>,
+    frame: Frame,
+    channel: BrowserChannel,
+    base: BuyerBase,
+    ip: ClientIp,
+    jar: &CookieJar<'_>,
+) -> Result<PayAnswer, Status> {
+    let order = order_for(checkout, token)?;
+    if order.status != OrderStatus::Pending {
+        return Ok(to_order_page(&order));
+    }
+    let ctx = PayContext { checkout, frame, base, ip };
+    match channel.0 {
+        Channel::OpenInWechat => Ok(pages::open_in_wechat(&ctx, &order)),
+        Channel::Jsapi => match oauth::remembered_openid(jar, &checkout.settings.appid) {
+            Some(openid) => Ok(start(&ctx, &order, Channel::Jsapi, Some(openid)).await),
+            None => Ok(oauth::authorize(&ctx, &order, jar, 0)),
+        },
+        other => Ok(start(&ctx, &order, other, None).await),
+    }
+}
+
+/// The order a buyer token names: 404 when there is none.
+fn order_for(checkout: &Checkout, token: &str) -> Result<Order, Status> {
+    // why: tokens are 22 URL-safe characters; anything long is not one, and not worth a lookup.
+    if token.len() > 64 {
+        return Err(Status::NotFound);
+    }
+    match checkout.store.order_by_token(token) {
+        Ok(Some(order)) => Ok(order),
+        Ok(None) => Err(Status::NotFound),
+        Err(e) => {
+            tracing::error!(error = %e, "order lookup failed");
+            Err(Status::InternalServerError)
+        }
+    }
+}
+
+fn to_order_page(order: &Order) -> PayAnswer {
+    PayAnswer::Redirect(Redirect::to(format!("/o/{}", order.token)))
+}
+
+/// Starts or resumes the payment and renders the channel's page.
+async fn start(ctx: &PayContext<'_>, order: &Order, channel: Channel, openid: Option<String>) -> PayAnswer {
+    let started = ctx.checkout.start_payment(&order.no, channel, openid, ctx.ip.0).await;
+    match started {
+        Ok(PayStart::Jsapi(params)) => pages::jsapi(ctx, order, &params),
+        Ok(PayStart::Mweb { mweb_url }) => {
+            let link = mweb_link(ctx, &mweb_url, &ctx.base.join(&format!("o/{}", order.token)));
+            pages::mweb(ctx, order, link)
+        }
+        Ok(PayStart::Native { code_url }) => pages::native(ctx, order, &code_url),
+        Err(CheckoutError::NotPayable(_)) => to_order_page(order),
+        Err(CheckoutError::Wechat(e)) => pages::problem(ctx, order, wechat_problem(&e)),
+        Err(CheckoutError::NotFound) => PayAnswer::Problem((Status::NotFound, pages::not_found(ctx))),
+        Err(e) => {
+            tracing::error!(order = %order.no, error = %e, "could not start a payment");
+            pages::problem(ctx, order, WechatProblem::Unavailable)
+        }
+    }
+}
+
+/// `mweb_url&redirect_url=<urlencoded return page>` (wxpay-v2.md §4.3).
+///
+/// why the rewrite: the in-process sandbox writes `mweb_url` for the address the shop called
+/// it at (loopback); a phone on the LAN reaches it at the address it reached the shop.
+fn mweb_link(ctx: &PayContext<'_>, mweb_url: &str, return_to: &str) -> String {
+    let s = &ctx.checkout.settings;
+    let mut url = mweb_url.to_owned();
+    if s.sandbox && s.open_base.is_none() && s.public_url.is_none() {
+        let api = ctx.checkout.wx.config().api_base.origin().ascii_serialization();
+        if let Some(rest) = mweb_url.strip_prefix(&api) {
+            url = format!("{}{rest}", ctx.base.origin());
+        }
+    }
+    let encoded: String = byte_serialize(return_to.as_bytes()).collect();
+    format!("{url}&redirect_url={encoded}")
 }

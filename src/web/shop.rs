@@ -1,5 +1,227 @@
-//! The shop: catalogue, product pages, cart, checkout.
+//! The shop: catalogue, product pages, the cart (a private cookie) and `POST /checkout`.
+//!
+//! Thin: it parses forms and the cart cookie, calls `Checkout::try_place_order`, and
+//! renders. Prices shown here are the stored ones; the cookie holds only slugs and
+//! quantities, and totals are always recomputed from the store. It must not write to the
+//! store except through `checkout`.
+
+#[path = "shop_cart.rs"]
+mod cart;
+
+use std::sync::Arc;
+
+use askama::Template;
+use rocket::form::{Form, FromForm};
+use rocket::http::{CookieJar, Header, Status};
+use rocket::response::{self, Redirect, Responder};
+use rocket::{Request, State, get, post};
+
+use crate::checkout::Checkout;
+use crate::checkout::place::{MAX_QTY, PlaceError, Refusal};
+use crate::domain::product::valid_slug;
+use crate::domain::{Contact, Product, Required};
+use crate::web::same_origin::SameOrigin;
+use crate::web::{Frame, Page};
+
+use cart::Cart;
 
 pub fn routes() -> Vec<rocket::Route> {
-    Vec::new()
+    let mut routes = rocket::routes![list, product, checkout];
+    routes.extend(cart::routes());
+    routes
+}
+
+/// A response that no cache may keep (order status, the cart: private and changing).
+pub struct NoStore<R>(pub R);
+
+impl<'r, 'o: 'r, R: Responder<'r, 'o>> Responder<'r, 'o> for NoStore<R> {
+    fn respond_to(self, req: &'r Request<'_>) -> response::Result<'o> {
+        let mut res = self.0.respond_to(req)?;
+        res.set_header(Header::new("Cache-Control", "no-store"));
+        Ok(res)
+    }
+}
+
+/// A 4xx page that tells the buyer what to fix, with a way back.
+#[derive(Template)]
+#[template(path = "shop/problem.html")]
+pub struct ProblemPage {
+    pub frame: Frame,
+    pub title: String,
+    pub detail: String,
+    pub back: String,
+}
+
+pub type Problem = (Status, Page<ProblemPage>);
+
+pub fn problem(frame: Frame, status: Status, title: (&str, &str), detail: String, back: &str) -> Problem {
+    let title = if frame.lang.is_en() { title.1 } else { title.0 };
+    (status, Page(ProblemPage { frame, title: title.to_owned(), detail, back: back.to_owned() }))
+}
+
+/// The buyer's words for a refused order (422).
+pub fn refused(frame: Frame, r: &Refusal, back: &str) -> Problem {
+    let detail = if frame.lang.is_en() { r.to_string() } else { r.zh() };
+    problem(
+        frame,
+        Status::UnprocessableEntity,
+        ("请修改后再试", "Please fix this and try again"),
+        detail,
+        back,
+    )
+}
+
+/// A failure of ours: logged; the buyer gets a short apology (500).
+pub fn failed(frame: Frame, e: &dyn std::fmt::Display, back: &str) -> Problem {
+    tracing::error!(error = %e, "buyer request failed");
+    let detail = frame.lang.t("请稍后再试。", "Please try again in a moment.").to_owned();
+    problem(frame, Status::InternalServerError, ("出错了", "Something went wrong"), detail, back)
+}
+
+pub fn not_found(frame: Frame, what: (&str, &str)) -> Problem {
+    let detail = frame.lang.t("请返回首页看看其他商品。", "Go back to the shop to see what there is.");
+    problem(frame, Status::NotFound, what, detail.to_owned(), "/")
+}
+
+/// A product as the shop shows it.
+pub struct ProductView {
+    pub slug: String,
+    pub name: String,
+    pub description: String,
+    pub price: String,
+    pub sold_out: bool,
+    pub stock: Option<u32>,
+}
+
+impl From<&Product> for ProductView {
+    fn from(p: &Product) -> ProductView {
+        ProductView {
+            slug: p.slug.clone(),
+            name: p.name.clone(),
+            description: p.description.clone(),
+            price: p.price.to_string(),
+            sold_out: p.stock == Some(0),
+            stock: p.stock,
+        }
+    }
+}
+
+/// The product at `slug` if the shop sells it (valid slug, stored, not archived).
+pub fn buyable(co: &Checkout, slug: &str) -> Result<Option<Product>, crate::store::StoreError> {
+    if !valid_slug(slug) {
+        return Ok(None);
+    }
+    Ok(co.store.product(slug)?.filter(|p| !p.archived))
+}
+
+#[derive(Template)]
+#[template(path = "shop/list.html")]
+struct ListPage {
+    frame: Frame,
+    products: Vec<ProductView>,
+    cart_count: u32,
+}
+
+/// `GET /`
+#[get("/")]
+fn list(co: &State<Arc<Checkout>>, frame: Frame, jar: &CookieJar<'_>) -> Result<Page<ListPage>, Problem> {
+    let products = co.store.products().map_err(|e| failed(frame, &e, "/"))?;
+    let products = products.iter().filter(|p| !p.archived).map(ProductView::from).collect();
+    Ok(Page(ListPage { frame, products, cart_count: Cart::from_jar(jar).count() }))
+}
+
+#[derive(Template)]
+#[template(path = "shop/product.html")]
+struct ProductPage {
+    frame: Frame,
+    product: ProductView,
+    required: Required,
+    cart_count: u32,
+    max_qty: u32,
+}
+
+/// `GET /p/<slug>`
+#[get("/p/<slug>")]
+fn product(
+    co: &State<Arc<Checkout>>,
+    frame: Frame,
+    jar: &CookieJar<'_>,
+    slug: &str,
+) -> Result<Page<ProductPage>, Problem> {
+    let p = buyable(co, slug)
+        .map_err(|e| failed(frame, &e, "/"))?
+        .ok_or_else(|| not_found(frame, ("商品不存在", "No such product")))?;
+    Ok(Page(ProductPage {
+        frame,
+        product: ProductView::from(&p),
+        required: p.required,
+        cart_count: Cart::from_jar(jar).count(),
+        max_qty: MAX_QTY,
+    }))
+}
+
+/// `POST /checkout`: either `product` + `qty` (buy now) or `from_cart=1`, plus contact.
+#[derive(FromForm)]
+struct CheckoutForm<'r> {
+    product: Option<&'r str>,
+    qty: Option<&'r str>,
+    from_cart: Option<&'r str>,
+    name: Option<String>,
+    phone: Option<String>,
+    address: Option<String>,
+    note: Option<String>,
+}
+
+/// A quantity as typed: a whole number from 1 to 99, else a refusal naming the product.
+pub fn parse_qty(slug: &str, raw: Option<&str>) -> Result<u32, Refusal> {
+    raw.map(str::trim)
+        .and_then(|q| q.parse::<u32>().ok())
+        .filter(|q| (1..=MAX_QTY).contains(q))
+        .ok_or_else(|| Refusal::Quantity(shown_slug(slug)))
+}
+
+/// A slug as echoed back to the buyer: bounded, whatever was sent.
+pub fn shown_slug(slug: &str) -> String {
+    slug.chars().take(64).collect()
+}
+
+/// The lines to order and the page to send the buyer back to if they must fix something.
+fn wanted(form: &CheckoutForm<'_>, cart: &Cart) -> (Result<Vec<(String, u32)>, Refusal>, String) {
+    if form.from_cart.is_some() {
+        return (Ok(cart.lines().to_vec()), "/cart".to_owned());
+    }
+    let Some(slug) = form.product.map(str::trim).filter(|s| !s.is_empty()) else {
+        return (Err(Refusal::Empty), "/".to_owned());
+    };
+    let back = if valid_slug(slug) { format!("/p/{slug}") } else { "/".to_owned() };
+    (parse_qty(slug, form.qty).map(|q| vec![(shown_slug(slug), q)]), back)
+}
+
+#[post("/checkout", data = "<form>")]
+async fn checkout(
+    co: &State<Arc<Checkout>>,
+    frame: Frame,
+    _same_origin: SameOrigin,
+    jar: &CookieJar<'_>,
+    form: Form<CheckoutForm<'_>>,
+) -> Result<Redirect, Problem> {
+    let cart = Cart::from_jar(jar);
+    let (lines, back) = wanted(&form, &cart);
+    let lines = lines.map_err(|r| refused(frame, &r, &back))?;
+    let contact = Contact {
+        name: form.name.clone(),
+        phone: form.phone.clone(),
+        address: form.address.clone(),
+        note: form.note.clone(),
+    };
+    match co.try_place_order(&lines, contact).await {
+        Ok(order) => {
+            if form.from_cart.is_some() {
+                Cart::clear(jar);
+            }
+            Ok(Redirect::to(format!("/o/{}", order.token)))
+        }
+        Err(PlaceError::Refused(r)) => Err(refused(frame, &r, &back)),
+        Err(PlaceError::Failed(e)) => Err(failed(frame, &e, &back)),
+    }
 }

@@ -1,5 +1,5 @@
-//! The downloadbill text: parsing it into typed rows, and rendering the ALL format from rows
-//! (the sandbox's bills).
+//! The downloadbill text: parsing it into typed rows, and rendering rows in the ALL, SUCCESS
+//! and REFUND layouts (the sandbox's bills; the one renderer there is).
 //!
 //! Owns the column names, the backtick-prefixed field syntax and yuan ↔ fen conversion,
 //! done on decimal text, never through floats. It knows nothing of orders or of HTTP.
@@ -7,7 +7,8 @@
 use std::collections::HashMap;
 
 use time::PrimitiveDateTime;
-use time::macros::format_description;
+
+use super::messages::{format_dashed, parse_dashed};
 
 /// The 27 columns of the ALL format, in order.
 pub const ALL_COLUMNS: [&str; 27] = [
@@ -40,7 +41,14 @@ pub const ALL_COLUMNS: [&str; 27] = [
     "费率备注",
 ];
 
-/// The totals columns of the ALL format.
+/// The ALL columns a SUCCESS bill leaves out (it lists payments only).
+const REFUND_ONLY: [&str; 7] =
+    ["微信退款单号", "商户退款单号", "退款金额", "充值券退款金额", "退款类型", "退款状态", "申请退款金额"];
+
+/// The columns a REFUND bill adds, before 微信退款单号.
+const REFUND_TIMES: [&str; 2] = ["退款申请时间", "退款成功时间"];
+
+/// The totals columns (the same in every format).
 pub const ALL_TOTAL_COLUMNS: [&str; 7] = [
     "总交易单数",
     "应结订单总金额",
@@ -57,6 +65,23 @@ pub enum BillKind {
     All,
     Success,
     Refund,
+}
+
+impl BillKind {
+    /// The header of this format, in order: ALL's 27 columns; SUCCESS without the refund
+    /// columns (20); REFUND with the refund's two times before 微信退款单号 (29).
+    pub fn columns(self) -> Vec<&'static str> {
+        let mut columns = Vec::with_capacity(ALL_COLUMNS.len() + REFUND_TIMES.len());
+        for c in ALL_COLUMNS {
+            match self {
+                BillKind::Success if REFUND_ONLY.contains(&c) => continue,
+                BillKind::Refund if c == "微信退款单号" => columns.extend(REFUND_TIMES),
+                _ => {}
+            }
+            columns.push(c);
+        }
+        columns
+    }
 }
 
 /// One trade or refund line. Amounts are in fen; the service fee in 1/100 000 yuan
@@ -280,8 +305,7 @@ fn line<'c, 'v>(cols: &'c Columns<'c>, n: usize, text: &'v str) -> Result<Line<'
 fn parse_row(cols: &Columns<'_>, n: usize, text: &str) -> Result<BillRow, BillError> {
     let l = line(cols, n, text)?;
     let time_text = l.text(&["交易时间"]);
-    let fmt = format_description!("[year]-[month]-[day] [hour]:[minute]:[second]");
-    let trade_time = PrimitiveDateTime::parse(&time_text, fmt).map_err(|_| BillError::Line {
+    let trade_time = parse_dashed(&time_text).ok_or_else(|| BillError::Line {
         line: n,
         problem: format!("交易时间 is not a time: {time_text:?}"),
     })?;
@@ -349,50 +373,59 @@ pub fn totals_of(rows: &[BillRow]) -> BillTotals {
     })
 }
 
-fn backticked(values: &[String]) -> String {
-    values.iter().map(|v| format!("`{v}")).collect::<Vec<_>>().join(",")
+/// `` `a,`b `` from the values. why: a value holding a newline or the separator `` ,` ``
+/// would break the line apart; WeChat's own bills cannot hold them either, so newlines
+/// become spaces and backticks become `'` (merchant text: `body`, `attach`).
+fn backticked<S: AsRef<str>>(values: &[S]) -> String {
+    let clean = |v: &str| v.replace(['\r', '\n'], " ").replace('`', "'");
+    values.iter().map(|v| format!("`{}", clean(v.as_ref()))).collect::<Vec<_>>().join(",")
 }
 
-fn row_values(r: &BillRow) -> Vec<String> {
-    let fmt = format_description!("[year]-[month]-[day] [hour]:[minute]:[second]");
+/// The printed value of one column of a row.
+fn value(r: &BillRow, column: &str) -> String {
     let fen = |v: u64| format_yuan(v, FEN);
-    vec![
-        r.trade_time.format(fmt).unwrap_or_default(),
-        r.appid.clone(),
-        r.mch_id.clone(),
-        r.sub_mch_id.clone(),
-        r.device_info.clone(),
-        r.transaction_id.clone(),
-        r.out_trade_no.clone(),
-        r.openid.clone(),
-        r.trade_type.clone(),
-        r.trade_state.clone(),
-        r.bank_type.clone(),
-        r.fee_type.clone(),
-        fen(r.settlement_fee),
-        fen(r.coupon_fee),
-        r.refund_id.clone(),
-        r.out_refund_no.clone(),
-        fen(r.refund_fee),
-        fen(r.coupon_refund_fee),
-        r.refund_type.clone(),
-        r.refund_status.clone(),
-        r.body.clone(),
-        r.attach.clone(),
-        format_signed_yuan(r.service_fee, SERVICE_FEE),
-        r.fee_rate.clone(),
-        fen(r.order_fee),
-        fen(r.requested_refund_fee),
-        r.rate_note.clone(),
-    ]
+    let text = |v: &String| v.clone();
+    match column {
+        "交易时间" => format_dashed(r.trade_time),
+        "公众账号ID" => text(&r.appid),
+        "商户号" => text(&r.mch_id),
+        "特约商户号" => text(&r.sub_mch_id),
+        "设备号" => text(&r.device_info),
+        "微信订单号" => text(&r.transaction_id),
+        "商户订单号" => text(&r.out_trade_no),
+        "用户标识" => text(&r.openid),
+        "交易类型" => text(&r.trade_type),
+        "交易状态" => text(&r.trade_state),
+        "付款银行" => text(&r.bank_type),
+        "货币种类" => text(&r.fee_type),
+        "应结订单金额" => fen(r.settlement_fee),
+        "代金券金额" => fen(r.coupon_fee),
+        "退款申请时间" => r.refund_apply_time.clone().unwrap_or_default(),
+        "退款成功时间" => r.refund_success_time.clone().unwrap_or_default(),
+        "微信退款单号" => text(&r.refund_id),
+        "商户退款单号" => text(&r.out_refund_no),
+        "退款金额" => fen(r.refund_fee),
+        "充值券退款金额" => fen(r.coupon_refund_fee),
+        "退款类型" => text(&r.refund_type),
+        "退款状态" => text(&r.refund_status),
+        "商品名称" => text(&r.body),
+        "商户数据包" => text(&r.attach),
+        "手续费" => format_signed_yuan(r.service_fee, SERVICE_FEE),
+        "费率" => text(&r.fee_rate),
+        "订单金额" => fen(r.order_fee),
+        "申请退款金额" => fen(r.requested_refund_fee),
+        "费率备注" => text(&r.rate_note),
+        _ => String::new(),
+    }
 }
 
-/// Renders an ALL-format bill (`\n` line ends, no final newline, as in WeChat's examples).
-/// The REFUND-only times of the rows are not part of this format and are dropped.
-pub fn render_all(rows: &[BillRow]) -> String {
+/// Renders a bill of `kind` (`\n` line ends, no final newline, as in WeChat's examples),
+/// with the totals of the rows. Row fields the format has no column for are dropped.
+pub fn render(kind: BillKind, rows: &[BillRow]) -> String {
+    let columns = kind.columns();
     let t = totals_of(rows);
-    let mut lines = vec![ALL_COLUMNS.join(",")];
-    lines.extend(rows.iter().map(|r| backticked(&row_values(r))));
+    let mut lines = vec![columns.join(",")];
+    lines.extend(rows.iter().map(|r| backticked(&columns.iter().map(|c| value(r, c)).collect::<Vec<_>>())));
     lines.push(ALL_TOTAL_COLUMNS.join(","));
     lines.push(backticked(&[
         t.count.to_string(),
@@ -404,6 +437,11 @@ pub fn render_all(rows: &[BillRow]) -> String {
         format_yuan(t.requested_refund_fee, FEN),
     ]));
     lines.join("\n")
+}
+
+/// Renders an ALL-format bill (see [`render`]).
+pub fn render_all(rows: &[BillRow]) -> String {
+    render(BillKind::All, rows)
 }
 
 #[cfg(test)]
@@ -437,6 +475,78 @@ mod tests {
             ALL_TOTAL_COLUMNS.join(",")
         );
         assert!(matches!(parse(&text), Err(BillError::Line { line: 2, .. })));
+    }
+
+    fn row(body: &str, attach: &str) -> BillRow {
+        BillRow {
+            trade_time: parse_dashed("2024-01-01 12:00:00").expect("a valid time"),
+            appid: "wx1".into(),
+            mch_id: "100".into(),
+            sub_mch_id: "0".into(),
+            device_info: String::new(),
+            transaction_id: "4200".into(),
+            out_trade_no: "ORD1".into(),
+            openid: "o1".into(),
+            trade_type: "JSAPI".into(),
+            trade_state: "REFUND".into(),
+            bank_type: "OTHERS".into(),
+            fee_type: "CNY".into(),
+            settlement_fee: 0,
+            coupon_fee: 0,
+            refund_apply_time: Some("2024-01-01 12:01:00".into()),
+            refund_success_time: Some("2024-01-01 12:02:00".into()),
+            refund_id: "5000".into(),
+            out_refund_no: "RF1".into(),
+            refund_fee: 50,
+            coupon_refund_fee: 0,
+            refund_type: "ORIGINAL".into(),
+            refund_status: "SUCCESS".into(),
+            body: body.into(),
+            attach: attach.into(),
+            service_fee: 0,
+            fee_rate: "0.60%".into(),
+            order_fee: 0,
+            requested_refund_fee: 50,
+            rate_note: String::new(),
+        }
+    }
+
+    #[test]
+    fn the_three_layouts_have_wechats_column_counts_and_order() {
+        assert_eq!(BillKind::All.columns(), ALL_COLUMNS);
+        assert_eq!(BillKind::Success.columns().len(), 20);
+        assert_eq!(
+            BillKind::Success.columns()[12..16],
+            ["应结订单金额", "代金券金额", "商品名称", "商户数据包"]
+        );
+        let refund = BillKind::Refund.columns();
+        assert_eq!(refund.len(), 29);
+        assert_eq!(refund[13..17], ["代金券金额", "退款申请时间", "退款成功时间", "微信退款单号"]);
+    }
+
+    #[test]
+    fn every_layout_renders_and_parses_back_as_its_kind() {
+        for kind in [BillKind::All, BillKind::Success, BillKind::Refund] {
+            let refund = row("Coffee", "t=1");
+            // why: a SUCCESS bill holds payment lines only; it has no refund columns.
+            let payment = BillRow { refund_fee: 0, requested_refund_fee: 0, ..refund.clone() };
+            let line = if kind == BillKind::Success { payment } else { refund };
+            let text = render(kind, &[line]);
+            let bill = parse(&text).unwrap_or_else(|e| panic!("{kind:?}: {e}\n{text}"));
+            assert_eq!((bill.kind, bill.rows.len()), (kind, 1));
+            assert_eq!(bill.totals, totals_of(&bill.rows));
+        }
+        let refund = parse(&render(BillKind::Refund, &[row("Coffee", "")])).unwrap_or_else(|e| panic!("{e}"));
+        assert_eq!(refund.rows[0].refund_success_time.as_deref(), Some("2024-01-01 12:02:00"));
+    }
+
+    #[test]
+    fn a_newline_or_backtick_in_body_or_attach_cannot_break_the_bill_format() {
+        let text = render(BillKind::All, &[row("Coffee\nLatte,`x", "a`b\r\nc")]);
+        assert_eq!(text.lines().count(), 4, "{text}");
+        let bill = parse(&text).unwrap_or_else(|e| panic!("{e}: {text}"));
+        assert_eq!(bill.rows[0].body, "Coffee Latte,'x");
+        assert_eq!(bill.rows[0].attach, "a'b  c");
     }
 
     #[test]

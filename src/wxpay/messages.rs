@@ -5,50 +5,21 @@
 //! sandbox uses. Refund messages live in `messages/refund.rs`. It must not do I/O, and it
 //! never signs or verifies by itself beyond calling `sign`: the algorithm lives there.
 
-use time::macros::{format_description, offset};
-use time::{Date, OffsetDateTime, PrimitiveDateTime, UtcOffset};
+use time::{Date, OffsetDateTime};
 
 use super::client::Error;
 use super::sign::{self, ApiKey, SignType};
 use super::xml::Fields;
 
+mod beijing;
 mod refund;
+pub use beijing::{
+    BEIJING, beijing_dashed, beijing_date, beijing_local, beijing_time, bill_date, format_dashed,
+    parse_beijing_time, parse_bill_date, parse_dashed,
+};
 pub use refund::{
     Refund, RefundQuery, RefundQueryBy, RefundQueryResponse, RefundRecord, RefundResponse, RefundStatus,
 };
-
-/// Beijing time: every time sent to or received from WeChat Pay is in UTC+8.
-pub const BEIJING: UtcOffset = offset!(+8);
-
-/// `yyyyMMddHHmmss` in Beijing time, for `time_start`/`time_expire`.
-pub fn beijing_time(t: OffsetDateTime) -> String {
-    let t = t.to_offset(BEIJING);
-    format!(
-        "{:04}{:02}{:02}{:02}{:02}{:02}",
-        t.year(),
-        u8::from(t.month()),
-        t.day(),
-        t.hour(),
-        t.minute(),
-        t.second()
-    )
-}
-
-/// Reads a `yyyyMMddHHmmss` Beijing time (`time_end`, `time_expire`).
-pub fn parse_beijing_time(s: &str) -> Option<OffsetDateTime> {
-    let fmt = format_description!("[year][month][day][hour][minute][second]");
-    let local = PrimitiveDateTime::parse(s, fmt).ok()?;
-    Some(local.assume_offset(BEIJING))
-}
-
-/// `yyyyMMdd` for `bill_date`.
-pub fn bill_date(d: Date) -> String {
-    format!("{:04}{:02}{:02}", d.year(), u8::from(d.month()), d.day())
-}
-
-fn parse_bill_date(s: &str) -> Option<Date> {
-    Date::parse(s, format_description!("[year][month][day]")).ok()
-}
 
 /// The H5 `scene_info` of a web site: `{"h5_info": {"type":"Wap","wap_url": …,"wap_name": …}}`.
 ///
@@ -82,12 +53,17 @@ pub(crate) fn optional(f: &Fields, key: &str) -> Option<String> {
     f.non_empty(key).map(str::to_owned)
 }
 
-/// An integer amount in fen. why: digits only; `u64::from_str` would also take `+1`.
-pub(crate) fn parse_fen(key: &str, v: &str) -> Result<u64, Error> {
+/// An integer amount in fen, zero included. why: digits only; `u64::from_str` would also
+/// take `+1`. The one reader of amounts: answers, notifications and the sandbox's requests.
+pub fn fen(v: &str) -> Option<u64> {
     if v.is_empty() || v.len() > 18 || !v.bytes().all(|b| b.is_ascii_digit()) {
-        return Err(field_error(key, "not an integer amount"));
+        return None;
     }
-    v.parse().map_err(|_| field_error(key, "not an integer amount"))
+    v.parse().ok()
+}
+
+pub(crate) fn parse_fen(key: &str, v: &str) -> Result<u64, Error> {
+    fen(v).ok_or_else(|| field_error(key, "not an integer amount"))
 }
 
 pub(crate) fn amount(f: &Fields, key: &str) -> Result<u64, Error> {
@@ -165,21 +141,43 @@ pub fn check_merchant(fields: &Fields, appid: &str, mch_id: &str) -> Result<(), 
     Ok(())
 }
 
-/// Sandbox: a signed SUCCESS/SUCCESS answer carrying `biz` (no `sign_type`, as WeChat answers).
-pub fn success_response(
+/// Sandbox: a signed business answer (no `sign_type`, as WeChat answers): `biz` with
+/// `result_code=SUCCESS`, or with `result_code=FAIL` and `err_code`/`err_code_des` when
+/// `error` is `(err_code, err_code_des)`. `biz` may carry fields some failures add
+/// (`result_msg` of closeorder).
+pub fn business_response(
     mut biz: Fields,
-    appid: &str,
-    mch_id: &str,
+    error: Option<(&str, &str)>,
+    merchant: (&str, &str),
     nonce_str: &str,
     key: &ApiKey,
     sign_type: SignType,
 ) -> Fields {
     biz.insert("return_code", "SUCCESS");
     biz.insert("return_msg", "OK");
-    biz.insert("result_code", "SUCCESS");
-    let mut f = request_fields(biz, appid, mch_id, nonce_str);
+    match error {
+        None => biz.insert("result_code", "SUCCESS"),
+        Some((code, des)) => {
+            biz.insert("result_code", "FAIL");
+            biz.insert("err_code", code);
+            biz.insert("err_code_des", des);
+        }
+    }
+    let mut f = request_fields(biz, merchant.0, merchant.1, nonce_str);
     sign::sign_in_place(&mut f, key, sign_type, false);
     f
+}
+
+/// Sandbox: a signed SUCCESS/SUCCESS answer carrying `biz`.
+pub fn success_response(
+    biz: Fields,
+    appid: &str,
+    mch_id: &str,
+    nonce_str: &str,
+    key: &ApiKey,
+    sign_type: SignType,
+) -> Fields {
+    business_response(biz, None, (appid, mch_id), nonce_str, key, sign_type)
 }
 
 /// Sandbox: a signed business failure (`result_code=FAIL`, `err_code`, `err_code_des`).
@@ -191,15 +189,7 @@ pub fn business_error_response(
     key: &ApiKey,
     sign_type: SignType,
 ) -> Fields {
-    let mut biz = Fields::new();
-    biz.insert("return_code", "SUCCESS");
-    biz.insert("return_msg", "OK");
-    biz.insert("result_code", "FAIL");
-    biz.insert("err_code", err_code);
-    biz.insert("err_code_des", err_code_des);
-    let mut f = request_fields(biz, merchant.0, merchant.1, nonce_str);
-    sign::sign_in_place(&mut f, key, sign_type, false);
-    f
+    business_response(Fields::new(), Some((err_code, err_code_des)), merchant, nonce_str, key, sign_type)
 }
 
 /// Sandbox: the unsigned two-field protocol failure seen in real traffic.

@@ -55,8 +55,8 @@ fn opt_fen(f: &Fields, key: &str) -> Result<Option<u64>, NotifyError> {
 }
 
 fn parse_fen(key: &str, v: &str) -> Result<u64, NotifyError> {
-    super::messages::parse_fen(key, v)
-        .map_err(|_| NotifyError::Field { field: key.to_owned(), problem: "not an integer amount" })
+    super::messages::fen(v)
+        .ok_or_else(|| NotifyError::Field { field: key.to_owned(), problem: "not an integer amount" })
 }
 
 fn check_merchant(f: &Fields, appid: &str, mch_id: &str) -> Result<(), NotifyError> {

@@ -176,3 +176,240 @@ pub mod tempdir {
         }
     }
 }
+
+// ---- the shop as a buyer sees it (tests/shop.rs, tests/order_page.rs) -------------------------
+
+/// `wxcheckout serve` in this process, with a handle on its checkout (to count orders in its
+/// store, change a product, or move an order to a state the test needs).
+pub async fn spawn_shop_with_checkout(
+    tune: impl FnOnce(&mut Config),
+) -> (TestServer, std::sync::Arc<wxcheckout::checkout::Checkout>) {
+    let (config, data_dir) = test_config(tune);
+    let rocket = app::shop(config).expect("shop builds");
+    let checkout = rocket
+        .state::<std::sync::Arc<wxcheckout::checkout::Checkout>>()
+        .expect("the shop manages its checkout")
+        .clone();
+    let running = app::spawn(rocket).await.expect("shop starts");
+    (TestServer { running, data_dir }, checkout)
+}
+
+/// A buyer's browser: follows no redirects (tests look at them) and keeps cookies by hand.
+pub struct Buyer {
+    pub base: String,
+    pub http: reqwest::Client,
+    cookies: std::sync::Mutex<std::collections::BTreeMap<String, String>>,
+}
+
+impl Buyer {
+    pub fn new(base: &str) -> Buyer {
+        let http = reqwest::Client::builder()
+            .redirect(reqwest::redirect::Policy::none())
+            .build()
+            .expect("http client");
+        Buyer { base: base.to_owned(), http, cookies: Default::default() }
+    }
+
+    /// The `Cookie` header this browser sends.
+    pub fn cookie_header(&self) -> String {
+        let jar = self.cookies.lock().expect("cookies");
+        jar.iter().map(|(k, v)| format!("{k}={v}")).collect::<Vec<_>>().join("; ")
+    }
+
+    pub fn set_cookie(&self, name: &str, value: &str) {
+        self.cookies.lock().expect("cookies").insert(name.to_owned(), value.to_owned());
+    }
+
+    pub fn cookie(&self, name: &str) -> Option<String> {
+        self.cookies.lock().expect("cookies").get(name).cloned()
+    }
+
+    fn keep_cookies(&self, res: &reqwest::Response) {
+        let mut jar = self.cookies.lock().expect("cookies");
+        for h in res.headers().get_all("set-cookie") {
+            let first = h.to_str().unwrap_or("").split(';').next().unwrap_or("");
+            if let Some((k, v)) = first.split_once('=') {
+                if v.is_empty() {
+                    jar.remove(k)
+                } else {
+                    jar.insert(k.to_owned(), v.to_owned())
+                };
+            }
+        }
+    }
+
+    pub fn request(&self, method: reqwest::Method, path: &str) -> reqwest::RequestBuilder {
+        self.http.request(method, format!("{}{path}", self.base)).header("Cookie", self.cookie_header())
+    }
+
+    pub async fn send(&self, req: reqwest::RequestBuilder) -> reqwest::Response {
+        let res = req.send().await.expect("request");
+        self.keep_cookies(&res);
+        res
+    }
+
+    pub async fn get(&self, path: &str) -> reqwest::Response {
+        self.send(self.request(reqwest::Method::GET, path)).await
+    }
+
+    /// A form POST as the shop's own page sends it.
+    pub async fn post_form(&self, path: &str, form: &[(&str, &str)]) -> reqwest::Response {
+        let req = self
+            .request(reqwest::Method::POST, path)
+            .header("Origin", &self.base)
+            .header("Sec-Fetch-Site", "same-origin")
+            .form(form);
+        self.send(req).await
+    }
+
+    /// "Buy now": the order page's path (`/o/<token>`).
+    pub async fn buy_now(&self, slug: &str, qty: u32) -> String {
+        let res = self.post_form("/checkout", &[("product", slug), ("qty", &qty.to_string())]).await;
+        assert_eq!(res.status(), 303, "buy now answers 303");
+        res.headers()["location"].to_str().expect("location").to_owned()
+    }
+}
+
+// ---- restarts (tests/reconciler.rs) ---------------------------------------------------------
+
+/// `wxcheckout <command>` on an existing data directory and a chosen port (a restart on the
+/// same data, or a `public_url` that must name the port before the start). The directory
+/// stays the caller's; the returned server's own `data_dir` is an unused empty one.
+pub async fn spawn_binary_in(
+    data_dir: &std::path::Path,
+    port: u16,
+    command: &str,
+    env: &[(&str, &str)],
+) -> ChildServer {
+    let mut cmd = Command::new(env!("CARGO_BIN_EXE_wxcheckout"));
+    cmd.arg(command)
+        .arg("--port")
+        .arg(port.to_string())
+        .env("WXCHECKOUT_DATA_DIR", data_dir)
+        .env("RUST_LOG", "warn")
+        .stdout(Stdio::null())
+        .stderr(Stdio::inherit());
+    for (k, v) in env {
+        cmd.env(k, v);
+    }
+    let child = cmd.spawn().expect("binary starts");
+    let server = ChildServer { child, port, data_dir: tempdir::TempDir::new() };
+    assert!(wait_healthy(&server.url()).await, "wxcheckout {command} did not become healthy");
+    server
+}
+
+// ---- the shop in live mode against a sandbox elsewhere (tests/pay_channels.rs) ---------------
+
+/// `wxcheckout serve` in this process in LIVE mode, with WeChat at `wechat_base` (a sandbox's
+/// `…/sandbox/` URL), the sandbox credentials, `public_url` its own loopback address and the
+/// demo catalogue; with a handle on its checkout.
+pub async fn spawn_live_shop(
+    wechat_base: &str,
+    tune: impl FnOnce(&mut Config),
+) -> (TestServer, std::sync::Arc<wxcheckout::checkout::Checkout>) {
+    let port = free_port();
+    let base = url::Url::parse(wechat_base).expect("WeChat base URL");
+    let (mut config, data_dir) = test_config(|c| {
+        c.port = port;
+        c.public_url = Some(url::Url::parse(&format!("http://127.0.0.1:{port}/")).expect("public url"));
+        c.wxpay.mode = wxcheckout::config::Mode::Live;
+        c.wxpay.api_base = Some(base.clone());
+        c.wxpay.open_base = Some(base.clone());
+        c.wxpay.sns_base = Some(base.clone());
+    });
+    tune(&mut config);
+    let rocket = app::shop(config).expect("shop builds");
+    let checkout =
+        rocket.state::<std::sync::Arc<wxcheckout::checkout::Checkout>>().expect("managed checkout").clone();
+    wxcheckout::checkout::catalogue::seed_demo(&checkout.store).expect("demo catalogue");
+    let running = app::spawn(rocket).await.expect("shop starts");
+    (TestServer { running, data_dir }, checkout)
+}
+
+// ---- the merchant in the admin (tests/admin_*.rs) --------------------------------------------
+
+/// The admin password the admin tests configure.
+pub const ADMIN_PASSWORD: &str = "correct-horse-battery-9";
+
+/// A merchant's browser, signed in to `/admin`, with the session's form token.
+pub struct Merchant {
+    pub browser: Buyer,
+    pub csrf: String,
+}
+
+/// The hidden `csrf` field's value in an admin page.
+pub fn csrf_of(html: &str) -> String {
+    let at = html.find("name=\"csrf\" value=\"").expect("the page has a form token") + 19;
+    html[at..].split('"').next().expect("token").to_owned()
+}
+
+/// A `multipart/form-data` body: text fields and an optional file `(field, file name, bytes)`.
+pub fn multipart(fields: &[(&str, &str)], file: Option<(&str, &str, &[u8])>) -> (String, Vec<u8>) {
+    let boundary = "----wxcheckout-test-boundary-7d1f";
+    let mut body = Vec::new();
+    for (k, v) in fields {
+        body.extend(
+            format!("--{boundary}\r\nContent-Disposition: form-data; name=\"{k}\"\r\n\r\n{v}\r\n").bytes(),
+        );
+    }
+    if let Some((field, name, bytes)) = file {
+        body.extend(
+            format!(
+                "--{boundary}\r\nContent-Disposition: form-data; name=\"{field}\"; filename=\"{name}\"\r\n\
+                 Content-Type: application/octet-stream\r\n\r\n"
+            )
+            .bytes(),
+        );
+        body.extend_from_slice(bytes);
+        body.extend(b"\r\n");
+    }
+    body.extend(format!("--{boundary}--\r\n").bytes());
+    (format!("multipart/form-data; boundary={boundary}"), body)
+}
+
+impl Merchant {
+    /// Signs in with `password`; panics unless the shop answers 303 with a session.
+    pub async fn login(base: &str, password: &str) -> Merchant {
+        let browser = Buyer::new(base);
+        let res = browser.post_form("/admin/login", &[("password", password)]).await;
+        assert_eq!(res.status(), 303, "signing in answers 303");
+        let mut merchant = Merchant { browser, csrf: String::new() };
+        let (status, home) = merchant.page("/admin").await;
+        assert_eq!(status, 200);
+        merchant.csrf = csrf_of(&home);
+        merchant
+    }
+
+    /// A page as a browser asks for it: status and HTML.
+    pub async fn page(&self, path: &str) -> (u16, String) {
+        let req = self.browser.request(reqwest::Method::GET, path).header("Accept", "text/html");
+        let res = self.browser.send(req).await;
+        (res.status().as_u16(), res.text().await.expect("body"))
+    }
+
+    /// A form POST with this session's token.
+    pub async fn post(&self, path: &str, fields: &[(&str, &str)]) -> reqwest::Response {
+        let mut all = vec![("csrf", self.csrf.as_str())];
+        all.extend_from_slice(fields);
+        self.browser.post_form(path, &all).await
+    }
+
+    /// A multipart POST with this session's token (the product form).
+    pub async fn post_multipart(
+        &self,
+        path: &str,
+        fields: &[(&str, &str)],
+        file: Option<(&str, &str, &[u8])>,
+    ) -> reqwest::Response {
+        let mut all = vec![("csrf", self.csrf.as_str())];
+        all.extend_from_slice(fields);
+        let (content_type, body) = multipart(&all, file);
+        let req = self
+            .browser
+            .request(reqwest::Method::POST, path)
+            .header("Content-Type", content_type)
+            .header("Accept", "text/html")
+            .body(body);
+        self.browser.send(req).await
+    }
+}

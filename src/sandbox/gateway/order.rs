@@ -14,7 +14,9 @@ use time::OffsetDateTime;
 
 use super::SandboxBase;
 use super::wire::{self, Biz, BizError, Needs, Reply, Req};
+use crate::sandbox::hosts::OwnHosts;
 use crate::sandbox::state::{Sandbox, SbOrder, State, TradeState, ids};
+use crate::wxpay::messages::{beijing_time, parse_beijing_time};
 use crate::wxpay::xml::Fields;
 
 /// The request fields a re-entry must repeat exactly (§4.1.6; which ones WeChat compares is
@@ -35,53 +37,37 @@ const COMPARED: [&str; 10] = [
 const TRADE_TYPES: [&str; 4] = ["JSAPI", "NATIVE", "MWEB", "APP"];
 
 #[post("/pay/unifiedorder", data = "<data>")]
-pub async fn unifiedorder(sb: &Managed<Arc<Sandbox>>, base: SandboxBase, data: Data<'_>) -> Reply {
+pub async fn unifiedorder(
+    sb: &Managed<Arc<Sandbox>>,
+    base: SandboxBase,
+    hosts: OwnHosts,
+    data: Data<'_>,
+) -> Reply {
     let needs = Needs {
         all: &["body", "out_trade_no", "total_fee", "spbill_create_ip", "notify_url", "trade_type"],
         one_of: &[],
     };
-    let req = match wire::admit(sb, data, needs).await {
-        Ok(req) => req,
-        Err(reply) => return reply,
-    };
-    if let Some(reply) = wire::system_error(sb, &req) {
-        return reply;
-    }
-    let result = place(sb, &req, &base);
-    wire::business(sb, &req, result)
+    wire::serve(sb, data, needs, |req| place(sb, req, &base, &hosts)).await
 }
 
 #[post("/pay/orderquery", data = "<data>")]
 pub async fn orderquery(sb: &Managed<Arc<Sandbox>>, data: Data<'_>) -> Reply {
     let needs = Needs { all: &[], one_of: &["transaction_id", "out_trade_no"] };
-    let req = match wire::admit(sb, data, needs).await {
-        Ok(req) => req,
-        Err(reply) => return reply,
-    };
-    if let Some(reply) = wire::system_error(sb, &req) {
-        return reply;
-    }
-    let result = query(&sb.state(), &req);
-    wire::business(sb, &req, result)
+    wire::serve(sb, data, needs, |req| query(&sb.state(), req)).await
 }
 
 #[post("/pay/closeorder", data = "<data>")]
 pub async fn closeorder(sb: &Managed<Arc<Sandbox>>, data: Data<'_>) -> Reply {
     let needs = Needs { all: &["out_trade_no"], one_of: &[] };
-    let req = match wire::admit(sb, data, needs).await {
-        Ok(req) => req,
-        Err(reply) => return reply,
-    };
-    if let Some(reply) = wire::system_error(sb, &req) {
-        return reply;
-    }
-    let result = close(sb, &req)
-        .map(|mut f| {
-            f.insert("result_msg", "OK");
-            f
-        })
-        .map_err(|e| e.with("result_msg", "FAIL"));
-    wire::business(sb, &req, result)
+    wire::serve(sb, data, needs, |req| {
+        close(sb, req)
+            .map(|mut f| {
+                f.insert("result_msg", "OK");
+                f
+            })
+            .map_err(|e| e.with("result_msg", "FAIL"))
+    })
+    .await
 }
 
 // ---- unifiedorder -------------------------------------------------------------------------
@@ -92,7 +78,7 @@ fn invalid(des: &str) -> BizError {
 
 /// The format rules of §6. why INVALID_REQUEST: §3.2 defines it as "参数格式有误或者未按规则
 /// 上传", and PARAM_ERROR is not in unifiedorder's error table (only refund's).
-fn check_limits(req: &Req, scale: f64) -> Result<(), BizError> {
+fn check_limits(req: &Req, hosts: &OwnHosts) -> Result<(), BizError> {
     let get = |k| req.get(k);
     if !wire::is_trade_no(get("out_trade_no").unwrap_or_default(), 6, 32) {
         return Err(invalid("out_trade_no参数格式错误：6-32位数字、大小写字母或_-|*@"));
@@ -119,6 +105,7 @@ fn check_limits(req: &Req, scale: f64) -> Result<(), BizError> {
     if !get("notify_url").is_some_and(wire::is_notify_url) {
         return Err(invalid("notify_url参数格式错误：须为不超过256个字符、不带参数的http(s)地址"));
     }
+    wire::check_notify_host(get("notify_url"), hosts)?;
     if !get("trade_type").is_some_and(|t| TRADE_TYPES.contains(&t)) {
         return Err(invalid("trade_type参数错误"));
     }
@@ -126,22 +113,26 @@ fn check_limits(req: &Req, scale: f64) -> Result<(), BizError> {
     if ip.len() > 64 || ip.parse::<std::net::IpAddr>().is_err() {
         return Err(invalid("spbill_create_ip参数格式错误"));
     }
-    check_times(req, scale)
+    for k in ["time_start", "time_expire"] {
+        if get(k).is_some_and(|t| parse_beijing_time(t).is_none()) {
+            return Err(invalid(&format!("{k}参数格式错误：yyyyMMddHHmmss")));
+        }
+    }
+    Ok(())
 }
 
-/// `time_start`/`time_expire` are Beijing `yyyyMMddHHmmss`; time_expire at least 1 minute
-/// ahead (the current doc's figure), scaled like every sandbox duration.
-fn check_times(req: &Req, scale: f64) -> Result<(), BizError> {
-    if req.get("time_start").is_some_and(|t| wire::parse_beijing_compact(t).is_none()) {
-        return Err(invalid("time_start参数格式错误：yyyyMMddHHmmss"));
-    }
-    if let Some(t) = req.get("time_expire") {
-        let expire = wire::parse_beijing_compact(t)
-            .ok_or_else(|| invalid("time_expire参数格式错误：yyyyMMddHHmmss"))?;
-        let min = Duration::from_secs(60).mul_f64(scale);
-        if expire < OffsetDateTime::now_utc() + min {
-            return Err(invalid("time_expire时间过短，最短失效时间间隔须大于1分钟"));
-        }
+/// A new order's time_expire must be at least 1 minute ahead (the current doc's figure),
+/// scaled like every sandbox duration.
+///
+/// why new orders only: a re-entry repeats the first request's time_expire, which was far
+/// enough ahead then; refusing it now would break the refresh §4.1.6 promises. An order
+/// past its time_expire still cannot be paid (`Sandbox::pay` checks).
+fn check_expire_ahead(req: &Req, scale: f64) -> Result<(), BizError> {
+    let Some(expire) = req.get("time_expire").and_then(parse_beijing_time) else {
+        return Ok(());
+    };
+    if expire < OffsetDateTime::now_utc() + Duration::from_secs(60).mul_f64(scale) {
+        return Err(invalid("time_expire时间过短，最短失效时间间隔须大于1分钟"));
     }
     Ok(())
 }
@@ -175,17 +166,16 @@ fn compared_params(req: &Req) -> BTreeMap<String, String> {
     params
 }
 
-fn place(sb: &Sandbox, req: &Req, base: &SandboxBase) -> Biz {
-    check_limits(req, sb.clock.scale())?;
+fn place(sb: &Sandbox, req: &Req, base: &SandboxBase, hosts: &OwnHosts) -> Biz {
+    check_limits(req, hosts)?;
     check_trade_type(req)?;
     let out_trade_no = req.get("out_trade_no").unwrap_or_default().to_owned();
     let mut st = sb.state();
     if st.orders.contains_key(&out_trade_no) {
         reenter(&mut st, req, &out_trade_no)?;
     } else {
-        let order = new_order(req, &out_trade_no);
-        index_order(&mut st, &order);
-        st.orders.insert(out_trade_no.clone(), order);
+        check_expire_ahead(req, sb.clock.scale())?;
+        st.insert_order(new_order(req, &out_trade_no));
     }
     let order = st.orders.get(&out_trade_no).ok_or_else(|| BizError::new("SYSTEMERROR", "系统错误"))?;
     Ok(prepay_fields(order, base))
@@ -204,7 +194,7 @@ fn reenter(st: &mut State, req: &Req, out_trade_no: &str) -> Result<(), BizError
     if order.params != params {
         return Err(invalid("201 商户订单号重复"));
     }
-    order.prepay_id = ids::prepay_id();
+    let replaced = std::mem::replace(&mut order.prepay_id, ids::prepay_id());
     order.prepay_issued = Instant::now();
     // why: a printed QR code keeps working; an H5 link is good for 5 minutes, so it is new.
     if order.mweb_package.is_some() {
@@ -213,6 +203,8 @@ fn reenter(st: &mut State, req: &Req, out_trade_no: &str) -> Result<(), BizError
     order.sign_type = req.sign_type;
     order.spbill_create_ip = req.get("spbill_create_ip").unwrap_or_default().to_owned();
     let (prepay, no) = (order.prepay_id.clone(), order.out_trade_no.clone());
+    // why: the replaced id would otherwise stay in the index for good, one per re-entry.
+    st.by_prepay.remove(&replaced);
     st.by_prepay.insert(prepay, no);
     Ok(())
 }
@@ -233,7 +225,7 @@ fn new_order(req: &Req, out_trade_no: &str) -> SbOrder {
         spbill_create_ip: opt("spbill_create_ip").unwrap_or_default(),
         device_info: opt("device_info"),
         sign_type: req.sign_type,
-        time_expire: req.get("time_expire").and_then(wire::parse_beijing_compact),
+        time_expire: req.get("time_expire").and_then(parse_beijing_time),
         params: compared_params(req),
         created: Instant::now(),
         created_utc: OffsetDateTime::now_utc(),
@@ -245,13 +237,6 @@ fn new_order(req: &Req, out_trade_no: &str) -> SbOrder {
         state: TradeState::NotPay,
         payment: None,
         refunds: Vec::new(),
-    }
-}
-
-fn index_order(st: &mut State, order: &SbOrder) {
-    st.by_prepay.insert(order.prepay_id.clone(), order.out_trade_no.clone());
-    if let Some(pr) = &order.code_pr {
-        st.by_code.insert(pr.clone(), order.out_trade_no.clone());
     }
 }
 
@@ -301,7 +286,7 @@ fn query(st: &State, req: &Req) -> Biz {
         f.insert("cash_fee_type", "CNY");
         f.insert("transaction_id", p.transaction_id.as_str());
         f.insert_opt("attach", order.attach.as_deref());
-        f.insert("time_end", wire::beijing_compact(p.time_end));
+        f.insert("time_end", beijing_time(p.time_end));
     }
     Ok(f)
 }

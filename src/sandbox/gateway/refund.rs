@@ -16,8 +16,10 @@ use time::OffsetDateTime;
 
 use super::order::find_order;
 use super::wire::{self, Biz, BizError, Needs, Reply, Req};
+use crate::sandbox::hosts::OwnHosts;
 use crate::sandbox::notifier;
 use crate::sandbox::state::{RefundStatus, Sandbox, SbOrder, SbRefund, State, TradeState, ids};
+use crate::wxpay::messages::beijing_dashed;
 use crate::wxpay::xml::Fields;
 
 /// How long a refund stays PROCESSING (scaled by `time_scale`). WeChat's is up to 20 min for
@@ -27,34 +29,18 @@ const MAX_REFUNDS: usize = 50;
 const PAGE: usize = 10;
 
 #[post("/secapi/pay/refund", data = "<data>")]
-pub async fn refund(sb: &Managed<Arc<Sandbox>>, data: Data<'_>) -> Reply {
+pub async fn refund(sb: &Managed<Arc<Sandbox>>, hosts: OwnHosts, data: Data<'_>) -> Reply {
     let needs = Needs {
         all: &["out_refund_no", "total_fee", "refund_fee"],
         one_of: &["transaction_id", "out_trade_no"],
     };
-    let req = match wire::admit(sb, data, needs).await {
-        Ok(req) => req,
-        Err(reply) => return reply,
-    };
-    if let Some(reply) = wire::system_error(sb, &req) {
-        return reply;
-    }
-    let result = apply(sb.inner(), &req);
-    wire::business(sb, &req, result)
+    wire::serve(sb, data, needs, |req| apply(sb.inner(), req, &hosts)).await
 }
 
 #[post("/pay/refundquery", data = "<data>")]
 pub async fn refundquery(sb: &Managed<Arc<Sandbox>>, data: Data<'_>) -> Reply {
     let needs = Needs { all: &[], one_of: &["refund_id", "out_refund_no", "transaction_id", "out_trade_no"] };
-    let req = match wire::admit(sb, data, needs).await {
-        Ok(req) => req,
-        Err(reply) => return reply,
-    };
-    if let Some(reply) = wire::system_error(sb, &req) {
-        return reply;
-    }
-    let result = query(&sb.state(), &req);
-    wire::business(sb, &req, result)
+    wire::serve(sb, data, needs, |req| query(&sb.state(), req)).await
 }
 
 fn param_error(des: &str) -> BizError {
@@ -69,7 +55,7 @@ struct Ask {
     refund_fee: u64,
 }
 
-fn read_ask(req: &Req) -> Result<Ask, BizError> {
+fn read_ask(req: &Req, hosts: &OwnHosts) -> Result<Ask, BizError> {
     let out_refund_no = req.get("out_refund_no").unwrap_or_default();
     if !wire::is_trade_no(out_refund_no, 1, 64) {
         return Err(param_error("out_refund_no参数格式错误：不超过64位的数字、大小写字母或_-|*@"));
@@ -83,14 +69,15 @@ fn read_ask(req: &Req) -> Result<Ask, BizError> {
     if req.get("notify_url").is_some_and(|u| !wire::is_notify_url(u)) {
         return Err(param_error("notify_url参数格式错误"));
     }
+    wire::check_notify_host(req.get("notify_url"), hosts)?;
     if !wire::char_len_ok(req.get("refund_desc"), 80) {
         return Err(param_error("refund_desc参数长度有误，不能超过80个字符"));
     }
     Ok(Ask { out_refund_no: out_refund_no.to_owned(), total_fee, refund_fee })
 }
 
-fn apply(sb: &Arc<Sandbox>, req: &Req) -> Biz {
-    let ask = read_ask(req)?;
+fn apply(sb: &Arc<Sandbox>, req: &Req, hosts: &OwnHosts) -> Biz {
+    let ask = read_ask(req, hosts)?;
     let mut st = sb.state();
     let order = find_order(&st, req).ok_or_else(|| match req.get("transaction_id") {
         // why: the refund table has a code for an unknown transaction_id (§4.7).
@@ -218,7 +205,8 @@ fn find<'s>(st: &'s State, req: &Req) -> Option<(&'s SbOrder, Vec<&'s SbRefund>)
         return one(&|r| r.refund_id == id);
     }
     if let Some(no) = req.get("out_refund_no") {
-        return one(&|r| r.out_refund_no == no);
+        let order = st.by_refund_no.get(no).and_then(|t| st.orders.get(t))?;
+        return order.refunds.iter().find(|r| r.out_refund_no == no).map(|r| (order, vec![r]));
     }
     find_order(st, req).map(|o| (o, o.refunds.iter().collect()))
 }
@@ -230,7 +218,11 @@ fn query(st: &State, req: &Req) -> Biz {
         None => 0,
         Some(o) => o.parse::<usize>().map_err(|_| param_error("offset参数格式错误"))?,
     };
-    if offset >= refunds.len() {
+    // why `>` and not `>=`: §4.8 names only an offset past the total as PARAM_ERROR. An
+    // offset equal to the total asks for the page after the last one, which exists and is
+    // empty: a client that pages until a short page gets a clean end (refund_count 0)
+    // instead of an error it would have to tell apart from a real one.
+    if offset > refunds.len() {
         return Err(param_error("offset超过退款笔数"));
     }
     let page: Vec<&SbRefund> = refunds.iter().skip(offset).take(PAGE).copied().collect();
@@ -261,6 +253,6 @@ fn record(f: &mut Fields, n: usize, r: &SbRefund) {
     f.insert(format!("refund_account_{n}"), "REFUND_SOURCE_UNSETTLED_FUNDS");
     f.insert(format!("refund_recv_accout_{n}"), "支付用户的零钱");
     if let Some(t) = r.success_time {
-        f.insert(format!("refund_success_time_{n}"), wire::beijing_dashed(t));
+        f.insert(format!("refund_success_time_{n}"), beijing_dashed(t));
     }
 }

@@ -9,10 +9,10 @@ use rocket::data::{Data, ToByteUnit};
 use rocket::http::ContentType;
 use rocket::response::{self, Responder};
 use subtle::ConstantTimeEq;
-use time::OffsetDateTime;
-use time::macros::{format_description, offset};
 
+use crate::sandbox::hosts::OwnHosts;
 use crate::sandbox::state::{Sandbox, ids};
+use crate::wxpay::messages;
 use crate::wxpay::sign::{self, SignType};
 use crate::wxpay::xml::{self, Fields, XmlError};
 
@@ -56,27 +56,19 @@ impl<'r> Responder<'r, 'static> for Reply {
     }
 }
 
-fn cdata(s: &str) -> String {
-    format!("<![CDATA[{}]]>", s.replace("]]>", "]]]]><![CDATA[>"))
-}
-
 /// The unsigned two-field FAIL of a protocol error (§3.1, EX-P).
 pub fn protocol_fail(return_msg: &str) -> Reply {
-    Reply::xml(format!(
-        "<xml><return_code>{}</return_code><return_msg>{}</return_msg></xml>",
-        cdata("FAIL"),
-        cdata(return_msg)
-    ))
+    Reply::xml(xml::to_xml(&messages::protocol_failure(return_msg)))
 }
 
-/// downloadbill's FAIL, which carries an `error_code` (EX-20c), in WeChat's field order.
-pub fn bill_fail(return_msg: &str, error_code: Option<&str>) -> Reply {
-    let code = error_code.map(|c| format!("<error_code>{}</error_code>", cdata(c))).unwrap_or_default();
-    Reply::xml(format!(
-        "<xml><return_code>{}</return_code><return_msg>{}</return_msg>{code}</xml>",
-        cdata("FAIL"),
-        cdata(return_msg)
-    ))
+/// downloadbill's FAIL, which carries an `error_code` (EX-20c) after `return_msg`, in
+/// WeChat's field order (`to_xml` writes fields in name order, which would put it first).
+pub fn bill_fail(return_msg: &str, error_code: Option<&'static str>) -> Reply {
+    let head = xml::to_xml(&messages::protocol_failure(return_msg));
+    let head = head.strip_suffix("</xml>").unwrap_or(&head);
+    // why: WeChat wraps even the numeric code in CDATA, which `to_xml` does not for digits.
+    let code = error_code.map(|c| format!("<error_code><![CDATA[{c}]]></error_code>")).unwrap_or_default();
+    Reply::xml(format!("{head}{code}</xml>"))
 }
 
 pub fn require_post() -> Reply {
@@ -125,23 +117,52 @@ pub async fn admit(sb: &Sandbox, data: Data<'_>, needs: Needs<'_>) -> Result<Req
     Ok(Req { fields, sign_type })
 }
 
+/// The pipeline of every signed endpoint: `admit` (§9.2), the `SYSTEMERROR` fault (which
+/// changes nothing), then the endpoint's rule `handle`, answered signed.
+pub async fn serve(
+    sb: &Sandbox,
+    data: Data<'_>,
+    needs: Needs<'_>,
+    handle: impl FnOnce(&Req) -> Biz,
+) -> Reply {
+    let req = match admit(sb, data, needs).await {
+        Ok(req) => req,
+        Err(reply) => return reply,
+    };
+    if let Some(reply) = system_error(sb, &req) {
+        return reply;
+    }
+    let result = handle(&req);
+    business(sb, &req, result)
+}
+
 fn parse_body(bytes: &[u8]) -> Result<Fields, Reply> {
     if bytes.iter().all(u8::is_ascii_whitespace) {
         return Err(protocol_fail("post数据为空"));
     }
     // why: WeChat accepts only the 1–3 byte subset of UTF-8 (no emoji, §1).
     let text = std::str::from_utf8(bytes).map_err(|_| protocol_fail("编码格式错误"))?;
-    if text.chars().any(|c| c.len_utf8() > 3) {
+    if has_four_byte_chars(text) {
         return Err(protocol_fail("编码格式错误"));
     }
-    xml::parse(bytes).map_err(|e| match e {
+    let fields = xml::parse(bytes).map_err(|e| match e {
         XmlError::Empty => protocol_fail("post数据为空"),
         XmlError::NotUtf8 => protocol_fail("编码格式错误"),
         XmlError::TooLarge => protocol_fail("post数据过大，不能超过64KB"),
         XmlError::Doctype | XmlError::WrongRoot(..) | XmlError::Duplicate(_) | XmlError::Malformed(_) => {
             protocol_fail("XML格式错误")
         }
-    })
+    })?;
+    // why: a character reference (`&#x1F600;`) passes the check of the raw text and only
+    // becomes an emoji once decoded, so the decoded values are checked too.
+    if fields.iter().any(|(_, v)| has_four_byte_chars(v)) {
+        return Err(protocol_fail("编码格式错误"));
+    }
+    Ok(fields)
+}
+
+fn has_four_byte_chars(s: &str) -> bool {
+    s.chars().any(|c| c.len_utf8() > 3)
 }
 
 /// The sandbox simulates one merchant with one bound appid.
@@ -203,30 +224,24 @@ pub fn system_error(sb: &Sandbox, req: &Req) -> Option<Reply> {
     sb.roll_system_error().then(|| business(sb, req, Err(BizError::new("SYSTEMERROR", "系统超时"))))
 }
 
-/// The signed business answer: envelope, a fresh nonce, `result_code` and the endpoint's
-/// fields, signed with the request's algorithm. No `sign_type` field, as WeChat answers.
+/// The signed business answer (`messages::business_response`): envelope, a fresh nonce,
+/// `result_code` and the endpoint's fields, the request's `device_info` echoed, signed with
+/// the request's algorithm.
 pub fn business(sb: &Sandbox, req: &Req, result: Biz) -> Reply {
-    let mut f = match result {
-        Ok(biz) => {
-            let mut f = biz;
-            f.insert("result_code", "SUCCESS");
-            f
-        }
-        Err(e) => {
-            let mut f = e.extra;
-            f.insert("result_code", "FAIL");
-            f.insert("err_code", e.code);
-            f.insert("err_code_des", e.des);
-            f
-        }
+    let (mut biz, error) = match &result {
+        Ok(biz) => (biz.clone(), None),
+        Err(e) => (e.extra.clone(), Some((e.code, e.des.as_str()))),
     };
-    f.insert("return_code", "SUCCESS");
-    f.insert("return_msg", "OK");
-    f.insert("appid", sb.merchant.appid.as_str());
-    f.insert("mch_id", sb.merchant.mch_id.as_str());
-    f.insert("nonce_str", ids::alnum(16));
-    f.insert_opt("device_info", req.get("device_info"));
-    sign::sign_in_place(&mut f, &sb.merchant.api_key, req.sign_type, false);
+    biz.insert_opt("device_info", req.get("device_info"));
+    let m = &sb.merchant;
+    let f = messages::business_response(
+        biz,
+        error,
+        (&m.appid, &m.mch_id),
+        &ids::alnum(16),
+        &m.api_key,
+        req.sign_type,
+    );
     Reply::xml(xml::to_xml(&f))
 }
 
@@ -238,12 +253,9 @@ pub fn is_trade_no(s: &str, min: usize, max: usize) -> bool {
         && s.bytes().all(|b| b.is_ascii_alphanumeric() || b"_-|*@".contains(&b))
 }
 
-/// A positive integer amount in fen. why: digits only; `u64::from_str` would take `+1`.
+/// A positive integer amount in fen, below 10^12 (`messages::fen`, which reads the digits).
 pub fn parse_fen(s: &str) -> Option<u64> {
-    if s.is_empty() || s.len() > 12 || !s.bytes().all(|b| b.is_ascii_digit()) {
-        return None;
-    }
-    s.parse().ok().filter(|&v| v > 0)
+    messages::fen(s).filter(|v| (1..1_000_000_000_000).contains(v))
 }
 
 /// A notify URL as §4.1.1 wants it: http(s), at most 256 characters, no query string.
@@ -253,26 +265,23 @@ pub fn is_notify_url(s: &str) -> bool {
         && url::Url::parse(s).is_ok_and(|u| matches!(u.scheme(), "http" | "https") && u.host().is_some())
 }
 
+/// Refuses a `notify_url` that is not this shop's (see `OwnHosts::may_notify`, which says
+/// why: the sandbox's merchant key is public, so any caller could otherwise aim the
+/// notifier at an internal address). An absent URL passes.
+pub fn check_notify_host(notify_url: Option<&str>, hosts: &OwnHosts) -> Result<(), BizError> {
+    let foreign = notify_url.and_then(|u| url::Url::parse(u).ok()).is_some_and(|u| !hosts.may_notify(&u));
+    if foreign {
+        return Err(BizError::new(
+            "INVALID_REQUEST",
+            "notify_url须为本商户的地址：沙箱只通知它自己的商户（本机、public_url 或本服务器地址）/ \
+             the sandbox only notifies its own shop (loopback, public_url or this server's address)",
+        ));
+    }
+    Ok(())
+}
+
 pub fn char_len_ok(v: Option<&str>, max: usize) -> bool {
     v.is_none_or(|s| s.chars().count() <= max)
-}
-
-/// `yyyyMMddHHmmss` in Beijing time (`time_end`).
-pub fn beijing_compact(t: OffsetDateTime) -> String {
-    let fmt = format_description!("[year][month][day][hour][minute][second]");
-    t.to_offset(offset!(+8)).format(fmt).unwrap_or_default()
-}
-
-/// `yyyy-MM-dd HH:mm:ss` in Beijing time (refund success times, bills).
-pub fn beijing_dashed(t: OffsetDateTime) -> String {
-    let fmt = format_description!("[year]-[month]-[day] [hour]:[minute]:[second]");
-    t.to_offset(offset!(+8)).format(fmt).unwrap_or_default()
-}
-
-/// Reads `yyyyMMddHHmmss` as Beijing time.
-pub fn parse_beijing_compact(s: &str) -> Option<OffsetDateTime> {
-    let fmt = format_description!("[year][month][day][hour][minute][second]");
-    time::PrimitiveDateTime::parse(s, fmt).ok().map(|t| t.assume_offset(offset!(+8)))
 }
 
 #[cfg(test)]
@@ -303,9 +312,12 @@ mod tests {
     }
 
     #[test]
-    fn beijing_times_round_trip() {
-        let t = parse_beijing_compact("20240101120512");
-        assert_eq!(t.map(beijing_compact).as_deref(), Some("20240101120512"));
-        assert_eq!(t.map(beijing_dashed).as_deref(), Some("2024-01-01 12:05:12"));
+    fn an_emoji_written_as_a_character_reference_is_refused_like_a_raw_one() {
+        for body in ["<xml><body>&#x1F600;</body></xml>", "<xml><body>\u{1F600}</body></xml>"] {
+            let refused =
+                parse_body(body.as_bytes()).err().map(|r| String::from_utf8(r.body).unwrap_or_default());
+            assert!(refused.is_some_and(|t| t.contains("编码格式错误")), "{body}");
+        }
+        assert!(parse_body("<xml><body>&#x4E2D;</body></xml>".as_bytes()).is_ok(), "三-byte 中 passes");
     }
 }

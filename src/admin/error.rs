@@ -1,0 +1,86 @@
+//! The admin's one error type; its HTTP status and page are decided here. Internal detail
+//! (store errors) is logged, never shown.
+
+use askama::Template;
+use rocket::Request;
+use rocket::http::{Header, Status};
+use rocket::response::{self, Responder};
+
+use super::{Chrome, Section};
+use crate::store::StoreError;
+use crate::web::{Lang, Page};
+
+#[derive(Debug, thiserror::Error)]
+pub enum AdminError {
+    #[error("sign in required")]
+    Unauthorized,
+    /// A write without this session's form token (or with another one).
+    #[error("the form token is missing or wrong")]
+    Csrf,
+    #[error("too many sign-in attempts")]
+    TooManyAttempts,
+    #[error("not found")]
+    NotFound,
+    #[error("password hashing: {0}")]
+    Password(String),
+    #[error("store: {0}")]
+    Store(#[from] StoreError),
+}
+
+#[derive(Template)]
+#[template(path = "admin/error.html")]
+struct ErrorPage {
+    chrome: Chrome,
+    code: u16,
+    title: &'static str,
+    detail: &'static str,
+}
+
+impl AdminError {
+    fn status(&self) -> Status {
+        match self {
+            AdminError::Unauthorized => Status::Unauthorized,
+            AdminError::Csrf => Status::Forbidden,
+            AdminError::TooManyAttempts => Status::TooManyRequests,
+            AdminError::NotFound => Status::NotFound,
+            AdminError::Password(_) | AdminError::Store(_) => Status::InternalServerError,
+        }
+    }
+
+    fn words(&self) -> (&'static str, &'static str) {
+        match self {
+            AdminError::Unauthorized => ("需要登录 / Sign in required", "请先登录。Please sign in first."),
+            AdminError::Csrf => (
+                "表单已失效 / Form expired",
+                "这个表单不是本次登录打开的，未做任何更改。请返回、刷新后重试。\
+                 This form does not belong to this session; nothing was changed. Go back, reload and try again.",
+            ),
+            AdminError::TooManyAttempts => {
+                ("尝试次数过多 / Too many attempts", "请一分钟后再试。Please wait a minute and try again.")
+            }
+            AdminError::NotFound => ("不存在 / Not found", "这里什么也没有。There is nothing here."),
+            AdminError::Password(_) | AdminError::Store(_) => (
+                "出错了 / Something went wrong",
+                "未能完成，请稍后再试；详情已记录在日志中。It could not be done; the details are in the log.",
+            ),
+        }
+    }
+}
+
+impl<'r> Responder<'r, 'static> for AdminError {
+    fn respond_to(self, req: &'r Request<'_>) -> response::Result<'static> {
+        let status = self.status();
+        if status == Status::InternalServerError {
+            tracing::error!(error = %self, path = %req.uri(), "admin request failed");
+        }
+        let (title, detail) = self.words();
+        let lang = Lang::from_accept_language(req.headers().get_one("Accept-Language").unwrap_or(""));
+        let chrome = Chrome { lang, sandbox: false, csrf: None, section: Section::None };
+        let page = ErrorPage { chrome, code: status.code, title, detail };
+        let mut res = (status, Page(page)).respond_to(req)?;
+        if status == Status::TooManyRequests {
+            res.set_header(Header::new("Retry-After", "60"));
+        }
+        Ok(res)
+    }
+}

@@ -1,0 +1,168 @@
+//! `admin`: the merchant's pages under `/admin` — sign-in (argon2 password, server-side
+//! sessions in a private cookie, CSRF token per session, login rate limit), the audit log,
+//! products with their images, settings and the doctor.
+//!
+//! Owns the admin's HTTP surface and its own records (through `store::admin`). It must not
+//! decide order state (that is `checkout`'s) nor name sled. Every write handler checks the
+//! session's CSRF token before it reads anything else of the form, and records itself in
+//! the audit log.
+
+mod audit;
+mod doctor;
+mod error;
+pub mod images;
+pub mod password;
+mod product_form;
+mod products;
+mod session;
+mod settings;
+
+use std::net::IpAddr;
+use std::sync::Arc;
+use std::sync::atomic::{AtomicBool, Ordering};
+use std::time::Duration;
+
+use rocket::fairing::AdHoc;
+
+use crate::config::Config;
+use crate::store::Store;
+
+pub use error::AdminError;
+pub use session::{AdminSession, IdleTimeout, LoginLimiter};
+
+/// How long a session lives without a request: 30 minutes.
+pub const IDLE_TIMEOUT: Duration = Duration::from_secs(30 * 60);
+
+/// The admin's shared state (managed by Rocket as `Arc<Admin>`).
+pub struct Admin {
+    pub(crate) store: Store,
+    /// Session cookies are `Secure` when the shop's public URL is https.
+    pub(crate) secure_cookie: bool,
+    pub(crate) limiter: LoginLimiter,
+    /// Whether a request with `X-Forwarded-For` came from a peer that is not a trusted proxy
+    /// (the doctor reports it: the H5 buyer IP would then be the proxy's).
+    pub(crate) untrusted_forwarding: AtomicBool,
+}
+
+impl Admin {
+    /// The admin of a starting shop: makes sure a password hash exists (configured, or
+    /// generated and printed once), and drops sessions already idle.
+    pub fn start(config: &Config, store: Store) -> Result<Arc<Admin>, AdminError> {
+        password::ensure_at_start(config, &store)?;
+        let cutoff = now_ms() - i64::try_from(IDLE_TIMEOUT.as_millis()).unwrap_or(i64::MAX);
+        store.prune_admin_sessions(cutoff)?;
+        Ok(Arc::new(Admin {
+            store,
+            secure_cookie: config.public_url.as_ref().is_some_and(|u| u.scheme() == "https"),
+            limiter: LoginLimiter::default(),
+            untrusted_forwarding: AtomicBool::new(false),
+        }))
+    }
+
+    pub(crate) fn saw_untrusted_forwarding(&self) -> bool {
+        self.untrusted_forwarding.load(Ordering::Relaxed)
+    }
+}
+
+/// Every admin route, and the image route the shop's pages use.
+pub fn routes() -> Vec<rocket::Route> {
+    let mut routes = rocket::routes![
+        session::login_page,
+        session::login,
+        session::logout,
+        audit::home,
+        settings::page,
+        doctor::page,
+        doctor::run,
+        images::serve,
+    ];
+    routes.extend(products::routes());
+    routes
+}
+
+/// The 401 catcher for `/admin` (register at base `/admin`): the login page for a browser,
+/// a short 401 for anything else. Never any data.
+pub fn catchers() -> Vec<rocket::Catcher> {
+    rocket::catchers![session::unauthorized]
+}
+
+/// Notes requests that carry `X-Forwarded-For` from a peer we do not trust, for the doctor.
+pub fn forwarding_watch() -> AdHoc {
+    AdHoc::on_request("notice untrusted X-Forwarded-For", |req, _| {
+        Box::pin(async move {
+            if req.headers().get_one("X-Forwarded-For").is_none() {
+                return;
+            }
+            let (Some(admin), Some(config)) =
+                (req.rocket().state::<Arc<Admin>>(), req.rocket().state::<Config>())
+            else {
+                return;
+            };
+            let peer = req.remote().map(|a| a.ip());
+            if !peer.is_some_and(|ip| config.trusted_proxies.iter().any(|net| net.contains(ip))) {
+                admin.untrusted_forwarding.store(true, Ordering::Relaxed);
+            }
+        })
+    })
+}
+
+/// Unix milliseconds now (session idle times need better than seconds in tests).
+pub(crate) fn now_ms() -> i64 {
+    i64::try_from(time::OffsetDateTime::now_utc().unix_timestamp_nanos() / 1_000_000).unwrap_or(i64::MAX)
+}
+
+/// `2024-05-01 12:34:56` in Beijing time, as the merchant reads times.
+pub(crate) fn beijing(at_ms: i64) -> String {
+    let fmt = time::macros::format_description!("[year]-[month]-[day] [hour]:[minute]:[second]");
+    time::OffsetDateTime::from_unix_timestamp(at_ms.div_euclid(1000))
+        .map(|t| t.to_offset(time::macros::offset!(+8)))
+        .ok()
+        .and_then(|t| t.format(&fmt).ok())
+        .unwrap_or_else(|| at_ms.to_string())
+}
+
+/// The client's address, for the rate limit and the audit log: the same rule as the
+/// checkout's (`web::client_ip`), so forwarding headers count only from trusted proxies.
+pub(crate) fn client_ip(req: &rocket::Request<'_>) -> Option<IpAddr> {
+    let peer = req.remote()?.ip();
+    let trusted = req.rocket().state::<Config>().map_or(&[][..], |c| c.trusted_proxies.as_slice());
+    let forwarded: Vec<&str> = req.headers().get("X-Forwarded-For").collect();
+    let real_ip = req.headers().get_one("X-Real-IP");
+    Some(crate::web::client_ip::client_ip(peer, trusted, &forwarded, real_ip))
+}
+
+/// Which page of the admin is open (the navigation marks it).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Section {
+    Home,
+    Products,
+    Settings,
+    None,
+}
+
+/// What the admin layout needs: language, sandbox banner, the session's form token
+/// (`None` on the login page: no navigation then) and the open section.
+#[derive(Debug, Clone)]
+pub struct Chrome {
+    pub lang: crate::web::Lang,
+    pub sandbox: bool,
+    pub csrf: Option<String>,
+    pub section: Section,
+}
+
+impl Chrome {
+    pub(crate) fn new(frame: crate::web::Frame, session: Option<&AdminSession>, section: Section) -> Chrome {
+        Chrome { lang: frame.lang, sandbox: frame.sandbox, csrf: session.map(|s| s.csrf.clone()), section }
+    }
+
+    /// Whether the open section is `name` (`home`, `products`, `settings`), for templates.
+    pub fn is(&self, name: &str) -> bool {
+        let open = match self.section {
+            Section::Home => "home",
+            Section::Products => "products",
+            Section::Settings => "settings",
+            Section::None => "",
+        };
+        open == name
+    }
+}

@@ -1,0 +1,229 @@
+//! The product form: what the merchant typed, checked field by field into a `ProductInput`
+//! (price in yuan parsed exactly to fen, slug rules, stock, contact fields, the image), or
+//! the same form back with every problem named and nothing saved.
+
+use rocket::FromForm;
+use rocket::data::Capped;
+use rocket::form::Contextual;
+use rocket::fs::TempFile;
+use tokio::io::AsyncReadExt;
+
+use super::images::{self, MAX_IMAGE};
+use crate::domain::product::valid_slug;
+use crate::domain::{Fen, Product, Required};
+use crate::web::Lang;
+
+const MAX_NAME: usize = 100;
+const MAX_DESCRIPTION: usize = 4000;
+
+/// The multipart form as sent. Text fields are optional here so that a missing one becomes
+/// a message on the form rather than a bare 422. (`csrf` is read from the form's context
+/// before anything else, see `AdminSession::check_form`.)
+#[derive(FromForm)]
+pub struct ProductForm<'r> {
+    pub name: Option<&'r str>,
+    pub slug: Option<&'r str>,
+    pub description: Option<&'r str>,
+    pub price: Option<&'r str>,
+    pub stock: Option<&'r str>,
+    pub req_name: bool,
+    pub req_phone: bool,
+    pub req_address: bool,
+    pub req_note: bool,
+    pub image: Option<Capped<TempFile<'r>>>,
+    pub remove_image: bool,
+}
+
+/// What happens to the product's image.
+pub enum ImageChange {
+    Keep,
+    Remove,
+    Replace { bytes: Vec<u8>, content_type: &'static str },
+}
+
+/// A checked form.
+pub struct ProductInput {
+    pub slug: String,
+    pub name: String,
+    pub description: String,
+    pub price: Fen,
+    pub stock: Option<u32>,
+    pub required: Required,
+    pub image: ImageChange,
+}
+
+/// The form as the template shows it: the values typed (or stored) and the problems.
+#[derive(Debug, Clone, Default)]
+pub struct FormView {
+    pub is_new: bool,
+    pub slug: String,
+    pub name: String,
+    pub description: String,
+    pub price: String,
+    pub stock: String,
+    pub required: Required,
+    pub image_url: Option<String>,
+    pub errors: Vec<(&'static str, String)>,
+}
+
+impl FormView {
+    pub fn empty() -> FormView {
+        FormView { is_new: true, ..FormView::default() }
+    }
+
+    pub fn of(product: &Product) -> FormView {
+        FormView {
+            is_new: false,
+            slug: product.slug.clone(),
+            name: product.name.clone(),
+            description: product.description.clone(),
+            price: product.price.yuan(),
+            stock: product.stock.map(|s| s.to_string()).unwrap_or_default(),
+            required: product.required,
+            image_url: images::url(product),
+            errors: Vec::new(),
+        }
+    }
+
+    /// The values a failed form was sent with, so the merchant need not type them again.
+    pub fn refill<T>(mut self, form: &Contextual<'_, T>) -> FormView {
+        let c = &form.context;
+        let text = |k: &str| c.field_value(k).unwrap_or_default().to_owned();
+        if self.is_new {
+            self.slug = text("slug");
+        }
+        self.name = text("name");
+        self.description = text("description");
+        self.price = text("price");
+        self.stock = text("stock");
+        let on = |k: &str| c.field_value(k).is_some_and(|v| matches!(v, "on" | "true" | "yes" | "1"));
+        self.required = Required {
+            name: on("req_name"),
+            phone: on("req_phone"),
+            address: on("req_address"),
+            note: on("req_note"),
+        };
+        self
+    }
+
+    pub fn has_error(&self, field: &str) -> bool {
+        self.errors.iter().any(|(f, _)| *f == field)
+    }
+
+    pub fn error(&self, field: &str) -> &str {
+        self.errors.iter().find(|(f, _)| *f == field).map_or("", |(_, m)| m.as_str())
+    }
+}
+
+/// Checks `form`. `slug` is the product being edited (its slug never changes), `None` for a
+/// new one. `Err` carries every problem, by field.
+pub async fn check(
+    form: &ProductForm<'_>,
+    slug: Option<&str>,
+    lang: Lang,
+) -> Result<ProductInput, Vec<(&'static str, String)>> {
+    let mut errors: Vec<(&'static str, String)> = Vec::new();
+    let mut fail = |field: &'static str, zh: &'static str, en: &'static str| {
+        errors.push((field, lang.t(zh, en).to_owned()));
+    };
+    let slug = match slug {
+        Some(s) => s.to_owned(),
+        None => form.slug.unwrap_or("").trim().to_owned(),
+    };
+    if !valid_slug(&slug) {
+        fail(
+            "slug",
+            "网址名只能用小写字母、数字和连字符（1–64 个，不以连字符开头或结尾），如 iced-coffee。",
+            "Use 1–64 lowercase letters, digits and hyphens, not starting or ending with a hyphen, like iced-coffee.",
+        );
+    }
+    let name = form.name.unwrap_or("").trim().to_owned();
+    if name.is_empty() || name.chars().count() > MAX_NAME {
+        fail("name", "请填写名称（最多 100 个字）。", "Give a name (at most 100 characters).");
+    }
+    let description = form.description.unwrap_or("").trim().to_owned();
+    if description.chars().count() > MAX_DESCRIPTION {
+        fail("description", "描述最多 4000 个字。", "At most 4000 characters.");
+    }
+    let price = match Fen::parse_yuan(form.price.unwrap_or("")) {
+        Ok(p) if p.get() > 0 => Some(p),
+        Ok(_) => {
+            fail("price", "价格至少 0.01 元。", "The price must be at least 0.01 yuan.");
+            None
+        }
+        Err(_) => {
+            fail(
+                "price",
+                "请用元填写价格，最多两位小数，如 19.90。",
+                "Type the price in yuan with at most two decimals, like 19.90.",
+            );
+            None
+        }
+    };
+    let stock = match form.stock.unwrap_or("").trim() {
+        "" => Some(None),
+        s => match s.parse::<u32>() {
+            Ok(n) => Some(Some(n)),
+            Err(_) => {
+                fail(
+                    "stock",
+                    "库存请填整数，不限量请留空。",
+                    "Stock is a whole number; leave it empty for unlimited.",
+                );
+                None
+            }
+        },
+    };
+    let image = match read_image(form, lang).await {
+        Ok(change) => Some(change),
+        Err(message) => {
+            errors.push(("image", message));
+            None
+        }
+    };
+    match (price, stock, image) {
+        (Some(price), Some(stock), Some(image)) if errors.is_empty() => Ok(ProductInput {
+            slug,
+            name,
+            description,
+            price,
+            stock,
+            required: Required {
+                name: form.req_name,
+                phone: form.req_phone,
+                address: form.req_address,
+                note: form.req_note,
+            },
+            image,
+        }),
+        _ => Err(errors),
+    }
+}
+
+/// The uploaded image, checked by its bytes; an empty file field means "no new image".
+async fn read_image(form: &ProductForm<'_>, lang: Lang) -> Result<ImageChange, String> {
+    let too_large = || lang.t("图片不能超过 1 MB。", "The image must be at most 1 MiB.").to_owned();
+    let file = match &form.image {
+        Some(f) if !f.is_empty() => f,
+        _ if form.remove_image => return Ok(ImageChange::Remove),
+        _ => return Ok(ImageChange::Keep),
+    };
+    if !file.is_complete() || file.len() > MAX_IMAGE as u64 {
+        return Err(too_large());
+    }
+    let unreadable =
+        |_| lang.t("图片读取失败，请重试。", "The image could not be read; try again.").to_owned();
+    let mut bytes = Vec::with_capacity(usize::try_from(file.len()).unwrap_or(0));
+    let reader = file.open().await.map_err(unreadable)?;
+    // why: read one byte past the limit, so a file that grew after the size check is caught.
+    reader.take(MAX_IMAGE as u64 + 1).read_to_end(&mut bytes).await.map_err(unreadable)?;
+    if bytes.len() > MAX_IMAGE {
+        return Err(too_large());
+    }
+    match images::sniff(&bytes) {
+        Some(content_type) => Ok(ImageChange::Replace { bytes, content_type }),
+        None => Err(lang
+            .t("只接受 JPEG、PNG 或 WebP 图片。", "Only JPEG, PNG or WebP images are accepted.")
+            .to_owned()),
+    }
+}

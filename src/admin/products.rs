@@ -1,0 +1,306 @@
+//! `/admin/products`: the list in shop order (archived ones apart), create, edit, archive and
+//! unarchive, move up and down. Thin: the form is checked in `product_form`, records are
+//! kept by `store`.
+
+use std::sync::Arc;
+
+use askama::Template;
+use rocket::form::{Contextual, Form};
+use rocket::http::Status;
+use rocket::response::Redirect;
+use rocket::{Either, State, get, post};
+
+use super::product_form::{self, FormView, ImageChange, ProductForm, ProductInput};
+use super::session::{ClientAddr, Token};
+use super::{Admin, AdminError, AdminSession, Chrome, Section, audit, images};
+use crate::domain::Product;
+use crate::domain::product::ImageRef;
+use crate::web::{Frame, Lang, Page};
+
+pub fn routes() -> Vec<rocket::Route> {
+    rocket::routes![list, new, create, edit, update, archive, unarchive, up, down]
+}
+
+/// A product as the list shows it.
+pub struct Row {
+    pub slug: String,
+    pub name: String,
+    pub price: String,
+    pub stock: String,
+    pub image_url: Option<String>,
+}
+
+impl Row {
+    fn of(p: &Product, lang: Lang) -> Row {
+        Row {
+            slug: p.slug.clone(),
+            name: p.name.clone(),
+            price: p.price.to_string(),
+            stock: p.stock.map_or_else(|| lang.t("不限", "unlimited").to_owned(), |s| s.to_string()),
+            image_url: images::url(p),
+        }
+    }
+}
+
+#[derive(Template)]
+#[template(path = "admin/products.html")]
+pub struct ListPage {
+    chrome: Chrome,
+    active: Vec<Row>,
+    archived: Vec<Row>,
+}
+
+#[derive(Template)]
+#[template(path = "admin/product_form.html")]
+pub struct FormPage {
+    chrome: Chrome,
+    form: FormView,
+    problem: Option<String>,
+}
+
+type FormReply = Result<Either<Redirect, (Status, Page<FormPage>)>, AdminError>;
+
+fn form_page(
+    frame: Frame,
+    session: &AdminSession,
+    form: FormView,
+    problem: Option<String>,
+) -> Page<FormPage> {
+    Page(FormPage { chrome: Chrome::new(frame, Some(session), Section::Products), form, problem })
+}
+
+#[get("/admin/products")]
+pub fn list(
+    admin: &State<Arc<Admin>>,
+    session: AdminSession,
+    frame: Frame,
+) -> Result<Page<ListPage>, AdminError> {
+    let (archived, active): (Vec<Product>, Vec<Product>) =
+        admin.store.products()?.into_iter().partition(|p| p.archived);
+    let rows = |ps: &[Product]| ps.iter().map(|p| Row::of(p, frame.lang)).collect();
+    Ok(Page(ListPage {
+        chrome: Chrome::new(frame, Some(&session), Section::Products),
+        active: rows(&active),
+        archived: rows(&archived),
+    }))
+}
+
+#[get("/admin/products/new")]
+pub fn new(session: AdminSession, frame: Frame) -> Page<FormPage> {
+    form_page(frame, &session, FormView::empty(), None)
+}
+
+#[get("/admin/products/<slug>/edit")]
+pub fn edit(
+    admin: &State<Arc<Admin>>,
+    session: AdminSession,
+    frame: Frame,
+    slug: &str,
+) -> Result<Page<FormPage>, AdminError> {
+    let product = admin.store.product(slug)?.ok_or(AdminError::NotFound)?;
+    Ok(form_page(frame, &session, FormView::of(&product), None))
+}
+
+/// The form sent back with its problems (422), nothing saved.
+fn refused(
+    frame: Frame,
+    session: &AdminSession,
+    view: FormView,
+    form: &Contextual<'_, ProductForm<'_>>,
+    errors: Vec<(&'static str, String)>,
+) -> FormReply {
+    let problem =
+        frame.lang.t("未保存：请改正下面标出的问题。", "Not saved: please fix what is marked below.");
+    let view = FormView { errors, ..view.refill(form) };
+    Ok(Either::Right((
+        Status::UnprocessableEntity,
+        form_page(frame, session, view, Some(problem.to_owned())),
+    )))
+}
+
+/// A form that could not be read at all (too large a body, a broken upload).
+fn unreadable(lang: Lang) -> Vec<(&'static str, String)> {
+    let msg = lang.t(
+        "表单无法读取（上传内容可能超过 1 MB），请重试。",
+        "The form could not be read (the upload may be over 1 MiB); try again.",
+    );
+    vec![("image", msg.to_owned())]
+}
+
+#[post("/admin/products", data = "<form>")]
+pub async fn create(
+    admin: &State<Arc<Admin>>,
+    session: AdminSession,
+    frame: Frame,
+    addr: ClientAddr,
+    form: Form<Contextual<'_, ProductForm<'_>>>,
+) -> FormReply {
+    session.check_form(&form)?;
+    let Some(value) = &form.value else {
+        return refused(frame, &session, FormView::empty(), &form, unreadable(frame.lang));
+    };
+    let input = match product_form::check(value, None, frame.lang).await {
+        Ok(input) => input,
+        Err(errors) => return refused(frame, &session, FormView::empty(), &form, errors),
+    };
+    let position =
+        admin.store.products()?.iter().map(|p| p.position).max().map_or(0, |m| m.saturating_add(1));
+    let (product, bytes) = apply(input, None, position);
+    if !admin.store.create_product(&product)? {
+        let taken = frame.lang.t("这个网址名已被使用，请换一个。", "This slug is taken; choose another.");
+        return refused(frame, &session, FormView::empty(), &form, vec![("slug", taken.to_owned())]);
+    }
+    if let Some(bytes) = bytes {
+        admin.store.put_product_image(&product.slug, &bytes)?;
+    }
+    let detail = format!("{} {} {}", product.slug, product.name, product.price);
+    audit::record(&admin.store, "admin", "product.create", &detail, &addr.text())?;
+    admin.store.flush().await?;
+    Ok(Either::Left(Redirect::to("/admin/products")))
+}
+
+#[post("/admin/products/<slug>/edit", data = "<form>")]
+pub async fn update(
+    admin: &State<Arc<Admin>>,
+    session: AdminSession,
+    frame: Frame,
+    addr: ClientAddr,
+    slug: &str,
+    form: Form<Contextual<'_, ProductForm<'_>>>,
+) -> FormReply {
+    session.check_form(&form)?;
+    let existing = admin.store.product(slug)?.ok_or(AdminError::NotFound)?;
+    let view = FormView::of(&existing);
+    let Some(value) = &form.value else {
+        return refused(frame, &session, view, &form, unreadable(frame.lang));
+    };
+    let input = match product_form::check(value, Some(slug), frame.lang).await {
+        Ok(input) => input,
+        Err(errors) => return refused(frame, &session, view, &form, errors),
+    };
+    let removing = matches!(input.image, ImageChange::Remove);
+    let (product, bytes) = apply(input, Some(&existing), existing.position);
+    // why: bytes first, so the product never names an image that is not stored yet.
+    if let Some(bytes) = bytes {
+        admin.store.put_product_image(slug, &bytes)?;
+    }
+    admin.store.put_product(&product)?;
+    if removing {
+        admin.store.remove_product_image(slug)?;
+    }
+    let detail = format!("{} {} {}", product.slug, product.name, product.price);
+    audit::record(&admin.store, "admin", "product.update", &detail, &addr.text())?;
+    admin.store.flush().await?;
+    Ok(Either::Left(Redirect::to("/admin/products")))
+}
+
+/// The product a checked form describes, and the image bytes to store with it.
+fn apply(input: ProductInput, existing: Option<&Product>, position: i64) -> (Product, Option<Vec<u8>>) {
+    let (image, bytes) = match input.image {
+        ImageChange::Keep => (existing.and_then(|p| p.image.clone()), None),
+        ImageChange::Remove => (None, None),
+        ImageChange::Replace { bytes, content_type } => {
+            let image = ImageRef { content_type: content_type.to_owned(), etag: images::etag_of(&bytes) };
+            (Some(image), Some(bytes))
+        }
+    };
+    let product = Product {
+        slug: input.slug,
+        name: input.name,
+        description: input.description,
+        price: input.price,
+        position,
+        archived: existing.is_some_and(|p| p.archived),
+        stock: input.stock,
+        image,
+        required: input.required,
+    };
+    (product, bytes)
+}
+
+type ActionForm<'r> = Form<Contextual<'r, Token<'r>>>;
+
+async fn set_archived(
+    admin: &Admin,
+    addr: &ClientAddr,
+    slug: &str,
+    archived: bool,
+) -> Result<Redirect, AdminError> {
+    let mut product = admin.store.product(slug)?.ok_or(AdminError::NotFound)?;
+    product.archived = archived;
+    admin.store.put_product(&product)?;
+    let action = if archived { "product.archive" } else { "product.unarchive" };
+    audit::record(&admin.store, "admin", action, slug, &addr.text())?;
+    admin.store.flush().await?;
+    Ok(Redirect::to("/admin/products"))
+}
+
+#[post("/admin/products/<slug>/archive", data = "<form>")]
+pub async fn archive(
+    admin: &State<Arc<Admin>>,
+    session: AdminSession,
+    addr: ClientAddr,
+    slug: &str,
+    form: ActionForm<'_>,
+) -> Result<Redirect, AdminError> {
+    session.check_form(&form)?;
+    set_archived(admin, &addr, slug, true).await
+}
+
+#[post("/admin/products/<slug>/unarchive", data = "<form>")]
+pub async fn unarchive(
+    admin: &State<Arc<Admin>>,
+    session: AdminSession,
+    addr: ClientAddr,
+    slug: &str,
+    form: ActionForm<'_>,
+) -> Result<Redirect, AdminError> {
+    session.check_form(&form)?;
+    set_archived(admin, &addr, slug, false).await
+}
+
+/// Swaps a product with its neighbour among the products on sale, then numbers them 0, 1, …
+/// (so equal positions left by older data cannot make a move do nothing).
+async fn shift(admin: &Admin, addr: &ClientAddr, slug: &str, up: bool) -> Result<Redirect, AdminError> {
+    let mut active: Vec<Product> = admin.store.products()?.into_iter().filter(|p| !p.archived).collect();
+    let i = active.iter().position(|p| p.slug == slug).ok_or(AdminError::NotFound)?;
+    let j = if up { i.checked_sub(1) } else { Some(i + 1).filter(|j| *j < active.len()) };
+    if let Some(j) = j {
+        active.swap(i, j);
+        for (position, mut product) in active.into_iter().enumerate() {
+            let position = i64::try_from(position).unwrap_or(i64::MAX);
+            if product.position != position {
+                product.position = position;
+                admin.store.put_product(&product)?;
+            }
+        }
+        let action = if up { "product.move_up" } else { "product.move_down" };
+        audit::record(&admin.store, "admin", action, slug, &addr.text())?;
+        admin.store.flush().await?;
+    }
+    Ok(Redirect::to("/admin/products"))
+}
+
+#[post("/admin/products/<slug>/up", data = "<form>")]
+pub async fn up(
+    admin: &State<Arc<Admin>>,
+    session: AdminSession,
+    addr: ClientAddr,
+    slug: &str,
+    form: ActionForm<'_>,
+) -> Result<Redirect, AdminError> {
+    session.check_form(&form)?;
+    shift(admin, &addr, slug, true).await
+}
+
+#[post("/admin/products/<slug>/down", data = "<form>")]
+pub async fn down(
+    admin: &State<Arc<Admin>>,
+    session: AdminSession,
+    addr: ClientAddr,
+    slug: &str,
+    form: ActionForm<'_>,
+) -> Result<Redirect, AdminError> {
+    session.check_form(&form)?;
+    shift(admin, &addr, slug, false).await
+}

@@ -1,0 +1,356 @@
+//! Signing in and out: the session guard, the CSRF check, the login rate limit and the 401
+//! catcher.
+//!
+//! why server-side sessions: the private cookie carries only a random id; the record (with
+//! its CSRF token and last use) lives in the store, so logging out, a new password or 30 idle
+//! minutes really end the session, even for a copy of the cookie.
+
+use std::collections::HashMap;
+use std::net::IpAddr;
+use std::sync::{Arc, Mutex};
+use std::time::{Duration, Instant};
+
+use askama::Template;
+use base64::Engine;
+use base64::engine::general_purpose::URL_SAFE_NO_PAD;
+use rocket::form::{Contextual, Form, FromForm};
+use rocket::http::{Cookie, CookieJar, SameSite, Status};
+use rocket::request::{FromRequest, Outcome};
+use rocket::response::Redirect;
+use rocket::{Request, Responder, State, catch, get, post};
+use subtle::ConstantTimeEq;
+
+use super::{Admin, AdminError, Chrome, IDLE_TIMEOUT, Section, audit, client_ip, now_ms, password};
+use crate::config::Config;
+use crate::store::admin::SessionRecord;
+use crate::web::same_origin::SameOrigin;
+use crate::web::{Frame, Lang, Page};
+
+const COOKIE: &str = "wxcheckout_admin";
+/// Login attempts allowed per client address in `WINDOW`.
+const ATTEMPTS: usize = 5;
+const WINDOW: Duration = Duration::from_secs(60);
+
+/// Overrides the 30-minute idle timeout. Only tests manage this (`rocket.manage(IdleTimeout(…))`
+/// on the shop before launch), to see a session expire in a second; production never does.
+#[derive(Debug, Clone, Copy)]
+pub struct IdleTimeout(pub Duration);
+
+fn idle_timeout(req: &Request<'_>) -> Duration {
+    req.rocket().state::<IdleTimeout>().map_or(IDLE_TIMEOUT, |t| t.0)
+}
+
+fn random_token() -> String {
+    let mut bytes = [0u8; 32];
+    rand::fill(&mut bytes);
+    URL_SAFE_NO_PAD.encode(bytes)
+}
+
+/// The request's client address as text (the audit log's "from where").
+pub struct ClientAddr(pub Option<IpAddr>);
+
+impl ClientAddr {
+    pub fn text(&self) -> String {
+        self.0.map_or_else(|| "unknown".to_owned(), |ip| ip.to_string())
+    }
+}
+
+#[rocket::async_trait]
+impl<'r> FromRequest<'r> for ClientAddr {
+    type Error = ();
+    async fn from_request(req: &'r Request<'_>) -> Outcome<Self, ()> {
+        Outcome::Success(ClientAddr(client_ip(req)))
+    }
+}
+
+/// A signed-in admin. As a request guard it fails with 401 (the catcher shows the login page
+/// to a browser); on success it has refreshed the session's idle clock and cookie.
+#[derive(Debug, Clone)]
+pub struct AdminSession {
+    pub id: String,
+    pub csrf: String,
+    pub ip: String,
+}
+
+impl AdminSession {
+    /// Refuses (403) a write whose `csrf` field is not this session's token.
+    pub fn check_csrf(&self, given: Option<&str>) -> Result<(), AdminError> {
+        let ok = given.is_some_and(|g| bool::from(g.as_bytes().ct_eq(self.csrf.as_bytes())));
+        if ok { Ok(()) } else { Err(AdminError::Csrf) }
+    }
+
+    /// The CSRF check on a parsed form, before anything else of it is used.
+    pub fn check_form<T>(&self, form: &Contextual<'_, T>) -> Result<(), AdminError> {
+        self.check_csrf(form.context.field_value("csrf"))
+    }
+}
+
+fn session_cookie(id: String, idle: Duration, secure: bool) -> Cookie<'static> {
+    let secs = i64::try_from(idle.as_secs()).unwrap_or(i64::MAX).max(1);
+    Cookie::build((COOKIE, id))
+        .path("/admin")
+        .http_only(true)
+        .same_site(SameSite::Strict)
+        .secure(secure)
+        .max_age(rocket::time::Duration::seconds(secs))
+        .build()
+}
+
+fn removal_cookie() -> Cookie<'static> {
+    Cookie::build(COOKIE).path("/admin").build()
+}
+
+#[rocket::async_trait]
+impl<'r> FromRequest<'r> for AdminSession {
+    type Error = ();
+
+    async fn from_request(req: &'r Request<'_>) -> Outcome<Self, ()> {
+        let Some(admin) = req.rocket().state::<Arc<Admin>>() else {
+            return Outcome::Error((Status::InternalServerError, ()));
+        };
+        let jar = req.cookies();
+        let Some(id) = jar.get_private(COOKIE).map(|c| c.value().to_owned()) else {
+            return Outcome::Error((Status::Unauthorized, ()));
+        };
+        let idle = idle_timeout(req);
+        match touch(admin, &id, idle) {
+            Ok(Some(record)) => {
+                jar.add_private(session_cookie(id.clone(), idle, admin.secure_cookie));
+                Outcome::Success(AdminSession { id, csrf: record.csrf, ip: record.ip })
+            }
+            Ok(None) => {
+                jar.remove_private(removal_cookie());
+                Outcome::Error((Status::Unauthorized, ()))
+            }
+            Err(e) => {
+                tracing::error!(error = %e, "admin session lookup failed");
+                Outcome::Error((Status::InternalServerError, ()))
+            }
+        }
+    }
+}
+
+/// The session `id` if it is still live; its idle clock restarts. An idle one is deleted.
+fn touch(admin: &Admin, id: &str, idle: Duration) -> Result<Option<SessionRecord>, AdminError> {
+    let Some(mut record) = admin.store.admin_session(id)? else { return Ok(None) };
+    let now = now_ms();
+    let idle_ms = i64::try_from(idle.as_millis()).unwrap_or(i64::MAX);
+    if now.saturating_sub(record.last_seen_ms) > idle_ms {
+        admin.store.remove_admin_session(id)?;
+        return Ok(None);
+    }
+    record.last_seen_ms = now;
+    admin.store.put_admin_session(id, &record)?;
+    Ok(Some(record))
+}
+
+/// At most `ATTEMPTS` sign-in attempts per client address per minute.
+#[derive(Default)]
+pub struct LoginLimiter {
+    attempts: Mutex<HashMap<IpAddr, Vec<Instant>>>,
+}
+
+impl LoginLimiter {
+    /// Counts an attempt from `ip`; `false` when it is over the limit (and is not counted).
+    pub fn allow(&self, ip: Option<IpAddr>) -> bool {
+        let ip = ip.unwrap_or(IpAddr::from([0, 0, 0, 0]));
+        let mut map = self.attempts.lock().unwrap_or_else(|p| p.into_inner());
+        let now = Instant::now();
+        // why: bounded memory under a spray of addresses; old attempts limit nothing.
+        if map.len() > 10_000 {
+            map.retain(|_, times| times.iter().any(|t| now.duration_since(*t) < WINDOW));
+        }
+        let times = map.entry(ip).or_default();
+        times.retain(|t| now.duration_since(*t) < WINDOW);
+        if times.len() >= ATTEMPTS {
+            return false;
+        }
+        times.push(now);
+        true
+    }
+}
+
+// ---- pages ------------------------------------------------------------------------------
+
+#[derive(Template)]
+#[template(path = "admin/login.html")]
+pub struct LoginPage {
+    chrome: Chrome,
+    next: String,
+    error: Option<&'static str>,
+}
+
+fn login_page_for(lang: Lang, sandbox: bool, next: &str, error: Option<&'static str>) -> Page<LoginPage> {
+    let chrome = Chrome { lang, sandbox, csrf: None, section: Section::None };
+    Page(LoginPage { chrome, next: safe_next(Some(next)), error })
+}
+
+/// Where to go after signing in: an admin path on this site, never elsewhere.
+fn safe_next(next: Option<&str>) -> String {
+    match next {
+        Some(n)
+            if n.starts_with("/admin")
+                && !n.starts_with("/admin/login")
+                && n.bytes().all(|b| b.is_ascii_graphic() && b != b'\\') =>
+        {
+            n.to_owned()
+        }
+        _ => "/admin".to_owned(),
+    }
+}
+
+#[derive(Responder)]
+pub enum LoginReply {
+    Redirect(Redirect),
+    Page((Status, Page<LoginPage>)),
+    Error(AdminError),
+}
+
+#[get("/admin/login?<next>")]
+pub fn login_page(frame: Frame, session: Option<AdminSession>, next: Option<&str>) -> LoginReply {
+    if session.is_some() {
+        return LoginReply::Redirect(Redirect::to(safe_next(next)));
+    }
+    LoginReply::Page((Status::Ok, login_page_for(frame.lang, frame.sandbox, next.unwrap_or(""), None)))
+}
+
+#[derive(FromForm)]
+pub struct LoginForm<'r> {
+    password: &'r str,
+    next: Option<&'r str>,
+}
+
+#[post("/admin/login", data = "<form>")]
+pub async fn login(
+    admin: &State<Arc<Admin>>,
+    _same_site: SameOrigin,
+    frame: Frame,
+    addr: ClientAddr,
+    jar: &CookieJar<'_>,
+    idle: IdleOf,
+    form: Form<LoginForm<'_>>,
+) -> LoginReply {
+    if !admin.limiter.allow(addr.0) {
+        tracing::warn!(ip = %addr.text(), "admin login rate limit reached");
+        return LoginReply::Error(AdminError::TooManyAttempts);
+    }
+    let stored = match admin.store.admin_password() {
+        Ok(s) => s,
+        Err(e) => return LoginReply::Error(e.into()),
+    };
+    let candidate = form.password.to_owned();
+    // why: argon2 is deliberately slow; off the async workers.
+    let ok = tokio::task::spawn_blocking(move || {
+        stored.is_some_and(|rec| candidate.len() <= 1024 && password::verify(&rec.hash, &candidate))
+    })
+    .await
+    .unwrap_or(false);
+    let next = form.next.unwrap_or("");
+    if !ok {
+        let _ = audit::record(&admin.store, "?", "login.failed", "", &addr.text());
+        let error = frame.lang.t("密码不正确。", "That password is not right.");
+        return LoginReply::Page((
+            Status::Unauthorized,
+            login_page_for(frame.lang, frame.sandbox, next, Some(error)),
+        ));
+    }
+    match start_session(admin, &addr, jar, idle.0) {
+        Ok(()) => LoginReply::Redirect(Redirect::to(safe_next(Some(next)))),
+        Err(e) => LoginReply::Error(e),
+    }
+}
+
+fn start_session(
+    admin: &Admin,
+    addr: &ClientAddr,
+    jar: &CookieJar<'_>,
+    idle: Duration,
+) -> Result<(), AdminError> {
+    let id = random_token();
+    let now = now_ms();
+    let record = SessionRecord { csrf: random_token(), created_ms: now, last_seen_ms: now, ip: addr.text() };
+    admin.store.put_admin_session(&id, &record)?;
+    audit::record(&admin.store, "admin", "login", "", &addr.text())?;
+    jar.add_private(session_cookie(id, idle, admin.secure_cookie));
+    Ok(())
+}
+
+/// The idle timeout in effect, as a guard (tests may shorten it, see `IdleTimeout`).
+pub struct IdleOf(Duration);
+
+#[rocket::async_trait]
+impl<'r> FromRequest<'r> for IdleOf {
+    type Error = ();
+    async fn from_request(req: &'r Request<'_>) -> Outcome<Self, ()> {
+        Outcome::Success(IdleOf(idle_timeout(req)))
+    }
+}
+
+#[derive(FromForm)]
+pub struct Token<'r> {
+    #[allow(dead_code)]
+    csrf: &'r str,
+}
+
+#[post("/admin/logout", data = "<form>")]
+pub fn logout(
+    admin: &State<Arc<Admin>>,
+    session: AdminSession,
+    addr: ClientAddr,
+    jar: &CookieJar<'_>,
+    form: Form<Contextual<'_, Token<'_>>>,
+) -> Result<Redirect, AdminError> {
+    session.check_form(&form)?;
+    admin.store.remove_admin_session(&session.id)?;
+    jar.remove_private(removal_cookie());
+    audit::record(&admin.store, "admin", "logout", "", &addr.text())?;
+    Ok(Redirect::to("/admin/login"))
+}
+
+/// 401 under `/admin`: a browser asking for a page gets the login page (it comes back to
+/// the page after signing in); anything else gets a short 401. Never any data.
+#[catch(401)]
+pub fn unauthorized(req: &Request<'_>) -> Result<Page<LoginPage>, &'static str> {
+    let wants_html = req.headers().get_one("Accept").is_some_and(|a| a.contains("text/html"));
+    if req.method() != rocket::http::Method::Get || !wants_html {
+        return Err("401 Unauthorized: sign in at /admin/login\n");
+    }
+    let lang = Lang::from_accept_language(req.headers().get_one("Accept-Language").unwrap_or(""));
+    let sandbox = req.rocket().state::<Config>().is_some_and(Config::is_sandbox);
+    let next = req.uri().to_string();
+    Ok(login_page_for(lang, sandbox, &next, None))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn the_page_after_sign_in_stays_inside_the_admin() {
+        assert_eq!(safe_next(Some("/admin/products")), "/admin/products");
+        assert_eq!(safe_next(Some("https://evil.example/admin")), "/admin");
+        assert_eq!(safe_next(Some("//evil.example")), "/admin");
+        assert_eq!(safe_next(Some("/admin/login")), "/admin");
+        assert_eq!(safe_next(Some("/admin\r\nSet-Cookie: x")), "/admin");
+        assert_eq!(safe_next(None), "/admin");
+    }
+
+    #[test]
+    fn the_sixth_attempt_in_a_minute_from_one_address_is_refused() {
+        let limiter = LoginLimiter::default();
+        let ip = Some(IpAddr::from([203, 0, 113, 9]));
+        for _ in 0..ATTEMPTS {
+            assert!(limiter.allow(ip));
+        }
+        assert!(!limiter.allow(ip));
+        assert!(limiter.allow(Some(IpAddr::from([203, 0, 113, 10]))), "another address is not limited");
+    }
+
+    #[test]
+    fn a_wrong_or_missing_form_token_is_refused() {
+        let s = AdminSession { id: "i".into(), csrf: "token".into(), ip: "ip".into() };
+        assert!(s.check_csrf(Some("token")).is_ok());
+        assert!(matches!(s.check_csrf(Some("other")), Err(AdminError::Csrf)));
+        assert!(matches!(s.check_csrf(None), Err(AdminError::Csrf)));
+    }
+}

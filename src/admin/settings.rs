@@ -1,0 +1,223 @@
+//! `/admin/settings`: the configuration in effect, secrets masked (never the admin password),
+//! and the addresses the merchant registers in WeChat's platforms, with copy buttons.
+
+use std::sync::Arc;
+
+use askama::Template;
+use rocket::{State, get};
+use url::Url;
+
+use super::{Admin, AdminError, AdminSession, Chrome, Section, beijing};
+use crate::checkout::Checkout;
+use crate::config::Config;
+use crate::web::{Frame, Lang, Page};
+
+/// `1920…2d`: the first 4 and last 2 characters, enough to tell two keys apart, never to
+/// use one. Short values show nothing of themselves.
+pub fn mask(secret: &str) -> String {
+    let chars: Vec<char> = secret.chars().collect();
+    if chars.len() < 10 {
+        return "••••".to_owned();
+    }
+    let head: String = chars[..4].iter().collect();
+    let tail: String = chars[chars.len() - 2..].iter().collect();
+    format!("{head}…{tail}")
+}
+
+/// A setting as shown: what it is, its value, and where it comes from in the configuration.
+pub struct Setting {
+    pub label: &'static str,
+    pub value: String,
+    pub key: &'static str,
+}
+
+/// An address to register at WeChat: where, and the value to paste.
+pub struct Registration {
+    pub label: &'static str,
+    pub place: &'static str,
+    pub value: String,
+}
+
+#[derive(Template)]
+#[template(path = "admin/settings.html")]
+pub struct SettingsPage {
+    chrome: Chrome,
+    settings: Vec<Setting>,
+    registrations: Vec<Registration>,
+    /// No `public_url`: the addresses below are this machine's and not reachable by WeChat.
+    no_public_url: bool,
+}
+
+#[get("/admin/settings")]
+pub fn page(
+    admin: &State<Arc<Admin>>,
+    config: &State<Config>,
+    checkout: &State<Arc<Checkout>>,
+    session: AdminSession,
+    frame: Frame,
+) -> Result<Page<SettingsPage>, AdminError> {
+    let password = admin.store.admin_password()?;
+    let password_text = match password {
+        Some(p) => format!("{} · {} (argon2id)", p.source, beijing(p.changed_at.saturating_mul(1000))),
+        None => "—".to_owned(),
+    };
+    Ok(Page(SettingsPage {
+        chrome: Chrome::new(frame, Some(&session), Section::Settings),
+        settings: effective(config, frame.lang, password_text),
+        registrations: registrations(
+            &checkout.settings.notify_url,
+            &checkout.settings.refund_notify_url,
+            config,
+        ),
+        no_public_url: config.public_url.is_none(),
+    }))
+}
+
+fn effective(config: &Config, lang: Lang, password: String) -> Vec<Setting> {
+    let w = &config.wxpay;
+    let none = || lang.t("未设置", "not set").to_owned();
+    let url = |u: &Option<Url>| {
+        u.as_ref().map_or_else(
+            || lang.t("本进程内的沙箱", "the sandbox in this process").to_owned(),
+            Url::to_string,
+        )
+    };
+    let path = |p: &Option<std::path::PathBuf>| p.as_ref().map_or_else(none, |p| p.display().to_string());
+    let mode = if config.is_sandbox() {
+        lang.t("沙箱（无真实资金）", "sandbox (no real money)")
+    } else {
+        lang.t("正式", "live")
+    };
+    vec![
+        Setting { label: "模式 / Mode", value: mode.to_owned(), key: "wxpay.mode" },
+        Setting {
+            label: "公网地址 / Public URL",
+            value: config.public_url.as_ref().map_or_else(none, Url::to_string),
+            key: "public_url",
+        },
+        Setting {
+            label: "监听 / Listening on",
+            value: format!("{}:{}", config.address, config.port),
+            key: "address, port",
+        },
+        Setting {
+            label: "数据目录 / Data directory",
+            value: config.data_dir.display().to_string(),
+            key: "data_dir",
+        },
+        Setting {
+            label: "可信代理 / Trusted proxies",
+            value: if config.trusted_proxies.is_empty() {
+                none()
+            } else {
+                format!("{:?}", config.trusted_proxies)
+            },
+            key: "trusted_proxies",
+        },
+        Setting {
+            label: "订单有效期 / Order lifetime",
+            value: format!("{} min", config.order_ttl_minutes),
+            key: "order_ttl_minutes",
+        },
+        Setting { label: "AppID", value: w.appid.clone(), key: "wxpay.appid" },
+        Setting { label: "商户号 / mch_id", value: w.mch_id.clone(), key: "wxpay.mch_id" },
+        Setting { label: "API 密钥 / API key", value: mask(w.api_key.expose()), key: "wxpay.api_key" },
+        Setting {
+            label: "AppSecret（网页授权 / OAuth）",
+            value: mask(w.app_secret.expose()),
+            key: "wxpay.app_secret",
+        },
+        Setting {
+            label: "签名方式 / Sign type",
+            value: format!("{:?}", w.sign_type),
+            key: "wxpay.sign_type",
+        },
+        Setting { label: "支付接口 / Pay API", value: url(&w.api_base), key: "wxpay.api_base" },
+        Setting { label: "授权页 / OAuth pages", value: url(&w.open_base), key: "wxpay.open_base" },
+        Setting { label: "sns 接口 / sns API", value: url(&w.sns_base), key: "wxpay.sns_base" },
+        Setting {
+            label: "退款证书 / Refund certificate", value: path(&w.cert_pem), key: "wxpay.cert_pem"
+        },
+        Setting { label: "退款证书私钥 / Refund key", value: path(&w.key_pem), key: "wxpay.key_pem" },
+        Setting {
+            label: "Cookie 密钥 / Cookie key",
+            value: if config.secret_key.is_some() {
+                lang.t("已配置", "configured")
+            } else {
+                lang.t("自动生成，保存在数据目录", "generated, kept in the data directory")
+            }
+            .to_owned(),
+            key: "secret_key",
+        },
+        Setting { label: "管理密码 / Admin password", value: password, key: "admin.password" },
+    ]
+}
+
+/// The shop's base URL (with its trailing slash) from the notify URL the checkout uses.
+fn base_of(notify_url: &str) -> String {
+    notify_url.strip_suffix("wxpay/notify").unwrap_or(notify_url).to_owned()
+}
+
+/// `host[:port]` of `base` (WeChat's domain fields take no scheme and no path).
+fn domain_of(base: &str) -> String {
+    Url::parse(base)
+        .ok()
+        .and_then(|u| {
+            let host = u.host_str()?.to_owned();
+            Some(match u.port() {
+                Some(p) => format!("{host}:{p}"),
+                None => host,
+            })
+        })
+        .unwrap_or_default()
+}
+
+fn registrations(notify_url: &str, refund_notify_url: &str, _config: &Config) -> Vec<Registration> {
+    let base = base_of(notify_url);
+    let domain = domain_of(&base);
+    vec![
+        Registration {
+            label: "JSAPI 支付授权目录 / JSAPI payment directory",
+            place: "商户平台 → 产品中心 → 开发配置 / Merchant platform → Product center → Development settings",
+            value: format!("{base}pay/"),
+        },
+        Registration {
+            label: "H5 支付域名 / H5 payment domain",
+            place: "商户平台 → 产品中心 → H5 支付 → 开发配置 / Merchant platform → H5 payment → Development settings",
+            value: domain.clone(),
+        },
+        Registration {
+            label: "网页授权域名 / OAuth (网页授权) domain",
+            place: "公众平台 → 设置与开发 → 公众号设置 → 功能设置 / Official account platform → Settings → Features",
+            value: domain,
+        },
+        Registration {
+            label: "支付结果通知 / Payment notify URL",
+            place: "每次下单时发送，无需登记；仅供核对 / Sent with every order, nothing to register; for checking",
+            value: notify_url.to_owned(),
+        },
+        Registration {
+            label: "退款结果通知 / Refund notify URL",
+            place: "每次退款时发送，无需登记；仅供核对 / Sent with every refund; for checking",
+            value: refund_notify_url.to_owned(),
+        },
+    ]
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn secrets_show_their_first_four_and_last_two_characters_only() {
+        assert_eq!(mask("192006250b4c09247ec02edce69f6a2d"), "1920…2d");
+        assert_eq!(mask("short"), "••••");
+    }
+
+    #[test]
+    fn the_addresses_to_register_follow_the_public_url() {
+        assert_eq!(base_of("https://shop.example/s/wxpay/notify"), "https://shop.example/s/");
+        assert_eq!(domain_of("https://shop.example/s/"), "shop.example");
+        assert_eq!(domain_of("http://127.0.0.1:8000/"), "127.0.0.1:8000");
+    }
+}

@@ -1,0 +1,502 @@
+//! Starting to pay an order on a channel: the attempts of DESIGN.md "Orders and attempts".
+//!
+//! Owns when a prepay is reused, renewed with identical parameters, or replaced by a new
+//! attempt (after querying and closing the old ones), the `unifiedorder` parameters, and how
+//! WeChat's errors are recorded and classified. It never marks an order paid by itself: a
+//! payment found on the way goes through `apply_payment`, the one path for results.
+
+use std::collections::HashMap;
+use std::net::IpAddr;
+use std::sync::{Arc, Mutex, OnceLock, Weak};
+
+use time::OffsetDateTime;
+use url::Url;
+
+use crate::domain::order::PrepayRequest;
+use crate::domain::{Attempt, AttemptState, Channel, Event, EventSource, Order, OrderStatus};
+use crate::wxpay::jsapi::JsapiPayParams;
+use crate::wxpay::messages::h5_wap_scene_info;
+use crate::wxpay::messages::{TradeKind, UnifiedOrder, UnifiedOrderResponse};
+use crate::wxpay::{self, xml};
+
+use super::{Checkout, CheckoutError, now};
+
+#[path = "pay_settle.rs"]
+mod settle;
+
+/// "mweb_url的有效期为5分钟".
+const MWEB_TTL: i64 = 5 * 60;
+/// "prepay_id … 有效期为2小时"; `code_url` too.
+const PREPAY_TTL: i64 = 2 * 60 * 60;
+/// why: a link handed out a moment before it expires would fail in the buyer's hands.
+const MARGIN: i64 = 30;
+/// `time_expire` is at least this far ahead when an attempt starts (WeChat wants > 1 minute,
+/// older docs 5; the buyer needs a few to pay).
+const MIN_EXPIRE_AHEAD: i64 = 6 * 60;
+/// A renewal resends the stored `time_expire`; closer than this, WeChat would refuse it as
+/// too short, so a new attempt (with a new one) is started instead.
+const RENEW_MIN_AHEAD: i64 = 2 * 60;
+/// `body` is String(127); WeChat refuses characters outside the 1–3 byte UTF-8 range.
+const BODY_MAX_CHARS: usize = 127;
+
+/// What the pay page needs to hand the buyer to WeChat.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum PayStart {
+    /// In WeChat: the bridge parameters for `getBrandWCPayRequest`, with `paySign`.
+    Jsapi(JsapiPayParams),
+    /// A phone browser: the cashier link (the page adds `redirect_url`).
+    Mweb { mweb_url: String },
+    /// A desktop: the `weixin://` link to show as a QR code.
+    Native { code_url: String },
+}
+
+/// What the buyer should be told about a WeChat error (the web layer words it).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum WechatProblem {
+    /// No answer, SYSTEMERROR, an unreadable answer: try again in a moment.
+    Unavailable,
+    /// WeChat says this order is closed.
+    Closed,
+    /// The merchant's settings are wrong (credentials, permissions, parameters): the
+    /// buyer can do nothing but tell the shop.
+    Config,
+}
+
+/// Classifies an error of a WeChat call for the buyer.
+pub fn wechat_problem(e: &wxpay::Error) -> WechatProblem {
+    use wxpay::Error as E;
+    match e {
+        _ if e.is_retryable() => WechatProblem::Unavailable,
+        E::Business { err_code, .. } if err_code == "ORDERCLOSED" => WechatProblem::Closed,
+        E::Business { err_code, .. } if err_code == "ORDERPAID" => WechatProblem::Unavailable,
+        E::Transport(_) | E::Xml(_) | E::Malformed(_) | E::Field { .. } => WechatProblem::Unavailable,
+        E::OAuth(_) => WechatProblem::Unavailable,
+        _ => WechatProblem::Config,
+    }
+}
+
+/// The channel and buyer an attempt is for.
+#[derive(Debug, Clone, PartialEq, Eq)]
+struct Payer {
+    channel: Channel,
+    openid: Option<String>,
+}
+
+impl Payer {
+    fn new(channel: Channel, openid: Option<String>) -> Result<Payer, CheckoutError> {
+        match channel {
+            Channel::OpenInWechat => Err(CheckoutError::Invalid("this browser cannot pay".into())),
+            Channel::Jsapi => match openid.filter(|o| !o.is_empty()) {
+                Some(o) => Ok(Payer { channel, openid: Some(o) }),
+                None => Err(CheckoutError::Invalid("JSAPI needs the buyer's openid".into())),
+            },
+            // why: only JSAPI names the payer; an openid elsewhere would make attempts differ.
+            Channel::Mweb | Channel::Native => Ok(Payer { channel, openid: None }),
+        }
+    }
+
+    fn owns(&self, a: &Attempt) -> bool {
+        a.channel == self.channel && a.openid == self.openid
+    }
+}
+
+impl Checkout {
+    /// Starts (or resumes) paying `order_no` on `channel`. A paid or closed order is
+    /// `NotPayable`; a payment discovered on the way is applied and also ends as `NotPayable`.
+    pub async fn start_payment(
+        &self,
+        order_no: &str,
+        channel: Channel,
+        openid: Option<String>,
+        client_ip: IpAddr,
+    ) -> Result<PayStart, CheckoutError> {
+        let payer = Payer::new(channel, openid)?;
+        // why: a double tap must not start two attempts, nor close the one the other just began.
+        let lock = order_lock(order_no);
+        let _held = lock.lock().await;
+        let order = self.payable_order(order_no)?;
+        let now = now();
+        if let Some(a) = order.attempts.iter().rev().find(|a| a.state == AttemptState::Open) {
+            if payer.owns(a) {
+                if prepay_valid(a, now) {
+                    return self.pay_start(a);
+                }
+                if a.request.as_ref().is_some_and(|r| r.time_expire - now >= RENEW_MIN_AHEAD) {
+                    return self.prepay(order_no, &a.out_trade_no, client_ip, true).await;
+                }
+            }
+        }
+        self.new_attempt(order_no, &payer, client_ip, true).await
+    }
+
+    /// The order, if it can still be paid.
+    fn payable_order(&self, order_no: &str) -> Result<Order, CheckoutError> {
+        let order = self.store.order(order_no)?.ok_or(CheckoutError::NotFound)?;
+        match order.status {
+            OrderStatus::Pending => Ok(order),
+            OrderStatus::Closed => Err(CheckoutError::NotPayable("closed")),
+            _ => Err(CheckoutError::NotPayable("paid")),
+        }
+    }
+
+    /// Settles the open attempts, then saves a new one and asks WeChat for its prepay.
+    async fn new_attempt(
+        &self,
+        order_no: &str,
+        payer: &Payer,
+        client_ip: IpAddr,
+        may_renew: bool,
+    ) -> Result<PayStart, CheckoutError> {
+        self.settle_open_attempts(order_no).await?;
+        let order = self.payable_order(order_no)?;
+        let now = now();
+        let request = self.prepay_request(&order, payer.channel, now);
+        let ip = client_ip.to_string();
+        // why: saved and flushed before WeChat hears of the out_trade_no, so a crash in
+        // between never loses a number WeChat may know (and may take a payment for).
+        let (_, out_trade_no) = self.store.update_order(order_no, |o| {
+            let out_trade_no = format!("{}-{}", o.no, o.attempts.len() + 1);
+            o.attempts.push(new_attempt(&out_trade_no, payer, &ip, now, &request));
+            let trade_type = payer.channel.trade_type().unwrap_or_default();
+            let event = Event::new(
+                now,
+                EventSource::Buyer,
+                "attempt_started",
+                format!("{trade_type} attempt {out_trade_no} started"),
+            );
+            (out_trade_no, vec![event])
+        })?;
+        self.store.flush().await?;
+        if out_trade_no.len() > 32 {
+            // why: WeChat's limit; the order number scheme keeps far below it.
+            return Err(CheckoutError::Invalid(format!("out_trade_no {out_trade_no} is over 32 characters")));
+        }
+        self.prepay(order_no, &out_trade_no, client_ip, may_renew).await
+    }
+
+    /// The parameters of a new attempt's `unifiedorder`.
+    fn prepay_request(&self, order: &Order, channel: Channel, now: i64) -> PrepayRequest {
+        let s = &self.settings;
+        let ttl = i64::try_from(s.order_ttl.as_secs()).unwrap_or(i64::MAX / 2);
+        let shop_url = shop_url(&s.public_url, &s.notify_url);
+        let shop = shop_name(&shop_url);
+        let first = order.lines.first().map_or("", |l| l.name.as_str());
+        PrepayRequest {
+            body: wechat_text(&format!("{shop}-{first}"), BODY_MAX_CHARS),
+            attach: Some(order.no.clone()),
+            total_fee: order.total.get(),
+            notify_url: s.notify_url.clone(),
+            time_start: now,
+            time_expire: (order.created_at.saturating_add(ttl)).max(now + MIN_EXPIRE_AHEAD),
+            product_id: (channel == Channel::Native).then(|| order.no.clone()),
+            scene_info: (channel == Channel::Mweb)
+                .then(|| h5_wap_scene_info(shop_url.as_str(), &wechat_text(&shop, 32))),
+        }
+    }
+
+    /// `unifiedorder` for an attempt that is saved (new, or renewing with identical
+    /// parameters), then the prepay saved and flushed.
+    async fn prepay(
+        &self,
+        order_no: &str,
+        out_trade_no: &str,
+        client_ip: IpAddr,
+        may_renew: bool,
+    ) -> Result<PayStart, CheckoutError> {
+        let order = self.payable_order(order_no)?;
+        let attempt = order.attempt(out_trade_no).ok_or(CheckoutError::NotFound)?;
+        let request = unified_order(attempt, client_ip)?;
+        let answer = match self.unified_order_retrying(&request).await {
+            Ok(answer) => answer,
+            Err(e) => return self.prepay_failed(order_no, out_trade_no, client_ip, e, may_renew).await,
+        };
+        let ip = client_ip.to_string();
+        let (order, _) = self.store.update_order(order_no, |o| save_prepay(o, out_trade_no, &answer, &ip))?;
+        self.store.flush().await?;
+        let attempt = order.attempt(out_trade_no).ok_or(CheckoutError::NotFound)?;
+        self.pay_start(attempt)
+    }
+
+    /// why: WeChat's remedy for SYSTEMERROR is "请用相同参数重新调用", and `out_trade_no`
+    /// makes a repeat harmless; once is enough for a buyer who is waiting.
+    async fn unified_order_retrying(&self, req: &UnifiedOrder) -> Result<UnifiedOrderResponse, wxpay::Error> {
+        match self.wx.unified_order(req).await {
+            Err(e) if e.is_retryable() => {
+                tracing::info!(out_trade_no = %req.out_trade_no, error = %e, "unifiedorder retried once");
+                self.wx.unified_order(req).await
+            }
+            result => result,
+        }
+    }
+
+    /// Records the error in the order's timeline and decides what follows.
+    async fn prepay_failed(
+        &self,
+        order_no: &str,
+        out_trade_no: &str,
+        client_ip: IpAddr,
+        e: wxpay::Error,
+        may_renew: bool,
+    ) -> Result<PayStart, CheckoutError> {
+        self.record_wechat_error(order_no, &format!("unifiedorder {out_trade_no}"), &e).await?;
+        match e.err_code() {
+            // why: WeChat says it is paid; only a verified query may say so to our records.
+            Some("ORDERPAID") if self.query_and_apply(out_trade_no).await? => {
+                return Err(CheckoutError::NotPayable("paid"));
+            }
+            Some("ORDERCLOSED") => {
+                self.mark_closed(order_no, out_trade_no, "WeChat says it is closed (ORDERCLOSED)").await?;
+            }
+            Some("INVALID_REQUEST") if may_renew && is_duplicate_number(&e) => {
+                // why: "201 商户订单号重复": WeChat knows this number with other parameters
+                // (an older version of ours sent them); a fresh attempt is the documented way.
+                let order = self.payable_order(order_no)?;
+                let attempt = order.attempt(out_trade_no).ok_or(CheckoutError::NotFound)?;
+                let payer = Payer { channel: attempt.channel, openid: attempt.openid.clone() };
+                return Box::pin(self.new_attempt(order_no, &payer, client_ip, false)).await;
+            }
+            _ => {}
+        }
+        Err(CheckoutError::Wechat(e))
+    }
+
+    async fn record_wechat_error(
+        &self,
+        order_no: &str,
+        call: &str,
+        e: &wxpay::Error,
+    ) -> Result<(), CheckoutError> {
+        let mut event = Event::new(now(), EventSource::System, "wechat_error", format!("{call}: {e}"));
+        if let wxpay::Error::Business { raw, .. } = e {
+            event = event.with_raw(xml::to_xml(raw));
+        }
+        if wechat_problem(e) == WechatProblem::Config {
+            event = event.attention();
+        }
+        self.store.update_order(order_no, |_| ((), vec![event.clone()]))?;
+        self.store.flush().await?;
+        Ok(())
+    }
+
+    /// What the page needs from an attempt with a valid prepay.
+    fn pay_start(&self, a: &Attempt) -> Result<PayStart, CheckoutError> {
+        let missing =
+            |what: &str| CheckoutError::Wechat(wxpay::Error::Malformed(format!("prepay without {what}")));
+        Ok(match a.channel {
+            Channel::Jsapi => {
+                let prepay_id = a.prepay_id.as_deref().ok_or_else(|| missing("prepay_id"))?;
+                PayStart::Jsapi(self.wx.jsapi_pay_params(prepay_id, now()))
+            }
+            Channel::Mweb => {
+                PayStart::Mweb { mweb_url: a.mweb_url.clone().ok_or_else(|| missing("mweb_url"))? }
+            }
+            Channel::Native => {
+                PayStart::Native { code_url: a.code_url.clone().ok_or_else(|| missing("code_url"))? }
+            }
+            Channel::OpenInWechat => return Err(CheckoutError::Invalid("this browser cannot pay".into())),
+        })
+    }
+}
+
+fn new_attempt(out_trade_no: &str, payer: &Payer, ip: &str, now: i64, request: &PrepayRequest) -> Attempt {
+    Attempt {
+        out_trade_no: out_trade_no.to_owned(),
+        channel: payer.channel,
+        openid: payer.openid.clone(),
+        client_ip: ip.to_owned(),
+        prepay_id: None,
+        mweb_url: None,
+        code_url: None,
+        created_at: now,
+        prepay_at: None,
+        state: AttemptState::Open,
+        transaction_id: None,
+        paid_at: None,
+        request: Some(request.clone()),
+    }
+}
+
+/// Stores a prepay on its attempt (a renewal replaces the old one).
+fn save_prepay(
+    o: &mut Order,
+    out_trade_no: &str,
+    answer: &UnifiedOrderResponse,
+    ip: &str,
+) -> ((), Vec<Event>) {
+    let at = now();
+    let Some(a) = o.attempts.iter_mut().find(|a| a.out_trade_no == out_trade_no) else {
+        return ((), Vec::new());
+    };
+    let renewed = a.prepay_id.is_some();
+    a.prepay_id = Some(answer.prepay_id.clone());
+    a.mweb_url = answer.mweb_url.clone().or(a.mweb_url.take());
+    a.code_url = answer.code_url.clone().or(a.code_url.take());
+    a.prepay_at = Some(at);
+    a.client_ip = ip.to_owned();
+    let word = if renewed { "renewed" } else { "issued" };
+    let message = format!("prepay {} {word} for {out_trade_no}", answer.prepay_id);
+    ((), vec![Event::new(at, EventSource::System, "prepay", message)])
+}
+
+/// Whether the attempt's link is still good for a while.
+fn prepay_valid(a: &Attempt, now: i64) -> bool {
+    let ttl = if a.channel == Channel::Mweb { MWEB_TTL } else { PREPAY_TTL };
+    let has_link = match a.channel {
+        Channel::Jsapi => a.prepay_id.is_some(),
+        Channel::Mweb => a.mweb_url.is_some(),
+        Channel::Native => a.code_url.is_some(),
+        Channel::OpenInWechat => false,
+    };
+    has_link && a.prepay_at.is_some_and(|at| now < at + ttl - MARGIN)
+}
+
+/// The request for an attempt from what it stored; the buyer's IP is today's (H5 compares it
+/// with the address WeChat sees, and it legitimately changes between calls).
+fn unified_order(a: &Attempt, client_ip: IpAddr) -> Result<UnifiedOrder, CheckoutError> {
+    let r = a.request.as_ref().ok_or_else(|| CheckoutError::Invalid("attempt without its request".into()))?;
+    let missing = |what: &str| CheckoutError::Invalid(format!("attempt {} has no {what}", a.out_trade_no));
+    let kind = match a.channel {
+        Channel::Jsapi => TradeKind::Jsapi { openid: a.openid.clone().ok_or_else(|| missing("openid"))? },
+        Channel::Native => {
+            TradeKind::Native { product_id: r.product_id.clone().ok_or_else(|| missing("product_id"))? }
+        }
+        Channel::Mweb => {
+            TradeKind::Mweb { scene_info: r.scene_info.clone().ok_or_else(|| missing("scene_info"))? }
+        }
+        Channel::OpenInWechat => return Err(missing("channel")),
+    };
+    let time = |t: i64| OffsetDateTime::from_unix_timestamp(t).ok();
+    Ok(UnifiedOrder {
+        kind,
+        body: r.body.clone(),
+        attach: r.attach.clone(),
+        out_trade_no: a.out_trade_no.clone(),
+        total_fee: r.total_fee,
+        fee_type: None,
+        spbill_create_ip: client_ip.to_string(),
+        time_start: time(r.time_start),
+        time_expire: time(r.time_expire),
+        notify_url: r.notify_url.clone(),
+        device_info: None,
+        detail: None,
+    })
+}
+
+fn is_duplicate_number(e: &wxpay::Error) -> bool {
+    matches!(e, wxpay::Error::Business { err_code_des, .. } if err_code_des.trim_start().starts_with("201"))
+}
+
+/// The shop's public address: `public_url`, else the origin notifications go to.
+fn shop_url(public_url: &Option<Url>, notify_url: &str) -> Url {
+    public_url.clone().or_else(|| Url::parse(notify_url).ok().and_then(|u| u.join("/").ok())).unwrap_or_else(
+        || {
+            // why: a constant URL always parses.
+            Url::parse("http://localhost/").expect("constant URL")
+        },
+    )
+}
+
+/// The name WeChat shows the payer ("site/brand-商品"): the shop's domain; a bare address
+/// (a laptop in sandbox mode) says nothing to a payer, so the product's name stands in.
+fn shop_name(shop_url: &Url) -> String {
+    match shop_url.host() {
+        Some(url::Host::Domain(d)) if d != "localhost" => d.to_owned(),
+        _ => "wxcheckout".to_owned(),
+    }
+}
+
+/// Text WeChat accepts: no 4-byte UTF-8 characters (emoji), at most `max` characters.
+pub fn wechat_text(s: &str, max: usize) -> String {
+    s.chars().filter(|c| c.len_utf8() <= 3).take(max).collect()
+}
+
+/// One lock per order, held while its payment starts; entries go when nobody holds them.
+fn order_lock(order_no: &str) -> Arc<tokio::sync::Mutex<()>> {
+    type Locks = Mutex<HashMap<String, Weak<tokio::sync::Mutex<()>>>>;
+    // why: per process, keyed by order number: it only serializes; a shared key between two
+    // shops in one test process makes them wait, never wrong.
+    static LOCKS: OnceLock<Locks> = OnceLock::new();
+    let mut locks = LOCKS.get_or_init(Locks::default).lock().unwrap_or_else(|p| p.into_inner());
+    locks.retain(|_, l| l.strong_count() > 0);
+    if let Some(lock) = locks.get(order_no).and_then(Weak::upgrade) {
+        return lock;
+    }
+    let lock = Arc::new(tokio::sync::Mutex::new(()));
+    locks.insert(order_no.to_owned(), Arc::downgrade(&lock));
+    lock
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn wechat_text_drops_emoji_and_cuts_on_a_character_boundary() {
+        assert_eq!(wechat_text("咖啡☕️🍰-Cake", 127), "咖啡☕\u{fe0f}-Cake");
+        let long = "好".repeat(200);
+        let cut = wechat_text(&long, 127);
+        assert_eq!(cut.chars().count(), 127);
+        assert!(cut.chars().all(|c| c == '好'));
+    }
+
+    fn attempt(channel: Channel, prepay_at: i64) -> Attempt {
+        let payer = Payer { channel, openid: None };
+        let request = PrepayRequest {
+            body: "b".into(),
+            attach: None,
+            total_fee: 1,
+            notify_url: "http://x/wxpay/notify".into(),
+            time_start: 0,
+            time_expire: 0,
+            product_id: Some("N1".into()),
+            scene_info: Some("{}".into()),
+        };
+        let mut a = new_attempt("N1-1", &payer, "127.0.0.1", 0, &request);
+        a.prepay_id = Some("wx1".into());
+        a.mweb_url = Some("https://wx/checkmweb".into());
+        a.code_url = Some("weixin://wxpay/bizpayurl?pr=x".into());
+        a.prepay_at = Some(prepay_at);
+        a
+    }
+
+    #[test]
+    fn an_h5_link_is_reused_for_under_five_minutes_and_a_qr_code_for_under_two_hours() {
+        let mweb = attempt(Channel::Mweb, 1000);
+        assert!(prepay_valid(&mweb, 1000 + 60));
+        assert!(!prepay_valid(&mweb, 1000 + 5 * 60 - 10));
+        let native = attempt(Channel::Native, 1000);
+        assert!(prepay_valid(&native, 1000 + 60 * 60));
+        assert!(!prepay_valid(&native, 1000 + 2 * 60 * 60));
+        let mut none = attempt(Channel::Native, 1000);
+        none.code_url = None;
+        assert!(!prepay_valid(&none, 1001));
+    }
+
+    #[test]
+    fn a_renewal_sends_what_the_attempt_sent_first_with_todays_buyer_address() {
+        let a = attempt(Channel::Native, 1000);
+        let first = unified_order(&a, "203.0.113.9".parse().expect("ip")).expect("request");
+        let again = unified_order(&a, "203.0.113.10".parse().expect("ip")).expect("request");
+        let (mut f1, mut f2) = (first.to_fields(), again.to_fields());
+        f1.remove("spbill_create_ip");
+        f2.remove("spbill_create_ip");
+        assert_eq!(f1, f2);
+        assert_eq!(f1.get("product_id"), Some("N1"));
+    }
+
+    #[test]
+    fn configuration_errors_are_told_apart_from_passing_trouble() {
+        let business = |code: &str| wxpay::Error::Business {
+            err_code: code.into(),
+            err_code_des: String::new(),
+            raw: wxpay::Fields::new(),
+        };
+        assert_eq!(wechat_problem(&business("SYSTEMERROR")), WechatProblem::Unavailable);
+        assert_eq!(wechat_problem(&wxpay::Error::Transport("x".into())), WechatProblem::Unavailable);
+        assert_eq!(wechat_problem(&business("ORDERCLOSED")), WechatProblem::Closed);
+        assert_eq!(wechat_problem(&business("NOAUTH")), WechatProblem::Config);
+        assert_eq!(wechat_problem(&business("APPID_MCHID_NOT_MATCH")), WechatProblem::Config);
+        let unsigned = wxpay::Error::Protocol { return_msg: "签名错误".into(), error_code: None };
+        assert_eq!(wechat_problem(&unsigned), WechatProblem::Config);
+    }
+}

@@ -1,0 +1,318 @@
+//! The reconciler: a background task for the orders nobody looks at.
+//!
+//! Every round it walks the pending orders, oldest first. Attempts still open a minute after
+//! they began are queried with backoff (1, 2, 4 … 30 minutes between queries of one attempt)
+//! to catch lost notifications; orders past their lifetime have each open attempt queried one
+//! last time, then closed at WeChat (`closeorder`, not in an attempt's first 5 minutes), and
+//! only when every attempt is closed (or never reached WeChat) is the order closed and its
+//! stock released. A query that says paid is applied through `apply_payment`, like a
+//! notification; nothing here ever closes a paid order, and ORDERNOTEXIST alone closes nothing.
+//!
+//! The schedule lives in memory: a restart simply queries again. It must not decide whether
+//! a payment counts (`domain` does) nor talk to WeChat other than through `WxPayClient`.
+
+use std::collections::{HashMap, HashSet};
+use std::sync::Arc;
+use std::time::{Duration, Instant};
+
+use crate::config::Config;
+use crate::domain::{Applied, Attempt, Event, EventSource, Order, OrderStatus};
+use crate::wxpay;
+
+use super::check::Queried;
+use super::{Checkout, CheckoutError, now};
+
+/// The reconciler's durations, already scaled.
+#[derive(Debug, Clone, Copy, PartialEq)]
+pub struct Timing {
+    /// Between two rounds.
+    pub interval: Duration,
+    /// An attempt younger than this is left to its notification.
+    pub query_after: Duration,
+    /// The first gap between two queries of one attempt; it doubles up to `max_gap`.
+    pub first_gap: Duration,
+    pub max_gap: Duration,
+    /// WeChat refuses `closeorder` in an attempt's first 5 minutes.
+    pub close_after: Duration,
+    /// How long an order may stay unpaid (`order_ttl_minutes`).
+    pub ttl: Duration,
+}
+
+impl Timing {
+    /// `reconcile_scale` multiplies every duration. In sandbox mode the sandbox's
+    /// `time_scale` also multiplies the protocol durations (queries, the 5-minute rule), as
+    /// it does in the sandbox itself, but not the merchant's order lifetime.
+    pub fn from_config(config: &Config) -> Timing {
+        let sandbox = if config.is_sandbox() { config.sandbox.time_scale } else { 1.0 };
+        let protocol = config.reconcile_scale * sandbox;
+        let p = |secs: f64| Duration::from_secs_f64(secs * protocol);
+        let ttl = f64::from(config.order_ttl_minutes) * 60.0 * config.reconcile_scale;
+        Timing {
+            // why: bounded both ways, so a tiny scale does not spin and a huge one still runs.
+            interval: p(5.0).clamp(Duration::from_millis(20), Duration::from_secs(60)),
+            query_after: p(60.0),
+            first_gap: p(60.0),
+            max_gap: p(30.0 * 60.0),
+            close_after: p(5.0 * 60.0),
+            ttl: Duration::from_secs_f64(ttl),
+        }
+    }
+}
+
+/// Starts the reconciler; it stops at the next await once `shutdown` fires.
+pub fn spawn(checkout: Arc<Checkout>, shutdown: rocket::Shutdown) -> tokio::task::JoinHandle<()> {
+    tokio::spawn(async move {
+        let mut reconciler = Reconciler::new(checkout);
+        tokio::pin!(shutdown);
+        loop {
+            // why: a round cancelled at an await leaves nothing half-done: every store change
+            // is one transaction, and a closeorder without its local close is redone (the
+            // query then says CLOSED) after the next start.
+            tokio::select! {
+                _ = &mut shutdown => break,
+                _ = reconciler.round() => {}
+            }
+            tokio::select! {
+                _ = &mut shutdown => break,
+                _ = tokio::time::sleep(reconciler.timing.interval) => {}
+            }
+        }
+        tracing::debug!("reconciler stopped");
+    })
+}
+
+/// When to ask WeChat about one attempt next.
+#[derive(Debug, Clone, Copy)]
+struct Backoff {
+    at: Instant,
+    gap: Duration,
+}
+
+/// What became of one open attempt of an expired order this round.
+enum Finish {
+    /// Closed at WeChat (or WeChat never knew it): the order may close.
+    Closed,
+    /// WeChat says it was paid; the payment is applied and the order stays paid.
+    Paid,
+    /// Not yet (too young, refused, no answer): next round.
+    Later,
+}
+
+struct Reconciler {
+    checkout: Arc<Checkout>,
+    timing: Timing,
+    /// Queries of attempts of orders still within their lifetime.
+    queries: HashMap<String, Backoff>,
+    /// Closing attempts of expired orders.
+    closing: HashMap<String, Backoff>,
+    /// Attempts already reported as unknown to WeChat despite their prepay (report once).
+    flagged: HashSet<String>,
+}
+
+impl Reconciler {
+    fn new(checkout: Arc<Checkout>) -> Reconciler {
+        let timing = checkout.settings.reconcile;
+        Reconciler {
+            checkout,
+            timing,
+            queries: HashMap::new(),
+            closing: HashMap::new(),
+            flagged: HashSet::new(),
+        }
+    }
+
+    async fn round(&mut self) {
+        let pending: Vec<String> = self
+            .checkout
+            .store
+            .order_nos_with_status(OrderStatus::Pending)
+            .filter_map(|r| r.map_err(|e| tracing::error!(error = %e, "reconciler: cannot list orders")).ok())
+            .collect();
+        let mut seen = HashSet::new();
+        for no in pending {
+            match self.order(&no, &mut seen).await {
+                Ok(()) => {}
+                Err(e) => tracing::error!(order_no = no, error = %e, "reconciler: order not reconciled"),
+            }
+        }
+        // why: bounded memory; attempts no longer pending need no schedule.
+        self.queries.retain(|k, _| seen.contains(k));
+        self.closing.retain(|k, _| seen.contains(k));
+        self.flagged.retain(|k| seen.contains(k));
+    }
+
+    async fn order(&mut self, no: &str, seen: &mut HashSet<String>) -> Result<(), CheckoutError> {
+        let Some(order) = self.checkout.store.order(no)? else { return Ok(()) };
+        if order.status != OrderStatus::Pending {
+            return Ok(());
+        }
+        seen.extend(order.open_attempts().map(|a| a.out_trade_no.clone()));
+        if age(order.created_at) >= self.timing.ttl {
+            self.expire(&order).await
+        } else {
+            self.query_due(&order).await
+        }
+    }
+
+    /// Queries the attempts whose turn has come (a lost notification is found here).
+    async fn query_due(&mut self, order: &Order) -> Result<(), CheckoutError> {
+        for no in super::check::queryable_attempts(order) {
+            let Some(a) = order.attempt(&no) else { continue };
+            if age(a.created_at) < self.timing.query_after || !due(&self.queries, &no) {
+                continue;
+            }
+            bump(&mut self.queries, &no, self.timing.first_gap, self.timing.max_gap);
+            if let Queried::Paid(_) =
+                self.checkout.query_attempt(&order.no, &no, EventSource::Reconciler).await?
+            {
+                tracing::info!(order_no = order.no, out_trade_no = no, "reconciler found a payment");
+            }
+        }
+        Ok(())
+    }
+
+    /// An order past its lifetime: finish every open attempt, then close the order.
+    async fn expire(&mut self, order: &Order) -> Result<(), CheckoutError> {
+        let mut closed = Vec::new();
+        let mut all_closed = true;
+        for a in order.open_attempts() {
+            if !due(&self.closing, &a.out_trade_no) {
+                all_closed = false;
+                continue;
+            }
+            match self.finish(order, a).await? {
+                Finish::Paid => return Ok(()),
+                Finish::Closed => closed.push(a.out_trade_no.clone()),
+                Finish::Later => {
+                    all_closed = false;
+                    // why: starts at one round, so a refusal or an outage is retried soon,
+                    // then less and less often (an attempt WeChat keeps not knowing, too).
+                    bump(&mut self.closing, &a.out_trade_no, self.timing.interval, self.timing.max_gap);
+                }
+            }
+        }
+        if all_closed { self.close_order(order, &closed).await } else { Ok(()) }
+    }
+
+    /// One last query, then `closeorder`.
+    async fn finish(&mut self, order: &Order, a: &Attempt) -> Result<Finish, CheckoutError> {
+        let no = &a.out_trade_no;
+        match self.checkout.query_attempt(&order.no, no, EventSource::Reconciler).await? {
+            Queried::Paid(o) if counts(&o.applied) => return Ok(Finish::Paid),
+            // why: WeChat took money we could not match (the admin was told): never close,
+            // ask again on the backoff.
+            Queried::Paid(_) => return Ok(Finish::Later),
+            Queried::Ended(_) => return Ok(Finish::Closed),
+            Queried::NotExist => return self.not_exist(order, a).await,
+            Queried::Failed(_) => return Ok(Finish::Later),
+            Queried::Unpaid => {}
+        }
+        if age(a.created_at) < self.timing.close_after {
+            return Ok(Finish::Later);
+        }
+        match self.checkout.wx.close_order(no).await {
+            Ok(_) => Ok(Finish::Closed),
+            Err(e) => match e.err_code() {
+                Some("ORDERCLOSED") => Ok(Finish::Closed),
+                Some("ORDERNOTEXIST") => self.not_exist(order, a).await,
+                // why: paid between our query and the close; the query now proves it.
+                Some("ORDERPAID") => {
+                    let q = self.checkout.query_attempt(&order.no, no, EventSource::Reconciler).await?;
+                    Ok(if matches!(&q, Queried::Paid(o) if counts(&o.applied)) {
+                        Finish::Paid
+                    } else {
+                        Finish::Later
+                    })
+                }
+                _ => {
+                    log_refusal(&order.no, no, &e);
+                    Ok(Finish::Later)
+                }
+            },
+        }
+    }
+
+    /// WeChat does not know the attempt. Without a prepay it never reached WeChat (its
+    /// unifiedorder failed), so nothing can be paid on it. With one, WeChat knew it once:
+    /// ORDERNOTEXIST alone never closes it; the merchant is told, once.
+    async fn not_exist(&mut self, order: &Order, a: &Attempt) -> Result<Finish, CheckoutError> {
+        if a.prepay_id.is_none() {
+            return Ok(Finish::Closed);
+        }
+        if self.flagged.insert(a.out_trade_no.clone()) {
+            let message = format!(
+                "WeChat answers ORDERNOTEXIST for {} though it issued a prepay: the order stays pending, check it in the merchant platform",
+                a.out_trade_no
+            );
+            let event = Event::new(now(), EventSource::Reconciler, "wechat_unknown", message).attention();
+            self.checkout.store.update_order(&order.no, |_| ((), vec![event.clone()]))?;
+            self.checkout.store.flush().await?;
+        }
+        Ok(Finish::Later)
+    }
+
+    /// Closes the order when it is still pending and has no open attempt besides `closed`
+    /// (a buyer may have started a new one meanwhile), then gives its stock back.
+    async fn close_order(&self, order: &Order, closed: &[String]) -> Result<(), CheckoutError> {
+        let message = if closed.is_empty() {
+            "closed: expired".to_owned()
+        } else {
+            format!("closed: expired (attempts closed at WeChat: {})", closed.join(", "))
+        };
+        let at = now();
+        let (order, did) = self.checkout.store.update_order(&order.no, |o| {
+            let others_open = o.open_attempts().any(|a| !closed.contains(&a.out_trade_no));
+            if others_open || !o.close(at) {
+                return (false, vec![]);
+            }
+            (true, vec![Event::new(at, EventSource::Reconciler, "closed", message.clone())])
+        })?;
+        if did {
+            self.checkout.store.flush().await?;
+            self.checkout.release_stock(&order)?;
+            tracing::info!(order_no = order.no, "reconciler closed an expired order");
+        }
+        Ok(())
+    }
+}
+
+impl Checkout {
+    /// Gives a closed order's units back to the products that count stock.
+    ///
+    /// why: products and orders share no transaction (see `place`); a crash between the
+    /// close and this leaves units out of stock (undersold), never oversold.
+    pub fn release_stock(&self, order: &Order) -> Result<(), CheckoutError> {
+        for line in &order.lines {
+            let Some(mut product) = self.store.product(&line.slug)? else { continue };
+            if let Some(left) = product.stock {
+                product.stock = Some(left.saturating_add(line.qty));
+                self.store.put_product(&product)?;
+            }
+        }
+        Ok(())
+    }
+}
+
+/// The order is paid after this outcome (by this attempt or an earlier one).
+fn counts(applied: &Applied) -> bool {
+    matches!(applied, Applied::Paid | Applied::Duplicate | Applied::DoublePayment)
+}
+
+fn log_refusal(order_no: &str, out_trade_no: &str, e: &wxpay::Error) {
+    // why: inside an attempt's first 5 minutes WeChat refuses closeorder; that is expected.
+    tracing::info!(order_no, out_trade_no, error = %e, "closeorder not done; retrying later");
+}
+
+/// How long ago `unix` (seconds) was; zero for the future.
+fn age(unix: i64) -> Duration {
+    Duration::from_secs(u64::try_from(now().saturating_sub(unix)).unwrap_or(0))
+}
+
+fn due(schedule: &HashMap<String, Backoff>, key: &str) -> bool {
+    schedule.get(key).is_none_or(|b| Instant::now() >= b.at)
+}
+
+fn bump(schedule: &mut HashMap<String, Backoff>, key: &str, first: Duration, max: Duration) {
+    let gap = schedule.get(key).map_or(first, |b| (b.gap * 2).min(max));
+    schedule.insert(key.to_owned(), Backoff { at: Instant::now() + gap, gap });
+}

@@ -1,0 +1,129 @@
+//! Recording refund results from WeChat's refund notifications (the admin starts refunds).
+//!
+//! A refund notification is not signed: `req_info` decrypting with our key is its
+//! authentication (in `wxpay::notify`). A settled refund is counted once per
+//! `out_refund_no` by `Order::apply_refund`; a refund that failed (CHANGE, 退款异常) or was
+//! closed (REFUNDCLOSE) changes nothing and is put before the admin. Every outcome is on
+//! disk before we answer SUCCESS.
+
+use crate::domain::order::RefundRefused;
+use crate::domain::{Event, EventSource, Fen, Order};
+use crate::wxpay::messages::RefundStatus;
+use crate::wxpay::notify::{RefundInfo, RefundNotification, parse_refund_notification};
+
+use super::notification::Receipt;
+use super::{Checkout, CheckoutError, now};
+
+impl Checkout {
+    /// Decrypts a refund notification and records it.
+    pub async fn receive_refund_notification(&self, body: &[u8]) -> Receipt {
+        let s = &self.settings;
+        let n = match parse_refund_notification(body, &s.api_key, &s.appid, &s.mch_id) {
+            Ok(n) => n,
+            Err(e) => {
+                // why FAIL even for another merchant: the outer fields are unsigned, so
+                // nothing about this message is known to be WeChat's.
+                tracing::warn!(error = %e, bytes = body.len(), "refund notification rejected");
+                return Receipt::Rejected("参数格式校验错误");
+            }
+        };
+        match self.record_refund(&n).await {
+            Ok(()) => Receipt::Done,
+            Err(e) => {
+                tracing::error!(error = %e, "refund notification not recorded; WeChat will resend it");
+                Receipt::Retry("could not record the refund")
+            }
+        }
+    }
+
+    async fn record_refund(&self, n: &RefundNotification) -> Result<(), CheckoutError> {
+        let info = &n.info;
+        let Some(order) = self.store.order_by_out_trade_no(&info.out_trade_no)? else {
+            let message = format!(
+                "refund {} ({}) for unknown out_trade_no {}",
+                info.out_refund_no, info.refund_status, info.out_trade_no
+            );
+            let event = Event::new(now(), EventSource::Notification, "unknown_order", message)
+                .attention()
+                .with_raw(n.raw_xml.clone());
+            self.store.record_unmatched(&event)?;
+            self.store.flush().await?;
+            return Ok(());
+        };
+        let history = self.store.events(&order.no)?;
+        let (_, changed) = self.store.update_order(&order.no, |o| {
+            let event = refund_event(o, info).filter(|e| !already_noted(&history, e));
+            match event {
+                Some(e) => (true, vec![e.with_raw(n.raw_xml.clone())]),
+                None => (false, vec![]),
+            }
+        })?;
+        if changed {
+            self.store.flush().await?;
+        }
+        Ok(())
+    }
+}
+
+/// Applies what the refund notification says to `o` and returns its timeline entry;
+/// `None` when it was already counted (WeChat repeats notifications).
+fn refund_event(o: &mut Order, info: &RefundInfo) -> Option<Event> {
+    let ev = |kind: &str, message: String| Event::new(now(), EventSource::Notification, kind, message);
+    let no = &info.out_refund_no;
+    if let Some(problem) = mismatch(o, info) {
+        return Some(ev("refund_mismatch", format!("refund {no}: {problem}; not recorded")).attention());
+    }
+    match &info.refund_status {
+        RefundStatus::Success => {
+            let Ok(amount) = Fen::new(info.refund_fee) else {
+                return Some(ev("refund_mismatch", format!("refund {no}: amount out of range")).attention());
+            };
+            match o.apply_refund(no, amount) {
+                Ok(true) => Some(ev(
+                    "refunded",
+                    format!("refund {no} of {amount} settled (WeChat {})", info.refund_id),
+                )),
+                Ok(false) => None,
+                Err(RefundRefused::NotPaid) => Some(
+                    ev(
+                        "refund_mismatch",
+                        format!("refund {no} of {amount} for an order not paid: not recorded"),
+                    )
+                    .attention(),
+                ),
+                Err(RefundRefused::TooMuch) => Some(
+                    ev(
+                        "refund_mismatch",
+                        format!("refund {no} of {amount} exceeds what was paid: not recorded"),
+                    )
+                    .attention(),
+                ),
+            }
+        }
+        RefundStatus::Change => Some(
+            ev("refund_failed", format!("refund {no} failed (CHANGE, 退款异常): refund it another way"))
+                .attention(),
+        ),
+        RefundStatus::RefundClose => Some(
+            ev("refund_closed", format!("refund {no} was closed (REFUNDCLOSE): nothing refunded"))
+                .attention(),
+        ),
+        other => Some(ev("refund_status", format!("refund {no}: {other}"))),
+    }
+}
+
+/// Whether the refund names the payment we have for its `out_trade_no` (§8.2: verify ids
+/// and amounts even after decryption).
+fn mismatch(o: &Order, info: &RefundInfo) -> Option<String> {
+    let attempt = o.attempt(&info.out_trade_no)?;
+    if attempt.transaction_id.as_deref() != Some(info.transaction_id.as_str()) {
+        return Some(format!("WeChat transaction {} is not this order's payment", info.transaction_id));
+    }
+    (info.total_fee != o.total.get())
+        .then(|| format!("total_fee {} is not the order's {}", info.total_fee, o.total.get()))
+}
+
+/// A failed or closed refund reported again adds no second entry.
+fn already_noted(history: &[Event], e: &Event) -> bool {
+    e.kind != "refunded" && history.iter().any(|h| h.kind == e.kind && h.message == e.message)
+}

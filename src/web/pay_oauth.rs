@@ -1,0 +1,170 @@
+//! The OAuth2 `snsapi_base` round trip that learns a WeChat buyer's openid (wxpay-v2.md §5),
+//! and the signed cookie that remembers it for later orders.
+//!
+//! Owns the `wx_openid` and `wx_oauth` cookies. The `state` nonce in the short-lived cookie
+//! is the CSRF check of the return: a code for another browser's session is never used.
+
+use std::sync::Arc;
+
+use rocket::http::{Cookie, CookieJar, SameSite, Status};
+use rocket::response::Redirect;
+use rocket::{State, get};
+use url::Url;
+
+use super::pages::{self, Trouble};
+use super::{BuyerBase, PayAnswer, PayContext, order_for, start, to_order_page};
+use crate::checkout::Checkout;
+use crate::checkout::pay::{WechatProblem, wechat_problem};
+use crate::domain::{Channel, Order, OrderStatus};
+use crate::web::Frame;
+use crate::web::client_ip::ClientIp;
+use crate::wxpay::oauth::OAuthErrorKind;
+use crate::wxpay::{self, client::nonce};
+
+const OPENID_COOKIE: &str = "wx_openid";
+const STATE_COOKIE: &str = "wx_oauth";
+/// Both cookies are only needed by the pay pages.
+const COOKIE_PATH: &str = "/pay";
+/// WeChat's codes live 5 minutes; a buyer who takes longer starts over.
+const STATE_MINUTES: i64 = 10;
+const OPENID_DAYS: i64 = 30;
+
+/// The openid remembered for our appid (a cookie from another appid's days is ignored).
+pub fn remembered_openid(jar: &CookieJar<'_>, appid: &str) -> Option<String> {
+    let cookie = jar.get_private(OPENID_COOKIE)?;
+    let (app, openid) = cookie.value().split_once(':')?;
+    let valid = (1..=128).contains(&openid.len())
+        && openid.bytes().all(|b| b.is_ascii_alphanumeric() || b == b'-' || b == b'_');
+    (app == appid && valid).then(|| openid.to_owned())
+}
+
+fn secure(checkout: &Checkout) -> bool {
+    checkout.settings.public_url.as_ref().is_some_and(|u| u.scheme() == "https")
+}
+
+fn remember(jar: &CookieJar<'_>, checkout: &Checkout, openid: &str) {
+    let cookie = Cookie::build((OPENID_COOKIE, format!("{}:{openid}", checkout.settings.appid)))
+        .path(COOKIE_PATH)
+        .http_only(true)
+        // why: Lax, not Strict: the buyer comes back from WeChat's OAuth page, another site.
+        .same_site(SameSite::Lax)
+        .secure(secure(checkout))
+        .max_age(rocket::time::Duration::days(OPENID_DAYS));
+    jar.add_private(cookie);
+}
+
+/// Sends the buyer to WeChat's authorize page; `tries` counts the OAuth retries so far.
+pub fn authorize(ctx: &PayContext<'_>, order: &Order, jar: &CookieJar<'_>, tries: u8) -> PayAnswer {
+    let state = nonce()[..16].to_owned();
+    let cookie = Cookie::build((STATE_COOKIE, format!("{state}:{}:{tries}", order.token)))
+        .path(COOKIE_PATH)
+        .http_only(true)
+        .same_site(SameSite::Lax)
+        .secure(secure(ctx.checkout))
+        .max_age(rocket::time::Duration::minutes(STATE_MINUTES));
+    jar.add_private(cookie);
+    let redirect_uri = ctx.base.join(&format!("pay/{}/oauth", order.token));
+    match authorize_url(ctx, &redirect_uri, &state) {
+        Ok(url) => PayAnswer::Redirect(Redirect::found(url)),
+        Err(e) => {
+            tracing::error!(error = %e, "cannot build the OAuth URL");
+            pages::problem(ctx, order, WechatProblem::Config)
+        }
+    }
+}
+
+/// why: with the sandbox in this process and no `open_base`, the client's OAuth base is its
+/// loopback address; the buyer's browser reaches the sandbox where it reached the shop.
+fn authorize_url(ctx: &PayContext<'_>, redirect_uri: &str, state: &str) -> Result<String, wxpay::Error> {
+    let s = &ctx.checkout.settings;
+    if s.sandbox && s.open_base.is_none() {
+        let base = Url::parse(&format!("{}/sandbox/", ctx.base.0.origin().ascii_serialization()))
+            .map_err(|e| wxpay::Error::InvalidInput(e.to_string()))?;
+        return wxpay::oauth::authorize_url(&base, &s.appid, redirect_uri, state);
+    }
+    ctx.checkout.wx.authorize_url(redirect_uri, state)
+}
+
+/// The `wx_oauth` cookie: `(state, token, tries)`.
+fn pending_state(jar: &CookieJar<'_>) -> Option<(String, String, u8)> {
+    let cookie = jar.get_private(STATE_COOKIE)?;
+    let mut parts = cookie.value().splitn(3, ':');
+    let state = parts.next()?.to_owned();
+    let token = parts.next()?.to_owned();
+    let tries = parts.next()?.parse().ok()?;
+    Some((state, token, tries))
+}
+
+/// `GET /pay/<token>/oauth?code=…&state=…`: WeChat's redirect back.
+#[allow(clippy::too_many_arguments)] // why: Rocket handlers take their guards as arguments.
+#[get("/pay/<token>/oauth?<code>&<state>")]
+pub async fn oauth_return(
+    token: &str,
+    code: Option<&str>,
+    state: Option<&str>,
+    checkout: &State<Arc<Checkout>>,
+    frame: Frame,
+    base: BuyerBase,
+    ip: ClientIp,
+    jar: &CookieJar<'_>,
+) -> Result<PayAnswer, Status> {
+    let order = order_for(checkout, token)?;
+    if order.status != OrderStatus::Pending {
+        return Ok(to_order_page(&order));
+    }
+    let ctx = PayContext { checkout, frame, base, ip };
+    let appid = &checkout.settings.appid;
+    let pending = pending_state(jar).filter(|(s, t, _)| Some(s.as_str()) == state && t == token);
+    let Some((_, _, tries)) = pending else {
+        // why: a reload or a repeated redirect after the openid was learned can carry on;
+        // otherwise this code was not asked for by this browser (or the cookie expired).
+        if let Some(openid) = remembered_openid(jar, appid) {
+            return Ok(start(&ctx, &order, Channel::Jsapi, Some(openid)).await);
+        }
+        return Ok(pages::trouble(&ctx, &order, Trouble::SignInExpired));
+    };
+    jar.remove_private(Cookie::build(STATE_COOKIE).path(COOKIE_PATH));
+    let result = match code.filter(|c| !c.is_empty()) {
+        Some(code) => checkout.wx.oauth_openid(code).await,
+        None => {
+            Err(wxpay::Error::OAuth(wxpay::oauth::OAuthError { errcode: 41008, errmsg: "no code".into() }))
+        }
+    };
+    match result {
+        Ok(openid) => {
+            remember(jar, checkout, &openid);
+            Ok(start(&ctx, &order, Channel::Jsapi, Some(openid)).await)
+        }
+        Err(e) => {
+            tracing::info!(error = %e, tries, "OAuth code exchange failed");
+            Ok(oauth_failed(&ctx, &order, jar, &e, tries))
+        }
+    }
+}
+
+/// why: 40029/40163 come from a code that expired or was used by a duplicate redirect
+/// (§5.4); a fresh code fixes that, once. Anything else, or a second failure, is shown.
+fn oauth_failed(
+    ctx: &PayContext<'_>,
+    order: &Order,
+    jar: &CookieJar<'_>,
+    e: &wxpay::Error,
+    tries: u8,
+) -> PayAnswer {
+    let kind = match e {
+        wxpay::Error::OAuth(o) => Some(o.kind()),
+        _ => None,
+    };
+    let code_trouble = matches!(
+        kind,
+        Some(OAuthErrorKind::InvalidCode | OAuthErrorKind::CodeUsed | OAuthErrorKind::MissingCode)
+    );
+    match kind {
+        _ if code_trouble && tries == 0 => authorize(ctx, order, jar, 1),
+        _ if code_trouble => pages::trouble(ctx, order, Trouble::SignInFailed),
+        Some(OAuthErrorKind::InvalidAppid | OAuthErrorKind::BadSecret) => {
+            pages::problem(ctx, order, WechatProblem::Config)
+        }
+        _ => pages::problem(ctx, order, wechat_problem(e)),
+    }
+}

@@ -1,0 +1,266 @@
+//! Signing in to `/admin`: password, sessions, idle expiry, CSRF on every write, the login
+//! rate limit, and no data without a session — over real HTTP.
+
+mod common;
+
+use std::time::Duration;
+
+use common::{ADMIN_PASSWORD, Buyer, Merchant, TestServer};
+use wxcheckout::config::Secret;
+
+async fn shop() -> TestServer {
+    common::spawn_shop(|c| c.admin_password = Some(Secret::new(ADMIN_PASSWORD))).await
+}
+
+/// The shop with the admin idle timeout shortened (what only tests do, see `IdleTimeout`).
+async fn shop_with_idle(idle: Duration) -> TestServer {
+    let (config, data_dir) = common::test_config(|c| c.admin_password = Some(Secret::new(ADMIN_PASSWORD)));
+    let rocket =
+        wxcheckout::app::shop(config).expect("test setup").manage(wxcheckout::admin::IdleTimeout(idle));
+    let running = wxcheckout::app::spawn(rocket).await.expect("test setup");
+    TestServer { running, data_dir }
+}
+
+/// Every admin route path with `<slug>` filled in, by method.
+fn admin_routes(method: &str) -> Vec<String> {
+    wxcheckout::admin::routes()
+        .iter()
+        .filter(|r| r.method.as_str() == method)
+        .map(|r| r.uri.path().to_string().replace("<slug>", "almond-cookies"))
+        .filter(|p| p.starts_with("/admin") && p != "/admin/login")
+        .collect()
+}
+
+#[tokio::test]
+async fn the_configured_password_signs_in_and_a_wrong_one_gets_the_login_page_again() {
+    let server = shop().await;
+    let browser = Buyer::new(&server.url());
+    let wrong = browser.post_form("/admin/login", &[("password", "not-the-password")]).await;
+    assert_eq!(wrong.status(), 401);
+    assert!(wrong.headers().get("set-cookie").is_none(), "no session for a wrong password");
+    let body = wrong.text().await.unwrap();
+    assert!(body.contains("密码不正确"), "{body}");
+
+    let right = browser.post_form("/admin/login", &[("password", ADMIN_PASSWORD)]).await;
+    assert_eq!(right.status(), 303);
+    assert_eq!(right.headers()["location"], "/admin");
+    let cookie = right.headers()["set-cookie"].to_str().unwrap().to_owned();
+    for attr in ["HttpOnly", "SameSite=Strict", "Path=/admin", "Max-Age=1800"] {
+        assert!(cookie.contains(attr), "{attr} missing in {cookie}");
+    }
+    assert!(!cookie.contains("Secure"), "no Secure flag on a plain-http shop");
+    let merchant = Merchant { browser, csrf: String::new() };
+    let (status, home) = merchant.page("/admin").await;
+    assert_eq!(status, 200);
+    assert!(home.contains("login.failed") && home.contains("login"), "both attempts are in the audit log");
+}
+
+#[tokio::test]
+async fn without_a_session_every_admin_page_shows_a_browser_the_login_page_and_others_a_401() {
+    let server = shop().await;
+    let gets = admin_routes("GET");
+    assert!(gets.len() >= 6, "{gets:?}");
+    let http = reqwest::Client::builder().redirect(reqwest::redirect::Policy::none()).build().unwrap();
+    for path in &gets {
+        let url = format!("{}{path}", server.url());
+        let page = http.get(&url).header("Accept", "text/html").send().await.unwrap();
+        assert_eq!(page.status(), 401, "{path}");
+        let html = page.text().await.unwrap();
+        assert!(html.contains("name=\"password\""), "{path} shows the login form");
+        for secret in ["杏仁", "Almond cookies", "wxd930ea5d5a258f4f", "192006250b", "audit"] {
+            assert!(!html.contains(secret), "{path} leaks {secret}");
+        }
+        let api = http.get(&url).header("Accept", "application/json").send().await.unwrap();
+        assert_eq!(api.status(), 401, "{path}");
+        assert!(!api.text().await.unwrap().contains("password\""), "{path}: no login page for a non-browser");
+        let forged = http.get(&url).header("Cookie", "wxcheckout_admin=forged").send().await.unwrap();
+        assert_eq!(forged.status(), 401, "{path} with a forged cookie");
+    }
+}
+
+#[tokio::test]
+async fn every_admin_write_without_the_session_form_token_is_refused_and_changes_nothing() {
+    let server = shop().await;
+    let merchant = Merchant::login(&server.url(), ADMIN_PASSWORD).await;
+    let other = Merchant::login(&server.url(), ADMIN_PASSWORD).await;
+    assert_ne!(merchant.csrf, other.csrf, "each session has its own token");
+    let (_, before) = merchant.page("/admin/products").await;
+    let writes = admin_routes("POST");
+    assert!(writes.len() >= 8, "{writes:?}");
+    let fields = [("name", "Hacked"), ("slug", "hacked"), ("price", "1.00"), ("description", "x")];
+    for path in &writes {
+        let bare = merchant.browser.post_form(path, &fields).await;
+        assert_eq!(bare.status(), 403, "{path} without a token");
+        let mut with_other = vec![("csrf", other.csrf.as_str())];
+        with_other.extend_from_slice(&fields);
+        let foreign = merchant.browser.post_form(path, &with_other).await;
+        assert_eq!(foreign.status(), 403, "{path} with another session's token");
+        let (ct, body) = common::multipart(&fields, None);
+        let req = merchant.browser.request(reqwest::Method::POST, path).header("Content-Type", ct).body(body);
+        assert_eq!(merchant.browser.send(req).await.status(), 403, "{path} multipart without a token");
+        let anonymous = Buyer::new(&server.url()).post_form(path, &with_other).await;
+        assert_eq!(anonymous.status(), 401, "{path} without a session");
+    }
+    let (status, after) = merchant.page("/admin/products").await;
+    assert_eq!(status, 200, "the session survived (logout was refused too)");
+    assert_eq!(before, after, "nothing changed");
+    let (_, home) = merchant.page("/admin").await;
+    assert!(!home.contains("product."), "no write reached the audit log");
+}
+
+#[tokio::test]
+async fn the_sixth_sign_in_attempt_in_a_minute_is_refused_even_with_the_right_password() {
+    let server = shop().await;
+    let browser = Buyer::new(&server.url());
+    for _ in 0..5 {
+        let res = browser.post_form("/admin/login", &[("password", "guess")]).await;
+        assert_eq!(res.status(), 401);
+    }
+    let res = browser.post_form("/admin/login", &[("password", ADMIN_PASSWORD)]).await;
+    assert_eq!(res.status(), 429);
+    assert_eq!(res.headers()["retry-after"], "60");
+    assert!(res.headers().get("set-cookie").is_none());
+}
+
+#[tokio::test]
+async fn a_session_ends_after_its_idle_time_and_each_request_restarts_the_clock() {
+    let server = shop_with_idle(Duration::from_millis(1500)).await;
+    let merchant = Merchant::login(&server.url(), ADMIN_PASSWORD).await;
+    for _ in 0..3 {
+        tokio::time::sleep(Duration::from_millis(800)).await;
+        assert_eq!(merchant.page("/admin").await.0, 200, "used within its idle time");
+    }
+    tokio::time::sleep(Duration::from_millis(2000)).await;
+    let (status, html) = merchant.page("/admin/products").await;
+    assert_eq!(status, 401);
+    assert!(html.contains("name=\"password\""));
+}
+
+#[tokio::test]
+async fn signing_out_ends_the_session_even_for_a_copy_of_its_cookie() {
+    let server = shop().await;
+    let merchant = Merchant::login(&server.url(), ADMIN_PASSWORD).await;
+    let copy = merchant.browser.cookie_header();
+    let out = merchant.post("/admin/logout", &[]).await;
+    assert_eq!(out.status(), 303);
+    let http = reqwest::Client::new();
+    let res = http.get(format!("{}/admin", server.url())).header("Cookie", copy).send().await.unwrap();
+    assert_eq!(res.status(), 401);
+}
+
+#[tokio::test]
+async fn after_signing_in_the_browser_returns_to_the_page_it_asked_for_and_never_elsewhere() {
+    let server = shop().await;
+    let browser = Buyer::new(&server.url());
+    let res =
+        browser.post_form("/admin/login", &[("password", ADMIN_PASSWORD), ("next", "/admin/settings")]).await;
+    assert_eq!(res.headers()["location"], "/admin/settings");
+    let browser = Buyer::new(&server.url());
+    let res =
+        browser.post_form("/admin/login", &[("password", ADMIN_PASSWORD), ("next", "//evil.example/")]).await;
+    assert_eq!(res.headers()["location"], "/admin");
+}
+
+// ---- the password outside the browser ------------------------------------------------------
+
+fn free_port() -> u16 {
+    std::net::TcpListener::bind("127.0.0.1:0").expect("test setup").local_addr().expect("test setup").port()
+}
+
+/// `wxcheckout serve` on `dir` with its log captured; returns the child and its URL once
+/// healthy, and the log lines read so far.
+async fn serve_logged(
+    dir: &std::path::Path,
+) -> (std::process::Child, String, std::sync::mpsc::Receiver<String>) {
+    use std::io::BufRead;
+    let port = free_port();
+    let mut child = std::process::Command::new(env!("CARGO_BIN_EXE_wxcheckout"))
+        .args(["serve", "--port", &port.to_string()])
+        .env("WXCHECKOUT_DATA_DIR", dir)
+        .env("RUST_LOG", "warn")
+        .env_remove("WXCHECKOUT_ADMIN__PASSWORD")
+        // why: the log goes to standard output (tracing's default writer).
+        .stdout(std::process::Stdio::piped())
+        .stderr(std::process::Stdio::null())
+        .spawn()
+        .expect("test setup");
+    let log_out = child.stdout.take().expect("test setup");
+    let (tx, rx) = std::sync::mpsc::channel();
+    std::thread::spawn(move || {
+        for line in std::io::BufReader::new(log_out).lines().map_while(Result::ok) {
+            let _ = tx.send(line);
+        }
+    });
+    let url = format!("http://127.0.0.1:{port}");
+    for _ in 0..200 {
+        if reqwest::get(format!("{url}/healthz")).await.is_ok_and(|r| r.status().is_success()) {
+            return (child, url, rx);
+        }
+        tokio::time::sleep(Duration::from_millis(50)).await;
+    }
+    stop(child);
+    panic!("serve did not start");
+}
+
+fn set_password(dir: &std::path::Path, password: &str) -> std::process::Output {
+    use std::io::Write;
+    let mut child = std::process::Command::new(env!("CARGO_BIN_EXE_wxcheckout"))
+        .args(["admin", "set-password", "--password-stdin"])
+        .env("WXCHECKOUT_DATA_DIR", dir)
+        .env_remove("WXCHECKOUT_ADMIN__PASSWORD")
+        .stdin(std::process::Stdio::piped())
+        .stdout(std::process::Stdio::piped())
+        .stderr(std::process::Stdio::piped())
+        .spawn()
+        .expect("test setup");
+    child
+        .stdin
+        .take()
+        .expect("test setup")
+        .write_all(format!("{password}\n").as_bytes())
+        .expect("test setup");
+    child.wait_with_output().expect("test setup")
+}
+
+fn stop(mut child: std::process::Child) {
+    let _ = child.kill();
+    let _ = child.wait();
+}
+
+#[tokio::test]
+async fn with_no_password_configured_one_is_generated_printed_once_and_set_password_replaces_it() {
+    let dir = common::tempdir::TempDir::new();
+    let (child, url, log) = serve_logged(dir.path()).await;
+    let lines: Vec<String> =
+        log.recv_timeout(Duration::from_secs(5)).into_iter().chain(log.try_iter()).collect();
+    let line = lines
+        .iter()
+        .find(|l| l.contains("one was generated"))
+        .unwrap_or_else(|| panic!("the generated password is printed: {lines:?}"));
+    let generated = line.split("generated: ").nth(1).unwrap().split_whitespace().next().unwrap().to_owned();
+    assert!(generated.len() >= 16, "{generated}");
+    Merchant::login(&url, &generated).await;
+
+    let refused = set_password(dir.path(), "a-new-password-42");
+    assert!(!refused.status.success());
+    let err = String::from_utf8_lossy(&refused.stderr);
+    assert!(err.contains("in use") && err.contains("stop"), "{err}");
+    stop(child);
+
+    let short = set_password(dir.path(), "short");
+    assert!(!short.status.success());
+    let changed = set_password(dir.path(), "a-new-password-42");
+    assert!(changed.status.success(), "{}", String::from_utf8_lossy(&changed.stderr));
+
+    let (child, url, log) = serve_logged(dir.path()).await;
+    let res = Buyer::new(&url).post_form("/admin/login", &[("password", &generated)]).await;
+    assert_eq!(res.status(), 401, "the old password no longer works");
+    let merchant = Merchant::login(&url, "a-new-password-42").await;
+    let (_, home) = merchant.page("/admin").await;
+    assert!(home.contains("password.set"), "the change is in the audit log");
+    stop(child);
+    let later: Vec<String> = log.try_iter().collect();
+    assert!(!later.iter().any(|l| l.contains("generated")), "printed only at the first start: {later:?}");
+    let raw = std::fs::read_dir(dir.path().join("db")).unwrap().count();
+    assert!(raw > 0);
+}

@@ -1,0 +1,120 @@
+//! Settings and the doctor: secrets masked, the addresses to register, and the doctor's
+//! findings in words — against the sandbox in its own process, as WeChat would be.
+
+mod common;
+
+use common::{ADMIN_PASSWORD, Merchant};
+use wxcheckout::config::{SANDBOX_API_KEY, SANDBOX_APP_SECRET, Secret};
+
+/// The doctor page's results after pressing "run".
+async fn doctor(merchant: &Merchant) -> String {
+    let res = merchant.post("/admin/doctor", &[]).await;
+    assert_eq!(res.status(), 200);
+    res.text().await.expect("test setup")
+}
+
+/// The `<li>` of the finding titled `title`.
+fn finding<'a>(html: &'a str, title: &str) -> &'a str {
+    let at = html.find(&format!("<strong>{title}")).unwrap_or_else(|| panic!("no finding {title} in {html}"));
+    let start = html[..at].rfind("<li").expect("test setup");
+    let end = at + html[at..].find("</li>").expect("test setup");
+    &html[start..end]
+}
+
+#[tokio::test]
+async fn settings_show_the_configuration_with_secrets_masked_and_the_addresses_to_register() {
+    let server = common::spawn_shop(|c| {
+        c.admin_password = Some(Secret::new(ADMIN_PASSWORD));
+        c.public_url = Some(url::Url::parse("https://shop.example/").unwrap());
+    })
+    .await;
+    let merchant = Merchant::login(&server.url(), ADMIN_PASSWORD).await;
+    let (status, html) = merchant.page("/admin/settings").await;
+    assert_eq!(status, 200);
+    assert!(html.contains("1920…2d"), "the API key shows its first 4 and last 2 characters");
+    assert!(html.contains("5a4d…0b"), "so does the app secret");
+    for secret in [SANDBOX_API_KEY, SANDBOX_APP_SECRET, ADMIN_PASSWORD] {
+        assert!(!html.contains(secret), "{secret} is shown");
+    }
+    for url in [
+        "https://shop.example/pay/",
+        "value=\"shop.example\"",
+        "https://shop.example/wxpay/notify",
+        "https://shop.example/wxpay/refund-notify",
+    ] {
+        assert!(html.contains(url), "{url} missing");
+    }
+    assert!(html.contains("data-copy-from"), "copy buttons");
+    assert!(!html.contains("<script>"), "no inline script");
+}
+
+#[tokio::test]
+async fn the_doctor_reports_a_wrong_api_key_in_words() {
+    let sandbox = common::spawn_binary("sandbox", &[("WXCHECKOUT_SANDBOX__TIME_SCALE", "0.01")]).await;
+    let (shop, _) = common::spawn_live_shop(&sandbox.sandbox_base(), |c| {
+        c.admin_password = Some(Secret::new(ADMIN_PASSWORD));
+        c.wxpay.api_key = wxcheckout::wxpay::ApiKey::new("0123456789abcdef0123456789abcdef");
+    })
+    .await;
+    let merchant = Merchant::login(&shop.url(), ADMIN_PASSWORD).await;
+    let html = doctor(&merchant).await;
+    let key = finding(&html, "API 密钥 / API key");
+    assert!(key.contains("有问题") && key.contains("API 密钥不对"), "{key}");
+    assert!(
+        key.contains("签名错误") && key.contains("wxpay.api_key"),
+        "says what WeChat said and what to do: {key}"
+    );
+    let secret = finding(&html, "AppSecret");
+    assert!(secret.contains("正常"), "the app secret is right: {secret}");
+    let clock = finding(&html, "服务器时钟");
+    assert!(clock.contains("正常"), "same machine, same clock: {clock}");
+    let cert = finding(&html, "退款证书");
+    assert!(cert.contains("有问题"), "live mode without a certificate: {cert}");
+    let (_, home) = merchant.page("/admin").await;
+    assert!(home.contains("doctor.run"));
+}
+
+#[tokio::test]
+async fn the_doctor_reports_a_wrong_app_secret_and_in_english_when_asked() {
+    let sandbox = common::spawn_binary("sandbox", &[("WXCHECKOUT_SANDBOX__TIME_SCALE", "0.01")]).await;
+    let (shop, _) = common::spawn_live_shop(&sandbox.sandbox_base(), |c| {
+        c.admin_password = Some(Secret::new(ADMIN_PASSWORD));
+        c.wxpay.app_secret = Secret::new("ffffffffffffffffffffffffffffffff");
+    })
+    .await;
+    let merchant = Merchant::login(&shop.url(), ADMIN_PASSWORD).await;
+    let req = merchant
+        .browser
+        .request(reqwest::Method::POST, "/admin/doctor")
+        .header("Accept-Language", "en")
+        .form(&[("csrf", merchant.csrf.as_str())]);
+    let html = merchant.browser.send(req).await.text().await.unwrap();
+    let secret = finding(&html, "AppSecret");
+    assert!(secret.contains("The app secret is wrong") && secret.contains("40125"), "{secret}");
+    let key = finding(&html, "API 密钥 / API key");
+    assert!(key.contains("OK"), "{key}");
+}
+
+#[tokio::test]
+async fn the_doctor_finds_the_sandbox_shop_healthy_and_warns_of_forwarded_headers_without_a_trusted_proxy() {
+    let server = common::spawn_shop(|c| c.admin_password = Some(Secret::new(ADMIN_PASSWORD))).await;
+    let merchant = Merchant::login(&server.url(), ADMIN_PASSWORD).await;
+    let html = doctor(&merchant).await;
+    for title in [
+        "API 密钥 / API key",
+        "AppID 与商户号绑定",
+        "AppSecret",
+        "公网地址",
+        "退款证书",
+        "服务器时钟",
+        "反向代理",
+    ] {
+        assert!(finding(&html, title).contains("正常"), "{title}: {}", finding(&html, title));
+    }
+    let behind_proxy =
+        merchant.browser.request(reqwest::Method::GET, "/").header("X-Forwarded-For", "203.0.113.9");
+    merchant.browser.send(behind_proxy).await;
+    let html = doctor(&merchant).await;
+    let proxy = finding(&html, "反向代理");
+    assert!(proxy.contains("注意") && proxy.contains("trusted_proxies"), "{proxy}");
+}
