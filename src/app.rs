@@ -129,6 +129,7 @@ pub fn shop(mut config: Config) -> Result<Rocket<Build>, AppError> {
         .mount("/", web::pay::routes())
         .mount("/", web::notify::routes())
         .attach(reconciler(Arc::clone(&checkout)))
+        .attach(daily_reconciliation(Arc::clone(&checkout)))
         .attach(flush_on_shutdown(checkout));
     if config.is_sandbox() {
         rocket = rocket.attach(sandbox::stage(&config));
@@ -149,6 +150,16 @@ fn flush_on_shutdown(checkout: Arc<Checkout>) -> AdHoc {
             if let Err(e) = checkout.store.flush().await {
                 tracing::error!(error = %e, "could not flush the store at shutdown");
             }
+        })
+    })
+}
+
+/// Reconciliation against WeChat's bill, every day at 10:30 Beijing time for the day before
+/// (and at start when that run is missing), from liftoff until Rocket's shutdown.
+fn daily_reconciliation(checkout: Arc<Checkout>) -> AdHoc {
+    AdHoc::on_liftoff("daily reconciliation", move |rocket| {
+        Box::pin(async move {
+            checkout::reconcile_bill::spawn_daily(checkout, rocket.shutdown());
         })
     })
 }

@@ -1,5 +1,5 @@
-//! The audit log (every admin write: who, when, what, from where) and the admin home page
-//! that shows its latest entries.
+//! The audit log (every admin write: who, when, what, from where) and its page,
+//! `/admin/log` (the dashboard shows the latest entries too).
 
 use std::sync::Arc;
 
@@ -33,24 +33,28 @@ pub struct Row {
     pub ip: String,
 }
 
+/// The latest `limit` entries, newest first, as the pages show them.
+pub fn recent(store: &Store, limit: usize) -> Result<Vec<Row>, AdminError> {
+    Ok(store
+        .recent_audit(limit)?
+        .into_iter()
+        .map(|e| Row { when: beijing(e.at_ms), who: e.who, action: e.action, detail: e.detail, ip: e.ip })
+        .collect())
+}
+
 #[derive(Template)]
-#[template(path = "admin/home.html")]
-pub struct HomePage {
+#[template(path = "admin/audit.html")]
+pub struct AuditPage {
     chrome: Chrome,
     rows: Vec<Row>,
 }
 
-#[get("/admin")]
-pub fn home(
+#[get("/admin/log")]
+pub fn page(
     admin: &State<Arc<Admin>>,
     session: AdminSession,
     frame: Frame,
-) -> Result<Page<HomePage>, AdminError> {
-    let rows = admin
-        .store
-        .recent_audit(100)?
-        .into_iter()
-        .map(|e| Row { when: beijing(e.at_ms), who: e.who, action: e.action, detail: e.detail, ip: e.ip })
-        .collect();
-    Ok(Page(HomePage { chrome: Chrome::new(frame, Some(&session), Section::Home), rows }))
+) -> Result<Page<AuditPage>, AdminError> {
+    let rows = recent(&admin.store, 500)?;
+    Ok(Page(AuditPage { chrome: Chrome::new(frame, Some(&session), Section::Home), rows }))
 }

@@ -8,12 +8,18 @@
 //! the audit log.
 
 mod audit;
+mod dashboard;
 mod doctor;
 mod error;
 pub mod images;
+mod order_detail;
+mod orders;
+mod orders_csv;
 pub mod password;
 mod product_form;
 mod products;
+mod reconciliation;
+mod refunds;
 mod session;
 mod settings;
 
@@ -70,13 +76,19 @@ pub fn routes() -> Vec<rocket::Route> {
         session::login_page,
         session::login,
         session::logout,
-        audit::home,
+        dashboard::home,
+        audit::page,
+        orders::list,
+        orders_csv::export,
         settings::page,
         doctor::page,
         doctor::run,
         images::serve,
     ];
     routes.extend(products::routes());
+    routes.extend(order_detail::routes());
+    routes.extend(refunds::routes());
+    routes.extend(reconciliation::routes());
     routes
 }
 
@@ -135,7 +147,9 @@ pub(crate) fn client_ip(req: &rocket::Request<'_>) -> Option<IpAddr> {
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum Section {
     Home,
+    Orders,
     Products,
+    Reconciliation,
     Settings,
     None,
 }
@@ -155,11 +169,13 @@ impl Chrome {
         Chrome { lang: frame.lang, sandbox: frame.sandbox, csrf: session.map(|s| s.csrf.clone()), section }
     }
 
-    /// Whether the open section is `name` (`home`, `products`, `settings`), for templates.
+    /// Whether the open section is `name` (`home`, `orders`, `products`, `settings`), for templates.
     pub fn is(&self, name: &str) -> bool {
         let open = match self.section {
             Section::Home => "home",
+            Section::Orders => "orders",
             Section::Products => "products",
+            Section::Reconciliation => "reconciliation",
             Section::Settings => "settings",
             Section::None => "",
         };

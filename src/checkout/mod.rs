@@ -8,10 +8,13 @@
 pub mod apply;
 pub mod catalogue;
 pub mod check;
+pub mod merchant;
 pub mod notification;
 pub mod pay;
 pub mod place;
 pub mod reconcile;
+pub mod reconcile_bill;
+pub mod refund_start;
 pub mod refunds;
 
 use std::collections::HashMap;

@@ -7,6 +7,7 @@
 //! only when every attempt is closed (or never reached WeChat) is the order closed and its
 //! stock released. A query that says paid is applied through `apply_payment`, like a
 //! notification; nothing here ever closes a paid order, and ORDERNOTEXIST alone closes nothing.
+//! Each round ends by settling refunds WeChat has not reported on (`settle_refunds`).
 //!
 //! The schedule lives in memory: a restart simply queries again. It must not decide whether
 //! a payment counts (`domain` does) nor talk to WeChat other than through `WxPayClient`.
@@ -139,6 +140,10 @@ impl Reconciler {
         self.queries.retain(|k, _| seen.contains(k));
         self.closing.retain(|k, _| seen.contains(k));
         self.flagged.retain(|k| seen.contains(k));
+        // why here: refunds whose notification is late are settled on the same clock.
+        if let Err(e) = self.checkout.settle_refunds().await {
+            tracing::error!(error = %e, "reconciler: refunds not settled");
+        }
     }
 
     async fn order(&mut self, no: &str, seen: &mut HashSet<String>) -> Result<(), CheckoutError> {

@@ -3,8 +3,9 @@
 //! A refund notification is not signed: `req_info` decrypting with our key is its
 //! authentication (in `wxpay::notify`). A settled refund is counted once per
 //! `out_refund_no` by `Order::apply_refund`; a refund that failed (CHANGE, 退款异常) or was
-//! closed (REFUNDCLOSE) changes nothing and is put before the admin. Every outcome is on
-//! disk before we answer SUCCESS.
+//! closed (REFUNDCLOSE) changes nothing on the order and is put before the admin. Our own
+//! refund record (when the admin started the refund, `refund_start`) follows the reported
+//! status. Every outcome is on disk before we answer SUCCESS.
 
 use crate::domain::order::RefundRefused;
 use crate::domain::{Event, EventSource, Fen, Order};
@@ -58,10 +59,26 @@ impl Checkout {
                 None => (false, vec![]),
             }
         })?;
-        if changed {
+        let record_changed = if mismatch(&order, info).is_none() { self.follow_record(info)? } else { false };
+        if changed || record_changed {
             self.store.flush().await?;
         }
         Ok(())
+    }
+
+    /// Brings our refund record (if we started this refund) in line with the notification,
+    /// after the order: a crash in between leaves the record open, and the settling loop's
+    /// refundquery finishes it.
+    fn follow_record(&self, info: &RefundInfo) -> Result<bool, CheckoutError> {
+        let Some(s) = super::refund_start::settlement(&info.refund_status) else { return Ok(false) };
+        let at = now();
+        let id = Some(info.refund_id.as_str());
+        let updated = self.store.update_refund(&info.out_refund_no, |r| {
+            // why: our record's amount is what we asked; a notification for another amount
+            // is not this refund's settlement (the order side already flagged it).
+            r.amount.get() == info.refund_fee && r.settle(s, id, at)
+        })?;
+        Ok(updated.is_some_and(|(_, changed)| changed))
     }
 }
 

@@ -5,6 +5,7 @@ pub mod channel;
 pub mod money;
 pub mod order;
 pub mod product;
+pub mod refund;
 
 pub use channel::Channel;
 pub use money::Fen;

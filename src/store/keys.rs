@@ -12,6 +12,18 @@ pub fn status_byte(status: OrderStatus) -> u8 {
     }
 }
 
+pub fn status_of_byte(b: u8) -> Option<OrderStatus> {
+    [
+        OrderStatus::Pending,
+        OrderStatus::Paid,
+        OrderStatus::Closed,
+        OrderStatus::Refunded,
+        OrderStatus::PartiallyRefunded,
+    ]
+    .into_iter()
+    .find(|s| status_byte(*s) == b)
+}
+
 /// `status · created_at · order_no`: orders of one status, oldest first.
 pub fn status(status: OrderStatus, created_at: i64, no: &str) -> Vec<u8> {
     let mut k = Vec::with_capacity(9 + no.len());
@@ -49,4 +61,76 @@ pub fn attention(at: i64, id: u64) -> Vec<u8> {
     let mut k = time_key(at).to_vec();
     k.extend_from_slice(&id.to_be_bytes());
     k
+}
+
+// ---- listing indexes (time, channel, phone) ------------------------------------------------
+//
+// Each listing key ends in the same suffix `created_at · order_no`, so that any two of them
+// can be walked side by side (newest first) and a cursor means the same in every index.
+
+/// `created_at · order_no`: the suffix shared by every listing index.
+pub fn suffix(created_at: i64, no: &str) -> Vec<u8> {
+    let mut k = Vec::with_capacity(8 + no.len());
+    k.extend_from_slice(&time_key(created_at));
+    k.extend_from_slice(no.as_bytes());
+    k
+}
+
+/// The smallest suffix at `t` (every order created at or after `t` sorts at or above it).
+pub fn time_floor(t: i64) -> Vec<u8> {
+    time_key(t).to_vec()
+}
+
+/// The order number at the end of a listing suffix.
+pub fn order_no_of_suffix(suffix: &[u8]) -> String {
+    String::from_utf8_lossy(suffix.get(8..).unwrap_or_default()).into_owned()
+}
+
+/// The creation time at the start of a listing suffix.
+pub fn time_of_suffix(suffix: &[u8]) -> Option<i64> {
+    let b: [u8; 8] = suffix.get(..8)?.try_into().ok()?;
+    Some((u64::from_be_bytes(b) ^ (1 << 63)) as i64)
+}
+
+pub fn channel_byte(channel: crate::domain::Channel) -> u8 {
+    use crate::domain::Channel;
+    match channel {
+        Channel::Jsapi => 1,
+        Channel::Mweb => 2,
+        Channel::Native => 3,
+        Channel::OpenInWechat => 4,
+    }
+}
+
+/// `channel · created_at · order_no`.
+pub fn channel(channel: crate::domain::Channel, created_at: i64, no: &str) -> Vec<u8> {
+    let mut k = vec![channel_byte(channel)];
+    k.extend_from_slice(&suffix(created_at, no));
+    k
+}
+
+/// `phone digits · 0 · created_at · order_no`: the 0 ends the phone, so a prefix scan of
+/// one number never reaches a longer number that starts with it.
+pub fn phone(digits: &str, created_at: i64, no: &str) -> Vec<u8> {
+    let mut k = phone_prefix(digits);
+    k.extend_from_slice(&suffix(created_at, no));
+    k
+}
+
+pub fn phone_prefix(digits: &str) -> Vec<u8> {
+    let mut k = Vec::with_capacity(digits.len() + 1 + 8 + 16);
+    k.extend_from_slice(digits.as_bytes());
+    k.push(0);
+    k
+}
+
+/// A phone number as the index keeps it: digits only, without China's country code in front
+/// of an 11-digit mobile number, so `+86 138-0013-8000` and `13800138000` are one key.
+pub fn phone_digits(phone: &str) -> Option<String> {
+    let digits: String = phone.chars().filter(char::is_ascii_digit).collect();
+    let local = ["0086", "86"]
+        .iter()
+        .find_map(|cc| digits.strip_prefix(cc).filter(|rest| rest.len() == 11 && rest.starts_with('1')))
+        .unwrap_or(&digits);
+    if local.len() < 5 { None } else { Some(local.to_owned()) }
 }

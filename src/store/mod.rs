@@ -1,5 +1,6 @@
 //! `store`: everything kept on disk, in sled — products, orders with their attempts, the
-//! event timeline, and the indexes (token, `out_trade_no`, `transaction_id`, status + time).
+//! event timeline, and the indexes (token, `out_trade_no`, `transaction_id`, status + time,
+//! and for the merchant's lists: time, channel, phone — see `listing`).
 //!
 //! The only module that names sled. It does not decide whether a change is allowed
 //! (`domain` does, inside the closure given to `update_order`); it makes each change and
@@ -8,6 +9,8 @@
 pub mod admin;
 mod codec;
 mod keys;
+pub mod listing;
+pub mod refunds;
 
 use std::path::Path;
 
@@ -17,9 +20,14 @@ use sled::{Db, Tree};
 use crate::domain::{Event, Order, OrderStatus, Product};
 
 pub use codec::CodecError;
+pub use listing::{OrderPage, OrderQuery, OrderSummary};
 
 /// The layout version written into `meta`; a newer one on disk refuses to open.
-const SCHEMA: u32 = 1;
+///
+/// why 2: the listing indexes (time, channel, phone). A data directory of schema 1 is
+/// upgraded at open (the indexes are rebuilt once); an older binary then refuses it rather
+/// than write orders those indexes would miss.
+const SCHEMA: u32 = 2;
 
 #[derive(Debug, thiserror::Error)]
 pub enum StoreError {
@@ -31,6 +39,9 @@ pub enum StoreError {
     NewerSchema(u32),
     #[error("no such order")]
     NoSuchOrder,
+    /// A list cursor this store did not give out.
+    #[error("not a valid list cursor")]
+    BadCursor,
 }
 
 impl From<TransactionError<StoreError>> for StoreError {
@@ -59,6 +70,12 @@ pub struct Store {
     by_status: Tree,
     events: Tree,
     attention: Tree,
+    /// `created_at · order_no` → summary (see `listing`).
+    by_time: Tree,
+    /// `channel of the newest attempt · created_at · order_no`.
+    by_channel: Tree,
+    /// `phone digits · 0 · created_at · order_no`.
+    by_phone: Tree,
 }
 
 impl Store {
@@ -80,9 +97,14 @@ impl Store {
             by_status: tree("by_status")?,
             events: tree("events")?,
             attention: tree("attention")?,
+            by_time: tree("by_time")?,
+            by_channel: tree("by_channel")?,
+            by_phone: tree("by_phone")?,
             db,
         };
         store.check_schema()?;
+        store.ensure_listing_indexes()?;
+        store.meta.insert("schema", &SCHEMA.to_be_bytes())?;
         Ok(store)
     }
 
@@ -275,7 +297,7 @@ impl Store {
         self.orders.len()
     }
 
-    fn write_trees(&self) -> [&Tree; 7] {
+    fn write_trees(&self) -> [&Tree; 10] {
         [
             &self.orders,
             &self.tokens,
@@ -284,6 +306,9 @@ impl Store {
             &self.by_status,
             &self.events,
             &self.attention,
+            &self.by_time,
+            &self.by_channel,
+            &self.by_phone,
         ]
     }
 }
@@ -304,6 +329,9 @@ struct Trees<'a> {
     by_status: &'a TransactionalTree,
     events: &'a TransactionalTree,
     attention: &'a TransactionalTree,
+    by_time: &'a TransactionalTree,
+    by_channel: &'a TransactionalTree,
+    by_phone: &'a TransactionalTree,
 }
 
 impl<'a> From<&'a Vec<TransactionalTree>> for Trees<'a> {
@@ -316,6 +344,9 @@ impl<'a> From<&'a Vec<TransactionalTree>> for Trees<'a> {
             by_status: &t[4],
             events: &t[5],
             attention: &t[6],
+            by_time: &t[7],
+            by_channel: &t[8],
+            by_phone: &t[9],
         }
     }
 }
@@ -324,17 +355,35 @@ type TxResult<T> = Result<T, ConflictableTransactionError<StoreError>>;
 
 /// Keeps the secondary indexes in step with a change from `before` to `after`.
 fn index_order(t: &Trees<'_>, before: Option<&Order>, after: &Order) -> TxResult<()> {
-    if before.map(|b| b.status) != Some(after.status) {
-        if let Some(b) = before {
-            t.by_status.remove(keys::status(b.status, b.created_at, &b.no))?;
-        }
-        t.by_status.insert(keys::status(after.status, after.created_at, &after.no), &[])?;
-    }
+    let old = before.map(listing::IndexKeys::of);
+    let new = listing::IndexKeys::of(after);
+    let old_ref = old.as_ref();
+    reindex(t.by_status, old_ref.map(|o| &o.status), Some(&new.status), &[])?;
+    // why always written: the summary (status, refunds, paid_at) changes under the same key.
+    reindex(t.by_time, old_ref.map(|o| &o.time), Some(&new.time), &new.summary)?;
+    reindex(t.by_channel, old_ref.and_then(|o| o.channel.as_ref()), new.channel.as_ref(), &[])?;
+    reindex(t.by_phone, old_ref.and_then(|o| o.phone.as_ref()), new.phone.as_ref(), &[])?;
     for a in &after.attempts {
         t.out_trade_nos.insert(a.out_trade_no.as_bytes(), after.no.as_bytes())?;
         if let Some(tx) = &a.transaction_id {
             t.transactions.insert(tx.as_bytes(), after.no.as_bytes())?;
         }
+    }
+    Ok(())
+}
+
+/// Moves one index entry from `old` to `new` (either may be absent) and writes its value.
+fn reindex(
+    tree: &TransactionalTree,
+    old: Option<&Vec<u8>>,
+    new: Option<&Vec<u8>>,
+    value: &[u8],
+) -> TxResult<()> {
+    if let Some(old) = old.filter(|o| Some(*o) != new) {
+        tree.remove(old.as_slice())?;
+    }
+    if let Some(new) = new {
+        tree.insert(new.as_slice(), value)?;
     }
     Ok(())
 }

@@ -1,0 +1,366 @@
+//! `/admin/orders/<no>`: one order — lines, buyer, total, status, attempts, refunds and the
+//! full event timeline (raw notification XML, escaped) — with the merchant's actions:
+//! *Sync with WeChat*, *Close* (`checkout::merchant`) and the *Refund* form, which posts to
+//! `/admin/orders/<no>/refund` (the refund handler lives with the refunds).
+//!
+//! Thin: the checkout decides and changes; this renders, checks the form token first and
+//! writes the audit log.
+
+use std::sync::Arc;
+
+use askama::Template;
+use rocket::form::{Contextual, Form};
+use rocket::http::Status;
+use rocket::{State, get, post};
+
+use super::orders::{channel_words, status_words};
+use super::session::{ClientAddr, Token};
+use super::{Admin, AdminError, AdminSession, Chrome, Section, audit, beijing};
+use crate::checkout::merchant::{CloseOutcome, SyncLine};
+use crate::checkout::{Checkout, CheckoutError};
+use crate::domain::refund::{self, Refund, RefundStatus};
+use crate::domain::{AttemptState, Event, Order, OrderStatus};
+use crate::web::{Frame, Lang, Page};
+
+pub fn routes() -> Vec<rocket::Route> {
+    rocket::routes![show, sync, close]
+}
+
+/// Order numbers are ours: digits and letters, at most 32 (anything else is not an order).
+fn valid_no(no: &str) -> bool {
+    (1..=32).contains(&no.len()) && no.bytes().all(|b| b.is_ascii_alphanumeric())
+}
+
+pub struct LineView {
+    pub name: String,
+    pub unit: String,
+    pub qty: u32,
+    pub amount: String,
+}
+
+pub struct AttemptView {
+    pub out_trade_no: String,
+    pub channel: &'static str,
+    pub created: String,
+    pub prepay: String,
+    pub state: &'static str,
+    pub transaction_id: String,
+    pub paid: String,
+    pub client_ip: String,
+}
+
+pub struct EventView {
+    pub at: String,
+    pub source: String,
+    pub kind: String,
+    pub message: String,
+    pub attention: bool,
+    pub raw: Option<String>,
+}
+
+pub struct RefundView {
+    pub out_refund_no: String,
+    pub amount: String,
+    pub state: String,
+    pub reason: String,
+    pub created: String,
+    pub refund_id: String,
+}
+
+/// The result of an action, shown above the order.
+pub struct Notice {
+    pub ok: bool,
+    pub title: String,
+    pub lines: Vec<String>,
+}
+
+#[derive(Template)]
+#[template(path = "admin/order.html")]
+pub struct OrderPage {
+    chrome: Chrome,
+    no: String,
+    status: &'static str,
+    status_key: &'static str,
+    total: String,
+    refunded: String,
+    refundable: String,
+    can_refund: bool,
+    can_close: bool,
+    created: String,
+    paid: String,
+    closed: String,
+    name: String,
+    phone: String,
+    address: String,
+    note: String,
+    lines: Vec<LineView>,
+    attempts: Vec<AttemptView>,
+    refunds: Vec<RefundView>,
+    events: Vec<EventView>,
+    notice: Option<Notice>,
+}
+
+fn when(unix: Option<i64>) -> String {
+    unix.map_or_else(|| "—".to_owned(), |t| beijing(t.saturating_mul(1000)))
+}
+
+fn text(v: &Option<String>) -> String {
+    v.clone().unwrap_or_default()
+}
+
+fn attempt_state(s: AttemptState, lang: Lang) -> &'static str {
+    match s {
+        AttemptState::Open => lang.t("进行中", "open"),
+        AttemptState::Paid => lang.t("已支付", "paid"),
+        AttemptState::Closed => lang.t("已关闭", "closed"),
+    }
+}
+
+fn source_word(e: &Event) -> String {
+    serde_json::to_value(e.source).ok().and_then(|v| v.as_str().map(str::to_owned)).unwrap_or_default()
+}
+
+fn refund_views(refunds: &[Refund]) -> Vec<RefundView> {
+    refunds
+        .iter()
+        .map(|r| RefundView {
+            out_refund_no: r.out_refund_no.clone(),
+            amount: r.amount.to_string(),
+            state: match &r.status {
+                RefundStatus::Failed(why) => format!("failed: {why}"),
+                other => other.as_str().to_owned(),
+            },
+            reason: r.reason.clone(),
+            created: when(Some(r.created_at)),
+            refund_id: r.refund_id.clone().unwrap_or_else(|| "—".into()),
+        })
+        .collect()
+}
+
+impl OrderPage {
+    fn of(
+        o: &Order,
+        refunds: &[Refund],
+        events: Vec<Event>,
+        chrome: Chrome,
+        notice: Option<Notice>,
+    ) -> OrderPage {
+        let lang = chrome.lang;
+        // why the refund records: a refund asked for but not settled yet is not refundable again.
+        let refundable = refund::refundable(o, refunds);
+        OrderPage {
+            no: o.no.clone(),
+            status: status_words(o.status, lang),
+            status_key: o.status.as_str(),
+            total: o.total.to_string(),
+            refunded: o.refunded.to_string(),
+            refundable: refundable.yuan(),
+            can_refund: o.status.is_paid() && refundable.get() > 0,
+            can_close: o.status == OrderStatus::Pending,
+            created: when(Some(o.created_at)),
+            paid: when(o.paid_at),
+            closed: when(o.closed_at),
+            name: text(&o.contact.name),
+            phone: text(&o.contact.phone),
+            address: text(&o.contact.address),
+            note: text(&o.contact.note),
+            lines: o
+                .lines
+                .iter()
+                .map(|l| LineView {
+                    name: l.name.clone(),
+                    unit: l.unit.to_string(),
+                    qty: l.qty,
+                    amount: l.unit.checked_mul(l.qty).map_or_else(String::new, |a| a.to_string()),
+                })
+                .collect(),
+            attempts: o
+                .attempts
+                .iter()
+                .map(|a| AttemptView {
+                    out_trade_no: a.out_trade_no.clone(),
+                    channel: channel_words(a.channel, lang),
+                    created: when(Some(a.created_at)),
+                    prepay: a.prepay_id.clone().unwrap_or_else(|| "—".into()),
+                    state: attempt_state(a.state, lang),
+                    transaction_id: a.transaction_id.clone().unwrap_or_else(|| "—".into()),
+                    paid: when(a.paid_at),
+                    client_ip: a.client_ip.clone(),
+                })
+                .collect(),
+            refunds: refund_views(refunds),
+            events: events
+                .into_iter()
+                .map(|e| EventView {
+                    at: when(Some(e.at)),
+                    source: source_word(&e),
+                    kind: e.kind,
+                    message: e.message,
+                    attention: e.attention,
+                    raw: e.raw,
+                })
+                .collect(),
+            chrome,
+            notice,
+        }
+    }
+}
+
+fn render(
+    admin: &Admin,
+    session: &AdminSession,
+    frame: Frame,
+    no: &str,
+    notice: Option<Notice>,
+) -> Result<Page<OrderPage>, AdminError> {
+    if !valid_no(no) {
+        return Err(AdminError::NotFound);
+    }
+    let order = admin.store.order(no)?.ok_or(AdminError::NotFound)?;
+    let events = admin.store.events(no)?;
+    let refunds = admin.store.refunds(no)?;
+    let chrome = Chrome::new(frame, Some(session), Section::Orders);
+    Ok(Page(OrderPage::of(&order, &refunds, events, chrome, notice)))
+}
+
+#[get("/admin/orders/<no>")]
+pub fn show(
+    admin: &State<Arc<Admin>>,
+    session: AdminSession,
+    frame: Frame,
+    no: &str,
+) -> Result<Page<OrderPage>, AdminError> {
+    render(admin, &session, frame, no, None)
+}
+
+type ActionForm<'r> = Form<Contextual<'r, Token<'r>>>;
+type ActionReply = Result<(Status, Page<OrderPage>), AdminError>;
+
+/// A failure of an action: ours (store) is a 500, WeChat's is told on the order page.
+fn failed(e: CheckoutError, lang: Lang) -> Result<(Status, Notice), AdminError> {
+    match e {
+        CheckoutError::NotFound => Err(AdminError::NotFound),
+        CheckoutError::Store(e) => Err(AdminError::Store(e)),
+        other => {
+            tracing::warn!(error = %other, "admin order action failed");
+            let title = lang.t("未完成", "Not done").to_owned();
+            Ok((Status::BadGateway, Notice { ok: false, title, lines: vec![other.to_string()] }))
+        }
+    }
+}
+
+#[post("/admin/orders/<no>/sync", data = "<form>")]
+pub async fn sync(
+    admin: &State<Arc<Admin>>,
+    checkout: &State<Arc<Checkout>>,
+    session: AdminSession,
+    frame: Frame,
+    addr: ClientAddr,
+    no: &str,
+    form: ActionForm<'_>,
+) -> ActionReply {
+    session.check_form(&form)?;
+    if !valid_no(no) {
+        return Err(AdminError::NotFound);
+    }
+    let lines = match checkout.sync_with_wechat(no).await {
+        Ok(lines) => lines,
+        Err(e) => {
+            let (status, notice) = failed(e, frame.lang)?;
+            return Ok((status, render(admin, &session, frame, no, Some(notice))?));
+        }
+    };
+    let said: Vec<String> = lines.iter().map(sync_words).collect();
+    audit::record(&admin.store, "admin", "order.sync", &format!("{no}: {}", said.join("; ")), &addr.text())?;
+    admin.store.flush().await?;
+    let title = frame.lang.t("已与微信支付核对", "Checked with WeChat Pay").to_owned();
+    let lines = if said.is_empty() {
+        vec![frame.lang.t("还没有支付记录。", "No payment attempt yet.").to_owned()]
+    } else {
+        said
+    };
+    Ok((Status::Ok, render(admin, &session, frame, no, Some(Notice { ok: true, title, lines }))?))
+}
+
+fn sync_words(l: &SyncLine) -> String {
+    if l.effect.is_empty() {
+        format!("{}: {}", l.out_trade_no, l.wechat)
+    } else {
+        format!("{}: {} → {}", l.out_trade_no, l.wechat, l.effect)
+    }
+}
+
+#[post("/admin/orders/<no>/close", data = "<form>")]
+pub async fn close(
+    admin: &State<Arc<Admin>>,
+    checkout: &State<Arc<Checkout>>,
+    session: AdminSession,
+    frame: Frame,
+    addr: ClientAddr,
+    no: &str,
+    form: ActionForm<'_>,
+) -> ActionReply {
+    session.check_form(&form)?;
+    if !valid_no(no) {
+        return Err(AdminError::NotFound);
+    }
+    let (status, notice) = match checkout.close_by_merchant(no).await {
+        Ok(outcome) => close_notice(&outcome, frame.lang),
+        Err(e) => failed(e, frame.lang)?,
+    };
+    let detail = format!("{no}: {}", notice.title);
+    audit::record(&admin.store, "admin", "order.close", &detail, &addr.text())?;
+    admin.store.flush().await?;
+    Ok((status, render(admin, &session, frame, no, Some(notice))?))
+}
+
+fn close_notice(outcome: &CloseOutcome, lang: Lang) -> (Status, Notice) {
+    let refused = |title: &str, line: String| {
+        (Status::Conflict, Notice { ok: false, title: title.to_owned(), lines: vec![line] })
+    };
+    match outcome {
+        CloseOutcome::Closed => (
+            Status::Ok,
+            Notice {
+                ok: true,
+                title: lang.t("订单已关闭", "The order is closed").to_owned(),
+                lines: vec![
+                    lang.t(
+                        "已在微信支付关单，预留的库存已退回。",
+                        "Closed at WeChat Pay; reserved stock is back.",
+                    )
+                    .to_owned(),
+                ],
+            },
+        ),
+        CloseOutcome::Paid => refused(
+            lang.t("未关闭：订单已支付", "Not closed: the order is paid"),
+            lang.t(
+                "微信支付显示此订单已付款，已记为已支付。",
+                "WeChat Pay reports it paid; it is now recorded as paid.",
+            )
+            .to_owned(),
+        ),
+        CloseOutcome::NotPending(s) => refused(
+            lang.t("未关闭", "Not closed"),
+            format!(
+                "{} {}",
+                lang.t("只有待支付的订单可以关闭；当前状态：", "Only pending orders close; this one is"),
+                status_words(*s, lang)
+            ),
+        ),
+        CloseOutcome::TooEarly { out_trade_no, wait } => refused(
+            lang.t("未关闭：支付发起不足 5 分钟", "Not closed: the payment began less than 5 minutes ago"),
+            format!(
+                "{} {out_trade_no} · {} {} s",
+                lang.t(
+                    "微信支付不接受在前 5 分钟内关单，未做任何更改：",
+                    "WeChat Pay refuses to close in the first 5 minutes; nothing changed:"
+                ),
+                lang.t("请稍候再试，约", "try again in about"),
+                wait.as_secs().max(1)
+            ),
+        ),
+        CloseOutcome::Refused(why) => refused(lang.t("未关闭", "Not closed"), why.clone()),
+    }
+}

@@ -1,0 +1,289 @@
+//! The order page's refund actions: start a refund (amount in yuan, reason), retry one that
+//! WeChat did not answer (same `out_refund_no`), and "Check refund status" (refundquery now).
+//!
+//! Thin: the form token is checked first, the amount parsed exactly (`Fen::parse_yuan`),
+//! `checkout` decides and calls WeChat, the audit log records every attempt. A refused form
+//! gets a 422 page and changes nothing; otherwise 303 back to `/admin/orders/<no>` with the
+//! outcome in `?flash=…&ok=true|false` for the order page to show.
+
+use std::sync::Arc;
+
+use askama::Template;
+use rocket::form::{Contextual, Form, FromForm};
+use rocket::http::Status;
+use rocket::response::Redirect;
+use rocket::{Either, State, post};
+
+use super::session::{ClientAddr, Token};
+use super::{Admin, AdminError, AdminSession, Chrome, Section, audit};
+use crate::checkout::refund_start::{Started, is_certificate_problem};
+use crate::checkout::{Checkout, CheckoutError};
+use crate::domain::Fen;
+use crate::domain::refund::{Refund, RefundStatus};
+use crate::web::{Frame, Lang, Page};
+
+pub fn routes() -> Vec<rocket::Route> {
+    rocket::routes![start, retry, settle]
+}
+
+#[derive(FromForm)]
+pub struct RefundForm<'r> {
+    amount: &'r str,
+    reason: &'r str,
+}
+
+#[derive(Template)]
+#[template(path = "admin/refund_refused.html")]
+pub struct RefusedPage {
+    chrome: Chrome,
+    no: String,
+    message: String,
+}
+
+type Reply = Result<Either<Redirect, (Status, Page<RefusedPage>)>, AdminError>;
+
+/// Our order numbers: letters and digits, at most 32 (anything else is not an order).
+fn valid_no(no: &str) -> bool {
+    (1..=32).contains(&no.len()) && no.bytes().all(|b| b.is_ascii_alphanumeric())
+}
+
+fn encode(s: &str) -> String {
+    url::form_urlencoded::byte_serialize(s.as_bytes()).collect()
+}
+
+/// 303 back to the order page with the outcome.
+fn back(no: &str, message: &str, ok: bool) -> Reply {
+    Ok(Either::Left(Redirect::to(format!("/admin/orders/{}?flash={}&ok={ok}", encode(no), encode(message)))))
+}
+
+fn refused(frame: Frame, session: &AdminSession, no: &str, message: String) -> Reply {
+    let chrome = Chrome::new(frame, Some(session), Section::Orders);
+    Ok(Either::Right((Status::UnprocessableEntity, Page(RefusedPage { chrome, no: no.to_owned(), message }))))
+}
+
+/// The refund's state in the merchant's words, and whether it went well.
+fn outcome_words(r: &Refund, lang: Lang) -> (String, bool) {
+    let (no, amount) = (&r.out_refund_no, r.amount);
+    match &r.status {
+        RefundStatus::Processing => (
+            match lang.is_en() {
+                true => format!(
+                    "Refund {no} of {amount} accepted by WeChat; the order shows it refunded once WeChat reports success."
+                ),
+                false => {
+                    format!("退款 {no}（{amount}）已被微信受理，处理中；微信确认成功后订单显示为已退款。")
+                }
+            },
+            true,
+        ),
+        RefundStatus::Success => {
+            (lang.t("退款已完成：", "Refund settled: ").to_owned() + &format!("{no} ({amount})"), true)
+        }
+        // why: a form sent twice gets the first refund back while it is still being sent.
+        RefundStatus::Requested if r.last_error.is_none() => (
+            match lang.is_en() {
+                true => format!("Refund {no} of {amount} is being sent to WeChat; reload in a moment."),
+                false => format!("退款 {no}（{amount}）正在提交给微信，请稍后刷新。"),
+            },
+            true,
+        ),
+        RefundStatus::Requested => {
+            let why = r.last_error.clone().unwrap_or_default();
+            let words = match lang.is_en() {
+                true => format!(
+                    "Refund {no} is recorded but WeChat gave no usable answer ({why}). Press Retry: the same refund number is never refunded twice."
+                ),
+                false => format!(
+                    "退款 {no} 已记录，但微信没有有效答复（{why}）。请点“重试”：同一退款单号不会重复退款。"
+                ),
+            };
+            (words, false)
+        }
+        RefundStatus::Failed(why) => (
+            match lang.is_en() {
+                true => format!("WeChat refused refund {no}: {why}. Nothing was refunded."),
+                false => format!("微信拒绝了退款 {no}：{why}。未退任何款项。"),
+            },
+            false,
+        ),
+        RefundStatus::Change => (
+            lang.t(
+                "退款异常（CHANGE）：请通过其他方式退款。",
+                "The refund failed at the bank (CHANGE): refund another way.",
+            )
+            .to_owned(),
+            false,
+        ),
+        RefundStatus::Closed => {
+            (lang.t("退款已关闭，未退款。", "The refund was closed; nothing was refunded.").to_owned(), false)
+        }
+    }
+}
+
+/// What the merchant reads when the refund certificate is missing.
+pub fn certificate_words(lang: Lang) -> &'static str {
+    lang.t(
+        "未发送退款：缺少或无法读取退款证书。请上传退款证书（apiclient_cert.pem、apiclient_key.pem），并在配置中设置 cert_pem 和 key_pem 后重新退款。",
+        "Refund not sent: the refund certificate is missing or unreadable. Upload the certificate (apiclient_cert.pem, apiclient_key.pem) and configure cert_pem and key_pem, then refund again.",
+    )
+}
+
+/// A checkout failure that is not the merchant's input: ours (store) is a 500, WeChat's and
+/// the certificate's are told on the order page.
+fn trouble(no: &str, e: CheckoutError, lang: Lang) -> Reply {
+    match e {
+        CheckoutError::NotFound => Err(AdminError::NotFound),
+        CheckoutError::Store(e) => Err(AdminError::Store(e)),
+        e if is_certificate_problem(&e) => back(no, certificate_words(lang), false),
+        e => {
+            tracing::warn!(order_no = no, error = %e, "refund action failed");
+            back(no, &e.to_string(), false)
+        }
+    }
+}
+
+#[post("/admin/orders/<no>/refund", data = "<form>")]
+pub async fn start(
+    admin: &State<Arc<Admin>>,
+    checkout: &State<Arc<Checkout>>,
+    session: AdminSession,
+    frame: Frame,
+    addr: ClientAddr,
+    no: &str,
+    form: Form<Contextual<'_, RefundForm<'_>>>,
+) -> Reply {
+    session.check_form(&form)?;
+    if !valid_no(no) {
+        return Err(AdminError::NotFound);
+    }
+    let lang = frame.lang;
+    let Some(input) = &form.value else {
+        let msg = lang.t("请填写退款金额和原因。", "Fill in the amount and the reason.");
+        return refused(frame, &session, no, msg.to_owned());
+    };
+    let amount = match Fen::parse_yuan(input.amount) {
+        Ok(a) => a,
+        Err(e) => {
+            let msg = format!("{}{e}", lang.t("退款金额无效：", "Not an amount in yuan: "));
+            return refused(frame, &session, no, msg);
+        }
+    };
+    let result = checkout.request_refund(no, amount, input.reason).await;
+    let detail = format!("{no} {amount} \"{}\" → {}", input.reason.trim(), result_word(&result));
+    audit::record(&admin.store, "admin", "refund.start", &detail, &addr.text())?;
+    match result {
+        Ok(Started { refund, repeated }) => {
+            let (words, ok) = outcome_words(&refund, lang);
+            let words = match repeated {
+                true => format!(
+                    "{}{words}",
+                    lang.t(
+                        "同样的退款刚刚已发起，未重复发起。",
+                        "The same refund was just started; it was not started again. "
+                    )
+                ),
+                false => words,
+            };
+            back(no, &words, ok)
+        }
+        Err(CheckoutError::Invalid(msg)) => refused(frame, &session, no, msg),
+        Err(e) => trouble(no, e, lang),
+    }
+}
+
+fn result_word(r: &Result<Started, CheckoutError>) -> String {
+    match r {
+        Ok(s) if s.repeated => format!("{} (repeated form)", s.refund.out_refund_no),
+        Ok(s) => format!("{} {}", s.refund.out_refund_no, s.refund.status.as_str()),
+        Err(e) => format!("not started: {e}"),
+    }
+}
+
+#[post("/admin/orders/<no>/refunds/<out_refund_no>/retry", data = "<form>")]
+pub async fn retry(
+    checkout: &State<Arc<Checkout>>,
+    session: AdminSession,
+    frame: Frame,
+    addr: ClientAddr,
+    no: &str,
+    out_refund_no: &str,
+    form: Form<Contextual<'_, Token<'_>>>,
+) -> Reply {
+    session.check_form(&form)?;
+    if !valid_no(no) {
+        return Err(AdminError::NotFound);
+    }
+    let result = checkout.retry_refund(no, out_refund_no).await;
+    let word = result.as_ref().map_or_else(|e| format!("not sent: {e}"), |r| r.status.as_str().to_owned());
+    audit::record(
+        &checkout.store,
+        "admin",
+        "refund.retry",
+        &format!("{no} {out_refund_no} → {word}"),
+        &addr.text(),
+    )?;
+    match result {
+        Ok(r) => {
+            let (words, ok) = outcome_words(&r, frame.lang);
+            back(no, &words, ok)
+        }
+        Err(CheckoutError::Invalid(msg)) => refused(frame, &session, no, msg),
+        Err(e) => trouble(no, e, frame.lang),
+    }
+}
+
+#[post("/admin/orders/<no>/refunds/settle", data = "<form>")]
+pub async fn settle(
+    admin: &State<Arc<Admin>>,
+    checkout: &State<Arc<Checkout>>,
+    session: AdminSession,
+    frame: Frame,
+    addr: ClientAddr,
+    no: &str,
+    form: Form<Contextual<'_, Token<'_>>>,
+) -> Reply {
+    session.check_form(&form)?;
+    if !valid_no(no) {
+        return Err(AdminError::NotFound);
+    }
+    let result = checkout.check_refunds(no).await;
+    let word = result.as_ref().map_or_else(|e| format!("failed: {e}"), |rs| summary(rs, Lang::En));
+    audit::record(&admin.store, "admin", "refund.check", &format!("{no} → {word}"), &addr.text())?;
+    match result {
+        Ok(refunds) => back(no, &summary(&refunds, frame.lang), true),
+        Err(e) => trouble(no, e, frame.lang),
+    }
+}
+
+/// "R1 success, R2 processing" after asking WeChat.
+fn summary(refunds: &[Refund], lang: Lang) -> String {
+    if refunds.is_empty() {
+        return lang.t("这笔订单没有退款。", "This order has no refunds.").to_owned();
+    }
+    let each: Vec<String> =
+        refunds.iter().map(|r| format!("{} {}", r.out_refund_no, r.status.as_str())).collect();
+    format!("{}{}", lang.t("已向微信查询退款状态：", "Refund status checked with WeChat: "), each.join(", "))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::domain::Fen;
+
+    #[test]
+    fn the_missing_certificate_message_says_what_to_do_in_both_languages() {
+        assert!(certificate_words(Lang::Zh).contains("上传退款证书"));
+        let en = certificate_words(Lang::En);
+        assert!(en.contains("cert_pem") && en.contains("key_pem"));
+    }
+
+    #[test]
+    fn a_refund_waiting_for_wechat_is_not_reported_as_done() {
+        let mut r = Refund::new("NR1".into(), "N", Fen::new(50).expect("fen"), "x", 1);
+        r.unanswered("transport: timeout", 2);
+        let (words, ok) = outcome_words(&r, Lang::En);
+        assert!(!ok && words.contains("Retry"), "{words}");
+        r.accepted("5000", 3);
+        assert!(outcome_words(&r, Lang::En).1);
+    }
+}
