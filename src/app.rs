@@ -143,7 +143,8 @@ fn free_port(config: &Config) -> Result<u16, AppError> {
     Ok(listener.local_addr().map_err(io)?.port())
 }
 
-/// After the last request has finished (Rocket's graceful shutdown), make everything durable.
+/// When shutdown starts, make what is written so far durable. Every state change already
+/// flushes before it is acknowledged; `finish` flushes once more after the last request.
 fn flush_on_shutdown(checkout: Arc<Checkout>) -> AdHoc {
     AdHoc::on_shutdown("flush the store", move |_| {
         Box::pin(async move {
@@ -211,6 +212,16 @@ pub fn sandbox_only(config: Config) -> Rocket<Build> {
 pub fn sandbox_with(config: Config, sandbox: std::sync::Arc<sandbox::Sandbox>) -> Rocket<Build> {
     let key = random_key();
     base(&config, &key).attach(sandbox::stage_with(sandbox))
+}
+
+/// After the server has stopped (every in-flight request finished or timed out), flush the
+/// store one last time.
+pub async fn finish(rocket: &Rocket<Ignite>) {
+    if let Some(checkout) = rocket.state::<Arc<Checkout>>() {
+        if let Err(e) = checkout.store.flush().await {
+            tracing::error!(error = %e, "could not flush the store after stopping");
+        }
+    }
 }
 
 /// A server started in the background (tests, and `main` through `run`).

@@ -101,7 +101,10 @@ async fn run(rocket: rocket::Rocket<rocket::Build>, what: &str) -> Result<(), St
     let running = app::spawn(rocket).await.map_err(|e| e.to_string())?;
     tracing::info!("{what} listening on {}", running.base_url());
     match running.join.await {
-        Ok(Ok(_)) => Ok(()),
+        Ok(Ok(rocket)) => {
+            app::finish(&rocket).await;
+            Ok(())
+        }
         Ok(Err(e)) => Err(e.to_string()),
         Err(e) => Err(format!("server task failed: {e}")),
     }
