@@ -124,6 +124,7 @@ async fn an_uploaded_image_is_served_with_an_etag_and_cached_for_good_at_its_ver
     let img = http.get(format!("{}{url}", server.url())).send().await.unwrap();
     assert_eq!(img.status(), 200);
     assert_eq!(img.headers()["content-type"], "image/png");
+    assert_eq!(img.headers()["x-content-type-options"], "nosniff");
     assert_eq!(img.headers()["etag"].to_str().unwrap(), format!("\"{etag}\""));
     assert!(img.headers()["cache-control"].to_str().unwrap().contains("immutable"));
     assert_eq!(img.bytes().await.unwrap().as_ref(), PNG);

@@ -129,6 +129,12 @@ async fn a_refund_wechat_did_not_answer_waits_and_the_retry_sends_the_same_numbe
     assert_eq!(r.status, RefundStatus::Requested);
     assert_eq!(shop.count_events(&order.no, "refund_unanswered"), 1);
     assert_eq!(refunds_at_wechat(&shop, &order).await, 0);
+    let shown = res.headers()["location"].to_str().unwrap().to_owned();
+    let (status, page) = m.page(&shown).await;
+    assert_eq!(status, 200);
+    assert!(page.contains("重试") && page.contains("class=\"notice bad\""), "the outcome is shown: {page}");
+    assert!(page.contains(&format!("/refunds/{}/retry", r.out_refund_no)), "a Retry button is offered");
+    assert!(page.contains("/refunds/settle"), "a Check refund status button is offered");
 
     let retried = m.post(&format!("/admin/orders/{}/refunds/{}/retry", order.no, r.out_refund_no), &[]).await;
     assert!(location(&retried).contains("ok=true"), "{}", location(&retried));

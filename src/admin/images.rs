@@ -2,16 +2,16 @@
 //! 1 MiB) and `GET /img/<slug>?v=<etag>`, which serves them with an ETag — cached for good
 //! at a versioned URL, revalidated otherwise. The shop's pages link them with `url`.
 
+use std::borrow::Cow;
 use std::sync::Arc;
 
-use rocket::http::{ContentType, Header, Status};
-use rocket::request::{FromRequest, Outcome};
-use rocket::response::{self, Responder};
-use rocket::{Request, Response, State, get};
+use rocket::http::ContentType;
+use rocket::{State, get};
 use sha2::{Digest, Sha256};
 
 use super::Admin;
 use crate::domain::Product;
+use crate::web::assets::{Asset, IfNoneMatch};
 
 /// The largest image accepted: 1 MiB (a phone photo resized for the web fits easily).
 pub const MAX_IMAGE: usize = 1024 * 1024;
@@ -42,54 +42,19 @@ pub fn url(product: &Product) -> Option<String> {
     product.image.as_ref().map(|i| format!("/img/{}?v={}", product.slug, i.etag))
 }
 
-pub struct IfNoneMatch(Option<String>);
-
-#[rocket::async_trait]
-impl<'r> FromRequest<'r> for IfNoneMatch {
-    type Error = ();
-    async fn from_request(req: &'r Request<'_>) -> Outcome<Self, ()> {
-        Outcome::Success(IfNoneMatch(req.headers().get_one("If-None-Match").map(str::to_owned)))
-    }
-}
-
-pub struct Image {
-    etag: String,
-    /// `None`: the client's copy is current (304).
-    body: Option<(Vec<u8>, ContentType)>,
-    versioned: bool,
-}
-
-impl<'r> Responder<'r, 'static> for Image {
-    fn respond_to(self, _req: &'r Request<'_>) -> response::Result<'static> {
-        let mut res = Response::build();
-        res.header(Header::new("ETag", format!("\"{}\"", self.etag)));
-        // why: the type was checked from the bytes at upload; never let a browser guess another.
-        res.header(Header::new("X-Content-Type-Options", "nosniff"));
-        match self.body {
-            Some((bytes, content_type)) => {
-                res.header(content_type).sized_body(bytes.len(), std::io::Cursor::new(bytes));
-            }
-            None => {
-                res.status(Status::NotModified);
-            }
-        }
-        let cache = if self.versioned { "public, max-age=31536000, immutable" } else { "no-cache" };
-        res.header(Header::new("Cache-Control", cache)).ok()
-    }
-}
-
 #[get("/img/<slug>?<v>")]
-pub fn serve(admin: &State<Arc<Admin>>, slug: &str, v: Option<&str>, inm: IfNoneMatch) -> Option<Image> {
+pub fn serve(admin: &State<Arc<Admin>>, slug: &str, v: Option<&str>, inm: IfNoneMatch) -> Option<Asset> {
     let product = admin.store.product(slug).ok()??;
     let meta = product.image?;
     let versioned = v == Some(meta.etag.as_str());
     let quoted = format!("\"{}\"", meta.etag);
+    // why: the type was checked from the bytes at upload; never let a browser guess another (nosniff).
     if inm.0.as_deref().is_some_and(|h| h.split(',').any(|t| t.trim() == quoted || t.trim() == "*")) {
-        return Some(Image { etag: meta.etag, body: None, versioned });
+        return Some(Asset::new(quoted, None, versioned).nosniff());
     }
     let bytes = admin.store.product_image(slug).ok()??;
     let content_type = ContentType::parse_flexible(&meta.content_type)?;
-    Some(Image { etag: meta.etag, body: Some((bytes, content_type)), versioned })
+    Some(Asset::new(quoted, Some((Cow::Owned(bytes), content_type)), versioned).nosniff())
 }
 
 #[cfg(test)]

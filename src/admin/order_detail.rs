@@ -31,6 +31,19 @@ fn valid_no(no: &str) -> bool {
     (1..=32).contains(&no.len()) && no.bytes().all(|b| b.is_ascii_alphanumeric())
 }
 
+/// What every action on an order checks first: the form token, then the order number.
+pub(super) fn check_action<T>(
+    session: &AdminSession,
+    form: &Contextual<'_, T>,
+    no: &str,
+) -> Result<(), AdminError> {
+    session.check_form(form)?;
+    if !valid_no(no) {
+        return Err(AdminError::NotFound);
+    }
+    Ok(())
+}
+
 pub struct LineView {
     pub name: String,
     pub unit: String,
@@ -65,6 +78,10 @@ pub struct RefundView {
     pub reason: String,
     pub created: String,
     pub refund_id: String,
+    /// Still `Requested`: WeChat has not (verifiably) answered; the merchant may resend it.
+    pub retry: bool,
+    /// The last answer that left it unsettled, for the merchant.
+    pub last_error: String,
 }
 
 /// The result of an action, shown above the order.
@@ -96,6 +113,8 @@ pub struct OrderPage {
     lines: Vec<LineView>,
     attempts: Vec<AttemptView>,
     refunds: Vec<RefundView>,
+    /// Some refund is still requested or processing: offer "Check refund status".
+    unsettled_refunds: bool,
     events: Vec<EventView>,
     notice: Option<Notice>,
 }
@@ -133,8 +152,17 @@ fn refund_views(refunds: &[Refund]) -> Vec<RefundView> {
             reason: r.reason.clone(),
             created: when(Some(r.created_at)),
             refund_id: r.refund_id.clone().unwrap_or_else(|| "—".into()),
+            retry: r.status == RefundStatus::Requested,
+            last_error: r.last_error.clone().unwrap_or_default(),
         })
         .collect()
+}
+
+/// The outcome of a refund action, carried in the redirect (`?flash=…&ok=…`); escaped when
+/// shown and cut short, so a crafted link can only show a short line of text.
+fn flash_notice(flash: Option<&str>, ok: Option<bool>) -> Option<Notice> {
+    let text: String = flash?.trim().chars().take(300).collect();
+    (!text.is_empty()).then(|| Notice { ok: ok.unwrap_or(true), title: text, lines: Vec::new() })
 }
 
 impl OrderPage {
@@ -188,6 +216,9 @@ impl OrderPage {
                     client_ip: a.client_ip.clone(),
                 })
                 .collect(),
+            unsettled_refunds: refunds
+                .iter()
+                .any(|r| matches!(r.status, RefundStatus::Requested | RefundStatus::Processing)),
             refunds: refund_views(refunds),
             events: events
                 .into_iter()
@@ -223,14 +254,16 @@ fn render(
     Ok(Page(OrderPage::of(&order, &refunds, events, chrome, notice)))
 }
 
-#[get("/admin/orders/<no>")]
+#[get("/admin/orders/<no>?<flash>&<ok>")]
 pub fn show(
     admin: &State<Arc<Admin>>,
     session: AdminSession,
     frame: Frame,
     no: &str,
+    flash: Option<&str>,
+    ok: Option<bool>,
 ) -> Result<Page<OrderPage>, AdminError> {
-    render(admin, &session, frame, no, None)
+    render(admin, &session, frame, no, flash_notice(flash, ok))
 }
 
 type ActionForm<'r> = Form<Contextual<'r, Token<'r>>>;
@@ -259,10 +292,7 @@ pub async fn sync(
     no: &str,
     form: ActionForm<'_>,
 ) -> ActionReply {
-    session.check_form(&form)?;
-    if !valid_no(no) {
-        return Err(AdminError::NotFound);
-    }
+    check_action(&session, &form, no)?;
     let lines = match checkout.sync_with_wechat(no).await {
         Ok(lines) => lines,
         Err(e) => {
@@ -300,10 +330,7 @@ pub async fn close(
     no: &str,
     form: ActionForm<'_>,
 ) -> ActionReply {
-    session.check_form(&form)?;
-    if !valid_no(no) {
-        return Err(AdminError::NotFound);
-    }
+    check_action(&session, &form, no)?;
     let (status, notice) = match checkout.close_by_merchant(no).await {
         Ok(outcome) => close_notice(&outcome, frame.lang),
         Err(e) => failed(e, frame.lang)?,

@@ -14,6 +14,7 @@ use rocket::http::Status;
 use rocket::response::Redirect;
 use rocket::{Either, State, post};
 
+use super::order_detail::check_action;
 use super::session::{ClientAddr, Token};
 use super::{Admin, AdminError, AdminSession, Chrome, Section, audit};
 use crate::checkout::refund_start::{Started, is_certificate_problem};
@@ -41,11 +42,6 @@ pub struct RefusedPage {
 }
 
 type Reply = Result<Either<Redirect, (Status, Page<RefusedPage>)>, AdminError>;
-
-/// Our order numbers: letters and digits, at most 32 (anything else is not an order).
-fn valid_no(no: &str) -> bool {
-    (1..=32).contains(&no.len()) && no.bytes().all(|b| b.is_ascii_alphanumeric())
-}
 
 fn encode(s: &str) -> String {
     url::form_urlencoded::byte_serialize(s.as_bytes()).collect()
@@ -152,10 +148,7 @@ pub async fn start(
     no: &str,
     form: Form<Contextual<'_, RefundForm<'_>>>,
 ) -> Reply {
-    session.check_form(&form)?;
-    if !valid_no(no) {
-        return Err(AdminError::NotFound);
-    }
+    check_action(&session, &form, no)?;
     let lang = frame.lang;
     let Some(input) = &form.value else {
         let msg = lang.t("请填写退款金额和原因。", "Fill in the amount and the reason.");
@@ -209,10 +202,7 @@ pub async fn retry(
     out_refund_no: &str,
     form: Form<Contextual<'_, Token<'_>>>,
 ) -> Reply {
-    session.check_form(&form)?;
-    if !valid_no(no) {
-        return Err(AdminError::NotFound);
-    }
+    check_action(&session, &form, no)?;
     let result = checkout.retry_refund(no, out_refund_no).await;
     let word = result.as_ref().map_or_else(|e| format!("not sent: {e}"), |r| r.status.as_str().to_owned());
     audit::record(
@@ -242,10 +232,7 @@ pub async fn settle(
     no: &str,
     form: Form<Contextual<'_, Token<'_>>>,
 ) -> Reply {
-    session.check_form(&form)?;
-    if !valid_no(no) {
-        return Err(AdminError::NotFound);
-    }
+    check_action(&session, &form, no)?;
     let result = checkout.check_refunds(no).await;
     let word = result.as_ref().map_or_else(|e| format!("failed: {e}"), |rs| summary(rs, Lang::En));
     audit::record(&admin.store, "admin", "refund.check", &format!("{no} → {word}"), &addr.text())?;

@@ -32,7 +32,7 @@ pub fn url(path: &str) -> String {
 }
 
 /// The request's `If-None-Match`, if any.
-pub struct IfNoneMatch(Option<String>);
+pub struct IfNoneMatch(pub(crate) Option<String>);
 
 #[rocket::async_trait]
 impl<'r> FromRequest<'r> for IfNoneMatch {
@@ -48,12 +48,33 @@ pub struct Asset {
     body: Option<(Cow<'static, [u8]>, ContentType)>,
     /// The URL named this exact version (`?v=<etag>`), so it may be cached for good.
     versioned: bool,
+    /// Sends `X-Content-Type-Options: nosniff`.
+    nosniff: bool,
+}
+
+impl Asset {
+    /// A cached response: `etag` already quoted, `body` `None` for a 304.
+    pub(crate) fn new(
+        etag: String,
+        body: Option<(Cow<'static, [u8]>, ContentType)>,
+        versioned: bool,
+    ) -> Self {
+        Asset { etag, body, versioned, nosniff: false }
+    }
+
+    /// Also forbids the browser to guess another type than the one sent.
+    pub(crate) fn nosniff(self) -> Self {
+        Asset { nosniff: true, ..self }
+    }
 }
 
 impl<'r> Responder<'r, 'static> for Asset {
     fn respond_to(self, _req: &'r Request<'_>) -> response::Result<'static> {
         let mut res = Response::build();
         res.header(Header::new("ETag", self.etag));
+        if self.nosniff {
+            res.header(Header::new("X-Content-Type-Options", "nosniff"));
+        }
         match self.body {
             Some((data, content_type)) => {
                 res.header(content_type).sized_body(data.len(), std::io::Cursor::new(data));
@@ -76,14 +97,14 @@ pub fn serve(path: PathBuf, v: Option<&str>, inm: IfNoneMatch) -> Option<Asset> 
     let etag = etag_of(&file);
     let versioned = v.is_some_and(|v| etag.trim_matches('"') == v);
     if inm.0.as_deref().is_some_and(|h| h.split(',').any(|t| t.trim() == etag)) {
-        return Some(Asset { etag, body: None, versioned });
+        return Some(Asset::new(etag, None, versioned));
     }
     let content_type = path
         .extension()
         .and_then(|e| e.to_str())
         .and_then(ContentType::from_extension)
         .unwrap_or(ContentType::Binary);
-    Some(Asset { etag, body: Some((file.data, content_type)), versioned })
+    Some(Asset::new(etag, Some((file.data, content_type)), versioned))
 }
 
 #[cfg(test)]
