@@ -199,7 +199,7 @@ async fn post_once(http: &reqwest::Client, url: &str, body: String) -> (bool, St
     if status != reqwest::StatusCode::OK {
         return (false, status.to_string());
     }
-    let bytes = match read_capped(response, MAX_REPLY).await {
+    let bytes = match crate::wxpay::client::read_body_capped(response, MAX_REPLY).await {
         Ok(Some(b)) => b,
         Ok(None) => return (false, format!("200 reply larger than {} KiB", MAX_REPLY / 1024)),
         Err(e) => return (false, format!("{} {}", status.as_u16(), describe(&e))),
@@ -212,25 +212,6 @@ async fn post_once(http: &reqwest::Client, url: &str, body: String) -> (bool, St
             (false, format!("200 {code} {}", f.get("return_msg").unwrap_or_default()).trim_end().to_owned())
         }
     }
-}
-
-/// The body, chunk by chunk, or `None` once it passes `limit` bytes (before reading it all).
-/// why not `wxpay::client`'s reader: that one is private to the client and speaks its error.
-async fn read_capped(
-    mut response: reqwest::Response,
-    limit: usize,
-) -> Result<Option<Vec<u8>>, reqwest::Error> {
-    if response.content_length().is_some_and(|n| n > limit as u64) {
-        return Ok(None);
-    }
-    let mut body = Vec::new();
-    while let Some(chunk) = response.chunk().await? {
-        body.extend_from_slice(&chunk);
-        if body.len() > limit {
-            return Ok(None);
-        }
-    }
-    Ok(Some(body))
 }
 
 fn describe(e: &reqwest::Error) -> String {

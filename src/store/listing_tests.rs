@@ -5,25 +5,7 @@ use super::*;
 use crate::domain::order::{Attempt, AttemptState, Line};
 use crate::domain::{Contact, Event, EventSource};
 
-struct TempDir(std::path::PathBuf);
-
-impl TempDir {
-    fn new() -> TempDir {
-        let p = std::env::temp_dir().join(format!(
-            "wxcheckout-listing-{}-{}",
-            std::process::id(),
-            rand::random::<u64>()
-        ));
-        std::fs::create_dir_all(&p).expect("temp dir");
-        TempDir(p)
-    }
-}
-
-impl Drop for TempDir {
-    fn drop(&mut self) {
-        let _ = std::fs::remove_dir_all(&self.0);
-    }
-}
+use crate::store::test_dir::TempDir;
 
 const T0: i64 = 1_700_000_000;
 
@@ -81,8 +63,8 @@ fn order(i: i64) -> Order {
 }
 
 fn filled(n: i64) -> (Store, TempDir) {
-    let dir = TempDir::new();
-    let store = Store::open(&dir.0).expect("open");
+    let dir = TempDir::new("listing");
+    let store = Store::open(dir.path()).expect("open");
     for i in 0..n {
         let placed = Event::new(T0, EventSource::Buyer, "placed", "test");
         store.insert_order(&order(i), &[placed]).expect("insert");
@@ -218,9 +200,9 @@ fn orders_stuck_pending_are_those_with_an_attempt_open_since_before_the_cutoff()
 
 #[test]
 fn a_data_dir_from_before_the_listing_indexes_gets_them_rebuilt_once_at_open() {
-    let dir = TempDir::new();
+    let dir = TempDir::new("listing");
     {
-        let store = Store::open(&dir.0).expect("open");
+        let store = Store::open(dir.path()).expect("open");
         for i in 0..7 {
             store.insert_order(&order(i), &[]).expect("insert");
         }
@@ -232,7 +214,7 @@ fn a_data_dir_from_before_the_listing_indexes_gets_them_rebuilt_once_at_open() {
         store.meta.insert("schema", &1u32.to_be_bytes()).expect("meta");
         store.db.flush().expect("flush");
     }
-    let store = Store::open(&dir.0).expect("reopen");
+    let store = Store::open(dir.path()).expect("reopen");
     assert!(store.meta.get(LISTING_BUILT).expect("meta").is_some(), "the rebuild is recorded");
     assert_eq!(store.meta.get("schema").expect("meta").as_deref(), Some(&SCHEMA_BYTES[..]));
     let q = OrderQuery { channel: Some(Channel::Native), limit: 10, ..OrderQuery::default() };
@@ -242,7 +224,7 @@ fn a_data_dir_from_before_the_listing_indexes_gets_them_rebuilt_once_at_open() {
     // Recorded: a second open does not rebuild (an emptied index stays empty).
     store.by_phone.clear().expect("clear");
     drop(store);
-    let store = Store::open(&dir.0).expect("reopen again");
+    let store = Store::open(dir.path()).expect("reopen again");
     assert!(store.find_orders("13800000002").expect("find").is_empty());
 }
 
@@ -251,8 +233,8 @@ const SCHEMA_BYTES: [u8; 4] = super::super::SCHEMA.to_be_bytes();
 #[test]
 fn a_bulk_load_is_found_through_every_index_like_single_inserts() {
     let (single, _a) = filled(9);
-    let dir = TempDir::new();
-    let bulk = Store::open(&dir.0).expect("open");
+    let dir = TempDir::new("listing");
+    let bulk = Store::open(dir.path()).expect("open");
     bulk.bulk_load_orders(&(0..9).map(order).collect::<Vec<_>>()).expect("load");
     let q = OrderQuery {
         status: Some(OrderStatus::Paid),

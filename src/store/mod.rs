@@ -400,3 +400,31 @@ fn put_event(t: &Trees<'_>, no: &str, id: u64, event: &Event) -> TxResult<()> {
 
 #[cfg(test)]
 mod tests;
+
+/// A data directory for one store test, removed when dropped.
+#[cfg(test)]
+pub(crate) mod test_dir {
+    pub struct TempDir(std::path::PathBuf);
+
+    impl TempDir {
+        pub fn new(name: &str) -> TempDir {
+            let p = std::env::temp_dir().join(format!(
+                "wxcheckout-store-{name}-{}-{}",
+                std::process::id(),
+                rand::random::<u64>()
+            ));
+            std::fs::create_dir_all(&p).expect("temp dir");
+            TempDir(p)
+        }
+
+        pub fn path(&self) -> &std::path::Path {
+            &self.0
+        }
+    }
+
+    impl Drop for TempDir {
+        fn drop(&mut self) {
+            let _ = std::fs::remove_dir_all(&self.0);
+        }
+    }
+}

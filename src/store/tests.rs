@@ -4,25 +4,7 @@ use super::*;
 use crate::domain::order::{Attempt, AttemptState, Line, PaymentFacts};
 use crate::domain::{Applied, Channel, Contact, EventSource, Fen};
 
-struct TempDir(std::path::PathBuf);
-
-impl TempDir {
-    fn new(name: &str) -> TempDir {
-        let p = std::env::temp_dir().join(format!(
-            "wxcheckout-store-{name}-{}-{}",
-            std::process::id(),
-            rand::random::<u64>()
-        ));
-        std::fs::create_dir_all(&p).expect("temp dir");
-        TempDir(p)
-    }
-}
-
-impl Drop for TempDir {
-    fn drop(&mut self) {
-        let _ = std::fs::remove_dir_all(&self.0);
-    }
-}
+use crate::store::test_dir::TempDir;
 
 fn order(no: &str) -> Order {
     Order {
@@ -84,7 +66,7 @@ fn pay(o: &mut Order, no: &str) -> (Applied, Vec<Event>) {
 #[test]
 fn an_order_is_found_by_its_number_token_and_out_trade_no_and_its_events_are_kept_in_order() {
     let dir = TempDir::new("find");
-    let store = Store::open(&dir.0).expect("open");
+    let store = Store::open(dir.path()).expect("open");
     let placed = Event::new(1, EventSource::Buyer, "placed", "placed");
     store.insert_order(&order("N1"), std::slice::from_ref(&placed)).expect("insert");
     assert_eq!(store.order("N1").expect("read").map(|o| o.no), Some("N1".into()));
@@ -100,7 +82,7 @@ fn an_order_is_found_by_its_number_token_and_out_trade_no_and_its_events_are_kep
 #[test]
 fn fifty_concurrent_payments_of_one_order_change_it_exactly_once() {
     let dir = TempDir::new("race");
-    let store = Arc::new(Store::open(&dir.0).expect("open"));
+    let store = Arc::new(Store::open(dir.path()).expect("open"));
     store.insert_order(&order("N1"), &[]).expect("insert");
     let handles: Vec<_> = (0..50)
         .map(|_| {
@@ -118,7 +100,7 @@ fn fifty_concurrent_payments_of_one_order_change_it_exactly_once() {
 #[test]
 fn the_status_index_follows_every_change_of_status() {
     let dir = TempDir::new("status");
-    let store = Store::open(&dir.0).expect("open");
+    let store = Store::open(dir.path()).expect("open");
     store.insert_order(&order("N1"), &[]).expect("insert");
     store.insert_order(&order("N2"), &[]).expect("insert");
     let pending = |s: &Store| {
@@ -135,19 +117,19 @@ fn the_status_index_follows_every_change_of_status() {
 async fn what_was_flushed_is_there_after_reopening() {
     let dir = TempDir::new("reopen");
     {
-        let store = Store::open(&dir.0).expect("open");
+        let store = Store::open(dir.path()).expect("open");
         store.insert_order(&order("N1"), &[]).expect("insert");
         store.update_order("N1", |o| pay(o, "N1")).expect("update");
         store.flush().await.expect("flush");
     }
-    let store = Store::open(&dir.0).expect("reopen");
+    let store = Store::open(dir.path()).expect("reopen");
     assert_eq!(store.order("N1").expect("read").map(|o| o.status), Some(OrderStatus::Paid));
 }
 
 #[test]
 fn attention_events_are_listed_newest_first_with_unmatched_ones() {
     let dir = TempDir::new("attention");
-    let store = Store::open(&dir.0).expect("open");
+    let store = Store::open(dir.path()).expect("open");
     store.insert_order(&order("N1"), &[]).expect("insert");
     store
         .update_order("N1", |_| {
@@ -166,6 +148,6 @@ fn attention_events_are_listed_newest_first_with_unmatched_ones() {
 #[test]
 fn a_missing_order_cannot_be_updated() {
     let dir = TempDir::new("missing");
-    let store = Store::open(&dir.0).expect("open");
+    let store = Store::open(dir.path()).expect("open");
     assert!(matches!(store.update_order("nope", |_| ((), vec![])), Err(StoreError::NoSuchOrder)));
 }

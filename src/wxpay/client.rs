@@ -163,19 +163,30 @@ fn http_client(identity: Option<reqwest::Identity>) -> Result<reqwest::Client, E
     b.build().map_err(|e| Error::Transport(format!("cannot build the HTTP client: {e}")))
 }
 
-async fn read_capped(mut resp: reqwest::Response, limit: usize) -> Result<Vec<u8>, Error> {
-    let too_large = || Error::Malformed(format!("answer larger than {limit} bytes"));
+async fn read_capped(resp: reqwest::Response, limit: usize) -> Result<Vec<u8>, Error> {
+    read_body_capped(resp, limit)
+        .await
+        .map_err(transport)?
+        .ok_or_else(|| Error::Malformed(format!("answer larger than {limit} bytes")))
+}
+
+/// The body chunk by chunk, or `None` once it would pass `limit` bytes, without reading the
+/// rest (the sandbox's notifier reads merchants' replies with it too).
+pub async fn read_body_capped(
+    mut resp: reqwest::Response,
+    limit: usize,
+) -> Result<Option<Vec<u8>>, reqwest::Error> {
     if resp.content_length().is_some_and(|n| n > limit as u64) {
-        return Err(too_large());
+        return Ok(None);
     }
     let mut body = Vec::new();
-    while let Some(chunk) = resp.chunk().await.map_err(transport)? {
+    while let Some(chunk) = resp.chunk().await? {
         if body.len() + chunk.len() > limit {
-            return Err(too_large());
+            return Ok(None);
         }
         body.extend_from_slice(&chunk);
     }
-    Ok(body)
+    Ok(Some(body))
 }
 
 impl WxPayClient {
