@@ -99,7 +99,7 @@ fn write_private(path: &Path, contents: &str) -> std::io::Result<()> {
 fn base(config: &Config, secret_key: &str) -> Rocket<Build> {
     rocket::custom(rocket_figment(config, secret_key))
         .manage(config.clone())
-        .mount("/", rocket::routes![web::healthz, web::assets::serve])
+        .mount("/", rocket::routes![web::healthz, web::assets::serve, web::assets::favicon])
         .register("/", web::catchers())
 }
 

@@ -39,3 +39,16 @@ async fn static_files_are_cached_for_good_only_at_their_versioned_url_and_revali
     let missing = http.get(format!("{}/static/nope.css", server.url())).send().await.unwrap();
     assert_eq!(missing.status(), 404);
 }
+
+#[tokio::test]
+async fn browsers_asking_for_the_favicon_get_the_shop_icon_instead_of_a_404() {
+    let server = common::spawn_sandbox(|_| {}).await;
+    let http = reqwest::Client::new();
+    let icon = http.get(format!("{}/favicon.ico", server.url())).send().await.unwrap();
+    assert_eq!(icon.status(), 200);
+    assert_eq!(icon.headers()["content-type"], "image/svg+xml");
+    let tag = icon.headers()["etag"].to_str().unwrap().to_owned();
+    assert!(icon.text().await.unwrap().starts_with("<svg"));
+    let again = http.get(format!("{}/favicon.ico", server.url())).header("If-None-Match", &tag).send().await;
+    assert_eq!(again.unwrap().status(), 304);
+}

@@ -93,17 +93,29 @@ impl<'r> Responder<'r, 'static> for Asset {
 #[get("/static/<path..>?<v>")]
 pub fn serve(path: PathBuf, v: Option<&str>, inm: IfNoneMatch) -> Option<Asset> {
     let key = path.to_str()?.replace('\\', "/");
-    let file = Assets::get(&key)?;
-    let etag = etag_of(&file);
-    let versioned = v.is_some_and(|v| etag.trim_matches('"') == v);
-    if inm.0.as_deref().is_some_and(|h| h.split(',').any(|t| t.trim() == etag)) {
-        return Some(Asset::new(etag, None, versioned));
-    }
     let content_type = path
         .extension()
         .and_then(|e| e.to_str())
         .and_then(ContentType::from_extension)
         .unwrap_or(ContentType::Binary);
+    embedded(&key, content_type, v, &inm)
+}
+
+/// `GET /favicon.ico`: every browser asks for it on its own, and a 404 there is a console
+/// error on every page. The shop's icon is an SVG (Chromium, Firefox and Safari take it).
+#[get("/favicon.ico")]
+pub fn favicon(inm: IfNoneMatch) -> Option<Asset> {
+    embedded("favicon.svg", ContentType::SVG, None, &inm).map(Asset::nosniff)
+}
+
+/// The embedded file `key`, or a 304 when the client's copy (`If-None-Match`) is current.
+fn embedded(key: &str, content_type: ContentType, v: Option<&str>, inm: &IfNoneMatch) -> Option<Asset> {
+    let file = Assets::get(key)?;
+    let etag = etag_of(&file);
+    let versioned = v.is_some_and(|v| etag.trim_matches('"') == v);
+    if inm.0.as_deref().is_some_and(|h| h.split(',').any(|t| t.trim() == etag)) {
+        return Some(Asset::new(etag, None, versioned));
+    }
     Some(Asset::new(etag, Some((file.data, content_type)), versioned))
 }
 
