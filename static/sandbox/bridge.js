@@ -61,7 +61,7 @@
       style: {
         minHeight: "48px", minWidth: "44px", width: "100%", margin: "8px 0 0", border: "0",
         borderRadius: "8px", font: "inherit", fontWeight: "600", cursor: "pointer",
-        background: primary ? "#07c160" : "#e8e8ed", color: primary ? "#fff" : "#1d1d1f"
+        background: primary ? "#067d3e" : "#e8e8ed", color: primary ? "#fff" : "#1d1d1f"
       }
     });
   }
