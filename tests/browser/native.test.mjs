@@ -1,0 +1,77 @@
+// Scenarios 4 and 5: a desktop buyer pays by Native QR code (scanned in the sandbox), and a
+// buyer inside WeCom is sent to WeChat with a link to copy.
+
+import assert from 'node:assert/strict';
+import { after, before, describe, it } from 'node:test';
+
+import { buyerContext, launch, screenshot } from './support/browser.mjs';
+import { buyNow, startPaying, waitForHeading } from './support/buyer.mjs';
+import { startShop } from './support/server.mjs';
+
+describe('a desktop buyer paying by Native QR code, and a buyer inside WeCom', () => {
+  let shop;
+  let browser;
+
+  before(async () => {
+    shop = await startShop('native-and-wecom');
+    browser = await launch();
+  });
+
+  after(async () => {
+    await browser?.close();
+    await shop?.stop();
+  });
+
+  it('sees a QR code, pays on the sandbox scan page, and the QR page moves to paid by itself', async () => {
+    const SCENARIO = 'native-desktop';
+    const context = await buyerContext(browser, shop.base, 'desktop');
+    const page = await context.newPage();
+
+    const token = await buyNow(page, shop.base);
+    await startPaying(page);
+    await page.getByRole('heading', { name: '请使用微信扫一扫' }).waitFor();
+    const qr = page.locator('.qr svg');
+    const box = await qr.boundingBox();
+    assert.ok(box && box.width >= 160 && box.height >= 160, `the QR code is large enough to scan: ${JSON.stringify(box)}`);
+    await screenshot(page, SCENARIO, '4-native-qr');
+
+    // "Scanning": the sandbox scan page opens in a new tab with this order's code_url.
+    const [scan] = await Promise.all([context.waitForEvent('page'), page.getByRole('link', { name: '在沙箱中扫码' }).click()]);
+    await scan.getByRole('button', { name: /确认支付/ }).click();
+    await scan.waitForLoadState();
+    await screenshot(scan, SCENARIO, '4-sandbox-scan-paid');
+    await scan.close();
+
+    // The QR page follows our own record and moves to the order page without a click.
+    await page.waitForURL(new RegExp(`/o/${token}$`), { timeout: 30_000 });
+    await waitForHeading(page, '支付成功');
+    await screenshot(page, SCENARIO, '4-order-paid');
+
+    assert.equal((await shop.status(token)).status, 'paid');
+    context.watch.assertClean();
+    await context.close();
+  });
+
+  it('inside WeCom is asked to open the link in WeChat, and the copy button copies that link', async () => {
+    const SCENARIO = 'wecom';
+    const context = await buyerContext(browser, shop.base, 'wecom');
+    await context.grantPermissions(['clipboard-read', 'clipboard-write'], { origin: shop.base });
+    const page = await context.newPage();
+
+    const token = await buyNow(page, shop.base);
+    await startPaying(page);
+    await page.getByRole('heading', { name: '请在微信中打开此链接' }).waitFor();
+    const link = await page.getByLabel('支付链接').inputValue();
+    assert.equal(new URL(link).origin, shop.base);
+    assert.match(new URL(link).pathname, new RegExp(`^/(pay|o)/${token}$`));
+
+    await page.getByRole('button', { name: '复制链接' }).tap();
+    await page.getByRole('button', { name: '已复制' }).waitFor();
+    assert.equal(await page.evaluate(() => navigator.clipboard.readText()), link);
+    await screenshot(page, SCENARIO, '5-open-in-wechat-copied');
+
+    assert.equal((await shop.status(token)).status, 'pending');
+    context.watch.assertClean();
+    await context.close();
+  });
+});
