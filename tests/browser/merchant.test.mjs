@@ -5,8 +5,9 @@ import { after, before, describe, it } from 'node:test';
 
 import { buyerContext, launch, screenshot } from './support/browser.mjs';
 import { buyNow, cashier, startPaying, waitForHeading } from './support/buyer.mjs';
-import { untilStatus } from './support/merchant.mjs';
-import { ADMIN_PASSWORD, startShop } from './support/server.mjs';
+import { axeViolations, smallTapTargets } from './support/gates.mjs';
+import { signIn, untilStatus } from './support/merchant.mjs';
+import { ADMIN_PASSWORD, placeOrder, startShop } from './support/server.mjs';
 
 const SCENARIO = 'merchant-phone';
 
@@ -85,5 +86,33 @@ describe('the merchant on a phone', () => {
     buyer.watch.assertClean();
     await context.close();
     await buyer.close();
+  });
+
+  it('finds every admin page usable on a phone: no serious axe-core violation, tap targets of 44 px', async () => {
+    const orderNo = (await shop.status(await placeOrder(shop))).order_no;
+    const context = await buyerContext(browser, shop.base, 'android');
+    context.watch.allowDocumentStatus(401);
+    const page = await context.newPage();
+    await page.goto(`${shop.base}/admin`);
+    const pages = [
+      '/admin',
+      '/admin/orders',
+      `/admin/orders/${orderNo}`,
+      '/admin/products',
+      '/admin/products/new',
+      '/admin/settings',
+      '/admin/doctor',
+      '/admin/reconciliation',
+      '/admin/log',
+    ];
+    const found = { '/admin (sign-in form)': [...(await axeViolations(page)), ...(await smallTapTargets(page))] };
+    await signIn(page, shop.base);
+    for (const path of pages) {
+      await page.goto(`${shop.base}${path}`);
+      found[path] = [...(await axeViolations(page)), ...(await smallTapTargets(page))];
+    }
+    assert.deepEqual(Object.entries(found).filter(([, problems]) => problems.length > 0), []);
+    context.watch.assertClean();
+    await context.close();
   });
 });

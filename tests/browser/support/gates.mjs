@@ -58,7 +58,7 @@ export async function axeViolations(page) {
     .map((v) => `${v.impact} ${v.id}: ${v.help} — ${v.nodes.map((n) => n.target.join(' ')).join(', ')}`);
 }
 
-/** Visible tap targets smaller than 44 × 44 CSS px, described. */
+/** Visible tap targets smaller than 44 × 44 CSS px, described (a checkbox counts with its label). */
 export async function smallTapTargets(page) {
   return page.evaluate((min) => {
     const selector = [
@@ -74,7 +74,11 @@ export async function smallTapTargets(page) {
     const small = [];
     for (const el of document.querySelectorAll(selector)) {
       const style = getComputedStyle(el);
-      const r = el.getBoundingClientRect();
+      // why: a checkbox or radio button is tapped through its label, which is its target.
+      const label =
+        el.matches('input[type=checkbox], input[type=radio]') &&
+        (el.closest('label') || (el.id && document.querySelector(`label[for="${el.id}"]`)));
+      const r = (label || el).getBoundingClientRect();
       if (r.width === 0 || r.height === 0 || style.visibility === 'hidden') continue;
       if (r.width < min || r.height < min) {
         const text = (el.textContent || el.getAttribute('aria-label') || el.getAttribute('name') || '').trim();
