@@ -109,6 +109,27 @@ pub struct Bar {
     pub day: String,
     pub takings: String,
     pub paid: u32,
+    /// The day's label under the axis, on the first, the last and every 7th bar.
+    pub tick: Option<Tick>,
+}
+
+/// An axis label: where it is anchored, so that the last one ends at the chart's edge.
+pub struct Tick {
+    pub x: u32,
+    pub anchor: &'static str,
+}
+
+/// The label of bar `i` of `n`. A weekly label too close to the last one is left out: the
+/// browser showed the two overlapping ("11-2311-24").
+fn tick(i: usize, n: usize, x: u32) -> Option<Tick> {
+    let last = n.saturating_sub(1);
+    if i == last {
+        Some(Tick { x: x + BAR_W - 4, anchor: "end" })
+    } else if i == 0 || (i % 7 == 0 && last - i >= 4) {
+        Some(Tick { x, anchor: "start" })
+    } else {
+        None
+    }
 }
 
 pub struct Attention {
@@ -142,6 +163,7 @@ const CHART_H: u32 = 120;
 
 fn bars(f: &Figures) -> Vec<Bar> {
     let max = f.days.iter().map(|d| d.takings).max().unwrap_or(0).max(1);
+    let n = f.days.len();
     f.days
         .iter()
         .enumerate()
@@ -150,13 +172,15 @@ fn bars(f: &Figures) -> Vec<Bar> {
             // why at least 1: an empty day still shows where it is.
             let height = h.max(1);
             let date = f.first.saturating_add(Days::days(i as i64));
+            let x = u32::try_from(i).unwrap_or(0) * BAR_W + 2;
             Bar {
-                x: u32::try_from(i).unwrap_or(0) * BAR_W + 2,
+                x,
                 y: CHART_H - height,
                 height,
                 day: format!("{:02}-{:02}", u8::from(date.month()), date.day()),
                 takings: yuan(d.takings),
                 paid: d.paid,
+                tick: tick(i, n, x),
             }
         })
         .collect()
@@ -226,6 +250,14 @@ pub fn home(
 mod tests {
     use super::*;
     use crate::domain::OrderStatus;
+
+    #[test]
+    fn the_chart_labels_the_first_and_last_day_and_each_week_without_crowding_the_last() {
+        let labelled: Vec<usize> = (0..30).filter(|&i| tick(i, 30, 0).is_some()).collect();
+        assert_eq!(labelled, vec![0, 7, 14, 21, 29]);
+        assert_eq!(tick(29, 30, 582).map(|t| (t.x, t.anchor)), Some((598, "end")));
+        assert_eq!(tick(0, 1, 2).map(|t| t.anchor), Some("end"));
+    }
 
     fn summary(
         created_at: i64,
