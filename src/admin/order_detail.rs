@@ -139,16 +139,28 @@ fn source_word(e: &Event) -> String {
     serde_json::to_value(e.source).ok().and_then(|v| v.as_str().map(str::to_owned)).unwrap_or_default()
 }
 
-fn refund_views(refunds: &[Refund]) -> Vec<RefundView> {
+/// A refund's state in the merchant's language (the browser showed a bare "success" on the
+/// Chinese page).
+fn refund_state(s: &RefundStatus, lang: Lang) -> String {
+    match s {
+        RefundStatus::Requested => lang.t("待微信受理", "not yet accepted by WeChat").to_owned(),
+        RefundStatus::Processing => lang.t("退款中", "processing").to_owned(),
+        RefundStatus::Success => lang.t("已退款", "refunded").to_owned(),
+        RefundStatus::Failed(why) => format!("{}: {why}", lang.t("失败", "failed")),
+        RefundStatus::Change => lang
+            .t("退款异常，请在商户平台处理", "REFUNDCHANGE: settle it in the merchant platform")
+            .to_owned(),
+        RefundStatus::Closed => lang.t("已关闭", "closed").to_owned(),
+    }
+}
+
+fn refund_views(refunds: &[Refund], lang: Lang) -> Vec<RefundView> {
     refunds
         .iter()
         .map(|r| RefundView {
             out_refund_no: r.out_refund_no.clone(),
             amount: r.amount.to_string(),
-            state: match &r.status {
-                RefundStatus::Failed(why) => format!("failed: {why}"),
-                other => other.as_str().to_owned(),
-            },
+            state: refund_state(&r.status, lang),
             reason: r.reason.clone(),
             created: when(Some(r.created_at)),
             refund_id: r.refund_id.clone().unwrap_or_else(|| "—".into()),
@@ -219,7 +231,7 @@ impl OrderPage {
             unsettled_refunds: refunds
                 .iter()
                 .any(|r| matches!(r.status, RefundStatus::Requested | RefundStatus::Processing)),
-            refunds: refund_views(refunds),
+            refunds: refund_views(refunds, lang),
             events: events
                 .into_iter()
                 .map(|e| EventView {
