@@ -168,6 +168,13 @@ async fn jsapi_params(w: &World, buyer: &Buyer, token: &str) -> JsapiPayParams {
         res = get_as(buyer, path, IPHONE_WECHAT).await;
     }
     assert_eq!(res.status(), 200);
+    // The bridge of a sandbox running apart is the one other origin the page may use.
+    let base = url::Url::parse(&w.sandbox.sandbox_base()).expect("sandbox base");
+    let sandbox_origin = base.origin().ascii_serialization();
+    let csp = res.headers()["content-security-policy"].to_str().expect("ascii").to_owned();
+    assert!(csp.starts_with("default-src 'self';"), "{csp}");
+    assert!(csp.contains(&format!("script-src 'self' {sandbox_origin};")), "{csp}");
+    assert!(csp.ends_with(&format!("connect-src 'self' {sandbox_origin}")), "{csp}");
     let html = res.text().await.expect("page");
     let from = html.find("id=\"wxpay-jsapi\">").expect("the parameters' script element") + 17;
     let to = html[from..].find("</script>").expect("end of the script element");

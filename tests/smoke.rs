@@ -52,3 +52,17 @@ async fn browsers_asking_for_the_favicon_get_the_shop_icon_instead_of_a_404() {
     let again = http.get(format!("{}/favicon.ico", server.url())).header("If-None-Match", &tag).send().await;
     assert_eq!(again.unwrap().status(), 304);
 }
+
+#[tokio::test]
+async fn every_page_may_load_only_from_its_own_origin_and_may_not_be_framed() {
+    let server = common::spawn_binary("serve", &[]).await;
+    let http = reqwest::Client::new();
+    for path in ["/", "/p/oolong-tea", "/cart", "/o/unknown-order", "/admin", "/sandbox/"] {
+        let res =
+            http.get(format!("{}{path}", server.url())).header("Accept", "text/html").send().await.unwrap();
+        let csp = res.headers()["content-security-policy"].to_str().unwrap();
+        assert_eq!(csp, wxcheckout::web::CSP, "{path}");
+        assert!(csp.contains("default-src 'self'") && csp.contains("frame-ancestors 'none'"), "{path}");
+        assert_eq!(res.headers()["x-frame-options"], "DENY", "{path}");
+    }
+}

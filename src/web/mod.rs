@@ -34,7 +34,34 @@ impl<'r, T: Template> Responder<'r, 'static> for Page<T> {
         Response::build_from(html.respond_to(req)?)
             .header(ContentType::HTML)
             .raw_header("Referrer-Policy", "strict-origin-when-cross-origin")
+            .raw_header("Content-Security-Policy", CSP)
+            .raw_header("X-Frame-Options", "DENY")
             .ok()
+    }
+}
+
+/// What every page may load: files of this origin only — no inline script or style (the
+/// templates have none), no CDN, font or analytics host (blocked or slow for buyers in China),
+/// no plugin, no `<base>`, and no framing by another site (clickjacking of Pay or Refund).
+/// `form-action` is left open: the sandbox cashier's form redirects to the shop's origin.
+pub const CSP: &str = "default-src 'self'; object-src 'none'; base-uri 'none'; frame-ancestors 'none'";
+
+/// A page that also runs a script from, and talks to, one other origin: the JSAPI page with
+/// the bridge of a sandbox running as its own process.
+pub struct WithScriptOrigin<R>(pub R, pub Option<String>);
+
+impl<'r, R: Responder<'r, 'static>> Responder<'r, 'static> for WithScriptOrigin<R> {
+    fn respond_to(self, req: &'r Request<'_>) -> response::Result<'static> {
+        let mut res = self.0.respond_to(req)?;
+        let origin = self.1.as_deref().and_then(|u| url::Url::parse(u).ok()).map(|u| u.origin());
+        if let Some(origin) = origin.filter(url::Origin::is_tuple) {
+            let o = origin.ascii_serialization();
+            res.set_raw_header(
+                "Content-Security-Policy",
+                format!("{CSP}; script-src 'self' {o}; connect-src 'self' {o}"),
+            );
+        }
+        Ok(res)
     }
 }
 

@@ -36,7 +36,7 @@ pub fn routes() -> Vec<rocket::Route> {
 #[derive(Responder)]
 pub enum PayAnswer {
     Redirect(Redirect),
-    Jsapi(Page<JsapiPage>),
+    Jsapi(super::WithScriptOrigin<Page<JsapiPage>>),
     Mweb(Page<MwebPage>),
     Native(Page<NativePage>),
     OpenInWechat(Page<OpenInWechatPage>),

@@ -10,7 +10,7 @@ use rocket::http::Status;
 use super::{PayAnswer, PayContext, sandbox_base};
 use crate::checkout::pay::WechatProblem;
 use crate::domain::Order;
-use crate::web::{Frame, Page};
+use crate::web::{Frame, Page, WithScriptOrigin};
 use crate::wxpay::jsapi::JsapiPayParams;
 
 /// What an order looks like on a pay page.
@@ -101,12 +101,14 @@ pub enum Trouble {
 
 pub fn jsapi(ctx: &PayContext<'_>, order: &Order, params: &JsapiPayParams) -> PayAnswer {
     let bridge_js = sandbox_base(ctx.checkout, &ctx.base).map(|b| format!("{b}/jsapi/bridge.js"));
-    PayAnswer::Jsapi(Page(JsapiPage {
+    let script_origin = bridge_js.clone();
+    let page = Page(JsapiPage {
         frame: ctx.frame,
         order: Summary::of(order),
         params_json: script_json(params),
         bridge_js,
-    }))
+    });
+    PayAnswer::Jsapi(WithScriptOrigin(page, script_origin))
 }
 
 pub fn mweb(ctx: &PayContext<'_>, order: &Order, link: String) -> PayAnswer {
