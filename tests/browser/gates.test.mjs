@@ -6,7 +6,7 @@ import http from 'node:http';
 import { after, before, describe, it } from 'node:test';
 
 import { buyerContext, launch } from './support/browser.mjs';
-import { MAX_BYTES, axeViolations, meter, smallTapTargets } from './support/gates.mjs';
+import { MAX_BYTES, assertGates, axeViolations, meter, smallTapTargets } from './support/gates.mjs';
 
 const BAD_PAGE = `<!doctype html><html lang="en"><head><meta charset="utf-8"><title>bad</title></head><body>
 <p style="color:#bbb;background:#fff">Pale text nobody can read</p>
@@ -23,8 +23,9 @@ describe('the quality gates', () => {
 
   before(async () => {
     server = http.createServer((req, res) => {
-      res.writeHead(200, { 'Content-Type': 'text/html; charset=utf-8' });
-      res.end(BAD_PAGE);
+      const status = { '/missing': 404, '/gone': 410 }[req.url] ?? 200;
+      res.writeHead(status, { 'Content-Type': 'text/html; charset=utf-8' });
+      res.end(status === 200 ? BAD_PAGE : '<!doctype html><title>error</title><p>error</p>');
     });
     await new Promise((resolve) => server.listen(0, '127.0.0.1', resolve));
     origin = `http://127.0.0.1:${server.address().port}`;
@@ -49,7 +50,26 @@ describe('the quality gates', () => {
     assert.ok(m.bytes > MAX_BYTES, `the meter counted ${m.bytes} bytes`);
     assert.ok((await axeViolations(page)).some((v) => v.includes('color-contrast')), 'axe sees the pale text');
     assert.ok((await smallTapTargets(page)).some((t) => t.includes('"tiny"')), 'the tiny link is too small');
+    await assert.rejects(assertGates(page, m, 'the bad page'), /bytes transferred/);
     assert.throws(() => context.watch.assertClean());
+    await context.close();
+  });
+
+  it('fail a page whose meter never saw it load, and forgive only the error status a test expects', async () => {
+    const context = await buyerContext(browser, origin, 'iphone');
+    const page = await context.newPage();
+    const m = await meter(page, /\/never-visited$/);
+    await page.goto(`${origin}/bad`);
+    await assert.rejects(assertGates(page, m, 'unmeasured'), /never loaded/);
+
+    const watch = context.watch;
+    watch.problems.length = 0;
+    watch.allowDocumentStatus(404);
+    await page.goto(`${origin}/missing`);
+    await page.goto(`${origin}/gone`);
+    const problems = watch.problems.filter((p) => p.includes('status of'));
+    assert.equal(problems.length, 1, `only the 410 is a problem: ${problems.join('; ')}`);
+    assert.match(problems[0], /status of 410/);
     await context.close();
   });
 });

@@ -2,32 +2,21 @@
 // buyer inside WeCom is sent to WeChat with a link to copy.
 
 import assert from 'node:assert/strict';
-import { after, before, describe, it } from 'node:test';
+import { describe, it } from 'node:test';
 
-import { buyerContext, launch, screenshot } from './support/browser.mjs';
+import { buyerContext, screenshot } from './support/browser.mjs';
 import { buyNow, startPaying, waitForHeading } from './support/buyer.mjs';
-import { startShop } from './support/server.mjs';
+import { useShop } from './support/server.mjs';
 
 describe('a desktop buyer paying by Native QR code, and a buyer inside WeCom', () => {
-  let shop;
-  let browser;
-
-  before(async () => {
-    shop = await startShop('native-and-wecom');
-    browser = await launch();
-  });
-
-  after(async () => {
-    await browser?.close();
-    await shop?.stop();
-  });
+  const t = useShop('native-and-wecom');
 
   it('sees a QR code, pays on the sandbox scan page, and the QR page moves to paid by itself', async () => {
     const SCENARIO = 'native-desktop';
-    const context = await buyerContext(browser, shop.base, 'desktop');
+    const context = await buyerContext(t.browser, t.shop.base, 'desktop');
     const page = await context.newPage();
 
-    const token = await buyNow(page, shop.base);
+    const token = await buyNow(page, t.shop.base);
     await startPaying(page);
     await page.getByRole('heading', { name: '请使用微信扫一扫' }).waitFor();
     const qr = page.locator('.qr svg');
@@ -38,7 +27,7 @@ describe('a desktop buyer paying by Native QR code, and a buyer inside WeCom', (
     // "Scanning": the sandbox scan page opens in a new tab with this order's code_url.
     const [scan] = await Promise.all([context.waitForEvent('page'), page.getByRole('link', { name: '在沙箱中扫码' }).click()]);
     await scan.getByRole('button', { name: /确认支付/ }).click();
-    await scan.waitForLoadState();
+    await scan.getByRole('heading', { name: /支付成功/ }).waitFor();
     await screenshot(scan, SCENARIO, '4-sandbox-scan-paid');
     await scan.close();
 
@@ -47,30 +36,40 @@ describe('a desktop buyer paying by Native QR code, and a buyer inside WeCom', (
     await waitForHeading(page, '支付成功');
     await screenshot(page, SCENARIO, '4-order-paid');
 
-    assert.equal((await shop.status(token)).status, 'paid');
+    await t.shop.assertStatus(token, 'paid');
     context.watch.assertClean();
     await context.close();
   });
 
   it('inside WeCom is asked to open the link in WeChat, and the copy button copies that link', async () => {
     const SCENARIO = 'wecom';
-    const context = await buyerContext(browser, shop.base, 'wecom');
-    await context.grantPermissions(['clipboard-read', 'clipboard-write'], { origin: shop.base });
+    const context = await buyerContext(t.browser, t.shop.base, 'wecom');
+    await context.grantPermissions(['clipboard-read', 'clipboard-write'], { origin: t.shop.base });
     const page = await context.newPage();
 
-    const token = await buyNow(page, shop.base);
+    const token = await buyNow(page, t.shop.base);
     await startPaying(page);
     await page.getByRole('heading', { name: '请在微信中打开此链接' }).waitFor();
     const link = await page.getByLabel('支付链接').inputValue();
-    assert.equal(new URL(link).origin, shop.base);
+    assert.equal(new URL(link).origin, t.shop.base);
     assert.match(new URL(link).pathname, new RegExp(`^/(pay|o)/${token}$`));
 
+    // why an observer: the button says 已复制 for 2 s only, which a loaded machine can miss.
+    await page.evaluate(() => {
+      const button = document.querySelector('[data-copy-target]');
+      window.labels = [];
+      new MutationObserver(() => window.labels.push(button.textContent)).observe(button, {
+        childList: true,
+        characterData: true,
+        subtree: true,
+      });
+    });
     await page.getByRole('button', { name: '复制链接' }).tap();
-    await page.getByRole('button', { name: '已复制' }).waitFor();
+    await page.waitForFunction(() => window.labels.includes('已复制'));
     assert.equal(await page.evaluate(() => navigator.clipboard.readText()), link);
     await screenshot(page, SCENARIO, '5-open-in-wechat-copied');
 
-    assert.equal((await shop.status(token)).status, 'pending');
+    await t.shop.assertStatus(token, 'pending');
     context.watch.assertClean();
     await context.close();
   });

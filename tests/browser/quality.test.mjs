@@ -4,41 +4,42 @@
 // The sandbox's own buyer-facing pages (cashier, scan) are held to the same gates.
 
 import assert from 'node:assert/strict';
-import { after, before, describe, it } from 'node:test';
+import { before, describe, it } from 'node:test';
 
-import { buyerContext, launch, screenshot } from './support/browser.mjs';
-import { cashier, startPaying, waitForHeading } from './support/buyer.mjs';
+import { buyerContext, screenshot } from './support/browser.mjs';
+import { payByH5 } from './support/buyer.mjs';
 import { assertGates, meter } from './support/gates.mjs';
 import { close, refund, signIn } from './support/merchant.mjs';
-import { placeOrder, startShop } from './support/server.mjs';
+import { placeOrder, useShop } from './support/server.mjs';
 
 const SCENARIO = 'quality-gates';
 
+/** The shop and browser of this file (set before the tests run), and its orders by state. */
+let t;
 let shop;
-let browser;
 const orders = {};
 
 /** Pays `token` as an iPhone buyer would (H5, sandbox cashier) and waits for the receipt. */
 async function pay(token) {
-  const context = await buyerContext(browser, shop.base, 'iphone');
+  const context = await buyerContext(t.browser, shop.base, 'iphone');
   const page = await context.newPage();
   await page.goto(`${shop.base}/o/${token}`);
-  await startPaying(page);
-  await cashier(page, 'pay');
-  await waitForHeading(page, '支付成功');
+  await payByH5(page);
   await context.close();
 }
 
 /**
  * The pages. `go` brings `page` to the page under test; the meter starts counting at the
- * document request whose URL matches `at` (the buyer's first visit of that page).
+ * document request whose URL matches `at` (the buyer's first visit of that page). `shows` is
+ * the page's main heading (Chinese or English) and `status` its HTTP status when not 200: a
+ * test that measured some other page instead would fail there.
  */
 const PAGES = [
-  { name: 'shop front', profile: 'iphone', at: /\/$/, go: (p) => p.goto(`${shop.base}/`) },
-  { name: 'product', profile: 'iphone', at: /\/p\//, go: (p) => p.goto(`${shop.base}/p/oolong-tea`) },
-  { name: 'empty cart', profile: 'iphone', at: /\/cart$/, go: (p) => p.goto(`${shop.base}/cart`) },
+  { name: 'shop front', shows: /全部商品|All products/, profile: 'iphone', at: /\/$/, go: (p) => p.goto(`${shop.base}/`) },
+  { name: 'product', shows: /乌龙|oolong/, profile: 'iphone', at: /\/p\//, go: (p) => p.goto(`${shop.base}/p/oolong-tea`) },
+  { name: 'empty cart', shows: /购物车|cart/i, profile: 'iphone', at: /\/cart$/, go: (p) => p.goto(`${shop.base}/cart`) },
   {
-    name: 'cart with a line',
+    name: 'cart with a line', shows: /购物车|cart/i,
     profile: 'iphone',
     at: /\/cart\/add$/,
     go: async (p) => {
@@ -48,7 +49,7 @@ const PAGES = [
     },
   },
   {
-    name: 'checkout refused (a quantity of 0 from a browser without form validation)',
+    name: 'checkout refused (a quantity of 0 from a browser without form validation)', shows: /请修改后再试|Please fix this and try again/,
     profile: 'iphone',
     status: 422,
     at: /\/checkout$/,
@@ -62,15 +63,15 @@ const PAGES = [
       await p.waitForLoadState();
     },
   },
-  { name: 'unknown order', profile: 'iphone', status: 404, at: /\/o\//, go: (p) => p.goto(`${shop.base}/o/AAAAAAAAAAAAAAAAAAAAAA`) },
+  { name: 'unknown order', shows: /页面不存在|不存在|not found/i, profile: 'iphone', status: 404, at: /\/o\//, go: (p) => p.goto(`${shop.base}/o/AAAAAAAAAAAAAAAAAAAAAA`) },
   {
-    name: 'order waiting for payment',
+    name: 'order waiting for payment', shows: /等待支付结果|Waiting for the payment/,
     profile: 'iphone',
     at: /\/o\//,
     go: async (p) => p.goto(`${shop.base}/o/${await placeOrder(shop)}`),
   },
   {
-    name: 'order after 已完成支付 with no payment seen',
+    name: 'order after 已完成支付 with no payment seen', shows: /等待支付结果|Waiting for the payment/,
     profile: 'iphone',
     at: /\/check$/,
     go: async (p) => {
@@ -79,12 +80,12 @@ const PAGES = [
       await p.waitForURL(/checked=/);
     },
   },
-  { name: 'paid order (receipt)', profile: 'iphone', at: /\/o\//, go: (p) => p.goto(`${shop.base}/o/${orders.paid}`) },
-  { name: 'partially refunded order', profile: 'iphone', at: /\/o\//, go: (p) => p.goto(`${shop.base}/o/${orders.partial}`) },
-  { name: 'refunded order', profile: 'iphone', at: /\/o\//, go: (p) => p.goto(`${shop.base}/o/${orders.refunded}`) },
-  { name: 'closed order', profile: 'iphone', at: /\/o\//, go: (p) => p.goto(`${shop.base}/o/${orders.closed}`) },
+  { name: 'paid order (receipt)', shows: /支付成功|Paid/, profile: 'iphone', at: /\/o\//, go: (p) => p.goto(`${shop.base}/o/${orders.paid}`) },
+  { name: 'partially refunded order', shows: /已部分退款|Partially refunded/, profile: 'iphone', at: /\/o\//, go: (p) => p.goto(`${shop.base}/o/${orders.partial}`) },
+  { name: 'refunded order', shows: /已退款|Refunded/, profile: 'iphone', at: /\/o\//, go: (p) => p.goto(`${shop.base}/o/${orders.refunded}`) },
+  { name: 'closed order', shows: /订单已关闭|This order is closed/, profile: 'iphone', at: /\/o\//, go: (p) => p.goto(`${shop.base}/o/${orders.closed}`) },
   {
-    name: 'H5 pay page (the hand-off to the cashier held back)',
+    name: 'H5 pay page (the hand-off to the cashier held back)', shows: /^(微信支付|WeChat Pay)$/,
     profile: 'iphone',
     at: /\/pay\//,
     go: async (p) => {
@@ -96,7 +97,7 @@ const PAGES = [
     },
   },
   {
-    name: 'sandbox H5 cashier',
+    name: 'sandbox H5 cashier', shows: /微信支付 \/ WeChat Pay/,
     profile: 'iphone',
     at: /\/checkmweb\?/,
     go: async (p) => {
@@ -105,7 +106,7 @@ const PAGES = [
     },
   },
   {
-    name: 'JSAPI pay page with the WeChat pay sheet open',
+    name: 'JSAPI pay page with the WeChat pay sheet open', shows: /^(微信支付|WeChat Pay)$/,
     profile: 'wechatAndroid',
     at: /\/pay\//,
     go: async (p) => {
@@ -114,13 +115,13 @@ const PAGES = [
     },
   },
   {
-    name: 'Native QR pay page',
+    name: 'Native QR pay page', shows: /请使用微信扫一扫|Scan with WeChat/,
     profile: 'desktop',
     at: /\/pay\//,
     go: async (p) => p.goto(`${shop.base}/pay/${await placeOrder(shop)}`),
   },
   {
-    name: 'sandbox scan page for a QR code',
+    name: 'sandbox scan page for a QR code', shows: /微信支付 \/ WeChat Pay/,
     profile: 'desktop',
     at: /\/sandbox\/scan\?/,
     go: async (p) => {
@@ -129,13 +130,13 @@ const PAGES = [
     },
   },
   {
-    name: 'open-in-WeChat page (WeCom)',
+    name: 'open-in-WeChat page (WeCom)', shows: /请在微信中打开此链接|Open this link in WeChat/,
     profile: 'wecom',
     at: /\/pay\//,
     go: async (p) => p.goto(`${shop.base}/pay/${await placeOrder(shop)}`),
   },
   {
-    name: 'pay problem page (WeChat Pay unavailable)',
+    name: 'pay problem page (WeChat Pay unavailable)', shows: /暂时无法支付|Payment unavailable/,
     profile: 'desktop',
     status: 503,
     at: /\/pay\//,
@@ -145,17 +146,17 @@ const PAGES = [
 ];
 
 describe('quality gates on every buyer page', () => {
-  before(async () => {
-    // why: 0.05 settles sandbox refunds in half a second; nothing here waits on the reconciler.
-    shop = await startShop(SCENARIO, { WXCHECKOUT_SANDBOX__TIME_SCALE: '0.05' });
-    browser = await launch();
+  // why 0.05: sandbox refunds settle in half a second; nothing here waits on the reconciler.
+  t = useShop(SCENARIO, { WXCHECKOUT_SANDBOX__TIME_SCALE: '0.05' });
 
+  before(async () => {
+    shop = t.shop;
     orders.paid = await placeOrder(shop);
     orders.partial = await placeOrder(shop);
     orders.refunded = await placeOrder(shop);
     orders.closed = await placeOrder(shop);
     for (const o of [orders.paid, orders.partial, orders.refunded]) await pay(o);
-    const admin = await browser.newContext({ locale: 'zh-CN' });
+    const admin = await t.browser.newContext({ locale: 'zh-CN' });
     const page = await admin.newPage();
     await signIn(page, shop.base);
     const no = async (t) => (await shop.status(t)).order_no;
@@ -166,21 +167,18 @@ describe('quality gates on every buyer page', () => {
     await admin.close();
   });
 
-  after(async () => {
-    await browser?.close();
-    await shop?.stop();
-  });
-
   for (const lang of ['zh-CN', 'en-US']) {
     for (const p of PAGES) {
       it(`the ${p.name} page passes them in ${lang === 'zh-CN' ? 'Chinese' : 'English'} on ${p.profile}`, async () => {
         if (p.faults) await shop.faults(p.faults);
-        const context = await buyerContext(browser, shop.base, p.profile, { locale: lang });
+        const context = await buyerContext(t.browser, shop.base, p.profile, { locale: lang });
         if (p.status) context.watch.allowDocumentStatus(p.status);
         try {
           const page = await context.newPage();
           const m = await meter(page, p.at);
           await p.go(page);
+          assert.equal(context.watch.statusOf(page), p.status ?? 200, `${p.name}: the HTTP status`);
+          await page.getByRole('heading', { level: 1, name: p.shows }).first().waitFor({ timeout: 5_000 });
           const bytes = await assertGates(page, m, `${p.name} (${lang})`);
           const file = `${p.name.replace(/[^a-zA-Z0-9]+/g, '-').replace(/-$/, '')}-${lang}`;
           await screenshot(page, SCENARIO, file);

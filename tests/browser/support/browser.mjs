@@ -21,6 +21,8 @@ const FLAGS = [
   '--disable-background-networking',
   '--disable-component-update',
   '--disable-sync',
+  // why: two browsers with full-page screenshots outgrow a container's 64 MB /dev/shm.
+  '--disable-dev-shm-usage',
 ];
 
 export async function launch() {
@@ -70,6 +72,12 @@ class Watch {
     // Chromium logs "Failed to load resource" for them, which is then not a problem.
     this.allowed = new Set();
     this.documents = new Map();
+    this.shown = new Map();
+  }
+
+  /** The HTTP status of the document `page` shows now (after any redirects). */
+  statusOf(page) {
+    return this.shown.get(page);
   }
 
   /** The test expects pages answered with `status` (e.g. 404 for an unknown order). */
@@ -85,7 +93,11 @@ class Watch {
 
   attach(page) {
     page.on('response', (r) => {
-      if (r.request().isNavigationRequest()) this.documents.set(r.url(), r.status());
+      if (!r.request().isNavigationRequest()) return;
+      this.documents.set(r.url(), r.status());
+      // why not 204 or 3xx: the browser stays on the page (204) or moves on (redirect).
+      const shows = r.status() !== 204 && (r.status() < 300 || r.status() >= 400);
+      if (r.frame() === page.mainFrame() && shows) this.shown.set(page, r.status());
     });
     page.on('console', (m) => {
       if (m.type() === 'error' && !this.expectedError(m)) {

@@ -37,3 +37,15 @@ export async function cashier(page, action) {
   await page.getByRole('button', { name: action === 'pay' ? /确认支付/ : /取消/ }).click();
   await page.waitForURL(/\/o\/[^/]+/);
 }
+
+/** From the order page: pays by H5 in the sandbox cashier and waits for the receipt. */
+export async function payByH5(page) {
+  await startPaying(page);
+  await cashier(page, 'pay');
+  await waitForHeading(page, '支付成功');
+}
+
+/** The sandbox bridge's WeChat pay sheet, over the JSAPI pay page. */
+export function bridgeSheet(page) {
+  return page.getByRole('dialog', { name: /微信支付/ });
+}

@@ -26,7 +26,10 @@ export async function meter(page, at) {
     bytes: 0,
     files: new Map(),
     urls: new Map(),
+    /** How many times the page under test started loading: 0 means `at` never matched. */
+    starts: 0,
     reset() {
+      this.starts += 1;
       this.bytes = 0;
       this.files.clear();
     },
@@ -78,11 +81,15 @@ export async function smallTapTargets(page) {
       const label =
         el.matches('input[type=checkbox], input[type=radio]') &&
         (el.closest('label') || (el.id && document.querySelector(`label[for="${el.id}"]`)));
-      const r = (label || el).getBoundingClientRect();
-      if (r.width === 0 || r.height === 0 || style.visibility === 'hidden') continue;
-      if (r.width < min || r.height < min) {
-        const text = (el.textContent || el.getAttribute('aria-label') || el.getAttribute('name') || '').trim();
-        small.push(`<${el.tagName.toLowerCase()}> "${text.slice(0, 40)}" is ${r.width.toFixed(0)}×${r.height.toFixed(0)}`);
+      if (style.visibility === 'hidden') continue;
+      // why each box: an inline link wrapped over two lines is two small targets, though
+      // its bounding box together is tall enough.
+      for (const r of (label || el).getClientRects()) {
+        if (r.width === 0 || r.height === 0) continue;
+        if (r.width < min || r.height < min) {
+          const text = (el.textContent || el.getAttribute('aria-label') || el.getAttribute('name') || '').trim();
+          small.push(`<${el.tagName.toLowerCase()}> "${text.slice(0, 40)}" is ${r.width.toFixed(0)}×${r.height.toFixed(0)}`);
+        }
       }
     }
     return small;
@@ -93,7 +100,7 @@ export async function smallTapTargets(page) {
 export async function assertGates(page, m, what) {
   await page.waitForLoadState('networkidle');
   const files = [...m.files].map(([u, n]) => `${u} ${n}`).join('\n');
-  assert.ok(m.bytes > 0, `${what}: nothing was measured`);
+  assert.ok(m.starts > 0 && m.bytes > 0, `${what}: the page under test was never loaded`);
   assert.ok(m.bytes < MAX_BYTES, `${what}: ${m.bytes} bytes transferred (limit ${MAX_BYTES}):\n${files}`);
   assert.deepEqual(await axeViolations(page), [], `${what}: axe-core violations`);
   assert.deepEqual(await smallTapTargets(page), [], `${what}: tap targets under ${MIN_TAP} px`);

@@ -2,6 +2,7 @@
 // mode (its "WeChat" is the sandbox inside it, under /sandbox/), on a free loopback port with
 // a fresh data directory. Its log goes to the test output, next to the screenshots.
 
+import assert from 'node:assert/strict';
 import { spawn } from 'node:child_process';
 import { createWriteStream, mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import net from 'node:net';
@@ -9,6 +10,9 @@ import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { setTimeout as sleep } from 'node:timers/promises';
 
+import { before, after } from 'node:test';
+
+import { launch } from './browser.mjs';
 import { BIN, outputDir } from './paths.mjs';
 
 export const ADMIN_PASSWORD = 'browser-suite-password';
@@ -28,8 +32,10 @@ async function healthy(base, child) {
   for (let i = 0; i < 200; i += 1) {
     if (child.exitCode !== null) return false;
     try {
-      const r = await fetch(`${base}/healthz`);
-      if (r.ok) return true;
+      const r = await fetch(`${base}/healthz`, { signal: AbortSignal.timeout(2_000) });
+      // why the mode: another server that grabbed the port between our probe and the bind
+      // must not pass for ours.
+      if (r.ok && (await r.json()).mode === 'sandbox') return true;
     } catch {
       // not listening yet
     }
@@ -41,6 +47,23 @@ async function healthy(base, child) {
 /** This process's environment without any WXCHECKOUT_* setting: the test decides those. */
 function ownEnvironment() {
   return Object.fromEntries(Object.entries(process.env).filter(([k]) => !k.startsWith('WXCHECKOUT_')));
+}
+
+/**
+ * For a `describe` block: starts a shop (see `startShop`) and a browser before its tests and
+ * stops both after them. Returns a holder whose `shop` and `browser` are set by then.
+ */
+export function useShop(name, env = {}) {
+  const held = { shop: null, browser: null };
+  before(async () => {
+    held.shop = await startShop(name, env);
+    held.browser = await launch();
+  });
+  after(async () => {
+    await held.browser?.close();
+    await held.shop?.stop();
+  });
+  return held;
 }
 
 /**
@@ -60,6 +83,8 @@ export async function startShop(name, env = {}) {
         RUST_LOG: 'warn,wxcheckout=info',
         ...env,
       },
+      // why cwd: a wxcheckout.toml lying in the working directory must not configure the test.
+      cwd: dataDir,
       stdio: ['ignore', 'pipe', 'pipe'],
     });
     child.stdout.pipe(log, { end: false });
@@ -95,6 +120,11 @@ class Shop {
     return r.json();
   }
 
+  /** Fails unless our own record says order `token` is `status` (paid, pending, …). */
+  async assertStatus(token, status) {
+    assert.equal((await this.status(token)).status, status, `order ${token}`);
+  }
+
   /** Our own record of an order, as the buyer's page reads it (GET /o/<token>/status). */
   async status(token) {
     const r = await fetch(`${this.base}/o/${token}/status`, { headers: { Accept: 'application/json' } });
@@ -106,10 +136,13 @@ class Shop {
     if (this.child.exitCode === null) {
       const exited = new Promise((resolve) => this.child.once('exit', resolve));
       this.child.kill('SIGTERM');
-      const killed = await Promise.race([exited.then(() => true), sleep(10_000).then(() => false)]);
-      if (!killed) this.child.kill('SIGKILL');
+      const stopped = await Promise.race([exited.then(() => true), sleep(10_000).then(() => false)]);
+      if (!stopped) {
+        this.child.kill('SIGKILL');
+        await exited;
+      }
     }
-    this.log.end();
+    await new Promise((resolve) => this.log.end(resolve));
     rmSync(this.dataDir, { recursive: true, force: true });
   }
 }
