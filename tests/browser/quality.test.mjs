@@ -14,16 +14,15 @@ import { placeOrder, useShop } from './support/server.mjs';
 
 const SCENARIO = 'quality-gates';
 
-/** The shop and browser of this file (set before the tests run), and its orders by state. */
+/** The shop and browser of this file (see `useShop` below), and its orders by state. */
 let t;
-let shop;
 const orders = {};
 
 /** Pays `token` as an iPhone buyer would (H5, sandbox cashier) and waits for the receipt. */
 async function pay(token) {
-  const context = await buyerContext(t.browser, shop.base, 'iphone');
+  const context = await buyerContext(t.browser, t.shop.base, 'iphone');
   const page = await context.newPage();
-  await page.goto(`${shop.base}/o/${token}`);
+  await page.goto(`${t.shop.base}/o/${token}`);
   await payByH5(page);
   await context.close();
 }
@@ -35,15 +34,15 @@ async function pay(token) {
  * test that measured some other page instead would fail there.
  */
 const PAGES = [
-  { name: 'shop front', shows: /全部商品|All products/, profile: 'iphone', at: /\/$/, go: (p) => p.goto(`${shop.base}/`) },
-  { name: 'product', shows: /乌龙|oolong/, profile: 'iphone', at: /\/p\//, go: (p) => p.goto(`${shop.base}/p/oolong-tea`) },
-  { name: 'empty cart', shows: /购物车|cart/i, profile: 'iphone', at: /\/cart$/, go: (p) => p.goto(`${shop.base}/cart`) },
+  { name: 'shop front', shows: /全部商品|All products/, profile: 'iphone', at: /\/$/, go: (p) => p.goto(`${t.shop.base}/`) },
+  { name: 'product', shows: /乌龙|oolong/, profile: 'iphone', at: /\/p\//, go: (p) => p.goto(`${t.shop.base}/p/oolong-tea`) },
+  { name: 'empty cart', shows: /购物车|cart/i, profile: 'iphone', at: /\/cart$/, go: (p) => p.goto(`${t.shop.base}/cart`) },
   {
     name: 'cart with a line', shows: /购物车|cart/i,
     profile: 'iphone',
     at: /\/cart\/add$/,
     go: async (p) => {
-      await p.goto(`${shop.base}/p/almond-cookies`);
+      await p.goto(`${t.shop.base}/p/almond-cookies`);
       await p.getByRole('button', { name: /加入购物车|Add to cart/ }).click();
       await p.waitForURL(/\/cart$/);
     },
@@ -54,7 +53,7 @@ const PAGES = [
     status: 422,
     at: /\/checkout$/,
     go: async (p) => {
-      await p.goto(`${shop.base}/p/oolong-tea`);
+      await p.goto(`${t.shop.base}/p/oolong-tea`);
       await p.evaluate(() => {
         document.querySelector('form.buy').noValidate = true;
         document.getElementById('qty').value = '0';
@@ -63,27 +62,27 @@ const PAGES = [
       await p.waitForLoadState();
     },
   },
-  { name: 'unknown order', shows: /页面不存在|不存在|not found/i, profile: 'iphone', status: 404, at: /\/o\//, go: (p) => p.goto(`${shop.base}/o/AAAAAAAAAAAAAAAAAAAAAA`) },
+  { name: 'unknown order', shows: /页面不存在|不存在|not found/i, profile: 'iphone', status: 404, at: /\/o\//, go: (p) => p.goto(`${t.shop.base}/o/AAAAAAAAAAAAAAAAAAAAAA`) },
   {
     name: 'order waiting for payment', shows: /等待支付结果|Waiting for the payment/,
     profile: 'iphone',
     at: /\/o\//,
-    go: async (p) => p.goto(`${shop.base}/o/${await placeOrder(shop)}`),
+    go: async (p) => p.goto(`${t.shop.base}/o/${await placeOrder(t.shop)}`),
   },
   {
     name: 'order after 已完成支付 with no payment seen', shows: /等待支付结果|Waiting for the payment/,
     profile: 'iphone',
     at: /\/check$/,
     go: async (p) => {
-      await p.goto(`${shop.base}/o/${await placeOrder(shop)}`);
+      await p.goto(`${t.shop.base}/o/${await placeOrder(t.shop)}`);
       await p.getByRole('button', { name: /已完成支付|I have paid/ }).click();
       await p.waitForURL(/checked=/);
     },
   },
-  { name: 'paid order (receipt)', shows: /支付成功|Paid/, profile: 'iphone', at: /\/o\//, go: (p) => p.goto(`${shop.base}/o/${orders.paid}`) },
-  { name: 'partially refunded order', shows: /已部分退款|Partially refunded/, profile: 'iphone', at: /\/o\//, go: (p) => p.goto(`${shop.base}/o/${orders.partial}`) },
-  { name: 'refunded order', shows: /已退款|Refunded/, profile: 'iphone', at: /\/o\//, go: (p) => p.goto(`${shop.base}/o/${orders.refunded}`) },
-  { name: 'closed order', shows: /订单已关闭|This order is closed/, profile: 'iphone', at: /\/o\//, go: (p) => p.goto(`${shop.base}/o/${orders.closed}`) },
+  { name: 'paid order (receipt)', shows: /支付成功|Paid/, profile: 'iphone', at: /\/o\//, go: (p) => p.goto(`${t.shop.base}/o/${orders.paid}`) },
+  { name: 'partially refunded order', shows: /已部分退款|Partially refunded/, profile: 'iphone', at: /\/o\//, go: (p) => p.goto(`${t.shop.base}/o/${orders.partial}`) },
+  { name: 'refunded order', shows: /已退款|Refunded/, profile: 'iphone', at: /\/o\//, go: (p) => p.goto(`${t.shop.base}/o/${orders.refunded}`) },
+  { name: 'closed order', shows: /订单已关闭|This order is closed/, profile: 'iphone', at: /\/o\//, go: (p) => p.goto(`${t.shop.base}/o/${orders.closed}`) },
   {
     name: 'H5 pay page (the hand-off to the cashier held back)', shows: /^(微信支付|WeChat Pay)$/,
     profile: 'iphone',
@@ -92,7 +91,7 @@ const PAGES = [
       // why: the page moves on to the cashier at once; answering that navigation with 204
       // keeps the browser on our page so that it can be examined.
       await p.route(/\/checkmweb\?/, (route) => route.fulfill({ status: 204 }));
-      await p.goto(`${shop.base}/pay/${await placeOrder(shop)}`, { waitUntil: 'commit' });
+      await p.goto(`${t.shop.base}/pay/${await placeOrder(t.shop)}`, { waitUntil: 'commit' });
       await p.getByRole('link', { name: /继续支付|Continue to WeChat Pay/ }).waitFor();
     },
   },
@@ -101,7 +100,7 @@ const PAGES = [
     profile: 'iphone',
     at: /\/checkmweb\?/,
     go: async (p) => {
-      await p.goto(`${shop.base}/pay/${await placeOrder(shop)}`);
+      await p.goto(`${t.shop.base}/pay/${await placeOrder(t.shop)}`);
       await p.waitForURL(/\/checkmweb\?/);
     },
   },
@@ -110,7 +109,7 @@ const PAGES = [
     profile: 'wechatAndroid',
     at: /\/pay\//,
     go: async (p) => {
-      await p.goto(`${shop.base}/pay/${await placeOrder(shop)}`);
+      await p.goto(`${t.shop.base}/pay/${await placeOrder(t.shop)}`);
       await p.getByRole('dialog').waitFor();
     },
   },
@@ -118,22 +117,22 @@ const PAGES = [
     name: 'Native QR pay page', shows: /请使用微信扫一扫|Scan with WeChat/,
     profile: 'desktop',
     at: /\/pay\//,
-    go: async (p) => p.goto(`${shop.base}/pay/${await placeOrder(shop)}`),
+    go: async (p) => p.goto(`${t.shop.base}/pay/${await placeOrder(t.shop)}`),
   },
   {
     name: 'sandbox scan page for a QR code', shows: /微信支付 \/ WeChat Pay/,
     profile: 'desktop',
     at: /\/sandbox\/scan\?/,
     go: async (p) => {
-      await p.goto(`${shop.base}/pay/${await placeOrder(shop)}`);
-      await p.goto(await p.locator('#sandbox-scan').getAttribute('href', { timeout: 5_000 }).then((h) => new URL(h, shop.base).href));
+      await p.goto(`${t.shop.base}/pay/${await placeOrder(t.shop)}`);
+      await p.goto(await p.locator('#sandbox-scan').getAttribute('href', { timeout: 5_000 }).then((h) => new URL(h, t.shop.base).href));
     },
   },
   {
     name: 'open-in-WeChat page (WeCom)', shows: /请在微信中打开此链接|Open this link in WeChat/,
     profile: 'wecom',
     at: /\/pay\//,
-    go: async (p) => p.goto(`${shop.base}/pay/${await placeOrder(shop)}`),
+    go: async (p) => p.goto(`${t.shop.base}/pay/${await placeOrder(t.shop)}`),
   },
   {
     name: 'pay problem page (WeChat Pay unavailable)', shows: /暂时无法支付|Payment unavailable/,
@@ -141,7 +140,7 @@ const PAGES = [
     status: 503,
     at: /\/pay\//,
     faults: { system_error_rate: 1.0 },
-    go: async (p) => p.goto(`${shop.base}/pay/${await placeOrder(shop)}`),
+    go: async (p) => p.goto(`${t.shop.base}/pay/${await placeOrder(t.shop)}`),
   },
 ];
 
@@ -150,28 +149,27 @@ describe('quality gates on every buyer page', () => {
   t = useShop(SCENARIO, { WXCHECKOUT_SANDBOX__TIME_SCALE: '0.05' });
 
   before(async () => {
-    shop = t.shop;
-    orders.paid = await placeOrder(shop);
-    orders.partial = await placeOrder(shop);
-    orders.refunded = await placeOrder(shop);
-    orders.closed = await placeOrder(shop);
+    orders.paid = await placeOrder(t.shop);
+    orders.partial = await placeOrder(t.shop);
+    orders.refunded = await placeOrder(t.shop);
+    orders.closed = await placeOrder(t.shop);
     for (const o of [orders.paid, orders.partial, orders.refunded]) await pay(o);
     const admin = await t.browser.newContext({ locale: 'zh-CN' });
     const page = await admin.newPage();
-    await signIn(page, shop.base);
-    const no = async (t) => (await shop.status(t)).order_no;
-    await refund(page, shop.base, await no(orders.partial), '10.00', '部分退款');
-    const total = ((await shop.status(orders.refunded)).total_fen / 100).toFixed(2);
-    await refund(page, shop.base, await no(orders.refunded), total, '已退款');
-    await close(page, shop.base, await no(orders.closed));
+    await signIn(page, t.shop.base);
+    const no = async (token) => (await t.shop.status(token)).order_no;
+    await refund(page, t.shop.base, await no(orders.partial), '10.00', '部分退款');
+    const total = ((await t.shop.status(orders.refunded)).total_fen / 100).toFixed(2);
+    await refund(page, t.shop.base, await no(orders.refunded), total, '已退款');
+    await close(page, t.shop.base, await no(orders.closed));
     await admin.close();
   });
 
   for (const lang of ['zh-CN', 'en-US']) {
     for (const p of PAGES) {
       it(`the ${p.name} page passes them in ${lang === 'zh-CN' ? 'Chinese' : 'English'} on ${p.profile}`, async () => {
-        if (p.faults) await shop.faults(p.faults);
-        const context = await buyerContext(t.browser, shop.base, p.profile, { locale: lang });
+        if (p.faults) await t.shop.faults(p.faults);
+        const context = await buyerContext(t.browser, t.shop.base, p.profile, { locale: lang });
         if (p.status) context.watch.allowDocumentStatus(p.status);
         try {
           const page = await context.newPage();
@@ -185,7 +183,7 @@ describe('quality gates on every buyer page', () => {
           context.watch.assertClean();
           process.stdout.write(`# ${p.name} (${lang}): ${bytes} bytes\n`);
         } finally {
-          if (p.faults) await shop.faults({ system_error_rate: 0 });
+          if (p.faults) await t.shop.faults({ system_error_rate: 0 });
           await context.close();
         }
       });
@@ -193,9 +191,9 @@ describe('quality gates on every buyer page', () => {
   }
 
   it('the order states used above are what the pages were meant to show', async () => {
-    assert.equal((await shop.status(orders.paid)).status, 'paid');
-    assert.equal((await shop.status(orders.partial)).status, 'partially_refunded');
-    assert.equal((await shop.status(orders.refunded)).status, 'refunded');
-    assert.equal((await shop.status(orders.closed)).status, 'closed');
+    assert.equal((await t.shop.status(orders.paid)).status, 'paid');
+    assert.equal((await t.shop.status(orders.partial)).status, 'partially_refunded');
+    assert.equal((await t.shop.status(orders.refunded)).status, 'refunded');
+    assert.equal((await t.shop.status(orders.closed)).status, 'closed');
   });
 });
