@@ -422,6 +422,43 @@ fn is_loopback(url: &Url) -> bool {
     }
 }
 
+/// What WeChat accepts as the base of the notify URLs it calls: https on the default port,
+/// no query string and no fragment (the notify URL it is given must have no parameters, and
+/// it calls only port 443).
+///
+/// why loopback is let through on http and any port: a live-mode shop pointed at a sandbox on
+/// this machine (the test suites, a rehearsal) is never called by WeChat; the doctor still
+/// reports such a `public_url` as one WeChat cannot reach.
+fn check_live_public_url(u: &Url) -> Result<(), ConfigError> {
+    if u.query().is_some() {
+        return Err(bad(
+            "public_url",
+            format!(
+                "{u} has a query string (?…); in live mode it must have none, WeChat refuses notify URLs with parameters"
+            ),
+        ));
+    }
+    if u.fragment().is_some() {
+        return Err(bad("public_url", format!("{u} has a fragment (#…); in live mode it must have none")));
+    }
+    if is_loopback(u) {
+        return Ok(());
+    }
+    if u.scheme() != "https" {
+        return Err(bad("public_url", "must be https in live mode (WeChat refuses http notify URLs)"));
+    }
+    // why: `Url` drops a default port, so `https://host:443` has none here and passes.
+    if let Some(port) = u.port() {
+        return Err(bad(
+            "public_url",
+            format!(
+                "names port {port}; in live mode it must use https's default port 443 (WeChat calls notify URLs only on 443): serve the shop on 443 through a reverse proxy and leave the port out"
+            ),
+        ));
+    }
+    Ok(())
+}
+
 impl RawWxpay {
     fn validate(self, public_url: Option<&Url>) -> Result<WxpayConfig, ConfigError> {
         let mode = self.mode.unwrap_or(Mode::Sandbox);
@@ -446,13 +483,7 @@ impl RawWxpay {
                         "is required in live mode (WeChat sends notifications there)",
                     ));
                 }
-                Some(u) if u.scheme() != "https" && !is_loopback(u) => {
-                    return Err(bad(
-                        "public_url",
-                        "must be https in live mode (WeChat refuses http notify URLs)",
-                    ));
-                }
-                Some(_) => {}
+                Some(u) => check_live_public_url(u)?,
             }
         }
         let base = |key: &str, v: Option<String>, live_default: &str| -> Result<Option<Url>, ConfigError> {
@@ -588,6 +619,82 @@ mod tests {
                 Some("http://127.0.0.1:9000/sandbox/"),
                 "a base URL gains its trailing slash"
             );
+            Ok(())
+        });
+    }
+
+    /// Live-mode environment with valid credentials and `public_url` set to `url`.
+    fn live_with_public_url(jail: &mut Jail, url: &str) {
+        jail.set_env("WXCHECKOUT_WXPAY__MODE", "live");
+        jail.set_env("WXCHECKOUT_WXPAY__APPID", "wx1234567890abcdef");
+        jail.set_env("WXCHECKOUT_WXPAY__MCH_ID", "1230000109");
+        jail.set_env("WXCHECKOUT_WXPAY__API_KEY", "0123456789abcdefABCDEF0123456789");
+        jail.set_env("WXCHECKOUT_WXPAY__APP_SECRET", "secret");
+        jail.set_env("WXCHECKOUT_PUBLIC_URL", url);
+    }
+
+    #[test]
+    fn in_live_mode_a_public_url_on_another_port_than_443_is_refused_naming_the_port() {
+        for url in ["https://shop.example.com:8443", "https://shop.example.com:8000/shop/"] {
+            Jail::expect_with(|jail| {
+                live_with_public_url(jail, url);
+                let err = load_in(jail).expect_err("a port other than 443").0;
+                assert!(
+                    err.contains("`public_url`") && err.contains("port") && err.contains("443"),
+                    "{url}: {err}"
+                );
+                Ok(())
+            });
+        }
+    }
+
+    #[test]
+    fn in_live_mode_a_public_url_with_a_query_or_a_fragment_is_refused() {
+        for (url, what) in
+            [("https://shop.example.com/?shop=1", "query"), ("https://shop.example.com/#top", "fragment")]
+        {
+            Jail::expect_with(|jail| {
+                live_with_public_url(jail, url);
+                let err = load_in(jail).expect_err("parameters in the notify URL").0;
+                assert!(err.contains("`public_url`") && err.contains(what), "{url}: {err}");
+                Ok(())
+            });
+        }
+    }
+
+    #[test]
+    fn in_live_mode_https_on_the_default_port_is_accepted_with_or_without_writing_443() {
+        for (url, want) in [
+            ("https://shop.example.com", "https://shop.example.com/"),
+            ("https://shop.example.com:443/shop", "https://shop.example.com/shop/"),
+        ] {
+            Jail::expect_with(|jail| {
+                live_with_public_url(jail, url);
+                let c = load_in(jail).map_err(|e| e.0)?;
+                assert_eq!(c.public_url.as_ref().map(Url::as_str), Some(want));
+                Ok(())
+            });
+        }
+    }
+
+    #[test]
+    fn in_live_mode_a_loopback_public_url_may_be_http_on_any_port_for_rehearsals_against_a_local_sandbox() {
+        Jail::expect_with(|jail| {
+            live_with_public_url(jail, "http://127.0.0.1:8000");
+            load_in(jail).map_err(|e| e.0)?;
+            jail.set_env("WXCHECKOUT_PUBLIC_URL", "http://127.0.0.1:8000/?x=1");
+            let err = load_in(jail).expect_err("a query even on loopback").0;
+            assert!(err.contains("`public_url`") && err.contains("query"), "{err}");
+            Ok(())
+        });
+    }
+
+    #[test]
+    fn in_sandbox_mode_the_public_url_may_name_any_port() {
+        Jail::expect_with(|jail| {
+            jail.set_env("WXCHECKOUT_PUBLIC_URL", "http://192.168.1.20:8000");
+            let c = load_in(jail).map_err(|e| e.0)?;
+            assert_eq!(c.public_url.as_ref().and_then(Url::port), Some(8000));
             Ok(())
         });
     }
