@@ -104,17 +104,126 @@ async fn the_doctor_finds_the_sandbox_shop_healthy_and_warns_of_forwarded_header
         "API 密钥 / API key",
         "AppID 与商户号绑定",
         "AppSecret",
-        "公网地址",
+        "公网地址 / Public URL",
+        "公网地址可访问",
         "退款证书",
         "服务器时钟",
         "反向代理",
+        "买家 IP",
     ] {
         assert!(finding(&html, title).contains("正常"), "{title}: {}", finding(&html, title));
     }
+    let ips = finding(&html, "买家 IP");
+    assert!(ips.contains("只在正式模式下检查"), "the buyer-IP check is for live mode: {ips}");
     let behind_proxy =
         merchant.browser.request(reqwest::Method::GET, "/").header("X-Forwarded-For", "203.0.113.9");
     merchant.browser.send(behind_proxy).await;
     let html = doctor(&merchant).await;
     let proxy = finding(&html, "反向代理");
     assert!(proxy.contains("注意") && proxy.contains("trusted_proxies"), "{proxy}");
+}
+
+// ---- the buyer IPs recent payments sent to WeChat (live mode) ---------------------------------
+
+const IPHONE_SAFARI: &str = "Mozilla/5.0 (iPhone; CPU iPhone OS 17_4 like Mac OS X) AppleWebKit/605.1.15 (KHTML, like Gecko) Version/17.4 Mobile/15E148 Safari/604.1";
+
+/// A phone browser opens the pay page of a new order (an H5 attempt), with `headers`.
+async fn pay_by_h5(shop_url: &str, headers: &[(&str, &str)]) {
+    let buyer = common::Buyer::new(shop_url);
+    let path = buyer.buy_now("pour-over-coffee", 1).await;
+    let mut req = buyer
+        .request(reqwest::Method::GET, &path.replace("/o/", "/pay/"))
+        .header(reqwest::header::USER_AGENT, IPHONE_SAFARI);
+    for (k, v) in headers {
+        req = req.header(*k, *v);
+    }
+    assert_eq!(buyer.send(req).await.status(), 200);
+}
+
+#[tokio::test]
+async fn in_live_mode_the_doctor_warns_when_payments_sent_wechat_a_loopback_buyer_ip() {
+    let sandbox = common::spawn_binary("sandbox", &[("WXCHECKOUT_SANDBOX__TIME_SCALE", "0.01")]).await;
+    let (shop, _) = common::spawn_live_shop(&sandbox.sandbox_base(), |c| {
+        c.admin_password = Some(Secret::new(ADMIN_PASSWORD));
+    })
+    .await;
+    let merchant = Merchant::login(&shop.url(), ADMIN_PASSWORD).await;
+    let ips = doctor(&merchant).await;
+    let ips = finding(&ips, "买家 IP");
+    assert!(ips.contains("正常") && ips.contains("还没有付款尝试"), "nothing to judge yet: {ips}");
+
+    // A proxy on this machine that sends no forwarding headers: every buyer is 127.0.0.1.
+    pay_by_h5(&shop.url(), &[]).await;
+    let html = doctor(&merchant).await;
+    let ips = finding(&html, "买家 IP");
+    assert!(ips.contains("注意") && ips.contains("127.0.0.1"), "{ips}");
+    assert!(
+        ips.contains("网络环境未能通过安全验证") && ips.contains("trusted_proxies"),
+        "cause and fix: {ips}"
+    );
+    assert!(ips.contains("X-Forwarded-For"), "{ips}");
+    let public = finding(&html, "公网地址 / Public URL");
+    assert!(public.contains("有问题") && public.contains("内网"), "WeChat cannot reach 127.0.0.1: {public}");
+    let reachable = finding(&html, "公网地址可访问");
+    assert!(reachable.contains("正常"), "the shop answers at its public_url: {reachable}");
+
+    let req = merchant
+        .browser
+        .request(reqwest::Method::POST, "/admin/doctor")
+        .header("Accept-Language", "en")
+        .form(&[("csrf", merchant.csrf.as_str())]);
+    let html = merchant.browser.send(req).await.text().await.expect("body");
+    let ips = finding(&html, "买家 IP");
+    assert!(
+        ips.contains("Warning") && ips.contains("trusted_proxies does not name the proxy"),
+        "in English: {ips}"
+    );
+}
+
+#[tokio::test]
+async fn in_live_mode_the_doctor_finds_buyer_ips_forwarded_by_a_trusted_proxy_healthy() {
+    let sandbox = common::spawn_binary("sandbox", &[("WXCHECKOUT_SANDBOX__TIME_SCALE", "0.01")]).await;
+    let (shop, _) = common::spawn_live_shop(&sandbox.sandbox_base(), |c| {
+        c.admin_password = Some(Secret::new(ADMIN_PASSWORD));
+        c.trusted_proxies = vec![wxcheckout::config::ProxyNet::parse("127.0.0.1").expect("net")];
+    })
+    .await;
+    pay_by_h5(&shop.url(), &[("X-Forwarded-For", "203.0.113.9")]).await;
+    let merchant = Merchant::login(&shop.url(), ADMIN_PASSWORD).await;
+    let html = doctor(&merchant).await;
+    let ips = finding(&html, "买家 IP");
+    assert!(ips.contains("正常") && ips.contains("203.0.113.9"), "{ips}");
+}
+
+// ---- the refund certificate ------------------------------------------------------------------
+
+/// A test-only certificate and key (self-signed; `b`'s key does not belong to `a`'s certificate).
+fn fixture(name: &str) -> std::path::PathBuf {
+    std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/fixtures/doctor").join(name)
+}
+
+#[tokio::test]
+async fn the_doctor_reports_a_refund_key_that_does_not_belong_to_the_certificate() {
+    let server = common::spawn_shop(|c| {
+        c.admin_password = Some(Secret::new(ADMIN_PASSWORD));
+        c.wxpay.cert_pem = Some(fixture("cert_a.pem"));
+        c.wxpay.key_pem = Some(fixture("key_b.pem"));
+    })
+    .await;
+    let merchant = Merchant::login(&server.url(), ADMIN_PASSWORD).await;
+    let html = doctor(&merchant).await;
+    let cert = finding(&html, "退款证书");
+    assert!(cert.contains("有问题") && cert.contains("不配对"), "{cert}");
+    assert!(cert.contains("cert_pem") && cert.contains("key_pem"), "says what to do: {cert}");
+
+    let server = common::spawn_shop(|c| {
+        c.admin_password = Some(Secret::new(ADMIN_PASSWORD));
+        c.wxpay.cert_pem = Some(fixture("cert_a.pem"));
+        c.wxpay.key_pem = Some(fixture("key_a.pem"));
+    })
+    .await;
+    let merchant = Merchant::login(&server.url(), ADMIN_PASSWORD).await;
+    let html = doctor(&merchant).await;
+    let cert = finding(&html, "退款证书");
+    assert!(cert.contains("正常") && cert.contains("私钥属于这张证书"), "{cert}");
 }

@@ -1,11 +1,13 @@
 //! `/admin/doctor`: asks WeChat (or the sandbox) harmless questions and tells the merchant,
 //! in words, what is wrong and what to do: API key, appid/mch_id binding, app secret, public
-//! URL, refund certificate, clock, proxy headers.
+//! URL (and whether it reaches this shop), refund certificate (and whether its key belongs to
+//! it), clock, proxy headers, and the buyer IPs recent payments sent to WeChat.
 //!
 //! why these probes: an `orderquery` of a made-up order is answered `ORDERNOTEXIST` only when
 //! the signature (API key) and the merchant are right; an OAuth exchange of a made-up code is
 //! answered 40029 only when the app secret is right. Neither changes anything at WeChat.
 
+use std::net::IpAddr;
 use std::sync::Arc;
 use std::time::Duration;
 
@@ -18,6 +20,7 @@ use super::session::{ClientAddr, Token};
 use super::{Admin, AdminError, AdminSession, Chrome, Section, audit};
 use crate::checkout::Checkout;
 use crate::config::Config;
+use crate::store::{OrderQuery, Store};
 use crate::web::{Frame, Lang, Page};
 use crate::wxpay::messages::OrderRef;
 use crate::wxpay::oauth::OAuthErrorKind;
@@ -95,16 +98,22 @@ pub async fn run(
     session.check_form(&form)?;
     let lang = frame.lang;
     let wx = &checkout.wx;
-    let ((key, binding), secret, clock) =
-        tokio::join!(key_and_binding(wx, lang), app_secret(wx, lang), clock(wx, lang));
+    let ((key, binding), secret, clock, reachable) = tokio::join!(
+        key_and_binding(wx, lang),
+        app_secret(wx, lang),
+        clock(wx, lang),
+        reachable(config, lang)
+    );
     let findings = vec![
         key,
         binding,
         secret,
         public_url(config, lang),
+        reachable,
         certificate(config, lang).await,
         clock,
         proxy(config, admin, lang),
+        buyer_ips(config, &checkout.store, lang),
     ];
     let summary: Vec<String> = findings
         .iter()
@@ -274,6 +283,38 @@ const PUBLIC_URL: &str = "公网地址 / Public URL";
 
 fn public_url(config: &Config, lang: Lang) -> Finding {
     match (&config.public_url, config.is_sandbox()) {
+        (Some(u), false) if url_host_ip(u).is_some_and(not_public) || u.host_str() == Some("localhost") => {
+            finding(
+                Level::Problem,
+                PUBLIC_URL,
+                format!(
+                    "{u} {}",
+                    lang.t(
+                        "是本机或内网地址：微信从公网访问不到它，收不到支付通知，也无法登记。",
+                        "is a loopback or private address: WeChat cannot reach it from the internet, so no notification arrives and nothing can be registered."
+                    )
+                ),
+                lang.t(
+                    "把 public_url 设为买家和微信都能访问的 https 域名（如 https://shop.example.com）。",
+                    "Set public_url to the https domain buyers and WeChat reach the shop at (like https://shop.example.com).",
+                ),
+            )
+        }
+        (Some(u), false) if url_host_ip(u).is_some() => finding(
+            Level::Warning,
+            PUBLIC_URL,
+            format!(
+                "{u} {}",
+                lang.t(
+                    "用的是 IP 地址：JSAPI 支付目录、H5 支付域名和网页授权域名都要登记一个（已备案的）域名，IP 无法登记。",
+                    "uses an IP address: the JSAPI payment directory, the H5 domain and the OAuth domain must each be registered as a (filed) domain name; an IP cannot be."
+                )
+            ),
+            lang.t(
+                "给商店一个域名，配置 https，把 public_url 改为 https://域名。",
+                "Give the shop a domain name, serve it over https and set public_url to https://that-domain.",
+            ),
+        ),
         (Some(u), _) if u.scheme() == "https" => finding(Level::Ok, PUBLIC_URL, format!("{u}"), ""),
         (_, true) => finding(
             Level::Ok,
@@ -303,6 +344,95 @@ fn public_url(config: &Config, lang: Lang) -> Finding {
             lang.t("把 public_url 设为商店的 https 地址。", "Set public_url to the shop's https address."),
         ),
     }
+}
+
+/// The host of `u` when it is an IP address.
+fn url_host_ip(u: &url::Url) -> Option<IpAddr> {
+    match u.host()? {
+        url::Host::Ipv4(ip) => Some(IpAddr::V4(ip)),
+        url::Host::Ipv6(ip) => Some(IpAddr::V6(ip)),
+        url::Host::Domain(_) => None,
+    }
+}
+
+const REACHABLE: &str = "公网地址可访问 / Public URL reachable";
+
+/// Asks the shop's own `healthz` through `public_url`, as WeChat's notifications will come:
+/// through DNS, the TLS certificate and the reverse proxy.
+///
+/// why only a warning on failure: some networks cannot reach their own public address from
+/// inside (no hairpin NAT) while the internet can; a failure here is a strong hint, not proof.
+async fn reachable(config: &Config, lang: Lang) -> Finding {
+    let Some(base) = config.public_url.as_ref().filter(|_| !config.is_sandbox()) else {
+        return finding(
+            Level::Ok,
+            REACHABLE,
+            lang.t("沙箱模式：只在正式模式下检查。", "Sandbox mode: checked only in live mode."),
+            "",
+        );
+    };
+    let Ok(url) = base.join("healthz") else {
+        return finding(Level::Warning, REACHABLE, format!("{base}healthz ?"), "");
+    };
+    let http = match reqwest::Client::builder()
+        .timeout(Duration::from_secs(10))
+        .redirect(reqwest::redirect::Policy::none())
+        .build()
+    {
+        Ok(h) => h,
+        Err(e) => return finding(Level::Warning, REACHABLE, e.to_string(), ""),
+    };
+    let fix = lang.t(
+        "确认域名解析到这台服务器，HTTPS 证书有效且未过期，反向代理把请求转发到本程序；微信的通知也走这条路。",
+        "Make sure the domain resolves to this server, its HTTPS certificate is valid and current, and the reverse proxy forwards to this program; WeChat's notifications take the same way.",
+    );
+    match http.get(url.clone()).send().await {
+        Ok(r) if r.status() == reqwest::StatusCode::OK => {
+            let body = r.text().await.unwrap_or_default();
+            if body.contains("\"mode\":\"live\"") {
+                finding(
+                    Level::Ok,
+                    REACHABLE,
+                    format!("{url} {}", lang.t("由本商店应答。", "is answered by this shop.")),
+                    "",
+                )
+            } else {
+                finding(
+                    Level::Warning,
+                    REACHABLE,
+                    format!(
+                        "{url} {}",
+                        lang.t("应答的不是正式模式的本商店。", "is not answered by this shop in live mode.")
+                    ),
+                    fix,
+                )
+            }
+        }
+        Ok(r) => finding(
+            Level::Warning,
+            REACHABLE,
+            format!("{url} {} {}", lang.t("应答", "answered"), r.status()),
+            fix,
+        ),
+        Err(e) => finding(
+            Level::Warning,
+            REACHABLE,
+            format!("{url} {} {}", lang.t("访问不到：", "cannot be reached:"), error_chain(&e)),
+            fix,
+        ),
+    }
+}
+
+/// An error with its causes (reqwest's own message is only "error sending request").
+fn error_chain(e: &dyn std::error::Error) -> String {
+    let mut text = e.to_string();
+    let mut cause = e.source();
+    while let Some(c) = cause {
+        text.push_str(": ");
+        text.push_str(&c.to_string());
+        cause = c.source();
+    }
+    text
 }
 
 const CERT: &str = "退款证书 / Refund certificate";
@@ -341,12 +471,38 @@ async fn certificate(config: &Config, lang: Lang) -> Finding {
     );
     match (read(cert).await, read(key).await) {
         (Ok(c), Ok(k)) if c.contains("-----BEGIN CERTIFICATE-----") && k.contains("PRIVATE KEY-----") => {
-            finding(
-                Level::Ok,
-                CERT,
-                lang.t("证书和私钥可以读取。", "The certificate and its key can be read."),
-                "",
-            )
+            // why build a client: that is what a refund does with these files, and the TLS
+            // library refuses a key that does not belong to the certificate right there.
+            let pem = format!("{c}\n{k}");
+            let built = reqwest::Identity::from_pem(pem.as_bytes())
+                .and_then(|id| reqwest::Client::builder().identity(id).build());
+            match built {
+                Ok(_) => finding(
+                    Level::Ok,
+                    CERT,
+                    lang.t(
+                        "证书和私钥可以读取，私钥属于这张证书。",
+                        "The certificate and its key can be read, and the key belongs to the certificate.",
+                    ),
+                    "",
+                ),
+                Err(e) => finding(
+                    Level::Problem,
+                    CERT,
+                    format!(
+                        "{}（{}）",
+                        lang.t(
+                            "私钥与证书不配对，或无法使用：退款会失败。",
+                            "The key does not belong to the certificate, or cannot be used: refunds will fail.",
+                        ),
+                        error_chain(&e)
+                    ),
+                    lang.t(
+                        "cert_pem 和 key_pem 要用同一次下载的 apiclient_cert.pem 和 apiclient_key.pem。",
+                        "Point cert_pem and key_pem at the apiclient_cert.pem and apiclient_key.pem of the same download.",
+                    ),
+                ),
+            }
         }
         (Ok(_), Ok(_)) => finding(
             Level::Problem,
@@ -454,9 +610,169 @@ fn proxy(config: &Config, admin: &Admin, lang: Lang) -> Finding {
     )
 }
 
+const BUYER_IP: &str = "买家 IP / Buyer IP";
+
+/// How many of the newest orders, and of their newest attempts, the buyer-IP check reads.
+const RECENT_ORDERS: usize = 50;
+const RECENT_ATTEMPTS: usize = 20;
+
+/// Loopback, private, link-local, shared (carrier NAT) or unique-local: an address WeChat
+/// never sees a buyer come from, so as `spbill_create_ip` it is a proxy's, not the buyer's.
+fn not_public(ip: IpAddr) -> bool {
+    let ip = match ip {
+        IpAddr::V6(v6) => v6.to_ipv4_mapped().map_or(ip, IpAddr::V4),
+        v4 => v4,
+    };
+    match ip {
+        IpAddr::V4(v4) => {
+            let [a, b, ..] = v4.octets();
+            v4.is_loopback()
+                || v4.is_private()
+                || v4.is_link_local()
+                || v4.is_unspecified()
+                || (a == 100 && (64..128).contains(&b))
+        }
+        IpAddr::V6(v6) => {
+            let first = v6.segments()[0];
+            v6.is_loopback() || v6.is_unspecified() || first & 0xfe00 == 0xfc00 || first & 0xffc0 == 0xfe80
+        }
+    }
+}
+
+/// The buyer IPs of the newest payment attempts (newest first) as they went to WeChat.
+fn recent_buyer_ips(store: &Store) -> Result<Vec<IpAddr>, crate::store::StoreError> {
+    let page = store.list_orders(&OrderQuery { limit: RECENT_ORDERS, ..OrderQuery::default() })?;
+    let mut attempts: Vec<_> = page.orders.iter().flat_map(|o| o.attempts.iter()).collect();
+    attempts.sort_by_key(|a| std::cmp::Reverse(a.created_at));
+    Ok(attempts.iter().filter_map(|a| a.client_ip.parse().ok()).take(RECENT_ATTEMPTS).collect())
+}
+
+/// why: the H5 cashier compares `spbill_create_ip` with the address it sees the buyer at; a
+/// proxy's own address there (no forwarding headers, or `trusted_proxies` not naming the
+/// proxy) fails every H5 payment, and the admin sees nothing of it but complaints.
+fn buyer_ips(config: &Config, store: &Store, lang: Lang) -> Finding {
+    if config.is_sandbox() {
+        return finding(
+            Level::Ok,
+            BUYER_IP,
+            lang.t(
+                "沙箱模式：只在正式模式下检查（沙箱里买家就在本机）。",
+                "Sandbox mode: checked only in live mode (in the sandbox the buyer is this machine).",
+            ),
+            "",
+        );
+    }
+    let ips = match recent_buyer_ips(store) {
+        Ok(ips) => ips,
+        Err(e) => {
+            return finding(
+                Level::Warning,
+                BUYER_IP,
+                format!("{} {e}", lang.t("未能读取最近的订单：", "Could not read the recent orders:")),
+                "",
+            );
+        }
+    };
+    let Some(newest) = ips.first() else {
+        return finding(
+            Level::Ok,
+            BUYER_IP,
+            lang.t(
+                "还没有付款尝试，暂无买家 IP 可查；有买家付款后再检查一次。",
+                "No payment attempts yet, so no buyer IPs to look at; run the checks again after the first payments.",
+            ),
+            "",
+        );
+    };
+    let n = ips.len();
+    let mut bad: Vec<String> = Vec::new();
+    for ip in ips.iter().filter(|ip| not_public(**ip)) {
+        let ip = ip.to_string();
+        if !bad.contains(&ip) {
+            bad.push(ip);
+        }
+    }
+    let bad_count = ips.iter().filter(|ip| not_public(**ip)).count();
+    if !not_public(*newest) {
+        let found = match lang {
+            Lang::Zh => format!("最近 {n} 次付款尝试中，最新一次的买家 IP 是公网地址（{newest}）。"),
+            Lang::En => {
+                format!("Of the last {n} payment attempts, the newest carried a public buyer IP ({newest}).")
+            }
+        };
+        let earlier = match (bad_count, lang) {
+            (0, _) => String::new(),
+            (k, Lang::Zh) => format!("更早的 {k} 次是内网地址（{}），看来已经修好。", bad.join(", ")),
+            (k, Lang::En) => {
+                format!(
+                    " {k} earlier ones carried private addresses ({}); that looks fixed now.",
+                    bad.join(", ")
+                )
+            }
+        };
+        return finding(Level::Ok, BUYER_IP, format!("{found}{earlier}"), "");
+    }
+    let bad_list = bad.join(", ");
+    let which = match (lang, n, bad_count == n) {
+        (Lang::Zh, _, true) => {
+            format!("最近 {n} 次付款尝试发给微信的买家 IP 都是本机或内网地址：{bad_list}。")
+        }
+        (Lang::Zh, _, false) => {
+            format!(
+                "最近 {n} 次付款尝试中有 {bad_count} 次（包括最新一次）发给微信的买家 IP 是本机或内网地址：{bad_list}。"
+            )
+        }
+        (Lang::En, 1, _) => {
+            format!("The newest payment attempt sent WeChat a loopback or private buyer IP: {bad_list}.")
+        }
+        (Lang::En, _, true) => {
+            format!("All {n} newest payment attempts sent WeChat a loopback or private buyer IP: {bad_list}.")
+        }
+        (Lang::En, _, false) => format!(
+            "{bad_count} of the {n} newest payment attempts, the newest among them, sent WeChat a loopback or private buyer IP: {bad_list}."
+        ),
+    };
+    let why = lang.t(
+        "这是反向代理的地址，不是买家的：代理没有发送 X-Forwarded-For / X-Real-IP，或 trusted_proxies 没有包含代理的地址。H5 支付会失败，买家看到“网络环境未能通过安全验证，请稍后再试”。",
+        " That is the reverse proxy's address, not the buyer's: the proxy sends no X-Forwarded-For / X-Real-IP, or trusted_proxies does not name the proxy. H5 payments will fail with \"网络环境未能通过安全验证，请稍后再试\" (the network failed the security check).",
+    );
+    let found = format!("{which}{why}");
+    finding(
+        Level::Warning,
+        BUYER_IP,
+        found,
+        lang.t(
+            "让反向代理把对端地址放进请求头（nginx：proxy_set_header X-Forwarded-For $proxy_add_x_forwarded_for; 和 proxy_set_header X-Real-IP $remote_addr;），把代理的地址写进 trusted_proxies（同机代理为 [\"127.0.0.1\"]），重启后再付一笔试试。",
+            "Have the reverse proxy pass the peer's address (nginx: proxy_set_header X-Forwarded-For $proxy_add_x_forwarded_for; and proxy_set_header X-Real-IP $remote_addr;), put the proxy's address in trusted_proxies ([\"127.0.0.1\"] for a proxy on this machine), restart, and make a test payment.",
+        ),
+    )
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn loopback_private_link_local_and_unique_local_addresses_are_not_public() {
+        for ip in [
+            "127.0.0.1",
+            "10.1.2.3",
+            "172.17.0.1",
+            "192.168.1.20",
+            "169.254.1.1",
+            "100.64.0.1",
+            "0.0.0.0",
+            "::1",
+            "fd00::1",
+            "fe80::1",
+            "::ffff:192.168.0.5",
+        ] {
+            assert!(not_public(ip.parse().expect("ip")), "{ip}");
+        }
+        for ip in ["203.0.113.9", "8.8.8.8", "100.128.0.1", "172.32.0.1", "2400:cb00::1", "::ffff:1.2.3.4"] {
+            assert!(!not_public(ip.parse().expect("ip")), "{ip}");
+        }
+    }
 
     #[test]
     fn http_dates_parse_as_servers_send_them() {
