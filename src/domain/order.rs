@@ -166,6 +166,13 @@ impl Order {
         self.attempts.iter().filter(|a| a.state == AttemptState::Open)
     }
 
+    /// Whether `out_trade_no` is a double payment: an attempt WeChat reports paid that is not
+    /// the one the order counts (`paid_by`), so its money must go back to the buyer.
+    pub fn is_extra_payment(&self, out_trade_no: &str) -> bool {
+        self.paid_by.as_deref() != Some(out_trade_no)
+            && self.attempt(out_trade_no).is_some_and(|a| a.state == AttemptState::Paid)
+    }
+
     /// Applies a verified payment fact (`appid`/`mch_id` are ours, to compare).
     ///
     /// why: a payment WeChat reports is money taken, so it is applied even to an order we
@@ -354,6 +361,9 @@ mod tests {
         assert_eq!(o.apply_payment(&facts("A2", 1200), "wxapp", "100"), Applied::DoublePayment);
         assert_eq!(o.paid_by.as_deref(), Some("A1"));
         assert_eq!(o.attempt("A2").map(|a| a.state), Some(AttemptState::Paid));
+        assert!(o.is_extra_payment("A2"));
+        assert!(!o.is_extra_payment("A1"), "the counted payment is not extra");
+        assert!(!o.is_extra_payment("A9"));
     }
 
     #[test]

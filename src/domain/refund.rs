@@ -78,6 +78,13 @@ pub struct Refund {
     /// The last answer that left it Requested (no answer, SYSTEMERROR …), for the admin.
     #[serde(default)]
     pub last_error: Option<String>,
+    /// The `out_trade_no` of the double payment this refund gives back whole (a paid attempt
+    /// that is not the order's counted payment); `None`: a refund of the order's payment.
+    ///
+    /// why kept apart: the merchant still holds the buyer's one payment, so such a refund
+    /// never counts against the order (its status, `refunded`, what is left to refund).
+    #[serde(default)]
+    pub extra_payment: Option<String>,
 }
 
 /// Longest `out_refund_no` WeChat takes (String(64)).
@@ -119,7 +126,19 @@ impl Refund {
             updated_at: now,
             checked_at: None,
             last_error: None,
+            extra_payment: None,
         }
+    }
+
+    /// The same refund, giving back the double payment `out_trade_no` instead.
+    pub fn of_extra_payment(mut self, out_trade_no: &str) -> Refund {
+        self.extra_payment = Some(out_trade_no.to_owned());
+        self
+    }
+
+    /// Refunds the order's counted payment (not a double payment).
+    pub fn of_order_payment(&self) -> bool {
+        self.extra_payment.is_none()
     }
 
     /// WeChat accepted the request. `false`: nothing changed (already further along).
@@ -217,7 +236,7 @@ pub fn refundable(order: &Order, refunds: &[Refund]) -> Fen {
     let holds = |r: &Refund| r.status.is_open() || r.status == RefundStatus::Success;
     let in_flight = refunds
         .iter()
-        .filter(|r| holds(r) && !order.settled_refunds.contains(&r.out_refund_no))
+        .filter(|r| r.of_order_payment() && holds(r) && !order.settled_refunds.contains(&r.out_refund_no))
         .fold(Fen::ZERO, |sum, r| sum.checked_add(r.amount).unwrap_or(order.total));
     order.total.checked_sub(order.refunded).and_then(|left| left.checked_sub(in_flight)).unwrap_or(Fen::ZERO)
 }
@@ -251,17 +270,73 @@ pub fn same_recent<'r>(
     window: i64,
 ) -> Option<&'r Refund> {
     refunds.iter().rev().find(|r| {
-        r.amount == amount
+        r.of_order_payment()
+            && r.amount == amount
             && r.reason == reason
             && now.saturating_sub(r.created_at) < window
             && !matches!(r.status, RefundStatus::Failed(_))
     })
 }
 
+/// Why a double payment may not be given back.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+pub enum ExtraDenied {
+    #[error("no payment attempt with that out_trade_no on this order")]
+    NoSuchAttempt,
+    #[error("that attempt was not paid")]
+    NotPaid,
+    /// It is the order's counted payment: the ordinary refund gives that back.
+    #[error("that attempt is the order's counted payment")]
+    Counted,
+}
+
+/// What a request to give back a double payment comes to.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum ExtraRefund<'r> {
+    /// Start a refund of this amount (the whole payment).
+    Start(Fen),
+    /// Its refund was already started (on its way, settled, or CHANGE): not again.
+    Started(&'r Refund),
+}
+
+/// The latest refund giving back the double payment `out_trade_no`, if any.
+pub fn extra_refund_of<'r>(refunds: &'r [Refund], out_trade_no: &str) -> Option<&'r Refund> {
+    refunds.iter().rev().find(|r| r.extra_payment.as_deref() == Some(out_trade_no))
+}
+
+/// Whether a refund of a double payment in this state stands: on its way, settled, or
+/// CHANGE (WeChat took the money off and the merchant pays the buyer another way). Only a
+/// refused or closed one leaves the payment to give back again.
+pub fn extra_refund_stands(r: &Refund) -> bool {
+    r.status.is_open() || matches!(r.status, RefundStatus::Success | RefundStatus::Change)
+}
+
+/// Whether the double payment `out_trade_no` of `order` may be given back now, and how much.
+///
+/// why the whole order total: an attempt is recorded paid only when WeChat's `total_fee` is
+/// the order's total (`Order::apply_payment`), so that is what the buyer paid twice.
+pub fn may_refund_extra<'r>(
+    order: &Order,
+    refunds: &'r [Refund],
+    out_trade_no: &str,
+) -> Result<ExtraRefund<'r>, ExtraDenied> {
+    let attempt = order.attempt(out_trade_no).ok_or(ExtraDenied::NoSuchAttempt)?;
+    if attempt.state != super::AttemptState::Paid {
+        return Err(ExtraDenied::NotPaid);
+    }
+    if order.paid_by.as_deref() == Some(out_trade_no) {
+        return Err(ExtraDenied::Counted);
+    }
+    match extra_refund_of(refunds, out_trade_no).filter(|r| extra_refund_stands(r)) {
+        Some(r) => Ok(ExtraRefund::Started(r)),
+        None => Ok(ExtraRefund::Start(order.total)),
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::domain::{Contact, OrderStatus};
+    use crate::domain::{AttemptState, Contact, OrderStatus};
 
     fn fen(n: u64) -> Fen {
         Fen::new(n).expect("fen")
@@ -348,5 +423,60 @@ mod tests {
         assert!(same_recent(&all, fen(50), "broken", 130, 60).is_some());
         assert!(same_recent(&all, fen(50), "broken", 161, 60).is_none());
         assert!(same_recent(&all, fen(51), "broken", 130, 60).is_none());
+    }
+
+    #[test]
+    fn a_refund_of_a_double_payment_never_holds_the_orders_own_refundable_money() {
+        let o = paid_order(1000);
+        let extra = Refund::new("R1".into(), &o.no, fen(1000), "重复支付退款", 1).of_extra_payment("A2");
+        assert_eq!(refundable(&o, std::slice::from_ref(&extra)), fen(1000));
+        assert!(same_recent(std::slice::from_ref(&extra), fen(1000), "重复支付退款", 2, 60).is_none());
+    }
+
+    fn double_paid() -> Order {
+        let mut o = paid_order(1000);
+        for (no, state) in
+            [("A1", AttemptState::Paid), ("A2", AttemptState::Paid), ("A3", AttemptState::Open)]
+        {
+            let mut a = crate::domain::Attempt {
+                out_trade_no: no.into(),
+                channel: crate::domain::Channel::Native,
+                openid: None,
+                client_ip: "127.0.0.1".into(),
+                prepay_id: None,
+                mweb_url: None,
+                code_url: None,
+                created_at: 1,
+                prepay_at: None,
+                state,
+                transaction_id: None,
+                paid_at: None,
+                request: None,
+            };
+            a.transaction_id = (state == AttemptState::Paid).then(|| format!("T{no}"));
+            o.attempts.push(a);
+        }
+        o
+    }
+
+    #[test]
+    fn only_a_paid_attempt_that_is_not_the_counted_one_may_be_given_back_and_only_once() {
+        let o = double_paid();
+        assert_eq!(may_refund_extra(&o, &[], "A2"), Ok(ExtraRefund::Start(fen(1000))));
+        assert_eq!(may_refund_extra(&o, &[], "A1"), Err(ExtraDenied::Counted));
+        assert_eq!(may_refund_extra(&o, &[], "A3"), Err(ExtraDenied::NotPaid));
+        assert_eq!(may_refund_extra(&o, &[], "A9"), Err(ExtraDenied::NoSuchAttempt));
+
+        let mut r = Refund::new("R1".into(), &o.no, fen(1000), "x", 1).of_extra_payment("A2");
+        let on_its_way = [r.clone()];
+        assert_eq!(may_refund_extra(&o, &on_its_way, "A2"), Ok(ExtraRefund::Started(&on_its_way[0])));
+        r.failed("NOTENOUGH", 2);
+        assert_eq!(
+            may_refund_extra(&o, &[r], "A2"),
+            Ok(ExtraRefund::Start(fen(1000))),
+            "a refusal may be tried again"
+        );
+        let order_refund = Refund::new("R1".into(), &o.no, fen(1000), "x", 1);
+        assert_eq!(may_refund_extra(&o, &[order_refund], "A2"), Ok(ExtraRefund::Start(fen(1000))));
     }
 }

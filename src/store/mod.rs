@@ -274,6 +274,38 @@ impl Store {
             .collect()
     }
 
+    /// Takes the events of order `no` that `resolved` picks off the attention list: they
+    /// stay on the timeline, no longer flagged. Returns how many were cleared (0 when they
+    /// already were, so calling it again is harmless).
+    pub fn resolve_attention(
+        &self,
+        no: &str,
+        resolved: impl Fn(&Event) -> bool,
+    ) -> Result<usize, StoreError> {
+        let mut found = Vec::new();
+        for entry in self.events.scan_prefix(keys::events_prefix(no)) {
+            let (key, value) = entry?;
+            let event: Event = codec::decode(&value)?;
+            // why the id from the key: an event and its attention entry share it (`put_event`).
+            let id = key.len().checked_sub(8).and_then(|at| key.get(at..)).and_then(|b| b.try_into().ok());
+            if let (true, Some(id)) = (event.attention && resolved(&event), id) {
+                found.push((key, u64::from_be_bytes(id), event));
+            }
+        }
+        if found.is_empty() {
+            return Ok(0);
+        }
+        (&self.events, &self.attention).transaction(|(events, attention)| {
+            for (key, id, event) in &found {
+                let cleared = Event { attention: false, ..event.clone() };
+                events.insert(key, codec::encode(&cleared).map_err(abort)?)?;
+                attention.remove(keys::attention(event.at, *id))?;
+            }
+            Ok(())
+        })?;
+        Ok(found.len())
+    }
+
     /// Order numbers with `status`, oldest first (the reconciler's worklist).
     pub fn order_nos_with_status(
         &self,

@@ -146,6 +146,27 @@ fn attention_events_are_listed_newest_first_with_unmatched_ones() {
 }
 
 #[test]
+fn a_resolved_event_leaves_the_attention_list_and_stays_on_the_timeline_unflagged() {
+    let dir = TempDir::new("resolve");
+    let store = Store::open(dir.path()).expect("open");
+    store.insert_order(&order("N1"), &[]).expect("insert");
+    store
+        .update_order("N1", |_| {
+            let double = Event::new(10, EventSource::Notification, "double_payment", "N1-2").attention();
+            let other = Event::new(11, EventSource::Notification, "amount_mismatch", "x").attention();
+            ((), vec![double, other])
+        })
+        .expect("update");
+    assert_eq!(store.resolve_attention("N1", |e| e.kind == "double_payment").expect("resolve"), 1);
+    assert_eq!(store.resolve_attention("N1", |e| e.kind == "double_payment").expect("again"), 0);
+    let items = store.attention(10).expect("list");
+    assert_eq!(items.iter().map(|i| i.event.kind.as_str()).collect::<Vec<_>>(), ["amount_mismatch"]);
+    let events = store.events("N1").expect("events");
+    assert_eq!(events.len(), 2, "the timeline keeps both");
+    assert!(events.iter().any(|e| e.kind == "double_payment" && !e.attention));
+}
+
+#[test]
 fn a_missing_order_cannot_be_updated() {
     let dir = TempDir::new("missing");
     let store = Store::open(dir.path()).expect("open");
