@@ -14,6 +14,7 @@ pub mod pay;
 pub mod place;
 pub mod reconcile;
 pub mod reconcile_bill;
+pub mod refund_extra;
 pub mod refund_start;
 pub mod refunds;
 

@@ -33,7 +33,7 @@ pub struct Started {
 }
 
 /// Why `insert_refund` wrote nothing.
-enum NotStarted {
+pub(super) enum NotStarted {
     /// The same form again: its refund.
     Again(Box<Refund>),
     /// Refused, in the merchant's words.
@@ -157,13 +157,20 @@ impl Checkout {
     }
 
     /// The `refund` call and what its answer does to the record, with an event on the order.
-    async fn send_refund(&self, order: &Order, r: Refund) -> Result<Refund, CheckoutError> {
-        let Some(out_trade_no) = order.paid_by.clone() else {
+    /// It refunds the payment the record names: the order's counted one, or a double payment.
+    pub(super) async fn send_refund(&self, order: &Order, r: Refund) -> Result<Refund, CheckoutError> {
+        let paid = match &r.extra_payment {
+            Some(otn) => order.is_extra_payment(otn).then(|| otn.clone()),
+            None => order.paid_by.clone(),
+        };
+        let Some(out_trade_no) = paid else {
             return Err(CheckoutError::Invalid("这笔订单未支付 / the order is not paid".into()));
         };
         let req = messages::Refund {
             order: OrderRef::OutTradeNo(out_trade_no),
             out_refund_no: r.out_refund_no.clone(),
+            // why the order's total for a double payment too: an attempt is recorded paid only
+            // when WeChat's total_fee is the order's total (`Order::apply_payment`).
             total_fee: order.total.get(),
             refund_fee: r.amount.get(),
             refund_desc: refund::refund_desc(&r.reason),
@@ -227,7 +234,7 @@ impl Checkout {
     }
 
     /// Appends `event` to the order's timeline, durably.
-    async fn note_refund(&self, order_no: &str, event: Event) -> Result<(), CheckoutError> {
+    pub(super) async fn note_refund(&self, order_no: &str, event: Event) -> Result<(), CheckoutError> {
         self.store.update_order(order_no, |_| ((), vec![event.clone()]))?;
         self.store.flush().await?;
         Ok(())
@@ -316,7 +323,8 @@ impl Checkout {
     }
 
     /// Records what WeChat says about refund `r` from a query: SUCCESS counts it on the order
-    /// (once), then the record follows.
+    /// (once) — or, for a double payment given back, tells so and clears its attention —
+    /// then the record follows.
     ///
     /// why the order first: a crash between the two writes leaves the record open, so the
     /// next round asks again and finishes it; the other way round a final record would never
@@ -330,10 +338,18 @@ impl Checkout {
     ) -> Result<(), CheckoutError> {
         let at = now();
         let no = r.out_refund_no.as_str();
-        if s == Settlement::Success {
-            self.store.update_order(&r.order_no, |o| {
-                ((), success_event(o, no, r.amount, refund_id, source, at).into_iter().collect())
-            })?;
+        match (s, &r.extra_payment) {
+            (Settlement::Success, None) => {
+                self.store.update_order(&r.order_no, |o| {
+                    ((), success_event(o, no, r.amount, refund_id, source, at).into_iter().collect())
+                })?;
+            }
+            // why not on the order's tally: the buyer's one counted payment is still held.
+            (Settlement::Success, Some(otn)) => {
+                let event = super::refund_extra::given_back_event(no, r.amount, otn, refund_id, source, at);
+                self.note_extra_given_back(&r.order_no, otn, no, event)?;
+            }
+            _ => {}
         }
         let changed = self.store.update_refund(no, |x| x.settle(s, refund_id, at))?.is_some_and(|(_, c)| c);
         let event = match s {

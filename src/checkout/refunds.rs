@@ -3,9 +3,11 @@
 //! A refund notification is not signed: `req_info` decrypting with our key is its
 //! authentication (in `wxpay::notify`). A settled refund is counted once per
 //! `out_refund_no` by `Order::apply_refund`; a refund that failed (CHANGE, 退款异常) or was
-//! closed (REFUNDCLOSE) changes nothing on the order and is put before the admin. Our own
-//! refund record (when the admin started the refund, `refund_start`) follows the reported
-//! status. Every outcome is on disk before we answer SUCCESS.
+//! closed (REFUNDCLOSE) changes nothing on the order and is put before the admin. A settled
+//! refund of a double payment (an attempt paid besides the counted one) is told on the
+//! timeline and clears that double payment's attention, but is never counted on the order.
+//! Our own refund record (when the admin started the refund, `refund_start`) follows the
+//! reported status. Every outcome is on disk before we answer SUCCESS.
 
 use crate::domain::order::RefundRefused;
 use crate::domain::{Event, EventSource, Fen, Order};
@@ -13,6 +15,7 @@ use crate::wxpay::messages::RefundStatus;
 use crate::wxpay::notify::{RefundInfo, RefundNotification, parse_refund_notification};
 
 use super::notification::Receipt;
+use super::refund_extra::{GIVEN_BACK, already_given_back, given_back_event};
 use super::{Checkout, CheckoutError, now};
 
 impl Checkout {
@@ -53,14 +56,21 @@ impl Checkout {
         };
         let history = self.store.events(&order.no)?;
         let (_, changed) = self.store.update_order(&order.no, |o| {
-            let event = refund_event(o, info).filter(|e| !already_noted(&history, e));
+            let event = refund_event(o, info).filter(|e| !already_noted(&history, e, &info.out_refund_no));
             match event {
                 Some(e) => (true, vec![e.with_raw(n.raw_xml.clone())]),
                 None => (false, vec![]),
             }
         })?;
-        let record_changed = if mismatch(&order, info).is_none() { self.follow_record(info)? } else { false };
-        if changed || record_changed {
+        let matches = mismatch(&order, info).is_none();
+        // why after the order's event: a crash in between is answered FAIL, and WeChat's
+        // resent notification clears it then.
+        let resolved = matches
+            && matches!(info.refund_status, RefundStatus::Success)
+            && order.is_extra_payment(&info.out_trade_no)
+            && self.resolve_double_payment(&order.no, &info.out_trade_no)?;
+        let record_changed = if matches { self.follow_record(info)? } else { false };
+        if changed || resolved || record_changed {
             self.store.flush().await?;
         }
         Ok(())
@@ -95,6 +105,12 @@ fn refund_event(o: &mut Order, info: &RefundInfo) -> Option<Event> {
             let Ok(amount) = Fen::new(info.refund_fee) else {
                 return Some(ev("refund_mismatch", format!("refund {no}: amount out of range")).attention());
             };
+            // why not on the order's tally: the buyer's one counted payment is still held.
+            if o.is_extra_payment(&info.out_trade_no) {
+                let id = Some(info.refund_id.as_str());
+                let (otn, source) = (&info.out_trade_no, EventSource::Notification);
+                return Some(given_back_event(no, amount, otn, id, source, now()));
+            }
             match o.apply_refund(no, amount) {
                 Ok(true) => Some(ev(
                     "refunded",
@@ -140,7 +156,12 @@ fn mismatch(o: &Order, info: &RefundInfo) -> Option<String> {
         .then(|| format!("total_fee {} is not the order's {}", info.total_fee, o.total.get()))
 }
 
-/// A failed or closed refund reported again adds no second entry.
-fn already_noted(history: &[Event], e: &Event) -> bool {
-    e.kind != "refunded" && history.iter().any(|h| h.kind == e.kind && h.message == e.message)
+/// A failed or closed refund reported again adds no second entry, nor a double payment
+/// given back that refundquery already told about.
+fn already_noted(history: &[Event], e: &Event, out_refund_no: &str) -> bool {
+    match e.kind.as_str() {
+        "refunded" => false,
+        GIVEN_BACK => already_given_back(history, out_refund_no),
+        _ => history.iter().any(|h| h.kind == e.kind && h.message == e.message),
+    }
 }
