@@ -1,7 +1,9 @@
 //! `/admin/orders/<no>`: one order — lines, buyer, total, status, attempts, refunds and the
 //! full event timeline (raw notification XML, escaped) — with the merchant's actions:
-//! *Sync with WeChat*, *Close* (`checkout::merchant`) and the *Refund* form, which posts to
-//! `/admin/orders/<no>/refund` (the refund handler lives with the refunds).
+//! *Sync with WeChat*, *Close* (`checkout::merchant`), the *Refund* form, which posts to
+//! `/admin/orders/<no>/refund`, and on a double payment *Refund the extra payment*, which
+//! posts to `/admin/orders/<no>/attempts/<out_trade_no>/refund` (the refund handlers live
+//! with the refunds).
 //!
 //! Thin: the checkout decides and changes; this renders, checks the form token first and
 //! writes the audit log.
@@ -60,6 +62,12 @@ pub struct AttemptView {
     pub transaction_id: String,
     pub paid: String,
     pub client_ip: String,
+    /// The payment the order counts (`paid_by`).
+    pub counted: bool,
+    /// A double payment's state in words (empty for any other attempt).
+    pub extra: String,
+    /// A double payment not given back yet (nor on its way): offer "Refund the extra payment".
+    pub give_back: bool,
 }
 
 pub struct EventView {
@@ -82,6 +90,8 @@ pub struct RefundView {
     pub retry: bool,
     /// The last answer that left it unsettled, for the merchant.
     pub last_error: String,
+    /// The double payment it gives back (`out_trade_no`), empty for a refund of the order.
+    pub extra_payment: String,
 }
 
 /// The result of an action, shown above the order.
@@ -112,6 +122,8 @@ pub struct OrderPage {
     note: String,
     lines: Vec<LineView>,
     attempts: Vec<AttemptView>,
+    /// Some attempt is a double payment: explain the extra-payment refund.
+    double_paid: bool,
     refunds: Vec<RefundView>,
     /// Some refund is still requested or processing: offer "Check refund status".
     unsettled_refunds: bool,
@@ -166,6 +178,45 @@ fn refund_views(refunds: &[Refund], lang: Lang) -> Vec<RefundView> {
             refund_id: r.refund_id.clone().unwrap_or_else(|| "—".into()),
             retry: r.status == RefundStatus::Requested,
             last_error: r.last_error.clone().unwrap_or_default(),
+            extra_payment: r.extra_payment.clone().unwrap_or_default(),
+        })
+        .collect()
+}
+
+/// A double payment's state: to give back, or where its refund stands.
+fn extra_words(refund: Option<&Refund>, lang: Lang) -> String {
+    let double = lang.t("重复支付", "double payment");
+    match refund {
+        None => format!("{double} · {}", lang.t("待退还", "to give back")),
+        Some(r) if !refund::extra_refund_stands(r) => format!(
+            "{double} · {} ({} {})",
+            lang.t("待退还", "to give back"),
+            lang.t("上次退还未成功：", "the last refund did not go through:"),
+            refund_state(&r.status, lang)
+        ),
+        Some(r) => format!("{double} · {}", refund_state(&r.status, lang)),
+    }
+}
+
+fn attempt_views(o: &Order, refunds: &[Refund], lang: Lang) -> Vec<AttemptView> {
+    o.attempts
+        .iter()
+        .map(|a| {
+            let extra = o.is_extra_payment(&a.out_trade_no);
+            let given = refund::extra_refund_of(refunds, &a.out_trade_no);
+            AttemptView {
+                out_trade_no: a.out_trade_no.clone(),
+                channel: channel_words(a.channel, lang),
+                created: when(Some(a.created_at)),
+                prepay: a.prepay_id.clone().unwrap_or_else(|| "—".into()),
+                state: attempt_state(a.state, lang),
+                transaction_id: a.transaction_id.clone().unwrap_or_else(|| "—".into()),
+                paid: when(a.paid_at),
+                client_ip: a.client_ip.clone(),
+                counted: o.paid_by.as_deref() == Some(a.out_trade_no.as_str()),
+                extra: if extra { extra_words(given, lang) } else { String::new() },
+                give_back: extra && !given.is_some_and(refund::extra_refund_stands),
+            }
         })
         .collect()
 }
@@ -214,20 +265,8 @@ impl OrderPage {
                     amount: l.unit.checked_mul(l.qty).map_or_else(String::new, |a| a.to_string()),
                 })
                 .collect(),
-            attempts: o
-                .attempts
-                .iter()
-                .map(|a| AttemptView {
-                    out_trade_no: a.out_trade_no.clone(),
-                    channel: channel_words(a.channel, lang),
-                    created: when(Some(a.created_at)),
-                    prepay: a.prepay_id.clone().unwrap_or_else(|| "—".into()),
-                    state: attempt_state(a.state, lang),
-                    transaction_id: a.transaction_id.clone().unwrap_or_else(|| "—".into()),
-                    paid: when(a.paid_at),
-                    client_ip: a.client_ip.clone(),
-                })
-                .collect(),
+            attempts: attempt_views(o, refunds, lang),
+            double_paid: o.attempts.iter().any(|a| o.is_extra_payment(&a.out_trade_no)),
             unsettled_refunds: refunds
                 .iter()
                 .any(|r| matches!(r.status, RefundStatus::Requested | RefundStatus::Processing)),

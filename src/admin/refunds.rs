@@ -1,5 +1,6 @@
 //! The order page's refund actions: start a refund (amount in yuan, reason), retry one that
-//! WeChat did not answer (same `out_refund_no`), and "Check refund status" (refundquery now).
+//! WeChat did not answer (same `out_refund_no`), "Check refund status" (refundquery now), and
+//! "Refund the extra payment" (give back a double payment whole, never against the order).
 //!
 //! Thin: the form token is checked first, the amount parsed exactly (`Fen::parse_yuan`),
 //! `checkout` decides and calls WeChat, the audit log records every attempt. A refused form
@@ -24,7 +25,7 @@ use crate::domain::refund::{Refund, RefundStatus};
 use crate::web::{Frame, Lang, Page};
 
 pub fn routes() -> Vec<rocket::Route> {
-    rocket::routes![start, retry, settle]
+    rocket::routes![start, retry, settle, give_back]
 }
 
 #[derive(FromForm)]
@@ -114,6 +115,38 @@ fn outcome_words(r: &Refund, lang: Lang) -> (String, bool) {
             (lang.t("退款已关闭，未退款。", "The refund was closed; nothing was refunded.").to_owned(), false)
         }
     }
+}
+
+/// The outcome of giving back the double payment `out_trade_no`, and whether it went well.
+fn given_back_words(r: &Refund, out_trade_no: &str, lang: Lang) -> (String, bool) {
+    let (no, amount) = (&r.out_refund_no, r.amount);
+    match &r.status {
+        RefundStatus::Processing => (
+            match lang.is_en() {
+                true => format!(
+                    "Refund {no} of {amount} giving back the extra payment {out_trade_no} was accepted by WeChat; the order's own payment is unchanged."
+                ),
+                false => format!(
+                    "退还重复支付 {out_trade_no}：退款 {no}（{amount}）已被微信受理，处理中；订单本身的支付不变。"
+                ),
+            },
+            true,
+        ),
+        RefundStatus::Success => (
+            match lang.is_en() {
+                true => format!("The extra payment {out_trade_no} was given back: refund {no} ({amount})."),
+                false => format!("重复支付 {out_trade_no} 已退还：退款 {no}（{amount}）。"),
+            },
+            true,
+        ),
+        _ => outcome_words(r, lang),
+    }
+}
+
+/// An `out_trade_no` as we issue them (at most 32 of `[0-9A-Za-z_-|*@]`); anything else is
+/// refused before it is looked up or echoed.
+fn valid_out_trade_no(s: &str) -> bool {
+    (1..=32).contains(&s.len()) && s.chars().all(|c| c.is_ascii_alphanumeric() || "_-|*@".contains(c))
 }
 
 /// What the merchant reads when the refund certificate is missing.
@@ -242,6 +275,49 @@ pub async fn settle(
     }
 }
 
+/// "Refund the extra payment": gives back the double payment `out_trade_no` whole. Sent
+/// twice (a double click, a stale page), the second finds the first refund and sends nothing.
+#[post("/admin/orders/<no>/attempts/<out_trade_no>/refund", data = "<form>")]
+pub async fn give_back(
+    checkout: &State<Arc<Checkout>>,
+    session: AdminSession,
+    frame: Frame,
+    addr: ClientAddr,
+    no: &str,
+    out_trade_no: &str,
+    form: Form<Contextual<'_, Token<'_>>>,
+) -> Reply {
+    check_action(&session, &form, no)?;
+    let lang = frame.lang;
+    if !valid_out_trade_no(out_trade_no) {
+        let msg =
+            lang.t("不是有效的支付单号（out_trade_no）。", "Not a valid payment number (out_trade_no).");
+        return refused(frame, &session, no, msg.to_owned());
+    }
+    let result = checkout.request_extra_refund(no, out_trade_no).await;
+    let word = result_word(&result);
+    let detail = format!("{no} {out_trade_no} → {word}");
+    audit::record(&checkout.store, "admin", "refund.extra", &detail, &addr.text())?;
+    match result {
+        Ok(Started { refund, repeated }) => {
+            let (words, ok) = given_back_words(&refund, out_trade_no, lang);
+            let words = match repeated {
+                true => format!(
+                    "{}{words}",
+                    lang.t(
+                        "这笔重复支付的退款已经发起过，未重复发起。",
+                        "This extra payment's refund was already started; it was not started again. "
+                    )
+                ),
+                false => words,
+            };
+            back(no, &words, ok)
+        }
+        Err(CheckoutError::Invalid(msg)) => refused(frame, &session, no, msg),
+        Err(e) => trouble(no, e, lang),
+    }
+}
+
 /// "R1 success, R2 processing" after asking WeChat.
 fn summary(refunds: &[Refund], lang: Lang) -> String {
     if refunds.is_empty() {
@@ -262,6 +338,24 @@ mod tests {
         assert!(certificate_words(Lang::Zh).contains("上传退款证书"));
         let en = certificate_words(Lang::En);
         assert!(en.contains("cert_pem") && en.contains("key_pem"));
+    }
+
+    #[test]
+    fn payment_numbers_outside_what_we_issue_are_refused_before_use() {
+        assert!(valid_out_trade_no("T00000012345-2"));
+        for bad in ["", "a b", "N-1<script>", &"9".repeat(33), "N/1"] {
+            assert!(!valid_out_trade_no(bad), "{bad}");
+        }
+    }
+
+    #[test]
+    fn a_double_payment_given_back_is_told_as_such_in_both_languages() {
+        let mut r =
+            Refund::new("NR1".into(), "N", Fen::new(800).expect("fen"), "x", 1).of_extra_payment("N-2");
+        r.accepted("5000", 2);
+        let (zh, ok) = given_back_words(&r, "N-2", Lang::Zh);
+        assert!(ok && zh.contains("N-2") && zh.contains("订单本身的支付不变"), "{zh}");
+        assert!(given_back_words(&r, "N-2", Lang::En).0.contains("extra payment N-2"));
     }
 
     #[test]
