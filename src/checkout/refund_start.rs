@@ -6,7 +6,8 @@
 //! WeChat refunds it once at most. Only a signed answer moves a refund on: accepted →
 //! Processing; a signed business error → Failed; no answer, SYSTEMERROR, an unsigned or
 //! unverifiable answer → it stays Requested, to retry. The order's refund tally moves only
-//! when WeChat says SUCCESS (`Order::apply_refund`), here or in the notification path.
+//! when WeChat says SUCCESS (`Order::apply_refund`), here or in the notification path, and
+//! never for a double payment given back (`refund_extra`): that money was never the order's.
 
 use std::time::Duration;
 
