@@ -165,7 +165,11 @@ async fn jsapi_params(w: &World, buyer: &Buyer, token: &str) -> JsapiPayParams {
         let back = location(&back);
         let path = back.strip_prefix(&w.shop.url()).expect("back to the shop");
         assert!(path.starts_with(&format!("/pay/{token}/oauth?code=")));
-        res = get_as(buyer, path, IPHONE_WECHAT).await;
+        // The OAuth return renders nothing: the pay page must be in the /pay/ directory.
+        let returned = get_as(buyer, path, IPHONE_WECHAT).await;
+        assert_eq!(returned.status(), 303, "the OAuth return sends the buyer back to /pay/<token>");
+        assert_eq!(location(&returned), format!("/pay/{token}"));
+        res = get_as(buyer, &format!("/pay/{token}"), IPHONE_WECHAT).await;
     }
     assert_eq!(res.status(), 200);
     // The bridge of a sandbox running apart is the one other origin the page may use.
@@ -183,10 +187,12 @@ async fn jsapi_params(w: &World, buyer: &Buyer, token: &str) -> JsapiPayParams {
     serde_json::from_str(&html[from..from + to]).expect("bridge parameters")
 }
 
-/// What the sandbox bridge's server side answers for `action`.
-async fn bridge(w: &World, params: &JsapiPayParams, action: &str) -> String {
+/// What the sandbox bridge's server side answers for `action`, called from the pay page of
+/// the order `token` (the page WeChat would check against the JSAPI payment directory).
+async fn bridge(w: &World, token: &str, params: &JsapiPayParams, action: &str) -> String {
     let url = format!("{}jsapi/pay", w.sandbox.sandbox_base());
-    let body = serde_json::json!({ "params": params, "action": action });
+    let page_url = format!("{}/pay/{token}", w.shop.url());
+    let body = serde_json::json!({ "params": params, "action": action, "page_url": page_url });
     let res = reqwest::Client::new().post(url).json(&body).send().await.expect("bridge answers");
     let v: Value = res.json().await.expect("bridge JSON");
     v["err_msg"].as_str().unwrap_or_default().to_owned()
@@ -242,7 +248,7 @@ async fn wechat_learns_the_openid_by_oauth_signs_the_bridge_parameters_and_remem
     assert_eq!(stored.attempts[0].channel, Channel::Jsapi);
     assert!(stored.attempts[0].openid.as_deref().is_some_and(|o| o.starts_with('o')));
 
-    assert_eq!(bridge(&w, &params, "pay").await, "get_brand_wcpay_request:ok");
+    assert_eq!(bridge(&w, &token, &params, "pay").await, "get_brand_wcpay_request:ok");
     w.wait_paid(&buyer, &token).await;
 
     // A later order in the same WeChat goes straight to the pay page: no second OAuth.
@@ -337,14 +343,14 @@ async fn a_buyer_who_moves_from_safari_to_wechat_gets_a_new_attempt_and_pays_the
     assert_eq!(stored.attempts[1].state, AttemptState::Closed);
     assert_eq!(w.trade_state(&second).await, TradeState::Closed);
     assert_eq!(
-        bridge(&w, &params, "pay").await,
+        bridge(&w, &token, &params, "pay").await,
         "get_brand_wcpay_request:fail",
         "a closed attempt cannot be paid"
     );
 
     // And in WeChat again: a fourth attempt, which pays the order, once.
     let params = jsapi_params(&w, &buyer, &token).await;
-    assert_eq!(bridge(&w, &params, "pay").await, "get_brand_wcpay_request:ok");
+    assert_eq!(bridge(&w, &token, &params, "pay").await, "get_brand_wcpay_request:ok");
     w.wait_paid(&buyer, &token).await;
     let stored = w.stored(&order);
     assert_eq!(stored.paid_by.as_deref(), Some(format!("{}-4", order.no).as_str()));

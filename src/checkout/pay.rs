@@ -118,7 +118,7 @@ impl Checkout {
         let now = now();
         if let Some(a) = order.attempts.iter().rev().find(|a| a.state == AttemptState::Open) {
             if payer.owns(a) {
-                if prepay_valid(a, now) {
+                if prepay_valid(a, now) && same_network(a, client_ip) {
                     return self.pay_start(a);
                 }
                 if a.request.as_ref().is_some_and(|r| r.time_expire - now >= RENEW_MIN_AHEAD) {
@@ -247,9 +247,10 @@ impl Checkout {
             Some("ORDERCLOSED") => {
                 self.mark_closed(order_no, out_trade_no, "WeChat says it is closed (ORDERCLOSED)").await?;
             }
-            Some("INVALID_REQUEST") if may_renew && is_duplicate_number(&e) => {
-                // why: "201 商户订单号重复": WeChat knows this number with other parameters
-                // (an older version of ours sent them); a fresh attempt is the documented way.
+            Some("INVALID_REQUEST" | "OUT_TRADE_NO_USED") if may_renew && is_duplicate_number(&e) => {
+                // why: "201 商户订单号重复" (or its own code, OUT_TRADE_NO_USED "商户订单号重复"):
+                // WeChat knows this number with other parameters (an older version of ours
+                // sent them); a fresh attempt is the documented way, not a settings problem.
                 let order = self.payable_order(order_no)?;
                 let attempt = order.attempt(out_trade_no).ok_or(CheckoutError::NotFound)?;
                 let payer = Payer { channel: attempt.channel, openid: attempt.openid.clone() };
@@ -383,7 +384,27 @@ fn unified_order(a: &Attempt, client_ip: IpAddr) -> Result<UnifiedOrder, Checkou
 }
 
 fn is_duplicate_number(e: &wxpay::Error) -> bool {
-    matches!(e, wxpay::Error::Business { err_code_des, .. } if err_code_des.trim_start().starts_with("201"))
+    match e {
+        wxpay::Error::Business { err_code, .. } if err_code == "OUT_TRADE_NO_USED" => true,
+        wxpay::Error::Business { err_code_des, .. } => err_code_des.trim_start().starts_with("201"),
+        _ => false,
+    }
+}
+
+/// Whether an H5 link may be handed to the buyer at `client_ip`. why: WeChat's cashier
+/// refuses a payer whose address is not the attempt's `spbill_create_ip` ("网络环境未能通过
+/// 安全验证"), so a buyer who moved from Wi-Fi to mobile data needs a fresh `unifiedorder`
+/// with the new address. Other channels do not compare the address.
+fn same_network(a: &Attempt, client_ip: IpAddr) -> bool {
+    a.channel != Channel::Mweb
+        || a.client_ip.parse::<IpAddr>().is_ok_and(|ip| canonical(ip) == canonical(client_ip))
+}
+
+fn canonical(ip: IpAddr) -> IpAddr {
+    match ip {
+        IpAddr::V6(v6) => v6.to_ipv4_mapped().map_or(ip, IpAddr::V4),
+        v4 => v4,
+    }
 }
 
 /// The shop's public address: `public_url`, else the origin notifications go to.
@@ -482,6 +503,28 @@ mod tests {
         f2.remove("spbill_create_ip");
         assert_eq!(f1, f2);
         assert_eq!(f1.get("product_id"), Some("N1"));
+    }
+
+    #[test]
+    fn an_h5_link_is_not_reused_for_a_buyer_on_another_network() {
+        let mweb = attempt(Channel::Mweb, 1000);
+        assert!(same_network(&mweb, "127.0.0.1".parse().expect("ip")));
+        assert!(same_network(&mweb, "::ffff:127.0.0.1".parse().expect("ip")));
+        assert!(!same_network(&mweb, "203.0.113.9".parse().expect("ip")));
+        let native = attempt(Channel::Native, 1000);
+        assert!(same_network(&native, "203.0.113.9".parse().expect("ip")));
+    }
+
+    #[test]
+    fn a_used_out_trade_no_is_a_duplicate_number_and_not_a_settings_problem() {
+        let business = |code: &str, des: &str| wxpay::Error::Business {
+            err_code: code.into(),
+            err_code_des: des.into(),
+            raw: wxpay::Fields::new(),
+        };
+        assert!(is_duplicate_number(&business("OUT_TRADE_NO_USED", "商户订单号重复")));
+        assert!(is_duplicate_number(&business("INVALID_REQUEST", "201 商户订单号重复")));
+        assert!(!is_duplicate_number(&business("INVALID_REQUEST", "参数错误")));
     }
 
     #[test]

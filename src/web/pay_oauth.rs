@@ -12,10 +12,10 @@ use rocket::{State, get};
 use url::Url;
 
 use super::pages::{self, Trouble};
-use super::{BuyerBase, PayAnswer, PayContext, order_for, start, to_order_page};
+use super::{BuyerBase, PayAnswer, PayContext, order_for, to_order_page};
 use crate::checkout::Checkout;
 use crate::checkout::pay::{WechatProblem, wechat_problem};
-use crate::domain::{Channel, Order, OrderStatus};
+use crate::domain::{Order, OrderStatus};
 use crate::web::Frame;
 use crate::web::client_ip::ClientIp;
 use crate::wxpay::oauth::OAuthErrorKind;
@@ -95,6 +95,17 @@ fn pending_state(jar: &CookieJar<'_>) -> Option<(String, String, u8)> {
     Some((state, token, tries))
 }
 
+/// Back to `/pay/<token>` (303) once the openid is remembered.
+///
+/// why: WeChat lets only pages directly in a registered JSAPI payment directory call the
+/// bridge, and a multi-level directory is matched exactly: `/pay/` covers `/pay/<token>` but
+/// not `/pay/<token>/oauth`, so rendering the pay page here failed every buyer's first
+/// payment with "当前页面的URL未注册". The openid cookie (set with the same attributes as the
+/// state cookie this request just proved the browser keeps) carries the buyer there.
+fn to_pay_page(order: &Order) -> PayAnswer {
+    PayAnswer::Redirect(Redirect::to(format!("/pay/{}", order.token)))
+}
+
 /// `GET /pay/<token>/oauth?code=…&state=…`: WeChat's redirect back.
 #[allow(clippy::too_many_arguments)] // why: Rocket handlers take their guards as arguments.
 #[get("/pay/<token>/oauth?<code>&<state>")]
@@ -118,8 +129,8 @@ pub async fn oauth_return(
     let Some((_, _, tries)) = pending else {
         // why: a reload or a repeated redirect after the openid was learned can carry on;
         // otherwise this code was not asked for by this browser (or the cookie expired).
-        if let Some(openid) = remembered_openid(jar, appid) {
-            return Ok(start(&ctx, &order, Channel::Jsapi, Some(openid)).await);
+        if remembered_openid(jar, appid).is_some() {
+            return Ok(to_pay_page(&order));
         }
         return Ok(pages::trouble(&ctx, &order, Trouble::SignInExpired));
     };
@@ -133,7 +144,7 @@ pub async fn oauth_return(
     match result {
         Ok(openid) => {
             remember(jar, checkout, &openid);
-            Ok(start(&ctx, &order, Channel::Jsapi, Some(openid)).await)
+            Ok(to_pay_page(&order))
         }
         Err(e) => {
             tracing::info!(error = %e, tries, "OAuth code exchange failed");
