@@ -132,7 +132,7 @@ pub fn shop(mut config: Config) -> Result<Rocket<Build>, AppError> {
         .attach(daily_reconciliation(Arc::clone(&checkout)))
         .attach(flush_on_shutdown(checkout));
     if config.is_sandbox() {
-        rocket = rocket.attach(sandbox::stage(&config));
+        rocket = rocket.attach(sandbox::stage(&config, sandbox::RegistrationSource::in_shop(&config)));
     }
     Ok(rocket)
 }
@@ -204,7 +204,7 @@ impl Fairing for Reconciler {
 /// `wxcheckout sandbox`: the simulated gateway alone.
 pub fn sandbox_only(config: Config) -> Rocket<Build> {
     let key = random_key();
-    base(&config, &key).attach(sandbox::stage(&config))
+    base(&config, &key).attach(sandbox::stage(&config, sandbox::RegistrationSource::alone(&config)))
 }
 
 /// `wxcheckout sandbox` around a sandbox the caller keeps a handle on (tests pay orders

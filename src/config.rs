@@ -14,6 +14,7 @@ use figment::providers::{Env, Format, Serialized, Toml};
 use serde::{Deserialize, Deserializer, Serialize};
 use url::Url;
 
+use crate::wxpay::registration::{MAX_JSAPI_DIRS, Registration, is_domain};
 use crate::wxpay::{ApiKey, SignType};
 
 /// The credentials of WeChat's own signing documentation; the sandbox's merchant.
@@ -174,6 +175,19 @@ pub struct SandboxConfig {
     pub notify_extra_fields: bool,
     /// Sign notifications with a wrong key.
     pub notify_bad_sign: bool,
+    /// The payer's network changed since the shop called unifiedorder: the H5 cashier sees
+    /// another address than `spbill_create_ip` (WeChat's "网络环境未能通过安全验证").
+    pub payer_network_changed: bool,
+    /// `wxcheckout sandbox` only: the merchant's JSAPI payment directories (at most 5,
+    /// `http(s)://domain/dir/`); default: `/pay/` on loopback, any port.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub jsapi_dirs: Option<Vec<String>>,
+    /// `wxcheckout sandbox` only: H5 authorized domains (`host` or `host:port`); default loopback.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub h5_domains: Option<Vec<String>>,
+    /// `wxcheckout sandbox` only: OAuth web-authorization domains; default loopback.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub oauth_domains: Option<Vec<String>>,
 }
 
 impl Default for SandboxConfig {
@@ -186,6 +200,10 @@ impl Default for SandboxConfig {
             system_error_rate: 0.0,
             notify_extra_fields: false,
             notify_bad_sign: false,
+            payer_network_changed: false,
+            jsapi_dirs: None,
+            h5_domains: None,
+            oauth_domains: None,
         }
     }
 }
@@ -209,7 +227,56 @@ impl SandboxConfig {
         if !(0.0..=1.0).contains(&self.system_error_rate) {
             return Err(bad("sandbox.system_error_rate", "must be between 0.0 and 1.0"));
         }
+        self.registration()?;
         Ok(())
+    }
+
+    /// The merchant registration `wxcheckout sandbox` enforces: the configured keys, else
+    /// the shop's `/pay/` directory and domain on loopback at any port.
+    pub fn registration(&self) -> Result<Registration, ConfigError> {
+        const LOOPBACK: [&str; 3] = ["127.0.0.1", "localhost", "[::1]"];
+        let default_domains = || LOOPBACK.iter().map(|h| (*h).to_owned()).collect::<Vec<_>>();
+        let dirs = match &self.jsapi_dirs {
+            Some(list) => list.clone(),
+            None => LOOPBACK.iter().map(|h| format!("http://{h}/pay/")).collect(),
+        };
+        if dirs.len() > MAX_JSAPI_DIRS {
+            return Err(bad(
+                "sandbox.jsapi_dirs",
+                format!("WeChat takes at most {MAX_JSAPI_DIRS} directories"),
+            ));
+        }
+        let jsapi_dirs = dirs
+            .iter()
+            .map(|d| {
+                Url::parse(d)
+                    .ok()
+                    .filter(|u| {
+                        matches!(u.scheme(), "http" | "https")
+                            && u.host().is_some()
+                            && u.path().ends_with('/')
+                            && u.query().is_none()
+                            && u.fragment().is_none()
+                    })
+                    .ok_or_else(|| {
+                        bad("sandbox.jsapi_dirs", format!("{d:?} is not an http(s) directory ending in /"))
+                    })
+            })
+            .collect::<Result<Vec<_>, _>>()?;
+        let domains = |key: &str, list: &Option<Vec<String>>| -> Result<Vec<String>, ConfigError> {
+            let list = list.clone().unwrap_or_else(default_domains);
+            match list.iter().find(|d| !is_domain(d)) {
+                Some(d) => {
+                    Err(bad(key, format!("{d:?} is not a domain (host or host:port, no scheme or path)")))
+                }
+                None => Ok(list.iter().map(|d| d.to_ascii_lowercase()).collect()),
+            }
+        };
+        Ok(Registration {
+            jsapi_dirs,
+            h5_domains: domains("sandbox.h5_domains", &self.h5_domains)?,
+            oauth_domains: domains("sandbox.oauth_domains", &self.oauth_domains)?,
+        })
     }
 }
 

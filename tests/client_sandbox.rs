@@ -27,9 +27,8 @@ use wxcheckout::wxpay::notify::{self, NotifyError, PaymentNotification};
 use wxcheckout::wxpay::oauth::OAuthErrorKind;
 use wxcheckout::wxpay::{ApiKey, ClientConfig, Error, SignType, WxPayClient};
 
-const OPENID: &str = "oUpF8uMuAJO_M2pxb1Q9zNjWeS6o";
-/// The shop's pages on loopback: the sandbox opens its cashier only from, and returns only
-/// to, its own shop (loopback, `public_url`'s host or the request's host).
+/// The shop's pages on loopback: by default the sandbox has the shop's `/pay/` directory and
+/// domain on loopback registered, so the bridge, the cashier and OAuth accept only these.
 const SHOP_PAGE: &str = "http://localhost:8000/pay/abc";
 const RETURN_PAGE: &str = "http://localhost:8000/o/tok123";
 const IPHONE: &str =
@@ -109,7 +108,7 @@ impl Gw {
     }
 
     fn jsapi(&self, fee: u64) -> UnifiedOrder {
-        self.order(TradeKind::Jsapi { openid: OPENID.to_owned() }, fee)
+        self.order(TradeKind::Jsapi { openid: common::buyer_openid() }, fee)
     }
 
     fn mweb(&self, fee: u64) -> UnifiedOrder {
@@ -169,7 +168,7 @@ impl Gw {
         let res = self
             .browser
             .post(self.page("jsapi/pay"))
-            .json(&json!({ "params": params, "action": "pay" }))
+            .json(&json!({ "params": params, "action": "pay", "page_url": SHOP_PAGE }))
             .send()
             .await
             .unwrap();
@@ -481,7 +480,10 @@ async fn payment_notifications_of_md5_and_hmac_orders_reach_the_receiver_and_ver
     let md5 = parse_payment(&rx.wait_for(1).await[0]).unwrap();
     assert_eq!(md5.sign_type, SignType::Md5);
     assert_eq!((md5.paid.out_trade_no.as_str(), md5.paid.total_fee), (md5_order.out_trade_no.as_str(), 101));
-    assert_eq!((md5.paid.openid.as_str(), md5.paid.trade_type.clone()), (OPENID, TradeType::Jsapi));
+    assert_eq!(
+        (md5.paid.openid.as_str(), md5.paid.trade_type.clone()),
+        (common::buyer_openid().as_str(), TradeType::Jsapi)
+    );
     let queried = gw.query(&md5_order.out_trade_no).await.unwrap();
     assert_eq!(queried.transaction_id.as_deref(), Some(md5.paid.transaction_id.as_str()));
 

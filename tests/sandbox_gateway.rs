@@ -133,7 +133,7 @@ fn order(no: &str, trade_type: &str) -> Fields {
         ("attach", "table=12"),
     ]);
     match trade_type {
-        "JSAPI" => f.insert("openid", "oUpF8uMuAJO_M2pxb1Q9zNjWeS6o"),
+        "JSAPI" => f.insert("openid", common::buyer_openid()),
         "NATIVE" => f.insert("product_id", "SKU-42"),
         "MWEB" => f.insert(
             "scene_info",
@@ -407,7 +407,7 @@ async fn orderquery_gives_the_full_set_when_paid_and_a_subset_when_not() {
     }
     assert_eq!(
         (q.get("trade_state"), q.get("attach"), q.get("openid")),
-        (Some("SUCCESS"), Some("table=12"), Some("oUpF8uMuAJO_M2pxb1Q9zNjWeS6o"))
+        (Some("SUCCESS"), Some("table=12"), Some(common::buyer_openid().as_str()))
     );
     assert_eq!(q.get("time_end").map(str::len), Some(14));
 
@@ -1090,29 +1090,46 @@ async fn an_emoji_sent_as_a_character_reference_is_an_encoding_error() {
 // ---- open redirects and the buyer cookie -----------------------------------------------------------
 
 #[tokio::test]
-async fn oauth_refuses_a_redirect_uri_on_another_host_with_10003() {
-    let gw = gateway_with(|c| c.public_url = Some("https://shop.example/".parse().unwrap())).await;
-    let page = authorize(&gw, "https://evil.example/steal", None).await;
-    assert_eq!(page.status(), 200);
-    let text = page.text().await.unwrap();
-    assert!(text.contains("10003") && text.contains("redirect_uri域名与后台配置不一致"), "{text}");
-    for own in ["https://shop.example/pay/back", "http://127.0.0.1:9/back", "http://localhost/back"] {
+async fn oauth_redirects_only_to_the_registered_oauth_domain_and_refuses_others_with_10003() {
+    let gw = gateway_with(|c| c.sandbox.oauth_domains = Some(vec!["shop.example".into()])).await;
+    for refused in ["https://evil.example/steal", "https://m.shop.example/back", "http://127.0.0.1:9/back"] {
+        let page = authorize(&gw, refused, None).await;
+        assert_eq!(page.status(), 200, "{refused}: WeChat shows its error as a page");
+        let text = page.text().await.unwrap();
+        assert!(text.contains("redirect_uri 参数错误") && text.contains("10003"), "{refused}: {text}");
+    }
+    for own in ["https://shop.example/pay/back", "http://shop.example:8000/back"] {
         assert_eq!(authorize(&gw, own, None).await.status(), 302, "{own}");
     }
-    // The host the browser asked for is the shop's too (port ignored).
+    // The Host a request names does not widen the registration.
     let url = format!(
         "{}?appid={APPID}&redirect_uri=http%3A%2F%2Fshop.lan%2Fback&response_type=code&scope=snsapi_base&state=s",
         gw.url("connect/oauth2/authorize")
     );
     let r = gw.http.get(&url).header("Host", "shop.lan:8000").send().await.unwrap();
-    assert_eq!(r.status(), 302);
-    assert!(r.headers()["location"].to_str().unwrap().starts_with("http://shop.lan/back?code="));
+    assert_eq!(r.status(), 200);
+    // The refusal is on the sandbox's home page.
+    let home = gw.http.get(gw.url("")).send().await.unwrap().text().await.unwrap();
+    assert!(home.contains("evil.example/steal") && home.contains("shop.example"), "{home}");
+}
+
+#[tokio::test]
+async fn by_default_the_standalone_sandbox_registers_loopback_at_any_port() {
+    let gw = gateway().await;
+    for own in ["http://127.0.0.1:9/pay/t/oauth", "http://localhost/back", "http://[::1]:8000/back"] {
+        assert_eq!(authorize(&gw, own, None).await.status(), 302, "{own}");
+    }
+    assert_eq!(authorize(&gw, "https://shop.example/back", None).await.status(), 200);
 }
 
 #[tokio::test]
 async fn the_sbx_uid_cookie_is_http_only_lax_and_secure_when_the_public_url_is_https() {
     let attributes = |r: &reqwest::Response| r.headers()["set-cookie"].to_str().unwrap().to_lowercase();
-    let https = gateway_with(|c| c.public_url = Some("https://shop.example/".parse().unwrap())).await;
+    let https = gateway_with(|c| {
+        c.public_url = Some("https://shop.example/".parse().unwrap());
+        c.sandbox.oauth_domains = Some(vec!["shop.example".into()]);
+    })
+    .await;
     let cookie = attributes(&authorize(&https, "https://shop.example/cb", None).await);
     assert!(
         cookie.contains("; secure") && cookie.contains("httponly") && cookie.contains("samesite=lax"),
@@ -1135,4 +1152,34 @@ fn a_time_scale_above_one_is_refused_because_a_sandbox_only_speeds_time_up() {
         let err = with(slower).expect_err("slows time down").to_string();
         assert!(err.contains("sandbox.time_scale"), "{err}");
     }
+}
+
+// ---- the merchant's registration --------------------------------------------------------------
+
+#[tokio::test]
+async fn unifiedorder_refuses_an_openid_that_another_appid_issued_with_appid_and_openid_mismatch() {
+    let gw = gateway().await;
+    let other = wxcheckout::sandbox::oauth::openid_for("wx0000000000000000", "test-buyer");
+    for wrong in [other.as_str(), "oUpF8uMuAJO_M2pxb1Q9zNjWeS6o"] {
+        let mut f = order("ORD000020", "JSAPI");
+        f.insert("openid", wrong);
+        let des = fails_with(&gw.call("pay/unifiedorder", f).await, "PARAM_ERROR");
+        assert_eq!(des, "appid和openid不匹配", "{wrong}");
+    }
+    // The openid this appid's OAuth gives is accepted.
+    gw.place("ORD000020", "JSAPI").await;
+}
+
+#[tokio::test]
+async fn a_notify_url_with_a_query_is_refused_and_an_http_public_one_is_only_warned_about() {
+    let gw = gateway_with(|c| c.public_url = Some("http://shop.example/".parse().unwrap())).await;
+    let mut f = order("ORD000021", "NATIVE");
+    f.insert("notify_url", "http://127.0.0.1:9/wxpay/notify?order=1");
+    fails_with(&gw.call("pay/unifiedorder", f).await, "INVALID_REQUEST");
+    let mut f = order("ORD000022", "NATIVE");
+    f.insert("notify_url", "http://shop.example/wxpay/notify");
+    ok(&gw.call("pay/unifiedorder", f).await);
+    let home = gw.http.get(gw.url("")).send().await.unwrap().text().await.unwrap();
+    assert!(home.contains("?order=1"), "the refusal is listed");
+    assert!(home.contains("requires https"), "the warning is listed: {home}");
 }

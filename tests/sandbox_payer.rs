@@ -14,8 +14,8 @@ use wxcheckout::wxpay::sign::{sign_in_place, sign_pairs};
 use wxcheckout::wxpay::xml::{self, Fields};
 use wxcheckout::wxpay::{ApiKey, SignType};
 
-/// The shop's pages on loopback: the sandbox opens its cashier only from, and returns only
-/// to, its own shop (loopback, `public_url`'s host or the request's host).
+/// The shop's pages on loopback: by default the standalone sandbox has the shop's `/pay/`
+/// directory and domain registered on loopback (any port), so these pass its checks.
 const SHOP_PAGE: &str = "http://localhost:8000/pay/abc";
 const RETURN_PAGE: &str = "http://localhost:8000/o/tok123";
 const IPHONE: &str =
@@ -57,25 +57,35 @@ async fn call(server: &common::TestServer, path: &str, mut fields: Fields) -> Fi
 
 /// Places an order of `trade_type` for ¥12.34 and returns (out_trade_no, the answer).
 async fn unifiedorder(server: &common::TestServer, trade_type: &str) -> (String, Fields) {
+    unifiedorder_with(server, trade_type, |_| {}).await
+}
+
+/// As `unifiedorder`, with the request's fields changed by `tune` before signing.
+async fn unifiedorder_with(
+    server: &common::TestServer,
+    trade_type: &str,
+    tune: impl FnOnce(&mut Fields),
+) -> (String, Fields) {
     let no = out_trade_no();
     let mut f: Fields = [
         ("body", "Demo Shop-Coffee"),
         ("out_trade_no", no.as_str()),
         ("total_fee", "1234"),
-        ("spbill_create_ip", "203.0.113.7"),
+        ("spbill_create_ip", "127.0.0.1"),
         ("notify_url", "http://127.0.0.1:9/wxpay/notify"),
         ("trade_type", trade_type),
     ]
     .into_iter()
     .collect();
     match trade_type {
-        "JSAPI" => f.insert("openid", "oUpF8uMuAJO_M2pxb1Q9zNjWeS6o"),
+        "JSAPI" => f.insert("openid", common::buyer_openid()),
         "NATIVE" => f.insert("product_id", "SKU-42"),
         _ => f.insert(
             "scene_info",
             r#"{"h5_info": {"type":"Wap","wap_url": "https://shop.example","wap_name": "Demo Shop"}}"#,
         ),
     }
+    tune(&mut f);
     let answer = call(server, "pay/unifiedorder", f).await;
     assert_eq!(answer.get("result_code"), Some("SUCCESS"), "{answer:?}");
     (no, answer)
@@ -301,7 +311,7 @@ async fn bridge(
     let res = browser()
         .post(format!("{}jsapi/pay", server.sandbox_base()))
         .header("Origin", "https://shop.example")
-        .json(&json!({ "params": params, "action": action }))
+        .json(&json!({ "params": params, "action": action, "page_url": SHOP_PAGE }))
         .send()
         .await
         .unwrap();
@@ -386,9 +396,10 @@ async fn the_bridge_script_and_order_summary_are_served_to_other_origins() {
     );
     let info: Value = browser()
         .get(format!(
-            "{}jsapi/order?package={}",
+            "{}jsapi/order?package={}&page_url={}",
             server.sandbox_base(),
-            urlencode(&format!("prepay_id={prepay}"))
+            urlencode(&format!("prepay_id={prepay}")),
+            urlencode(SHOP_PAGE)
         ))
         .send()
         .await
@@ -501,4 +512,152 @@ async fn the_home_page_lists_orders_and_never_shows_the_api_key() {
         assert!(page.contains("沙箱 — 不涉及真实资金") && page.contains(SANDBOX_MCH_ID));
         assert!(!page.contains(SANDBOX_API_KEY));
     }
+}
+
+// ---- the merchant's registration, enforced as WeChat does -------------------------------------
+
+/// The bridge's answer for a JSAPI order paid from `page_url`.
+async fn bridge_from(server: &common::TestServer, prepay: &str, page_url: &str) -> Value {
+    let params = bridge_params(prepay, SANDBOX_APPID, SignType::Md5);
+    browser()
+        .post(format!("{}jsapi/pay", server.sandbox_base()))
+        .json(&json!({ "params": params, "action": "pay", "page_url": page_url }))
+        .send()
+        .await
+        .unwrap()
+        .json()
+        .await
+        .unwrap()
+}
+
+async fn home(server: &common::TestServer) -> String {
+    browser().get(server.sandbox_base()).send().await.unwrap().text().await.unwrap()
+}
+
+#[tokio::test]
+async fn the_bridge_refuses_a_page_outside_the_registered_pay_directory_as_the_url_not_registered() {
+    let server = common::spawn_sandbox(|_| {}).await;
+    let (no, prepay) = jsapi_order(&server).await;
+    for outside in [
+        "http://localhost:8000/pay/abc/oauth?code=x&state=y",
+        "http://localhost:8000/o/abc",
+        "http://localhost:8000/payment/abc",
+        "https://shop.example/pay/abc",
+        "",
+    ] {
+        let answer = bridge_from(&server, &prepay, outside).await;
+        assert_eq!(answer["err_msg"], "get_brand_wcpay_request:fail", "{outside}: {answer}");
+        assert_eq!(answer["err_desc"], "当前页面的URL未注册", "{outside}");
+    }
+    assert_eq!(trade_state(&server, &no).await, "NOTPAY", "a refused page pays nothing");
+    let info: Value = browser()
+        .get(format!(
+            "{}jsapi/order?package={}&page_url={}",
+            server.sandbox_base(),
+            urlencode(&format!("prepay_id={prepay}")),
+            urlencode("http://localhost:8000/pay/abc/oauth")
+        ))
+        .send()
+        .await
+        .unwrap()
+        .json()
+        .await
+        .unwrap();
+    assert_eq!(info["err_desc"], "当前页面的URL未注册", "no pay sheet for an unregistered page");
+    assert!(home(&server).await.contains("/pay/abc/oauth"), "the refusal is on the home page");
+
+    // The page directly in /pay/ (query and fragment aside) pays.
+    let answer = bridge_from(&server, &prepay, "http://localhost:8000/pay/abc?from=oauth#top").await;
+    assert_eq!(answer["err_msg"], "get_brand_wcpay_request:ok", "{answer}");
+}
+
+#[tokio::test]
+async fn a_top_level_jsapi_registration_lets_pages_at_any_depth_of_its_domain_pay() {
+    let server = common::spawn_sandbox(|c| {
+        c.sandbox.jsapi_dirs = Some(vec!["https://shop.example/".into(), "https://pay.example/a/b/".into()]);
+    })
+    .await;
+    let (_, prepay) = jsapi_order(&server).await;
+    let refused = bridge_from(&server, &prepay, "https://pay.example/a/x.html").await;
+    assert_eq!(refused["err_desc"], "当前页面的URL未注册");
+    let ok = bridge_from(&server, &prepay, "https://shop.example/deep/er/page").await;
+    assert_eq!(ok["err_msg"], "get_brand_wcpay_request:ok", "{ok}");
+}
+
+#[tokio::test]
+async fn the_cashier_refuses_a_payer_whose_address_is_not_the_spbill_create_ip() {
+    let server = common::spawn_sandbox(|_| {}).await;
+    let (no, answer) =
+        unifiedorder_with(&server, "MWEB", |f| f.insert("spbill_create_ip", "203.0.113.7")).await;
+    let mweb = answer.get("mweb_url").unwrap().to_owned();
+    let (status, page) = open_cashier(&mweb, Some(SHOP_PAGE), IPHONE).await;
+    assert_eq!(status, StatusCode::FORBIDDEN);
+    assert!(page.contains("网络环境未能通过安全验证，请稍后再试"), "{page}");
+    let res = submit_cashier(&server, &mweb, Some(RETURN_PAGE), "pay").await;
+    assert_eq!(res.status(), StatusCode::FORBIDDEN, "paying is refused too");
+    assert_eq!(trade_state(&server, &no).await, "NOTPAY");
+    assert!(home(&server).await.contains("203.0.113.7"), "the refusal is on the home page");
+
+    // The same buyer address as the shop sent: the cashier opens.
+    let (_, mweb) = mweb_url(&server).await;
+    let (status, page) = open_cashier(&mweb, Some(SHOP_PAGE), IPHONE).await;
+    assert_eq!(status, StatusCode::OK, "{page}");
+}
+
+#[tokio::test]
+async fn the_payer_network_changed_switch_makes_the_cashier_refuse_until_it_is_off() {
+    let server = common::spawn_sandbox(|_| {}).await;
+    let (no, mweb) = mweb_url(&server).await;
+    let control = |on: bool| {
+        browser()
+            .post(format!("{}control", server.sandbox_base()))
+            .json(&json!({ "payer_network_changed": on }))
+            .send()
+    };
+    assert_eq!(control(true).await.unwrap().status(), StatusCode::OK);
+    let (status, page) = open_cashier(&mweb, Some(SHOP_PAGE), IPHONE).await;
+    assert_eq!(status, StatusCode::FORBIDDEN);
+    assert!(page.contains("网络环境未能通过安全验证"), "{page}");
+    assert_eq!(control(false).await.unwrap().status(), StatusCode::OK);
+    let res = submit_cashier(&server, &mweb, Some(RETURN_PAGE), "pay").await;
+    assert_eq!(res.status(), StatusCode::SEE_OTHER);
+    assert_eq!(trade_state(&server, &no).await, "SUCCESS");
+}
+
+#[tokio::test]
+async fn behind_a_trusted_proxy_the_cashier_sees_the_payer_at_the_forwarded_address() {
+    let server = common::spawn_sandbox(|c| {
+        c.trusted_proxies = vec![wxcheckout::config::ProxyNet::parse("127.0.0.1").unwrap()]
+    })
+    .await;
+    let (_, answer) =
+        unifiedorder_with(&server, "MWEB", |f| f.insert("spbill_create_ip", "203.0.113.7")).await;
+    let mweb = answer.get("mweb_url").unwrap().to_owned();
+    let open = |forwarded: &'static str| {
+        browser()
+            .get(&mweb)
+            .header("User-Agent", IPHONE)
+            .header("Referer", SHOP_PAGE)
+            .header("X-Forwarded-For", forwarded)
+            .send()
+    };
+    assert_eq!(open("203.0.113.7").await.unwrap().status(), StatusCode::OK);
+    assert_eq!(open("198.51.100.4").await.unwrap().status(), StatusCode::FORBIDDEN);
+}
+
+#[tokio::test]
+async fn the_cashier_opens_only_from_and_returns_only_to_the_registered_h5_domain() {
+    let server = common::spawn_sandbox(|c| c.sandbox.h5_domains = Some(vec!["shop.example".into()])).await;
+    let (_, mweb) = mweb_url(&server).await;
+    let (status, page) = open_cashier(&mweb, Some("https://evil.example/pay/x"), IPHONE).await;
+    assert_eq!(status, StatusCode::FORBIDDEN);
+    assert!(page.contains("商家存在未配置的参数，请联系商家解决"), "{page}");
+    let (status, _) = open_cashier(&mweb, Some(SHOP_PAGE), IPHONE).await;
+    assert_eq!(status, StatusCode::FORBIDDEN, "loopback is not registered here");
+    let (status, page) = open_cashier(&mweb, Some("https://m.shop.example/pay/x"), IPHONE).await;
+    assert_eq!(status, StatusCode::OK, "a subdomain of the H5 domain passes: {page}");
+    let back = format!("{mweb}&redirect_url={}", urlencode("https://evil.example/back"));
+    let (status, page) = open_cashier(&back, Some("https://shop.example/pay/x"), IPHONE).await;
+    assert_eq!(status, StatusCode::FORBIDDEN);
+    assert!(page.contains("商家存在未配置的参数"), "{page}");
 }

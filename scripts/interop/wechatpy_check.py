@@ -124,6 +124,31 @@ def main(sandbox):
     text = bill if isinstance(bill, str) else bill.get("data", "")
     check("downloadbill lists the payment", no in str(text), str(bill)[:300])
 
+    # OAuth snsapi_base: authorize → code → openid; the code works once.
+    # The sandbox redirects only to the registered OAuth domain (loopback by default).
+    back = f"{sandbox}/pay/back"
+    oauth = WeChatOAuth(APPID, APP_SECRET, back)
+    oauth.API_BASE_URL = f"{sandbox}/sandbox/"
+    loc = http_.get(f"{sandbox}/sandbox/connect/oauth2/authorize", allow_redirects=False, params={
+        "appid": APPID, "redirect_uri": back, "response_type": "code",
+        "scope": "snsapi_base", "state": "abc123"}).headers.get("Location", "")
+    qs = urllib.parse.parse_qs(urllib.parse.urlparse(loc).query)
+    check("authorize redirects back with a code and the state", qs.get("state") == ["abc123"] and qs.get("code"), loc)
+    tok = oauth.fetch_access_token(qs["code"][0])
+    check("the code gives an openid", tok.get("openid", "").startswith("o"), tok)
+    openid = tok.get("openid", "")
+    try:
+        oauth.fetch_access_token(qs["code"][0])
+        check("a used code is refused", False, "accepted twice")
+    except Exception as e:  # wechatpy raises WeChatOAuthException
+        check("a used code is refused with 40163", "40163" in str(e), e)
+
+    loc = http_.get(f"{sandbox}/sandbox/connect/oauth2/authorize", allow_redirects=False, params={
+        "appid": APPID, "redirect_uri": "https://evil.example/pay/back", "response_type": "code",
+        "scope": "snsapi_base", "state": "abc123"})
+    check("authorize refuses a redirect_uri off the OAuth domain (10003)",
+          "Location" not in loc.headers and "10003" in loc.text, loc.text[:200])
+
     # MWEB and JSAPI orders; HMAC-SHA256; a re-entry with other parameters.
     # wechatpy JSON-encodes scene_info itself
     scene = {"h5_info": {"type": "Wap", "wap_url": "https://shop.example.com", "wap_name": "Demo"}}
@@ -132,22 +157,34 @@ def main(sandbox):
     check("unifiedorder MWEB verifies and gives an mweb_url", signed(pay, mw) and "mweb_url" in mw, mw)
     js_no = trade_no("JS")
     js = pay.order.create("JSAPI", "Demo Shop-Tea", 88, notify_url, client_ip="203.0.113.7",
-                          out_trade_no=js_no, user_id="oUpF8uMuAJO_M2pxb1Q9zNjWeS6o")
+                          out_trade_no=js_no, user_id=openid)
     check("unifiedorder JSAPI verifies and gives a prepay_id", signed(pay, js) and js.get("prepay_id"), js)
     params = pay.jsapi.get_jsapi_params(js["prepay_id"])
-    bridge = http_.post(f"{sandbox}/sandbox/jsapi/pay", json={"params": params, "action": "pay"}).json()
+    # The bridge learns the calling page: only pages directly in the registered /pay/ directory.
+    outside = http_.post(f"{sandbox}/sandbox/jsapi/pay", json={
+        "params": params, "action": "pay", "page_url": f"{sandbox}/pay/x/oauth?code=1"}).json()
+    check("the bridge refuses a page outside the JSAPI directory",
+          outside.get("err_desc") == "当前页面的URL未注册", outside)
+    page = f"{sandbox}/pay/{js_no}"
+    bridge = http_.post(f"{sandbox}/sandbox/jsapi/pay", json={"params": params, "action": "pay", "page_url": page}).json()
     check("the sandbox bridge accepts wechatpy's JSAPI paySign", bridge.get("err_msg") == "get_brand_wcpay_request:ok", bridge)
     n = pay.parse_payment_result(Receiver.inbox["/notify"].get(timeout=10))
     check("the JSAPI payment's notification verifies", n["out_trade_no"] == js_no and n["trade_type"] == "JSAPI", n)
     forged = dict(params, paySign="0" * 32)
-    bridge = http_.post(f"{sandbox}/sandbox/jsapi/pay", json={"params": forged, "action": "pay"}).json()
+    bridge = http_.post(f"{sandbox}/sandbox/jsapi/pay", json={"params": forged, "action": "pay", "page_url": page}).json()
     check("the sandbox bridge refuses a wrong paySign", bridge.get("err_msg") == "get_brand_wcpay_request:fail", bridge)
+    try:
+        pay.order.create("JSAPI", "Demo Shop-Tea", 88, notify_url, client_ip="203.0.113.7",
+                         out_trade_no=trade_no("OI"), user_id="oUpF8uMuAJO_M2pxb1Q9zNjWeS6o")
+        check("an openid this appid never issued is refused", False, "accepted")
+    except WeChatPayException as e:
+        check("an openid of another appid answers appid和openid不匹配", "appid和openid不匹配" in (e.errmsg or ""), e)
     re_no = trade_no("RE")
     pay.order.create("JSAPI", "Demo Shop-Tea", 88, notify_url, client_ip="203.0.113.7",
-                     out_trade_no=re_no, user_id="oUpF8uMuAJO_M2pxb1Q9zNjWeS6o")
+                     out_trade_no=re_no, user_id=openid)
     try:
         pay.order.create("JSAPI", "Demo Shop-Tea", 99, notify_url, client_ip="203.0.113.7",
-                         out_trade_no=re_no, user_id="oUpF8uMuAJO_M2pxb1Q9zNjWeS6o")
+                         out_trade_no=re_no, user_id=openid)
         check("re-entry with another amount is refused", False, "no error")
     except WeChatPayException as e:
         check("re-entry with another amount answers INVALID_REQUEST 201", e.errcode == "INVALID_REQUEST" and "201" in (e.errmsg or ""), e)
@@ -176,24 +213,6 @@ def main(sandbox):
         check("a wrongly signed request is refused", False, "answered")
     except WeChatPayException as e:
         check("a wrongly signed request gets return_code FAIL", e.return_code == "FAIL", e)
-
-    # OAuth snsapi_base: authorize → code → openid; the code works once.
-    # The sandbox redirects only to its own shop (loopback, public_url, the request's host).
-    back = f"{sandbox}/pay/back"
-    oauth = WeChatOAuth(APPID, APP_SECRET, back)
-    oauth.API_BASE_URL = f"{sandbox}/sandbox/"
-    loc = http_.get(f"{sandbox}/sandbox/connect/oauth2/authorize", allow_redirects=False, params={
-        "appid": APPID, "redirect_uri": back, "response_type": "code",
-        "scope": "snsapi_base", "state": "abc123"}).headers.get("Location", "")
-    qs = urllib.parse.parse_qs(urllib.parse.urlparse(loc).query)
-    check("authorize redirects back with a code and the state", qs.get("state") == ["abc123"] and qs.get("code"), loc)
-    tok = oauth.fetch_access_token(qs["code"][0])
-    check("the code gives an openid", tok.get("openid", "").startswith("o"), tok)
-    try:
-        oauth.fetch_access_token(qs["code"][0])
-        check("a used code is refused", False, "accepted twice")
-    except Exception as e:  # wechatpy raises WeChatOAuthException
-        check("a used code is refused with 40163", "40163" in str(e), e)
 
     passed = sum(results)
     print(f"interop: {passed} passed, {len(results) - passed} failed")

@@ -10,6 +10,7 @@ use url::Url;
 use super::{Admin, AdminError, AdminSession, Chrome, Section, beijing};
 use crate::checkout::Checkout;
 use crate::config::Config;
+use crate::web::pay::BuyerBase;
 use crate::web::{Frame, Lang, Page};
 
 /// `1920…2d`: the first 4 and last 2 characters, enough to tell two keys apart, never to
@@ -55,6 +56,7 @@ pub fn page(
     checkout: &State<Arc<Checkout>>,
     session: AdminSession,
     frame: Frame,
+    base: BuyerBase,
 ) -> Result<Page<SettingsPage>, AdminError> {
     let password = admin.store.admin_password()?;
     let password_text = match password {
@@ -65,9 +67,9 @@ pub fn page(
         chrome: Chrome::new(frame, Some(&session), Section::Settings),
         settings: effective(config, frame.lang, password_text),
         registrations: registrations(
+            &base.0,
             &checkout.settings.notify_url,
             &checkout.settings.refund_notify_url,
-            config,
         ),
         no_public_url: config.public_url.is_none(),
     }))
@@ -153,43 +155,26 @@ fn effective(config: &Config, lang: Lang, password: String) -> Vec<Setting> {
     ]
 }
 
-/// The shop's base URL (with its trailing slash) from the notify URL the checkout uses.
-fn base_of(notify_url: &str) -> String {
-    notify_url.strip_suffix("wxpay/notify").unwrap_or(notify_url).to_owned()
-}
-
-/// `host[:port]` of `base` (WeChat's domain fields take no scheme and no path).
-fn domain_of(base: &str) -> String {
-    Url::parse(base)
-        .ok()
-        .and_then(|u| {
-            let host = u.host_str()?.to_owned();
-            Some(match u.port() {
-                Some(p) => format!("{host}:{p}"),
-                None => host,
-            })
-        })
-        .unwrap_or_default()
-}
-
-fn registrations(notify_url: &str, refund_notify_url: &str, _config: &Config) -> Vec<Registration> {
-    let base = base_of(notify_url);
-    let domain = domain_of(&base);
+/// What to register, from `Registration::for_shop` (which the sandbox also enforces), and
+/// the notify URLs to check.
+fn registrations(base: &Url, notify_url: &str, refund_notify_url: &str) -> Vec<Registration> {
+    let wanted = crate::wxpay::registration::Registration::for_shop(base);
+    let joined = |list: Vec<String>| list.join(" ");
     vec![
         Registration {
             label: "JSAPI 支付授权目录 / JSAPI payment directory",
             place: "商户平台 → 产品中心 → 开发配置 / Merchant platform → Product center → Development settings",
-            value: format!("{base}pay/"),
+            value: joined(wanted.jsapi_dirs.iter().map(Url::to_string).collect()),
         },
         Registration {
             label: "H5 支付域名 / H5 payment domain",
             place: "商户平台 → 产品中心 → H5 支付 → 开发配置 / Merchant platform → H5 payment → Development settings",
-            value: domain.clone(),
+            value: joined(wanted.h5_domains),
         },
         Registration {
             label: "网页授权域名 / OAuth (网页授权) domain",
             place: "公众平台 → 设置与开发 → 公众号设置 → 功能设置 / Official account platform → Settings → Features",
-            value: domain,
+            value: joined(wanted.oauth_domains),
         },
         Registration {
             label: "支付结果通知 / Payment notify URL",
@@ -215,9 +200,12 @@ mod tests {
     }
 
     #[test]
-    fn the_addresses_to_register_follow_the_public_url() {
-        assert_eq!(base_of("https://shop.example/s/wxpay/notify"), "https://shop.example/s/");
-        assert_eq!(domain_of("https://shop.example/s/"), "shop.example");
-        assert_eq!(domain_of("http://127.0.0.1:8000/"), "127.0.0.1:8000");
+    fn the_addresses_to_register_follow_the_shops_base_url() {
+        let base = Url::parse("https://shop.example/s/").expect("url");
+        let rows = registrations(&base, "https://shop.example/s/wxpay/notify", "r");
+        let values: Vec<&str> = rows.iter().map(|r| r.value.as_str()).collect();
+        assert_eq!(values[..3], ["https://shop.example/s/pay/", "shop.example", "shop.example"]);
+        let local = Url::parse("http://127.0.0.1:8000/").expect("url");
+        assert_eq!(registrations(&local, "n", "r")[1].value, "127.0.0.1:8000");
     }
 }

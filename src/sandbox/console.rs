@@ -15,6 +15,7 @@ use rocket::{State, get};
 
 use super::gateway::SandboxBase;
 use super::payer::yuan;
+use super::registered::{Registered, RegistrationSource};
 use super::state::{Delivery, DeliveryKind, DeliveryStatus, Sandbox, SbOrder};
 use crate::web::Page;
 use crate::wxpay::messages::beijing_dashed;
@@ -108,9 +109,29 @@ struct HomePage {
     time_scale: f64,
     orders: Vec<OrderRow>,
     deliveries: Vec<DeliveryRow>,
+    registration_source: &'static str,
+    jsapi_dirs: Vec<String>,
+    h5_domains: Vec<String>,
+    oauth_domains: Vec<String>,
+    refusals: Vec<RefusalRow>,
 }
 
-fn home_page(sandbox: &Sandbox, base: &SandboxBase) -> HomePage {
+struct RefusalRow {
+    at: String,
+    rule: &'static str,
+    detail: String,
+    warning: bool,
+}
+
+fn home_page(sandbox: &Sandbox, base: &SandboxBase, registered: &Registered) -> HomePage {
+    let registration_source = match sandbox.registration {
+        RegistrationSource::Fixed(_) => {
+            "沙箱按这份登记检查页面、跳转和 Referer。 The sandbox checks pages, redirects and Referers against this registration."
+        }
+        RegistrationSource::ShopAtRequestHost => {
+            "没有 public_url：登记的是你访问本店所用的地址，与管理后台「设置」页显示的一致。 No public_url: the address you reached the shop at is registered, as the admin's Settings page shows."
+        }
+    };
     let st = sandbox.state();
     let mut orders: Vec<&SbOrder> = st.orders.values().collect();
     orders.sort_by_key(|o| std::cmp::Reverse(o.created));
@@ -122,11 +143,27 @@ fn home_page(sandbox: &Sandbox, base: &SandboxBase) -> HomePage {
         time_scale: sandbox.clock.scale(),
         orders: orders.into_iter().take(SHOWN).map(OrderRow::of).collect(),
         deliveries: st.deliveries.iter().rev().take(SHOWN).map(DeliveryRow::of).collect(),
+        registration_source,
+        jsapi_dirs: registered.jsapi_dirs.iter().map(|d| d.to_string()).collect(),
+        h5_domains: registered.h5_domains.clone(),
+        oauth_domains: registered.oauth_domains.clone(),
+        refusals: st
+            .refusals
+            .iter()
+            .rev()
+            .take(SHOWN)
+            .map(|r| RefusalRow {
+                at: beijing_dashed(r.at),
+                rule: r.rule,
+                detail: r.detail.clone(),
+                warning: r.warning,
+            })
+            .collect(),
     }
 }
 
 /// `GET /sandbox/` and `GET /sandbox` (Rocket ignores the empty last segment).
 #[get("/")]
-fn home(sandbox: &State<Arc<Sandbox>>, base: SandboxBase) -> Page<HomePage> {
-    Page(home_page(sandbox, &base))
+fn home(sandbox: &State<Arc<Sandbox>>, base: SandboxBase, registered: Registered) -> Page<HomePage> {
+    Page(home_page(sandbox, &base, &registered))
 }

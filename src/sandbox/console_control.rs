@@ -1,4 +1,4 @@
-//! The control page: the six fault settings of the running sandbox, as a form for people
+//! The control page: the seven fault settings of the running sandbox, as a form for people
 //! and as JSON for tests. `time_scale` is shown but fixed at start (the clock uses it).
 //!
 //! Changes state only through `Sandbox::set_faults`, after `SandboxConfig::validate`; a
@@ -27,13 +27,14 @@ use crate::sandbox::state::Sandbox;
 use crate::web::Page;
 
 /// The settings the control page may change, with these exact names.
-const KEYS: [&str; 6] = [
+const KEYS: [&str; 7] = [
     "notify_copies",
     "notify_drop_first",
     "notify_delay_ms",
     "system_error_rate",
     "notify_extra_fields",
     "notify_bad_sign",
+    "payer_network_changed",
 ];
 
 pub fn routes() -> Vec<rocket::Route> {
@@ -50,6 +51,7 @@ struct ControlPage {
     system_error_rate: String,
     notify_extra_fields: bool,
     notify_bad_sign: bool,
+    payer_network_changed: bool,
     saved: bool,
     error: Option<String>,
 }
@@ -64,6 +66,7 @@ impl ControlPage {
             system_error_rate: f.system_error_rate.to_string(),
             notify_extra_fields: f.notify_extra_fields,
             notify_bad_sign: f.notify_bad_sign,
+            payer_network_changed: f.payer_network_changed,
             saved,
             error: None,
         }
@@ -86,6 +89,7 @@ struct ControlForm<'r> {
     /// Checkboxes: present when ticked.
     notify_extra_fields: Option<&'r str>,
     notify_bad_sign: Option<&'r str>,
+    payer_network_changed: Option<&'r str>,
 }
 
 fn number<T: std::str::FromStr>(key: &str, raw: &str) -> Result<T, String> {
@@ -101,6 +105,8 @@ fn parse_form(f: &ControlForm<'_>, current: &SandboxConfig) -> Result<SandboxCon
         system_error_rate: number("system_error_rate", f.system_error_rate)?,
         notify_extra_fields: f.notify_extra_fields.is_some(),
         notify_bad_sign: f.notify_bad_sign.is_some(),
+        payer_network_changed: f.payer_network_changed.is_some(),
+        ..current.clone()
     };
     next.validate().map_err(|e| e.to_string())?;
     Ok(next)
@@ -127,6 +133,7 @@ fn save_form(
                 system_error_rate: form.system_error_rate.to_owned(),
                 notify_extra_fields: form.notify_extra_fields.is_some(),
                 notify_bad_sign: form.notify_bad_sign.is_some(),
+                payer_network_changed: form.payer_network_changed.is_some(),
                 saved: false,
                 error: Some(error),
             };

@@ -1,10 +1,9 @@
-//! Which hosts the sandbox will send a browser to (OAuth `redirect_uri`, the cashier's
-//! `redirect_url` and Referer) or POST a notification to (`notify_url`).
+//! Which hosts the sandbox will POST a notification to (`notify_url`, refund `notify_url`).
 //!
-//! WeChat only redirects to, and is only opened from, the domains a merchant registered;
-//! the sandbox has no registration, so "registered" means this shop: loopback, the host of
-//! `public_url`, or (for browsers) the host the request was addressed to. Owns that rule
-//! only; the pages and endpoints decide what to answer when it fails.
+//! Browsers are sent only where the merchant registered (`registered.rs`); notifications,
+//! which need no registration at WeChat, go only to this shop: loopback, the host of
+//! `public_url`, or the address this server listens on. Owns that rule only; the endpoints
+//! decide what to answer when it fails.
 
 use std::convert::Infallible;
 use std::net::IpAddr;
@@ -21,28 +20,16 @@ use super::state::Sandbox;
 pub struct OwnHosts {
     /// The host of `public_url`, when configured.
     public: Option<String>,
-    /// The hostname of the request's `Host` header, without its port.
-    request: Option<String>,
     /// The address the server was told to listen on, unless it is 0.0.0.0 / ::.
     bound: Option<IpAddr>,
 }
 
 impl OwnHosts {
-    pub fn new(public_url: Option<&Url>, request_host: Option<&str>, bound: Option<IpAddr>) -> OwnHosts {
+    pub fn new(public_url: Option<&Url>, bound: Option<IpAddr>) -> OwnHosts {
         OwnHosts {
             public: public_url.and_then(Url::host_str).map(str::to_ascii_lowercase),
-            request: request_host.map(str::to_ascii_lowercase),
             bound: bound.filter(|ip| !ip.is_unspecified()),
         }
-    }
-
-    /// Whether a browser may be sent to `url` (or come from it, for a Referer): loopback,
-    /// `public_url`'s host, or the host this request was addressed to (port ignored).
-    ///
-    /// why the Host header is trusted here: the browser that follows the redirect sent it,
-    /// so a page on another site cannot choose it for its victim.
-    pub fn browser_may_visit(&self, url: &Url) -> bool {
-        self.is_loopback_or_public(url) || self.request.as_deref().is_some_and(|h| host_is(url, h))
     }
 
     /// Whether the sandbox may POST a notification to `url`: loopback, `public_url`'s host,
@@ -52,11 +39,9 @@ impl OwnHosts {
     /// a unifiedorder; without this rule they could make the server POST to any internal
     /// address. The Host header is not enough here: the signer, not a victim, chooses it.
     pub fn may_notify(&self, url: &Url) -> bool {
-        self.is_loopback_or_public(url) || self.bound.is_some_and(|ip| host_is(url, &ip.to_string()))
-    }
-
-    fn is_loopback_or_public(&self, url: &Url) -> bool {
-        is_loopback(url) || self.public.as_deref().is_some_and(|h| host_is(url, h))
+        is_loopback(url)
+            || self.public.as_deref().is_some_and(|h| host_is(url, h))
+            || self.bound.is_some_and(|ip| host_is(url, &ip.to_string()))
     }
 }
 
@@ -85,9 +70,8 @@ impl<'r> FromRequest<'r> for OwnHosts {
 
     async fn from_request(req: &'r Request<'_>) -> Outcome<Self, Infallible> {
         let public = req.rocket().state::<Arc<Sandbox>>().and_then(|sb| sb.public_url.as_ref());
-        let request = req.host().map(|h| h.domain().as_str().to_owned());
         let bound = Some(req.rocket().config().address);
-        Outcome::Success(OwnHosts::new(public, request.as_deref(), bound))
+        Outcome::Success(OwnHosts::new(public, bound))
     }
 }
 
@@ -100,29 +84,15 @@ mod tests {
     }
 
     #[test]
-    fn a_browser_goes_only_to_loopback_the_public_host_or_the_requests_host() {
-        let public = url("https://shop.example/");
-        let own = OwnHosts::new(Some(&public), Some("Shop.LAN"), None);
-        for ok in [
-            "http://127.0.0.1:9/x",
-            "http://[::1]/x",
-            "http://localhost:8000/x",
-            "https://shop.example:8443/back",
-            "http://shop.lan/back",
-        ] {
-            assert!(own.browser_may_visit(&url(ok)), "{ok}");
-        }
-        for refused in ["https://evil.example/", "https://shop.example.evil.example/", "http://10.0.0.1/"] {
-            assert!(!own.browser_may_visit(&url(refused)), "{refused}");
-        }
-    }
-
-    #[test]
     fn a_notification_never_goes_to_the_host_a_request_names() {
-        let own = OwnHosts::new(None, Some("169.254.169.254"), Some("0.0.0.0".parse().unwrap()));
+        let own = OwnHosts::new(None, Some("0.0.0.0".parse().unwrap()));
         assert!(!own.may_notify(&url("http://169.254.169.254/latest/meta-data")));
         assert!(own.may_notify(&url("http://127.0.0.1:8000/wxpay/notify")));
-        let bound = OwnHosts::new(None, None, Some("192.168.1.5".parse().unwrap()));
+        let public = url("https://shop.example/");
+        let shop = OwnHosts::new(Some(&public), None);
+        assert!(shop.may_notify(&url("https://shop.example/wxpay/notify")));
+        assert!(!shop.may_notify(&url("https://evil.example/wxpay/notify")));
+        let bound = OwnHosts::new(None, Some("192.168.1.5".parse().unwrap()));
         assert!(bound.may_notify(&url("http://192.168.1.5:8000/wxpay/notify")));
         assert!(!bound.may_notify(&url("http://192.168.1.6:8000/wxpay/notify")));
     }

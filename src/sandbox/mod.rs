@@ -15,12 +15,14 @@ pub mod hosts;
 pub mod notifier;
 pub mod oauth;
 pub mod payer;
+pub mod registered;
 pub mod state;
 
 use std::sync::Arc;
 
 use rocket::fairing::AdHoc;
 
+pub use registered::RegistrationSource;
 pub use state::{Merchant, Sandbox};
 
 use crate::config::Config;
@@ -35,9 +37,11 @@ pub fn merchant_from(config: &Config) -> Merchant {
     }
 }
 
-/// Mounts the sandbox under `/sandbox` with its state.
-pub fn stage(config: &Config) -> AdHoc {
-    let sandbox = Sandbox::new(merchant_from(config), config.sandbox.clone(), config.public_url.clone());
+/// Mounts the sandbox under `/sandbox` with its state, enforcing `registration`
+/// (`RegistrationSource::in_shop` inside `serve`, `::alone` for `wxcheckout sandbox`).
+pub fn stage(config: &Config, registration: RegistrationSource) -> AdHoc {
+    let sandbox =
+        Sandbox::new(merchant_from(config), config.sandbox.clone(), config.public_url.clone(), registration);
     stage_with(sandbox)
 }
 

@@ -19,7 +19,7 @@ use serde_json::{Value, json};
 use sha2::{Digest, Sha256};
 use subtle::ConstantTimeEq;
 
-use super::hosts::OwnHosts;
+use super::registered::{Registered, web_url};
 use super::state::{OauthCode, Sandbox, ids};
 
 /// "code只能使用一次，5分钟未被使用自动过期" (scaled by `time_scale`).
@@ -56,11 +56,29 @@ pub fn browser_uid(sb: &Sandbox, jar: &CookieJar<'_>) -> String {
 }
 
 /// The openid of user `uid` under `appid`: `o` + 27 characters, stable per browser and appid,
-/// as WeChat's openids are per official account.
+/// as WeChat's openids are per official account. The last 11 characters seal the first 16 to
+/// the appid, so the gateway can tell an openid issued for another appid (or made up), as
+/// WeChat's unifiedorder does ("appid和openid不匹配").
 pub fn openid_for(appid: &str, uid: &str) -> String {
-    let digest = Sha256::digest(format!("{appid}:{uid}").as_bytes());
-    let b64 = URL_SAFE_NO_PAD.encode(digest);
-    format!("o{}", &b64[..27])
+    let user = &b64_sha256(&format!("uid:{uid}"))[..16];
+    format!("o{user}{}", seal(appid, user))
+}
+
+/// Whether `openid` was issued by this sandbox for `appid`.
+pub fn openid_belongs_to(appid: &str, openid: &str) -> bool {
+    let Some(rest) = openid.strip_prefix('o').filter(|r| r.len() == 27 && r.is_ascii()) else {
+        return false;
+    };
+    let (user, sealed) = rest.split_at(16);
+    bool::from(sealed.as_bytes().ct_eq(seal(appid, user).as_bytes()))
+}
+
+fn seal(appid: &str, user: &str) -> String {
+    b64_sha256(&format!("{appid}:{user}"))[..11].to_owned()
+}
+
+fn b64_sha256(s: &str) -> String {
+    URL_SAFE_NO_PAD.encode(Sha256::digest(s.as_bytes()))
 }
 
 /// The openid of the browser at hand under the sandbox's appid (payer pages: H5 and NATIVE
@@ -88,15 +106,15 @@ fn refuse(code: &str, message: &str) -> (Status, RawHtml<String>) {
 }
 
 /// `connect/oauth2/authorize`: no consent page even for `snsapi_userinfo` (the sandbox has
-/// no profile to share). The redirect domain must be this shop's (`OwnHosts`), standing in
-/// for the registered 网页授权域名; anything else would make the sandbox an open redirect
-/// that hands out codes to any site.
+/// no profile to share). The redirect domain must be the registered 网页授权域名, exactly
+/// (WeChat allows no subdomain); anything else would also make the sandbox an open
+/// redirect that hands out codes to any site.
 #[allow(clippy::too_many_arguments)] // why: Rocket passes each query parameter as an argument.
 #[get("/connect/oauth2/authorize?<appid>&<redirect_uri>&<response_type>&<scope>&<state>")]
 fn authorize(
     sb: &Managed<Arc<Sandbox>>,
     jar: &CookieJar<'_>,
-    hosts: OwnHosts,
+    registered: Registered,
     appid: Option<String>,
     redirect_uri: Option<String>,
     response_type: Option<String>,
@@ -109,10 +127,16 @@ fn authorize(
     }
     let redirect =
         redirect_uri.filter(|r| !r.is_empty()).ok_or_else(|| refuse("10011", "redirect_uri不能为空"))?;
-    let mut target = url::Url::parse(&redirect)
-        .ok()
-        .filter(|u| matches!(u.scheme(), "http" | "https") && hosts.browser_may_visit(u))
-        .ok_or_else(|| refuse("10003", "redirect_uri域名与后台配置不一致"))?;
+    let mut target = match web_url(&redirect) {
+        Some(u) if registered.oauth_allows(&u) => u,
+        _ => {
+            sb.refused(
+                "网页授权域名 / OAuth domain",
+                format!("10003 redirect_uri {redirect:?} is not on {}", registered.oauth_domains.join(", ")),
+            );
+            return Err(refuse("redirect_uri 参数错误", "10003 redirect_uri域名与后台配置不一致"));
+        }
+    };
     if response_type.as_deref() != Some("code") {
         return Err(refuse("10001", "response_type参数错误"));
     }
@@ -208,5 +232,14 @@ mod tests {
         assert!(a.starts_with('o'));
         assert_eq!(a, openid_for("wxd930ea5d5a258f4f", "uid123456"));
         assert_ne!(a, openid_for("wx0000000000000000", "uid123456"));
+    }
+
+    #[test]
+    fn an_openid_belongs_only_to_the_appid_it_was_issued_for() {
+        let a = openid_for("wxd930ea5d5a258f4f", "uid123456");
+        assert!(openid_belongs_to("wxd930ea5d5a258f4f", &a));
+        assert!(!openid_belongs_to("wx0000000000000000", &a));
+        assert!(!openid_belongs_to("wxd930ea5d5a258f4f", "oUpF8uMuAJO_M2pxb1Q9zNjWeS6o"));
+        assert!(!openid_belongs_to("wxd930ea5d5a258f4f", ""));
     }
 }

@@ -4,6 +4,7 @@
 //! Owns `/sandbox/cgi-bin/mmpayweb-bin/…`. Pays only through `Sandbox::pay`; must not issue
 //! prepay ids or `mweb_url`s (the gateway does).
 
+use std::net::IpAddr;
 use std::sync::Arc;
 use std::time::Duration;
 
@@ -16,9 +17,14 @@ use super::{
     AfterTap, Browser, Refusal, SameSite, Tapped, check_payable, merchant_label, order_by_prepay,
     pay_or_cancel, refuse, yuan,
 };
-use crate::sandbox::hosts::OwnHosts;
+use crate::sandbox::registered::{Registered, web_url};
 use crate::sandbox::state::{Sandbox, SbOrder};
 use crate::web::Page;
+use crate::web::client_ip::ClientIp;
+
+/// WeChat's H5 error #1.
+const NETWORK_CHECK_FAILED: &str = "网络环境未能通过安全验证，请稍后再试";
+const H5_DOMAIN: &str = "H5 支付域名 / H5 domain";
 
 /// "mweb_url的有效期为5分钟".
 const MWEB_TTL: Duration = Duration::from_secs(5 * 60);
@@ -47,21 +53,28 @@ fn unconfigured(detail: &str) -> Refusal {
 }
 
 /// `redirect_url` must be an http(s) URL (anything else, `javascript:` or `data:`, would run
-/// in our origin or leave the payer stranded) on this shop's host: WeChat only returns to
-/// the merchant's H5 domain, and the sandbox must not become an open redirect.
-fn return_url(raw: Option<&str>, hosts: &OwnHosts) -> Result<Option<String>, Refusal> {
+/// in our origin or leave the payer stranded) on the registered H5 domain: WeChat only
+/// returns there, and the sandbox must not become an open redirect.
+fn return_url(
+    sandbox: &Sandbox,
+    raw: Option<&str>,
+    registered: &Registered,
+) -> Result<Option<String>, Refusal> {
     let Some(raw) = raw.map(str::trim).filter(|s| !s.is_empty()) else {
         return Ok(None);
     };
-    match url::Url::parse(raw) {
-        Ok(u) if matches!(u.scheme(), "http" | "https") && u.host().is_some() => {
-            if hosts.browser_may_visit(&u) {
-                Ok(Some(u.to_string()))
-            } else {
-                Err(unconfigured("redirect_url 不是本商户的域名。 redirect_url is not the shop's domain."))
-            }
+    match web_url(raw) {
+        Some(u) if registered.h5_allows(&u) => Ok(Some(u.to_string())),
+        Some(_) => {
+            sandbox.refused(
+                H5_DOMAIN,
+                format!("redirect_url {raw:?} is not on {}", registered.h5_domains.join(", ")),
+            );
+            Err(unconfigured(
+                "redirect_url 不是本商户的 H5 支付域名。 redirect_url is not on the registered H5 domain.",
+            ))
         }
-        _ => Err(refuse(
+        None => Err(refuse(
             Status::BadRequest,
             "商家参数格式有误，请联系商家解决",
             "redirect_url 必须是 http(s) 地址。 redirect_url must be an http(s) URL.",
@@ -88,23 +101,63 @@ fn linked_order(
     if package_ok { Ok(order) } else { Err(unknown()) }
 }
 
+/// WeChat's error #1: the payer's address is not the `spbill_create_ip` the merchant sent
+/// (the shop sent a proxy's address, or the payer moved from Wi-Fi to mobile data).
+fn check_network(sandbox: &Sandbox, order: &SbOrder, payer: &ClientIp) -> Result<(), Refusal> {
+    let sent = order.spbill_create_ip.parse::<IpAddr>().ok().map(canonical);
+    let changed = sandbox.faults().payer_network_changed;
+    if !changed && sent == Some(canonical(payer.0)) {
+        return Ok(());
+    }
+    let why = if changed { " (control: payer_network_changed)" } else { "" };
+    sandbox.refused(
+        "H5 付款人网络 / H5 payer network",
+        format!(
+            "{}: spbill_create_ip {} but the payer is at {}{why}",
+            order.out_trade_no, order.spbill_create_ip, payer.0
+        ),
+    );
+    Err(refuse(
+        Status::Forbidden,
+        NETWORK_CHECK_FAILED,
+        "付款人的网络地址与商户下单时上报的 spbill_create_ip 不一致。 The payer's address differs from the spbill_create_ip the shop sent.",
+    ))
+}
+
+/// An IPv4 address in its plain form, also when it arrived as `::ffff:a.b.c.d`.
+fn canonical(ip: IpAddr) -> IpAddr {
+    match ip {
+        IpAddr::V6(v6) => v6.to_ipv4_mapped().map_or(ip, IpAddr::V4),
+        v4 => v4,
+    }
+}
+
 /// WeChat's checks when the cashier opens, in the order its error pages are listed.
 fn check_opening(
     sandbox: &Sandbox,
     order: &SbOrder,
     browser: &Browser,
-    hosts: &OwnHosts,
+    registered: &Registered,
+    payer: &ClientIp,
 ) -> Result<(), Refusal> {
+    check_network(sandbox, order, payer)?;
     // why: WeChat only opens the cashier from a page of the merchant's H5 domain.
     let Some(referer) = browser.referer.as_deref() else {
+        sandbox.refused(H5_DOMAIN, format!("{}: no Referer", order.out_trade_no));
         return Err(refuse(
             Status::Forbidden,
             "商家参数格式有误，请联系商家解决",
             "缺少 Referer：请从商户网页跳转到支付页。 No Referer: open this link from the shop's page.",
         ));
     };
-    if !url::Url::parse(referer).is_ok_and(|u| hosts.browser_may_visit(&u)) {
-        return Err(unconfigured("Referer 不是本商户的域名。 The Referer is not the shop's domain."));
+    if !web_url(referer).is_some_and(|u| registered.h5_allows(&u)) {
+        sandbox.refused(
+            H5_DOMAIN,
+            format!("Referer {referer:?} is not on {}", registered.h5_domains.join(", ")),
+        );
+        return Err(unconfigured(
+            "Referer 不是本商户的 H5 支付域名。 The Referer is not on the registered H5 domain.",
+        ));
     }
     if browser.in_wechat() {
         return Err(refuse(
@@ -128,14 +181,15 @@ fn check_opening(
 fn checkmweb(
     sandbox: &State<Arc<Sandbox>>,
     browser: Browser,
-    hosts: OwnHosts,
+    registered: Registered,
+    payer: ClientIp,
     prepay_id: Option<&str>,
     package: Option<&str>,
     redirect_url: Option<&str>,
 ) -> Result<Page<CashierPage>, Refusal> {
-    let back = return_url(redirect_url, &hosts)?;
+    let back = return_url(sandbox, redirect_url, &registered)?;
     let order = linked_order(sandbox, prepay_id, package)?;
-    check_opening(sandbox, &order, &browser, &hosts)?;
+    check_opening(sandbox, &order, &browser, &registered, &payer)?;
     check_payable(&order).map_err(|(status, mut page)| {
         page.0.back = back.clone().map(|u| (u, "返回商户 / Back to the shop".to_owned()));
         (status, page)
@@ -164,12 +218,16 @@ struct CashierForm<'r> {
 async fn pay(
     sandbox: &State<Arc<Sandbox>>,
     _same_site: SameSite,
-    hosts: OwnHosts,
+    registered: Registered,
+    payer: ClientIp,
     jar: &CookieJar<'_>,
     form: Form<CashierForm<'_>>,
 ) -> Tapped {
-    let back = return_url(form.redirect_url, &hosts)?;
+    let back = return_url(sandbox, form.redirect_url, &registered)?;
     let order = linked_order(sandbox, Some(form.prepay_id), Some(form.package))?;
+    if form.action == "pay" {
+        check_network(sandbox, &order, &payer)?;
+    }
     if form.action == "pay" && sandbox.clock.elapsed(order.prepay_issued, PREPAY_TTL) {
         return Err(refuse(
             Status::Gone,

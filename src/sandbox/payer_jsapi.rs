@@ -15,6 +15,7 @@ use rocket::{Request, Response, State, get, options, post};
 use serde::Deserialize;
 
 use super::{merchant_label, order_by_prepay, yuan};
+use crate::sandbox::registered::{Registered, web_url};
 use crate::sandbox::state::{PayError, Sandbox, SbOrder, TradeState};
 use crate::wxpay::SignType;
 use crate::wxpay::jsapi::{JsapiPayParams, verify_pay_params};
@@ -24,6 +25,8 @@ const PREPAY_TTL: Duration = Duration::from_secs(2 * 60 * 60);
 /// What WeChat says for an unknown or expired prepay_id, or another appid.
 const MISSING_TOTAL_FEE: &str = "调用支付JSAPI缺少参数：total_fee";
 const BAD_SIGN: &str = "签名错误";
+/// What WeChat says when the calling page is not in a registered JSAPI payment directory.
+const URL_NOT_REGISTERED: &str = "当前页面的URL未注册";
 
 /// The script; also at `/static/sandbox/bridge.js` through the embed.
 const BRIDGE_JS: &str = include_str!("../../static/sandbox/bridge.js");
@@ -109,6 +112,24 @@ struct BridgeParams {
 struct PayRequest {
     params: BridgeParams,
     action: String,
+    /// `location.href` of the page that called the bridge: in WeChat the bridge knows it.
+    page_url: String,
+}
+
+/// WeChat's first check of `getBrandWCPayRequest`: the calling page must lie in a registered
+/// JSAPI payment directory (a multi-level directory matched exactly).
+fn check_page(sandbox: &Sandbox, registered: &Registered, page_url: &str) -> Result<(), &'static str> {
+    match web_url(page_url) {
+        Some(page) if registered.jsapi_page_allowed(&page) => Ok(()),
+        _ => {
+            let dirs: Vec<&str> = registered.jsapi_dirs.iter().map(url::Url::as_str).collect();
+            sandbox.refused(
+                "JSAPI 支付授权目录 / JSAPI payment directory",
+                format!("{URL_NOT_REGISTERED}: {page_url:?} is not in {}", dirs.join(", ")),
+            );
+            Err(URL_NOT_REGISTERED)
+        }
+    }
 }
 
 /// `prepay_id=<id>` → the JSAPI order, while its prepay id is valid.
@@ -177,10 +198,13 @@ fn pay_error_desc(e: &PayError) -> &'static str {
 /// why: the body is read as text and parsed here so that every answer, even to bad JSON,
 /// is the bridge's JSON with the CORS header the calling page needs to read it.
 #[post("/jsapi/pay", data = "<body>")]
-async fn pay(sandbox: &State<Arc<Sandbox>>, body: String) -> Cors<Json<Value>> {
+async fn pay(sandbox: &State<Arc<Sandbox>>, registered: Registered, body: String) -> Cors<Json<Value>> {
     let Ok(req) = serde_json::from_str::<PayRequest>(&body) else {
         return answer("fail", Some("请求不是有效的 JSON / body is not valid JSON"));
     };
+    if let Err(desc) = check_page(sandbox, &registered, &req.page_url) {
+        return answer("fail", Some(desc));
+    }
     let order = match check(sandbox, &req.params) {
         Ok(order) => order,
         Err(desc) => return answer("fail", Some(desc)),
@@ -198,9 +222,18 @@ async fn pay(sandbox: &State<Arc<Sandbox>>, body: String) -> Cors<Json<Value>> {
     }
 }
 
-/// `GET /sandbox/jsapi/order?package=prepay_id%3D…`: what the overlay shows.
-#[get("/jsapi/order?<package>")]
-fn order_info(sandbox: &State<Arc<Sandbox>>, package: Option<&str>) -> Cors<Json<Value>> {
+/// `GET /sandbox/jsapi/order?package=prepay_id%3D…&page_url=…`: what the overlay shows, once
+/// the calling page passed WeChat's directory check (WeChat shows no sheet otherwise).
+#[get("/jsapi/order?<package>&<page_url>")]
+fn order_info(
+    sandbox: &State<Arc<Sandbox>>,
+    registered: Registered,
+    package: Option<&str>,
+    page_url: Option<&str>,
+) -> Cors<Json<Value>> {
+    if let Err(desc) = check_page(sandbox, &registered, page_url.unwrap_or_default()) {
+        return Cors(Json(json!({ "ok": false, "err_desc": desc })));
+    }
     match prepaid_order(sandbox, package.unwrap_or_default()) {
         Ok(o) => Cors(Json(json!({
             "ok": true,

@@ -11,6 +11,7 @@ use std::time::{Duration, Instant};
 use rand::RngExt;
 use time::OffsetDateTime;
 
+use super::registered::{REFUSAL_LOG, Refusal, RegistrationSource};
 use crate::config::SandboxConfig;
 use crate::wxpay::{ApiKey, SignType};
 
@@ -239,6 +240,8 @@ pub struct State {
     pub oauth_codes: HashMap<String, OauthCode>,
     pub deliveries: VecDeque<Delivery>,
     next_delivery: u64,
+    /// What the registration rules refused or warned about, newest last.
+    pub refusals: VecDeque<Refusal>,
 }
 
 impl State {
@@ -387,10 +390,17 @@ pub struct Sandbox {
     pub http: reqwest::Client,
     /// `https://shop.example/` when configured; else pages are addressed from the request's Host.
     pub public_url: Option<url::Url>,
+    /// What the merchant registered at WeChat (directories and domains).
+    pub registration: RegistrationSource,
 }
 
 impl Sandbox {
-    pub fn new(merchant: Merchant, config: SandboxConfig, public_url: Option<url::Url>) -> Arc<Sandbox> {
+    pub fn new(
+        merchant: Merchant,
+        config: SandboxConfig,
+        public_url: Option<url::Url>,
+        registration: RegistrationSource,
+    ) -> Arc<Sandbox> {
         let http = reqwest::Client::builder()
             .connect_timeout(Duration::from_secs(3))
             // why: WeChat gives up on a notify URL after about 5 s.
@@ -408,7 +418,32 @@ impl Sandbox {
             state: Mutex::new(State::default()),
             http,
             public_url,
+            registration,
         })
+    }
+
+    /// Records a request refused by a registration rule (shown on the home page, logged).
+    pub fn refused(&self, rule: &'static str, detail: impl Into<String>) {
+        self.log_refusal(rule, detail.into(), false);
+    }
+
+    /// Records a request let through although live WeChat might treat it otherwise (its
+    /// behaviour is undocumented, so the sandbox warns instead of inventing an error).
+    pub fn warned(&self, rule: &'static str, detail: impl Into<String>) {
+        self.log_refusal(rule, detail.into(), true);
+    }
+
+    fn log_refusal(&self, rule: &'static str, detail: String, warning: bool) {
+        if warning {
+            tracing::warn!(rule, %detail, "sandbox: live WeChat may refuse this");
+        } else {
+            tracing::info!(rule, %detail, "sandbox refused a request as WeChat would");
+        }
+        let mut st = self.state();
+        if st.refusals.len() >= REFUSAL_LOG {
+            st.refusals.pop_front();
+        }
+        st.refusals.push_back(Refusal { at: OffsetDateTime::now_utc(), rule, detail, warning });
     }
 
     /// The state, locked. A panic while it was held leaves data that is still consistent

@@ -65,6 +65,22 @@ impl<'r, R: Responder<'r, 'static>> Responder<'r, 'static> for WithScriptOrigin<
     }
 }
 
+/// The shop's base URL as this request reached it: its scheme (https only when our own
+/// trusted proxy says so) and Host, ending in `/`. Without a `public_url` this is where the
+/// buyer's browser finds the shop (a laptop, a LAN address); the sandbox treats it as the
+/// registered domain in that case, as the Settings page shows it.
+pub fn request_base(req: &Request<'_>) -> url::Url {
+    let https = client_ip::from_trusted_proxy(req)
+        && req.headers().get_one("X-Forwarded-Proto").is_some_and(|p| p.eq_ignore_ascii_case("https"));
+    let scheme = if https { "https" } else { "http" };
+    let local = || format!("127.0.0.1:{}", req.rocket().config().port);
+    let host = req.host().map_or_else(local, |h| h.to_string());
+    url::Url::parse(&format!("{scheme}://{host}/"))
+        .or_else(|_| url::Url::parse(&format!("{scheme}://{}/", local())))
+        // why: a loopback address and a port always make a URL.
+        .expect("loopback base URL")
+}
+
 /// `GET /healthz`: up, and in which mode.
 #[get("/healthz")]
 pub fn healthz(config: &State<Config>) -> Json<Value> {

@@ -20,7 +20,7 @@ use rocket::{Request, State, get};
 use url::Url;
 use url::form_urlencoded::byte_serialize;
 
-use super::client_ip::{ClientIp, from_trusted_proxy};
+use super::client_ip::ClientIp;
 use super::{Frame, Page};
 use crate::checkout::pay::{PayStart, WechatProblem, wechat_problem};
 use crate::checkout::{Checkout, CheckoutError};
@@ -64,21 +64,7 @@ impl<'r> FromRequest<'r> for BuyerBase {
     type Error = ();
     async fn from_request(req: &'r Request<'_>) -> Outcome<Self, ()> {
         let public = req.rocket().state::<Arc<Checkout>>().and_then(|c| c.settings.public_url.clone());
-        if let Some(url) = public {
-            return Outcome::Success(BuyerBase(url));
-        }
-        // why: only our own proxy may say the buyer came over https.
-        let https = from_trusted_proxy(req)
-            && req.headers().get_one("X-Forwarded-Proto").is_some_and(|p| p.eq_ignore_ascii_case("https"));
-        let scheme = if https { "https" } else { "http" };
-        let host = match req.host() {
-            Some(h) => h.to_string(),
-            None => format!("127.0.0.1:{}", req.rocket().config().port),
-        };
-        match Url::parse(&format!("{scheme}://{host}/")) {
-            Ok(url) => Outcome::Success(BuyerBase(url)),
-            Err(_) => Outcome::Error((Status::BadRequest, ())),
-        }
+        Outcome::Success(BuyerBase(public.unwrap_or_else(|| super::request_base(req))))
     }
 }
 

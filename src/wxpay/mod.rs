@@ -10,6 +10,7 @@ pub mod jsapi;
 pub mod messages;
 pub mod notify;
 pub mod oauth;
+pub mod registration;
 pub mod sign;
 pub mod xml;
 

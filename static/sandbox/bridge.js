@@ -5,6 +5,8 @@
  * invoke('getBrandWCPayRequest', params, cb) shows the sandbox's own payment dialog, asks the
  * sandbox server to check the signed params and pay (or cancel), and calls
  * cb({err_msg: "get_brand_wcpay_request:ok" | ":cancel" | ":fail", err_desc?}) as WeChat does.
+ * In WeChat the bridge knows the page it runs in; this one sends location.href, so that the
+ * sandbox can check the page against the registered JSAPI payment directories.
  * It then fires the WeixinJSBridgeReady event on document.
  *
  * Include it with <script src="https://SANDBOX/sandbox/jsapi/bridge.js"></script>. The sandbox
@@ -70,12 +72,13 @@
     return fetch(BASE + "jsapi/pay", {
       method: "POST",
       headers: { "Content-Type": "application/json" },
-      body: JSON.stringify(payload)
+      body: JSON.stringify(Object.assign({ page_url: location.href }, payload))
     }).then(function (r) { return r.json(); });
   }
 
   function orderInfo(pkg) {
-    return fetch(BASE + "jsapi/order?package=" + encodeURIComponent(pkg || ""))
+    return fetch(BASE + "jsapi/order?package=" + encodeURIComponent(pkg || "") +
+      "&page_url=" + encodeURIComponent(location.href))
       .then(function (r) { return r.json(); });
   }
 

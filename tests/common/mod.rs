@@ -57,8 +57,13 @@ pub async fn spawn_sandbox_with_handle(
 ) -> (TestServer, std::sync::Arc<wxcheckout::sandbox::Sandbox>) {
     let (config, data_dir) = test_config(tune);
     let merchant = wxcheckout::sandbox::merchant_from(&config);
-    let sandbox =
-        wxcheckout::sandbox::Sandbox::new(merchant, config.sandbox.clone(), config.public_url.clone());
+    let registration = wxcheckout::sandbox::RegistrationSource::alone(&config);
+    let sandbox = wxcheckout::sandbox::Sandbox::new(
+        merchant,
+        config.sandbox.clone(),
+        config.public_url.clone(),
+        registration,
+    );
     let running = app::spawn(app::sandbox_with(config, sandbox.clone())).await.expect("sandbox starts");
     (TestServer { running, data_dir }, sandbox)
 }
@@ -329,6 +334,12 @@ pub async fn spawn_live_shop(
 // ---- the merchant in the admin (tests/admin_*.rs) --------------------------------------------
 
 /// The admin password the admin tests configure.
+/// An openid the sandbox issued under its appid (it refuses others, as WeChat's unifiedorder
+/// refuses an openid of another appid: "appid和openid不匹配").
+pub fn buyer_openid() -> String {
+    wxcheckout::sandbox::oauth::openid_for(wxcheckout::config::SANDBOX_APPID, "test-buyer")
+}
+
 pub const ADMIN_PASSWORD: &str = "correct-horse-battery-9";
 
 /// A merchant's browser, signed in to `/admin`, with the session's form token.

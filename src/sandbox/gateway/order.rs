@@ -15,6 +15,7 @@ use time::OffsetDateTime;
 use super::SandboxBase;
 use super::wire::{self, Biz, BizError, Needs, Reply, Req};
 use crate::sandbox::hosts::OwnHosts;
+use crate::sandbox::oauth::openid_belongs_to;
 use crate::sandbox::state::{Sandbox, SbOrder, State, TradeState, ids};
 use crate::wxpay::messages::{beijing_time, parse_beijing_time};
 use crate::wxpay::xml::Fields;
@@ -141,8 +142,14 @@ fn check_expire_ahead(req: &Req, scale: f64) -> Result<(), BizError> {
 /// exactly that; a present but broken `scene_info` is a format error (INVALID_REQUEST).
 fn check_trade_type(req: &Req) -> Result<(), BizError> {
     let lack = |des: &str| BizError::new("LACK_PARAMS", des);
+    let appid = req.get("appid").unwrap_or_default();
     match req.get("trade_type").unwrap_or_default() {
         "JSAPI" if req.get("openid").is_none() => Err(lack("JSAPI支付必须传openid")),
+        // why: an openid is per official account; one learned under another appid (or made
+        // up) is refused by WeChat with this PARAM_ERROR.
+        "JSAPI" if !req.get("openid").is_some_and(|o| openid_belongs_to(appid, o)) => {
+            Err(BizError::new("PARAM_ERROR", "appid和openid不匹配"))
+        }
         "NATIVE" if req.get("product_id").is_none() => Err(lack("NATIVE支付必须传product_id")),
         "MWEB" => match req.get("scene_info") {
             None => Err(lack("MWEB支付必须传scene_info")),
@@ -166,9 +173,38 @@ fn compared_params(req: &Req) -> BTreeMap<String, String> {
     params
 }
 
+/// WeChat documents that a notify URL must be https on a public domain and is called on the
+/// default port, but not what unifiedorder answers otherwise: the sandbox lets such a URL
+/// through and warns (a loopback shop under test is exempt), rather than invent an error.
+fn warn_notify_url(sb: &Sandbox, notify_url: &str) {
+    let Ok(url) = url::Url::parse(notify_url) else { return };
+    let loopback = match url.host() {
+        Some(url::Host::Ipv4(ip)) => ip.is_loopback(),
+        Some(url::Host::Ipv6(ip)) => ip.is_loopback(),
+        Some(url::Host::Domain(d)) => d.eq_ignore_ascii_case("localhost"),
+        None => true,
+    };
+    if loopback {
+        return;
+    }
+    if url.scheme() != "https" {
+        sb.warned(NOTIFY_URL, format!("{notify_url}: live WeChat requires https for a public notify URL"));
+    } else if url.port().is_some() {
+        sb.warned(NOTIFY_URL, format!("{notify_url}: live WeChat calls notify URLs on port 443 only"));
+    }
+}
+
+const NOTIFY_URL: &str = "通知地址 / notify_url";
+
 fn place(sb: &Sandbox, req: &Req, base: &SandboxBase, hosts: &OwnHosts) -> Biz {
-    check_limits(req, hosts)?;
+    if let Err(e) = check_limits(req, hosts) {
+        if e.des.starts_with("notify_url") {
+            sb.refused(NOTIFY_URL, format!("{:?}: {}", req.get("notify_url").unwrap_or_default(), e.des));
+        }
+        return Err(e);
+    }
     check_trade_type(req)?;
+    warn_notify_url(sb, req.get("notify_url").unwrap_or_default());
     let out_trade_no = req.get("out_trade_no").unwrap_or_default().to_owned();
     let mut st = sb.state();
     if st.orders.contains_key(&out_trade_no) {
