@@ -48,6 +48,34 @@ async fn settings_show_the_configuration_with_secrets_masked_and_the_addresses_t
     assert!(!html.contains("<script>"), "no inline script");
 }
 
+/// The values of the `value="…"` attributes in `html`, in order.
+fn values(html: &str) -> Vec<String> {
+    html.split("value=\"").skip(1).filter_map(|rest| rest.split('"').next()).map(str::to_owned).collect()
+}
+
+#[tokio::test]
+async fn the_sandbox_in_the_shop_registers_exactly_what_the_settings_page_tells_the_merchant() {
+    for public in [Some("https://shop.example/"), None] {
+        let server = common::spawn_shop(|c| {
+            c.admin_password = Some(Secret::new(ADMIN_PASSWORD));
+            c.public_url = public.map(|u| url::Url::parse(u).unwrap());
+        })
+        .await;
+        let merchant = Merchant::login(&server.url(), ADMIN_PASSWORD).await;
+        let (_, settings) = merchant.page("/admin/settings").await;
+        let shown = values(&settings);
+        let home = reqwest::get(format!("{}/sandbox/", server.url())).await.unwrap().text().await.unwrap();
+        let base = public.map_or_else(|| format!("{}/", server.url()), str::to_owned);
+        let wanted =
+            wxcheckout::wxpay::registration::Registration::for_shop(&url::Url::parse(&base).unwrap());
+        let dir = wanted.jsapi_dirs[0].to_string();
+        for value in [&dir, &wanted.h5_domains[0], &wanted.oauth_domains[0]] {
+            assert!(shown.contains(value), "{public:?}: the Settings page shows {value}: {shown:?}");
+            assert!(home.contains(value.as_str()), "{public:?}: the sandbox registers {value}");
+        }
+    }
+}
+
 #[tokio::test]
 async fn the_doctor_reports_a_wrong_api_key_in_words() {
     let sandbox = common::spawn_binary("sandbox", &[("WXCHECKOUT_SANDBOX__TIME_SCALE", "0.01")]).await;
