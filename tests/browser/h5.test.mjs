@@ -4,7 +4,7 @@ import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
 
 import { buyerContext, screenshot } from './support/browser.mjs';
-import { buyNow, cashier, startPaying, waitForHeading } from './support/buyer.mjs';
+import { assertPaidCleanly, buyNow, cashier, startPaying, waitForHeading } from './support/buyer.mjs';
 import { useShop } from './support/server.mjs';
 
 const SCENARIO = 'h5-iphone-safari';
@@ -88,6 +88,36 @@ describe('an iPhone buyer in Safari paying by H5', () => {
     await waitForHeading(page, '支付成功');
     await screenshot(page, SCENARIO, '2-paid-on-second-try');
 
+    await assertPaidCleanly(t.shop, context, token);
+  });
+});
+
+describe('an iPhone buyer whose network changes while paying by H5', () => {
+  // The shop and its sandbox sit behind a "proxy" (loopback, trusted) that says where the
+  // buyer is; the buyer moving from Wi-Fi to mobile data is a new X-Forwarded-For.
+  const t = useShop(`${SCENARIO}-network`, { WXCHECKOUT_TRUSTED_PROXIES: '["127.0.0.1"]' });
+
+  it('is refused by the cashier after the change, and 重新支付 gets a link for the new network that pays', async () => {
+    const context = await buyerContext(t.browser, t.shop.base, 'iphone');
+    context.watch.allowDocumentStatus(403);
+    await context.setExtraHTTPHeaders({ 'X-Forwarded-For': '198.51.100.10' });
+    const page = await context.newPage();
+
+    const token = await buyNow(page, t.shop.base);
+    await startPaying(page);
+    await page.waitForURL(/\/sandbox\/cgi-bin\/mmpayweb-bin\/checkmweb/);
+    // Wi-Fi → mobile data, with WeChat's cashier open.
+    await context.setExtraHTTPHeaders({ 'X-Forwarded-For': '203.0.113.20' });
+    await page.getByRole('button', { name: /确认支付/ }).click();
+    await page.getByRole('heading', { name: /网络环境未能通过安全验证/ }).waitFor();
+    await screenshot(page, `${SCENARIO}-network`, '1c-network-changed');
+    await t.shop.assertStatus(token, 'pending');
+
+    await page.goto(`${t.shop.base}/o/${token}`);
+    await startPaying(page, true);
+    await cashier(page, 'pay');
+    await waitForHeading(page, '支付成功');
+    await screenshot(page, `${SCENARIO}-network`, '1c-paid-on-the-new-network');
     await t.shop.assertStatus(token, 'paid');
     context.watch.assertClean();
     await context.close();

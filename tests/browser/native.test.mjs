@@ -5,7 +5,7 @@ import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
 
 import { buyerContext, screenshot } from './support/browser.mjs';
-import { buyNow, startPaying, waitForHeading } from './support/buyer.mjs';
+import { assertPaidCleanly, buyNow, startPaying, waitForHeading } from './support/buyer.mjs';
 import { useShop } from './support/server.mjs';
 
 describe('a desktop buyer paying by Native QR code, and a buyer inside WeCom', () => {
@@ -36,9 +36,7 @@ describe('a desktop buyer paying by Native QR code, and a buyer inside WeCom', (
     await waitForHeading(page, '支付成功');
     await screenshot(page, SCENARIO, '4-order-paid');
 
-    await t.shop.assertStatus(token, 'paid');
-    context.watch.assertClean();
-    await context.close();
+    await assertPaidCleanly(t.shop, context, token);
   });
 
   it('inside WeCom is asked to open the link in WeChat, and the copy button copies that link', async () => {

@@ -49,3 +49,14 @@ export async function payByH5(page) {
 export function bridgeSheet(page) {
   return page.getByRole('dialog', { name: /微信支付/ });
 }
+
+/**
+ * The end of a paying scenario: our own record says paid, the sandbox refused nothing by
+ * WeChat's registration rules, and the browser saw no problem. Closes the context.
+ */
+export async function assertPaidCleanly(shop, context, token) {
+  await shop.assertStatus(token, 'paid');
+  await shop.assertSandboxRefusedNothing();
+  context.watch.assertClean();
+  await context.close();
+}

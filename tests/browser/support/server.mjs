@@ -120,6 +120,15 @@ class Shop {
     return r.json();
   }
 
+  /**
+   * Fails if the sandbox refused anything by WeChat's registration rules (the JSAPI payment
+   * directory, OAuth and H5 domains, the payer's network): the shop must pass them all.
+   */
+  async assertSandboxRefusedNothing() {
+    const home = await (await fetch(`${this.base}/sandbox/`)).text();
+    assert.ok(!home.includes('id="refusals"'), `the sandbox refused requests:\n${home.slice(home.indexOf('refusals-title'), home.indexOf('orders-title'))}`);
+  }
+
   /** Fails unless our own record says order `token` is `status` (paid, pending, …). */
   async assertStatus(token, status) {
     assert.equal((await this.status(token)).status, status, `order ${token}`);
