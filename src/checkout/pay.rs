@@ -21,7 +21,6 @@ use crate::wxpay::{self, xml};
 
 use super::{Checkout, CheckoutError, now};
 
-#[path = "pay_settle.rs"]
 mod settle;
 
 /// "mweb_url的有效期为5分钟".

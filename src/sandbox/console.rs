@@ -1,11 +1,10 @@
 //! The sandbox's own pages for the merchant trying it out: the home page (what "WeChat"
-//! did: orders, refunds, notification deliveries) and, in `console_control.rs`, the fault
+//! did: orders, refunds, notification deliveries) and, in `console/control.rs`, the fault
 //! control page.
 //!
 //! Read-only over the state except for `Sandbox::set_faults`. It must never show the API
 //! key, and must not touch the gateway's endpoints, OAuth or notification delivery.
 
-#[path = "console_control.rs"]
 mod control;
 
 use std::sync::Arc;

@@ -1,16 +1,13 @@
 //! The payer's side of the sandbox: what a buyer sees and taps when "WeChat" asks them to pay.
 //! The H5 cashier (`mweb_url`), the NATIVE scan page and the JSAPI bridge live in the
-//! `payer_*` files; this file holds what they share (request facts, the message page, the
+//! files of `payer/`; this file holds what they share (request facts, the message page, the
 //! price format).
 //!
 //! It changes state only through `Sandbox::pay`, and must not touch the gateway's API
 //! endpoints, OAuth or notification delivery (other files), nor the shop's store.
 
-#[path = "payer_cashier.rs"]
 mod cashier;
-#[path = "payer_jsapi.rs"]
 mod jsapi;
-#[path = "payer_scan.rs"]
 mod scan;
 
 use std::sync::Arc;

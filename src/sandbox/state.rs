@@ -543,5 +543,4 @@ pub mod ids {
 }
 
 #[cfg(test)]
-#[path = "state_tests.rs"]
 mod tests;

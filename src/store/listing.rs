@@ -414,5 +414,4 @@ fn intersect_prev(
 }
 
 #[cfg(test)]
-#[path = "listing_tests.rs"]
 mod tests;

@@ -6,9 +6,7 @@
 //! the attempt rules are `checkout::pay`; this file owns cookies, URLs and pages. It must not
 //! decide whether an order is paid (the order page and the notifications do).
 
-#[path = "pay_oauth.rs"]
 mod oauth;
-#[path = "pay_pages.rs"]
 mod pages;
 
 use std::sync::Arc;

@@ -5,7 +5,6 @@
 //! quantities, and totals are always recomputed from the store. It must not write to the
 //! store except through `checkout`.
 
-#[path = "shop_cart.rs"]
 mod cart;
 
 use std::sync::Arc;

@@ -29,7 +29,7 @@ const BAD_SIGN: &str = "签名错误";
 const URL_NOT_REGISTERED: &str = "当前页面的URL未注册";
 
 /// The script; also at `/static/sandbox/bridge.js` through the embed.
-const BRIDGE_JS: &str = include_str!("../../static/sandbox/bridge.js");
+const BRIDGE_JS: &str = include_str!("../../../static/sandbox/bridge.js");
 
 pub fn routes() -> Vec<rocket::Route> {
     rocket::routes![bridge_js, order_info, order_preflight, pay, pay_preflight]
