@@ -1,10 +1,11 @@
 //! The simulated gateway's API endpoints, at WeChat Pay's own paths under `/sandbox`:
 //! unifiedorder, orderquery, closeorder, refund, refundquery and downloadbill.
 //!
-//! Owns the request pipeline of wxpay-v2.md §9.2 (`gateway/wire.rs`), the business rules of
-//! each endpoint (`gateway/order.rs`, `gateway/refund.rs`, `gateway/bill.rs`) and the
-//! `SandboxBase` guard the payer pages share. It must not render payer pages, run OAuth or
-//! deliver notifications itself (it asks `notifier`), and never touches the shop's store.
+//! Owns the request pipeline (`gateway/wire.rs`; its order of checks is in
+//! docs/wechat-pay-v2.md#where-the-sandbox-had-to-choose), the business rules of each endpoint
+//! (`gateway/order.rs`, `gateway/refund.rs`, `gateway/bill.rs`) and the `SandboxBase` guard
+//! the payer pages share. It must not render payer pages, run OAuth or deliver notifications
+//! itself (it asks `notifier`), and never touches the shop's store.
 
 mod bill;
 mod order;

@@ -1,4 +1,5 @@
-//! downloadbill (wxpay-v2.md §4.9): the day's trades and refunds as WeChat's bill text.
+//! downloadbill (docs/wechat-pay-v2.md#downloadbill): the day's trades and refunds as
+//! WeChat's bill text.
 //!
 //! Owns which rows a day's bill holds and what each row says; the text itself (columns,
 //! amounts, totals) is `wxpay::bill::render`'s, the one renderer. It reads the state and
@@ -27,7 +28,8 @@ pub async fn downloadbill(sb: &Managed<Arc<Sandbox>>, data: Data<'_>) -> Reply {
         Ok(req) => req,
         Err(reply) => return reply,
     };
-    // why: downloadbill has no business envelope; every failure is an unsigned FAIL (§4.9).
+    // why: downloadbill has no business envelope; every failure is an unsigned FAIL
+    // (docs/wechat-pay-v2.md#downloadbill).
     if sb.roll_system_error() {
         return wire::bill_fail("SYSTEMERROR", None);
     }
@@ -59,7 +61,8 @@ fn no_bill() -> Reply {
 }
 
 /// The day's lines of this kind, payments in the order they were paid, each followed by
-/// the refunds of its order initiated that day (§4.9: a refund is on its initiation day).
+/// the refunds of its order initiated that day (a refund is on its initiation day:
+/// docs/wechat-pay-v2.md#downloadbill).
 fn rows_of(st: &State, m: &Merchant, date: Date, kind: BillKind) -> Vec<BillRow> {
     let mut orders: Vec<&SbOrder> = st.orders.values().filter(|o| o.payment.is_some()).collect();
     orders.sort_by_key(|o| o.payment.as_ref().map(|p| p.time_end));

@@ -1,8 +1,10 @@
-//! unifiedorder, orderquery and closeorder (wxpay-v2.md §4.1, §4.5, §4.6).
+//! unifiedorder, orderquery and closeorder (docs/wechat-pay-v2.md#unifiedorder, #orderquery,
+//! #closeorder).
 //!
-//! Owns the order-level business rules: the limits of §6, re-entry of an `out_trade_no`
-//! (§4.1.6), the 5-minute closeorder rule and the field sets of the answers. It changes
-//! orders only through the `State` lock and never pays an order (`Sandbox::pay` does).
+//! Owns the order-level business rules: the limits (docs/wechat-pay-v2.md#limits-and-timings),
+//! re-entry of an `out_trade_no` (docs/wechat-pay-v2.md#re-entering-an-order-number), the
+//! 5-minute closeorder rule and the field sets of the answers. It changes orders only through
+//! the `State` lock and never pays an order (`Sandbox::pay` does).
 
 use std::collections::BTreeMap;
 use std::sync::Arc;
@@ -20,8 +22,9 @@ use crate::sandbox::state::{Sandbox, SbOrder, State, TradeState, ids};
 use crate::wxpay::messages::{beijing_time, parse_beijing_time};
 use crate::wxpay::xml::Fields;
 
-/// The request fields a re-entry must repeat exactly (§4.1.6; which ones WeChat compares is
-/// UNCONFIRMED: these are the ones that change what the buyer pays or what the shop learns).
+/// The request fields a re-entry must repeat exactly (docs/wechat-pay-v2.md#re-entering-an-order-number;
+/// which ones WeChat compares is UNCONFIRMED: these are the ones that change what the buyer
+/// pays or what the shop learns).
 const COMPARED: [&str; 10] = [
     "total_fee",
     "fee_type",
@@ -77,8 +80,9 @@ fn invalid(des: &str) -> BizError {
     BizError::new("INVALID_REQUEST", des)
 }
 
-/// The format rules of §6. why INVALID_REQUEST: §3.2 defines it as "参数格式有误或者未按规则
-/// 上传", and PARAM_ERROR is not in unifiedorder's error table (only refund's).
+/// The format rules (docs/wechat-pay-v2.md#request-fields-and-limits). why INVALID_REQUEST:
+/// unifiedorder's error table (docs/wechat-pay-v2.md#error-codes) defines it as "参数格式有误
+/// 或者未按规则上传", and PARAM_ERROR is not in that table (only in refund's).
 fn check_limits(req: &Req, hosts: &OwnHosts) -> Result<(), BizError> {
     let get = |k| req.get(k);
     if !wire::is_trade_no(get("out_trade_no").unwrap_or_default(), 6, 32) {
@@ -126,8 +130,9 @@ fn check_limits(req: &Req, hosts: &OwnHosts) -> Result<(), BizError> {
 /// scaled like every sandbox duration.
 ///
 /// why new orders only: a re-entry repeats the first request's time_expire, which was far
-/// enough ahead then; refusing it now would break the refresh §4.1.6 promises. An order
-/// past its time_expire still cannot be paid (`Sandbox::pay` checks).
+/// enough ahead then; refusing it now would break the documented refresh
+/// (docs/wechat-pay-v2.md#re-entering-an-order-number). An order past its time_expire still
+/// cannot be paid (`Sandbox::pay` checks).
 fn check_expire_ahead(req: &Req, scale: f64) -> Result<(), BizError> {
     let Some(expire) = req.get("time_expire").and_then(parse_beijing_time) else {
         return Ok(());
@@ -138,8 +143,9 @@ fn check_expire_ahead(req: &Req, scale: f64) -> Result<(), BizError> {
     Ok(())
 }
 
-/// Per trade type (§4.1.5). why LACK_PARAMS: the field is absent, and §3.2 has a code for
-/// exactly that; a present but broken `scene_info` is a format error (INVALID_REQUEST).
+/// Per trade type (docs/wechat-pay-v2.md#request-fields-and-limits). why LACK_PARAMS: the
+/// field is absent, and the error table has a code for exactly that; a present but broken
+/// `scene_info` is a format error (INVALID_REQUEST).
 fn check_trade_type(req: &Req) -> Result<(), BizError> {
     let lack = |des: &str| BizError::new("LACK_PARAMS", des);
     let appid = req.get("appid").unwrap_or_default();
@@ -217,8 +223,9 @@ fn place(sb: &Sandbox, req: &Req, base: &SandboxBase, hosts: &OwnHosts) -> Biz {
     Ok(prepay_fields(order, base))
 }
 
-/// Same `out_trade_no` again (§4.1.6): identical parameters refresh the prepay; anything else
-/// is "201 商户订单号重复"; a paid or closed order says so.
+/// Same `out_trade_no` again (docs/wechat-pay-v2.md#re-entering-an-order-number): identical
+/// parameters refresh the prepay; anything else is "201 商户订单号重复"; a paid or closed order
+/// says so.
 fn reenter(st: &mut State, req: &Req, out_trade_no: &str) -> Result<(), BizError> {
     let params = compared_params(req);
     let order = st.orders.get_mut(out_trade_no).ok_or_else(|| BizError::new("SYSTEMERROR", "系统错误"))?;
@@ -292,7 +299,8 @@ fn prepay_fields(order: &SbOrder, base: &SandboxBase) -> Fields {
 
 // ---- orderquery -----------------------------------------------------------------------------
 
-/// The order a query names: `transaction_id` wins over `out_trade_no` (§4.5).
+/// The order a query names: `transaction_id` wins over `out_trade_no`
+/// (docs/wechat-pay-v2.md#orderquery).
 pub fn find_order<'s>(st: &'s State, req: &Req) -> Option<&'s SbOrder> {
     match req.get("transaction_id") {
         Some(tx) => st.by_transaction.get(tx).and_then(|no| st.orders.get(no)),
@@ -339,10 +347,11 @@ fn close(sb: &Sandbox, req: &Req) -> Biz {
         TradeState::Closed => return Err(BizError::new("ORDERCLOSED", "订单已关闭，无需重复关单")),
         TradeState::NotPay | TradeState::PayError => {}
     }
-    // What WeChat answers inside the first 5 minutes is UNCONFIRMED (§4.6). why
-    // TRADE_STATE_ERROR: WxJava lists it for closeorder, and it is neither SYSTEMERROR (which
-    // SDKs retry at once, in a loop) nor ORDERNOTEXIST/ORDERCLOSED (which a shop could read
-    // as "closed"); the des tells the shop to try again later.
+    // What WeChat answers inside the first 5 minutes is UNCONFIRMED
+    // (docs/wechat-pay-v2.md#closeorder). why TRADE_STATE_ERROR: WxJava lists it for
+    // closeorder, and it is neither SYSTEMERROR (which SDKs retry at once, in a loop) nor
+    // ORDERNOTEXIST/ORDERCLOSED (which a shop could read as "closed"); the des tells the shop
+    // to try again later.
     if !sb.clock.elapsed(order.created, Duration::from_secs(5 * 60)) {
         return Err(BizError::new(
             "TRADE_STATE_ERROR",

@@ -1,5 +1,6 @@
-//! refund and refundquery (wxpay-v2.md §4.7, §4.8), and a refund's way from PROCESSING to
-//! SUCCESS with its notification (§4.11).
+//! refund and refundquery (docs/wechat-pay-v2.md#requesting-a-refund, #refundquery), and a
+//! refund's way from PROCESSING to SUCCESS with its notification
+//! (docs/wechat-pay-v2.md#refund-notifications).
 //!
 //! Owns the refund rules: amounts, the 50-refund limit, idempotency of `out_refund_no`, the
 //! paging of refundquery. It must not build or send notifications itself (`notifier` does).
@@ -48,7 +49,7 @@ fn param_error(des: &str) -> BizError {
 }
 
 /// The amounts and numbers of a refund request, checked. why PARAM_ERROR: it is in the
-/// refund error table (§4.7) for malformed parameters.
+/// refund error table (docs/wechat-pay-v2.md#requesting-a-refund) for malformed parameters.
 struct Ask {
     out_refund_no: String,
     total_fee: u64,
@@ -80,7 +81,8 @@ fn apply(sb: &Arc<Sandbox>, req: &Req, hosts: &OwnHosts) -> Biz {
     let ask = read_ask(req, hosts)?;
     let mut st = sb.state();
     let order = find_order(&st, req).ok_or_else(|| match req.get("transaction_id") {
-        // why: the refund table has a code for an unknown transaction_id (§4.7).
+        // why: the refund table has a code for an unknown transaction_id
+        // (docs/wechat-pay-v2.md#requesting-a-refund).
         Some(_) => BizError::new("INVALID_TRANSACTIONID", "无效transaction_id"),
         None => BizError::new("ORDERNOTEXIST", "订单不存在"),
     })?;
@@ -196,7 +198,7 @@ fn schedule_success(sb: &Arc<Sandbox>, out_trade_no: String, out_refund_no: Stri
 // ---- refundquery ----------------------------------------------------------------------------
 
 /// The order and the refunds a query names, by priority refund_id > out_refund_no >
-/// transaction_id > out_trade_no (§4.8).
+/// transaction_id > out_trade_no (docs/wechat-pay-v2.md#refundquery).
 fn find<'s>(st: &'s State, req: &Req) -> Option<(&'s SbOrder, Vec<&'s SbRefund>)> {
     let one = |pred: &dyn Fn(&SbRefund) -> bool| {
         st.orders.values().find_map(|o| o.refunds.iter().find(|r| pred(r)).map(|r| (o, vec![r])))
@@ -218,10 +220,11 @@ fn query(st: &State, req: &Req) -> Biz {
         None => 0,
         Some(o) => o.parse::<usize>().map_err(|_| param_error("offset参数格式错误"))?,
     };
-    // why `>` and not `>=`: §4.8 names only an offset past the total as PARAM_ERROR. An
-    // offset equal to the total asks for the page after the last one, which exists and is
-    // empty: a client that pages until a short page gets a clean end (refund_count 0)
-    // instead of an error it would have to tell apart from a real one.
+    // why `>` and not `>=`: WeChat names only an offset past the total as PARAM_ERROR
+    // (docs/wechat-pay-v2.md#refundquery). An offset equal to the total asks for the page
+    // after the last one, which exists and is empty: a client that pages until a short page
+    // gets a clean end (refund_count 0) instead of an error it would have to tell apart from
+    // a real one.
     if offset > refunds.len() {
         return Err(param_error("offset超过退款笔数"));
     }

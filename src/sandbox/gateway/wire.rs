@@ -1,5 +1,6 @@
-//! The gateway's wire: reading a request body through the protocol checks of wxpay-v2.md
-//! §9.2, and writing answers (unsigned protocol FAIL, signed business answers, bill text).
+//! The gateway's wire: reading a request body through the protocol checks (in the order of
+//! docs/wechat-pay-v2.md#where-the-sandbox-had-to-choose), and writing answers (unsigned
+//! protocol FAIL, signed business answers, bill text).
 //!
 //! Owns the order of the protocol checks and the envelope of every answer. It must not
 //! decide anything about orders or refunds: the endpoint modules do.
@@ -56,7 +57,8 @@ impl<'r> Responder<'r, 'static> for Reply {
     }
 }
 
-/// The unsigned two-field FAIL of a protocol error (§3.1, EX-P).
+/// The unsigned two-field FAIL of a protocol error (docs/wechat-pay-v2.md#the-answer-envelope,
+/// EX-P).
 pub fn protocol_fail(return_msg: &str) -> Reply {
     Reply::xml(xml::to_xml(&messages::protocol_failure(return_msg)))
 }
@@ -98,7 +100,8 @@ pub struct Needs<'a> {
 
 const ENVELOPE: [&str; 4] = ["appid", "mch_id", "nonce_str", "sign"];
 
-/// Reads the body and runs the protocol checks in the order of §9.2: body, charset, XML,
+/// Reads the body and runs the protocol checks in the sandbox's order
+/// (docs/wechat-pay-v2.md#where-the-sandbox-had-to-choose): body, charset, XML,
 /// required fields, merchant, `sign_type`, signature. Every failure is an unsigned FAIL.
 pub async fn admit(sb: &Sandbox, data: Data<'_>, needs: Needs<'_>) -> Result<Req, Reply> {
     let capped =
@@ -117,8 +120,8 @@ pub async fn admit(sb: &Sandbox, data: Data<'_>, needs: Needs<'_>) -> Result<Req
     Ok(Req { fields, sign_type })
 }
 
-/// The pipeline of every signed endpoint: `admit` (§9.2), the `SYSTEMERROR` fault (which
-/// changes nothing), then the endpoint's rule `handle`, answered signed.
+/// The pipeline of every signed endpoint: `admit` (the protocol checks), the `SYSTEMERROR`
+/// fault (which changes nothing), then the endpoint's rule `handle`, answered signed.
 pub async fn serve(
     sb: &Sandbox,
     data: Data<'_>,
@@ -140,7 +143,8 @@ fn parse_body(bytes: &[u8]) -> Result<Fields, Reply> {
     if bytes.iter().all(u8::is_ascii_whitespace) {
         return Err(protocol_fail("post数据为空"));
     }
-    // why: WeChat accepts only the 1–3 byte subset of UTF-8 (no emoji, §1).
+    // why: WeChat accepts only the 1–3 byte subset of UTF-8 (no emoji,
+    // docs/wechat-pay-v2.md#transport-and-xml).
     let text = std::str::from_utf8(bytes).map_err(|_| protocol_fail("编码格式错误"))?;
     if has_four_byte_chars(text) {
         return Err(protocol_fail("编码格式错误"));
@@ -247,7 +251,8 @@ pub fn business(sb: &Sandbox, req: &Req, result: Biz) -> Reply {
 
 // ---- shared value rules -------------------------------------------------------------------
 
-/// `out_trade_no` / `out_refund_no` characters (§6): digits, letters and `_-|*@`.
+/// `out_trade_no` / `out_refund_no` characters (docs/wechat-pay-v2.md#limits-and-timings):
+/// digits, letters and `_-|*@`.
 pub fn is_trade_no(s: &str, min: usize, max: usize) -> bool {
     (min..=max).contains(&s.chars().count())
         && s.bytes().all(|b| b.is_ascii_alphanumeric() || b"_-|*@".contains(&b))
@@ -258,7 +263,8 @@ pub fn parse_fen(s: &str) -> Option<u64> {
     messages::fen(s).filter(|v| (1..1_000_000_000_000).contains(v))
 }
 
-/// A notify URL as §4.1.1 wants it: http(s), at most 256 characters, no query string.
+/// A notify URL as unifiedorder wants it (docs/wechat-pay-v2.md#request-fields-and-limits):
+/// http(s), at most 256 characters, no query string.
 pub fn is_notify_url(s: &str) -> bool {
     s.len() <= 256
         && !s.contains('?')
