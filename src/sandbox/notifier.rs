@@ -1,5 +1,6 @@
-//! Notification delivery: the payment notification (§4.10) and the refund notification
-//! (§4.11), POSTed to the merchant's `notify_url` with WeChat's retry schedule and the
+//! Notification delivery: the payment notification (docs/wechat-pay-v2.md#payment-notifications)
+//! and the refund notification (docs/wechat-pay-v2.md#refund-notifications), POSTed to the
+//! merchant's `notify_url` with WeChat's retry schedule and the
 //! configured faults, every attempt recorded in the delivery log.
 //!
 //! Owns the notification bodies, the schedule and what counts as an acknowledgement. It must
@@ -17,8 +18,9 @@ use crate::wxpay::notify::{self, PaidOrder, RefundInfo};
 use crate::wxpay::xml::{self, Fields};
 use crate::wxpay::{ApiKey, sign};
 
-/// The gaps before each redelivery (§4.10: 15s/15s/30s/3m/10m/20m/30m/30m/30m/60m/3h/3h/3h/6h/6h),
-/// in seconds; with the first, immediate attempt that makes 16 attempts. Scaled by `time_scale`.
+/// The gaps before each redelivery (15s/15s/30s/3m/10m/20m/30m/30m/30m/60m/3h/3h/3h/6h/6h,
+/// docs/wechat-pay-v2.md#retry-schedule-and-duplicates), in seconds; with the first, immediate
+/// attempt that makes 16 attempts. Scaled by `time_scale`.
 const GAPS: [u64; 15] =
     [15, 15, 30, 180, 600, 1200, 1800, 1800, 1800, 3600, 10800, 10800, 10800, 21600, 21600];
 
@@ -96,7 +98,8 @@ fn key_for(sb: &Sandbox, faults: &SandboxConfig) -> ApiKey {
 }
 
 /// Signed with the order's algorithm and, as WeChat does, without a `sign_type` field even
-/// for HMAC-SHA256 orders (§2.4): a merchant must detect the algorithm itself.
+/// for HMAC-SHA256 orders (docs/wechat-pay-v2.md#signatures): a merchant must detect the
+/// algorithm itself.
 fn payment_body(sb: &Sandbox, order: &SbOrder, p: &Payment, nonce: &str, faults: &SandboxConfig) -> String {
     let key = key_for(sb, faults);
     let mut f =
@@ -109,7 +112,8 @@ fn payment_body(sb: &Sandbox, order: &SbOrder, p: &Payment, nonce: &str, faults:
     xml::to_xml(&f)
 }
 
-/// The decrypted `<root>` of §4.11, in the field set of EX-22.
+/// The decrypted `<root>` of a refund notification (docs/wechat-pay-v2.md#refund-notifications),
+/// in the field set of EX-22 (docs/wechat-pay-v2.md#example-messages).
 fn refund_info(order: &SbOrder, r: &SbRefund) -> RefundInfo {
     RefundInfo {
         out_refund_no: r.out_refund_no.clone(),

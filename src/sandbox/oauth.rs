@@ -1,6 +1,7 @@
-//! OAuth2 web authorization as WeChat runs it (wxpay-v2.md §5): the authorize page that
-//! redirects back with a single-use code, `sns/oauth2/access_token` that trades the code
-//! for the buyer's openid, and the sandbox buyer's identity (the `sbx_uid` cookie).
+//! OAuth2 web authorization as WeChat runs it (docs/wechat-pay-v2.md#oauth-web-authorization):
+//! the authorize page that redirects back with a single-use code, `sns/oauth2/access_token`
+//! that trades the code for the buyer's openid, and the sandbox buyer's identity (the
+//! `sbx_uid` cookie).
 //!
 //! Owns the codes in `State::oauth_codes` and how an openid is derived. It must not touch
 //! orders or payments, and never the shop.

@@ -75,7 +75,7 @@ impl Clock {
     }
 }
 
-/// `trade_state` of §4.1.4 (payment-code states never happen here).
+/// `trade_state` (docs/wechat-pay-v2.md#orderquery; payment-code states never happen here).
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum TradeState {
     NotPay,
@@ -161,7 +161,8 @@ pub struct SbOrder {
     pub device_info: Option<String>,
     pub sign_type: SignType,
     pub time_expire: Option<OffsetDateTime>,
-    /// The request fields a re-entry must repeat exactly (§4.1.6).
+    /// The request fields a re-entry must repeat exactly
+    /// (docs/wechat-pay-v2.md#re-entering-an-order-number).
     pub params: BTreeMap<String, String>,
     pub created: Instant,
     pub created_utc: OffsetDateTime,
@@ -498,7 +499,7 @@ impl Sandbox {
     }
 }
 
-/// Identifiers in the shapes WeChat uses (§9.3).
+/// Identifiers in the shapes WeChat uses (docs/wechat-pay-v2.md#identifier-shapes).
 pub mod ids {
     use rand::RngExt;
     use rand::distr::{Alphanumeric, SampleString};

@@ -1,5 +1,5 @@
-//! The H5 (MWEB) cashier: the page `mweb_url` opens, with WeChat's own error pages (§4.3),
-//! and the Pay / Cancel that follow it.
+//! The H5 (MWEB) cashier: the page `mweb_url` opens, with WeChat's own error pages
+//! (docs/wechat-pay-v2.md#cashier-error-pages), and the Pay / Cancel that follow it.
 //!
 //! Owns `/sandbox/cgi-bin/mmpayweb-bin/…`. Pays only through `Sandbox::pay`; must not issue
 //! prepay ids or `mweb_url`s (the gateway does).
@@ -47,7 +47,8 @@ struct CashierPage {
     redirect_url: String,
 }
 
-/// WeChat's error #3 (§4.3): the Referer or `redirect_url` is not on the merchant's domain.
+/// WeChat's error #3 (docs/wechat-pay-v2.md#cashier-error-pages): the Referer or
+/// `redirect_url` is not on the merchant's domain.
 fn unconfigured(detail: &str) -> Refusal {
     refuse(Status::Forbidden, "商家存在未配置的参数，请联系商家解决", detail)
 }

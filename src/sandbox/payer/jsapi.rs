@@ -1,6 +1,6 @@
 //! The JSAPI bridge: `bridge.js` gives ordinary browsers a `WeixinJSBridge` whose
 //! `getBrandWCPayRequest` asks the payer here, and the server side checks the bridge
-//! parameters as WeChat does (§4.2) before paying.
+//! parameters as WeChat does (docs/wechat-pay-v2.md#jsapi-payment) before paying.
 //!
 //! Owns `/sandbox/jsapi/…`. Pays only through `Sandbox::pay`; must not compute `paySign`
 //! (the shop does) nor issue prepay ids (the gateway does).

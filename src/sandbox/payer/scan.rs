@@ -1,5 +1,6 @@
 //! NATIVE "scanning": the payer pastes a `code_url` (or picks a recent unpaid NATIVE order)
-//! and pays it, as WeChat's scanner would after reading the merchant's QR code (§4.4).
+//! and pays it, as WeChat's scanner would after reading the merchant's QR code
+//! (docs/wechat-pay-v2.md#native-payment).
 //!
 //! Owns `/sandbox/scan`. Pays only through `Sandbox::pay`; must not issue `code_url`s.
 
