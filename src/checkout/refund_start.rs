@@ -22,7 +22,8 @@ use crate::wxpay::{self};
 use super::{Checkout, CheckoutError, now};
 
 /// A form sent again within this many seconds (same order, amount and reason) is the same
-/// refund. why a minute: WeChat also wants a minute between refunds of one order (§4.7).
+/// refund. why a minute: WeChat also wants a minute between refunds of one order
+/// (docs/wechat-pay-v2.md#requesting-a-refund).
 const SAME_FORM_WINDOW: i64 = 60;
 
 /// What `request_refund` did.

@@ -145,8 +145,8 @@ fn refund_event(o: &mut Order, info: &RefundInfo) -> Option<Event> {
     }
 }
 
-/// Whether the refund names the payment we have for its `out_trade_no` (§8.2: verify ids
-/// and amounts even after decryption).
+/// Whether the refund names the payment we have for its `out_trade_no` (verify ids and
+/// amounts even after decryption: docs/wechat-pay-v2.md#refund-notifications).
 fn mismatch(o: &Order, info: &RefundInfo) -> Option<String> {
     let attempt = o.attempt(&info.out_trade_no)?;
     if attempt.transaction_id.as_deref() != Some(info.transaction_id.as_str()) {

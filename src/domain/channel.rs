@@ -1,4 +1,5 @@
-//! Which way a buyer can pay, decided from the browser's User-Agent (§7 of the protocol notes).
+//! Which way a buyer can pay, decided from the browser's User-Agent
+//! (docs/wechat-pay-v2.md#user-agents).
 
 /// The payment channel a browser allows.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, serde::Serialize, serde::Deserialize)]

@@ -79,7 +79,8 @@ pub struct Attempt {
 }
 
 /// The `unifiedorder` parameters of an attempt, kept so that renewing an expired prepay sends
-/// identical ones: WeChat answers "201 商户订单号重复" to any difference (wxpay-v2.md §4.1.6).
+/// identical ones: WeChat answers "201 商户订单号重复" to any difference
+/// (docs/wechat-pay-v2.md#re-entering-an-order-number).
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct PrepayRequest {
     pub body: String,

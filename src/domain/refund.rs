@@ -2,9 +2,10 @@
 //!
 //! A refund is written down (Requested) before WeChat hears of it, under its own
 //! `out_refund_no`: WeChat treats a repeated `out_refund_no` as the same refund ("同一退款单号
-//! 多次请求只退一笔", wxpay-v2.md §4.7), so a retry can never refund twice. The order's own
-//! refund tally moves only when WeChat says SUCCESS (`Order::apply_refund`); this record
-//! follows what WeChat said about the refund itself. No I/O, no clock: callers pass `now`.
+//! 多次请求只退一笔", docs/wechat-pay-v2.md#requesting-a-refund), so a retry can never refund
+//! twice. The order's own refund tally moves only when WeChat says SUCCESS
+//! (`Order::apply_refund`); this record follows what WeChat said about the refund itself. No
+//! I/O, no clock: callers pass `now`.
 
 use serde::{Deserialize, Serialize};
 

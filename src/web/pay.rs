@@ -168,7 +168,7 @@ async fn start(ctx: &PayContext<'_>, order: &Order, channel: Channel, openid: Op
     }
 }
 
-/// `mweb_url&redirect_url=<urlencoded return page>` (wxpay-v2.md §4.3).
+/// `mweb_url&redirect_url=<urlencoded return page>` (docs/wechat-pay-v2.md#h5-payment).
 ///
 /// why the rewrite: the in-process sandbox writes `mweb_url` for the address the shop called
 /// it at (loopback); a phone on the LAN reaches it at the address it reached the shop.

@@ -79,7 +79,8 @@ impl Error {
             }
             Error::OAuth(e) => e.kind() == OAuthErrorKind::Busy,
             // why: downloadbill has no business envelope, so its SYSTEMERROR arrives as the
-            // return_msg of an unsigned FAIL (wxpay-v2.md §4.9); only that exact word counts.
+            // return_msg of an unsigned FAIL (docs/wechat-pay-v2.md#downloadbill); only that
+            // exact word counts.
             Error::Protocol { return_msg, .. } => return_msg == "SYSTEMERROR",
             _ => false,
         }

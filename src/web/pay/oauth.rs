@@ -1,5 +1,6 @@
-//! The OAuth2 `snsapi_base` round trip that learns a WeChat buyer's openid (wxpay-v2.md §5),
-//! and the signed cookie that remembers it for later orders.
+//! The OAuth2 `snsapi_base` round trip that learns a WeChat buyer's openid
+//! (docs/wechat-pay-v2.md#oauth-web-authorization), and the signed cookie that remembers it
+//! for later orders.
 //!
 //! Owns the `wx_openid` and `wx_oauth` cookies. The `state` nonce in the short-lived cookie
 //! is the CSRF check of the return: a code for another browser's session is never used.
@@ -154,7 +155,8 @@ pub async fn oauth_return(
 }
 
 /// why: 40029/40163 come from a code that expired or was used by a duplicate redirect
-/// (§5.4); a fresh code fixes that, once. Anything else, or a second failure, is shown.
+/// (docs/wechat-pay-v2.md#codes-and-errcodes); a fresh code fixes that, once. Anything else,
+/// or a second failure, is shown.
 fn oauth_failed(
     ctx: &PayContext<'_>,
     order: &Order,
