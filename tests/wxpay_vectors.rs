@@ -1,6 +1,7 @@
-//! Pins the wxpay module to the published and self-computed vectors of
-//! /work/shared/wxpay-v2.md (§2.2, §2.3, §4.11, §12), the hostile-input rules of the XML
-//! codec, and the client's answer checks against a one-shot local HTTP server.
+//! Pins the wxpay module to the published signature vectors
+//! (docs/wechat-pay-v2.md#signature-test-vectors), wechatpy's refund-notification vector, the
+//! self-computed example messages (docs/wechat-pay-v2.md#example-messages), the hostile-input
+//! rules of the XML codec, and the client's answer checks against a one-shot local HTTP server.
 
 use proptest::prelude::*;
 use time::macros::{date, datetime};
@@ -47,14 +48,14 @@ fn signed_with_nonce(biz: Fields, nonce: &str, sign_type: SignType) -> Fields {
     messages::signed_request(biz, APPID, MCH_ID, nonce, &key(), sign_type)
 }
 
-/// The request envelope signed without `sign_type`, as the §12 examples that omit it.
+/// The request envelope signed without `sign_type`, as the example messages that omit it.
 fn signed_without_sign_type(biz: Fields, nonce: &str) -> Fields {
     let mut f = messages::request_fields(biz, APPID, MCH_ID, nonce);
     sign::sign_in_place(&mut f, &key(), SignType::Md5, false);
     f
 }
 
-// ---- §2.2 official vectors -----------------------------------------------------------------
+// ---- official signature vectors (docs/wechat-pay-v2.md#signature-test-vectors) -------------
 
 fn v1_fields() -> Fields {
     fields(&[
@@ -131,7 +132,7 @@ fn jsapi_pay_sign_matches_the_official_partner_example() {
     assert_eq!(p.paySign, "22D9B4E54AB1950F51E0649E8810ACD6");
 }
 
-// ---- §2.3 SDK vectors ----------------------------------------------------------------------
+// ---- SDK signature vectors (docs/wechat-pay-v2.md#signature-test-vectors) ------------------
 
 #[test]
 fn wechatpy_md5_signature_vector_matches() {
@@ -162,7 +163,7 @@ fn wechatpy_dict_to_xml_output_parses_and_verifies() {
     assert_eq!(f.len(), 3);
 }
 
-// ---- §4.11 and EX-22 refund-notification cipher --------------------------------------------
+// ---- refund-notification cipher: wechatpy's vector and EX-22 -------------------------------
 
 #[test]
 fn wechatpy_refund_notification_vector_decrypts() {
@@ -237,7 +238,7 @@ fn a_refund_notification_for_another_merchant_or_key_is_refused() {
     assert!(matches!(err, NotifyError::Decrypt(_) | NotifyError::Unparseable(_)), "{err:?}");
 }
 
-// ---- §12 examples: requests -----------------------------------------------------------------
+// ---- example messages: requests -------------------------------------------------------------
 
 fn demo_order(out_trade_no: &str, kind: TradeKind) -> UnifiedOrder {
     UnifiedOrder {
@@ -362,7 +363,7 @@ fn requests_always_carry_sign_type_and_sign_over_it() {
     assert_eq!(sign::verify(&f, &key(), SignType::Md5), Ok(SignType::HmacSha256));
 }
 
-// ---- §12 examples: answers ------------------------------------------------------------------
+// ---- example messages: answers --------------------------------------------------------------
 
 #[test]
 fn ex2_jsapi_unifiedorder_answer_gives_the_prepay_id() {
@@ -555,7 +556,7 @@ fn sandbox_answer_builders_pass_the_client_checks() {
     assert!(matches!(p, Err(Error::Protocol { .. })));
 }
 
-// ---- §12 JSAPI, bills, notifications ---------------------------------------------------------
+// ---- example messages: JSAPI, bills, notifications -------------------------------------------
 
 #[test]
 fn ex3_jsapi_bridge_params_are_reproduced_exactly() {
@@ -1180,9 +1181,9 @@ async fn transport_errors_do_not_reveal_the_app_secret() {
     }
 }
 
-// ---- vectors copied verbatim from wxpay-v2.md -------------------------------------------------
+// ---- the example messages, verbatim (docs/wechat-pay-v2.md#example-messages) ------------------
 
-/// EX-1 (xml), copied from wxpay-v2.md §12.
+/// EX-1 (xml), see docs/wechat-pay-v2.md#example-messages.
 const EX_1: &str = r##"<xml>
   <appid><![CDATA[wxd930ea5d5a258f4f]]></appid>
   <mch_id><![CDATA[10000100]]></mch_id>
@@ -1202,7 +1203,7 @@ const EX_1: &str = r##"<xml>
   <sign><![CDATA[FE9D6FA68E68EEF68C0ED7A356992C63]]></sign>
 </xml>"##;
 
-/// EX-1b (xml), copied from wxpay-v2.md §12.
+/// EX-1b (xml), see docs/wechat-pay-v2.md#example-messages.
 const EX_1B: &str = r##"<xml>
   <appid><![CDATA[wxd930ea5d5a258f4f]]></appid>
   <mch_id><![CDATA[10000100]]></mch_id>
@@ -1222,7 +1223,7 @@ const EX_1B: &str = r##"<xml>
   <sign><![CDATA[6DA5500BCE952B68113BD3C8F0020A941B31B345C9DA52755779915F50E1B497]]></sign>
 </xml>"##;
 
-/// EX-2 (xml), copied from wxpay-v2.md §12.
+/// EX-2 (xml), see docs/wechat-pay-v2.md#example-messages.
 const EX_2: &str = r##"<xml>
   <return_code><![CDATA[SUCCESS]]></return_code>
   <return_msg><![CDATA[OK]]></return_msg>
@@ -1235,7 +1236,7 @@ const EX_2: &str = r##"<xml>
   <sign><![CDATA[12AEAC49895C58E07922F68A21BF6D83]]></sign>
 </xml>"##;
 
-/// EX-3 (json), copied from wxpay-v2.md §12.
+/// EX-3 (json), see docs/wechat-pay-v2.md#example-messages.
 const EX_3: &str = r##"{
   "appId": "wxd930ea5d5a258f4f",
   "timeStamp": "1704081600",
@@ -1245,7 +1246,7 @@ const EX_3: &str = r##"{
   "paySign": "0051D6F8045791D4CD1AFBDFBA263D1F"
 }"##;
 
-/// EX-4 (xml), copied from wxpay-v2.md §12.
+/// EX-4 (xml), see docs/wechat-pay-v2.md#example-messages.
 const EX_4: &str = r##"<xml>
   <appid><![CDATA[wxd930ea5d5a258f4f]]></appid>
   <mch_id><![CDATA[10000100]]></mch_id>
@@ -1265,7 +1266,7 @@ const EX_4: &str = r##"<xml>
   <sign><![CDATA[D8CA10D57EEC2EEC4E83C156509C53DD]]></sign>
 </xml>"##;
 
-/// EX-5 (xml), copied from wxpay-v2.md §12.
+/// EX-5 (xml), see docs/wechat-pay-v2.md#example-messages.
 const EX_5: &str = r##"<xml>
   <return_code><![CDATA[SUCCESS]]></return_code>
   <return_msg><![CDATA[OK]]></return_msg>
@@ -1279,7 +1280,7 @@ const EX_5: &str = r##"<xml>
   <sign><![CDATA[3A2964A5C5FFDCDA9291DE789D820E48]]></sign>
 </xml>"##;
 
-/// EX-6 (xml), copied from wxpay-v2.md §12.
+/// EX-6 (xml), see docs/wechat-pay-v2.md#example-messages.
 const EX_6: &str = r##"<xml>
   <appid><![CDATA[wxd930ea5d5a258f4f]]></appid>
   <mch_id><![CDATA[10000100]]></mch_id>
@@ -1299,7 +1300,7 @@ const EX_6: &str = r##"<xml>
   <sign><![CDATA[046F426A7FBD625CED69EE04B89BD73B]]></sign>
 </xml>"##;
 
-/// EX-7 (xml), copied from wxpay-v2.md §12.
+/// EX-7 (xml), see docs/wechat-pay-v2.md#example-messages.
 const EX_7: &str = r##"<xml>
   <return_code><![CDATA[SUCCESS]]></return_code>
   <return_msg><![CDATA[OK]]></return_msg>
@@ -1313,7 +1314,7 @@ const EX_7: &str = r##"<xml>
   <sign><![CDATA[BD184AC6A3E954D5AEEFF4388196BAE3]]></sign>
 </xml>"##;
 
-/// EX-8 (xml), copied from wxpay-v2.md §12.
+/// EX-8 (xml), see docs/wechat-pay-v2.md#example-messages.
 const EX_8: &str = r##"<xml>
   <return_code><![CDATA[SUCCESS]]></return_code>
   <return_msg><![CDATA[OK]]></return_msg>
@@ -1326,7 +1327,7 @@ const EX_8: &str = r##"<xml>
   <sign><![CDATA[2709224F3CE4B81C66EA970C33398DAF]]></sign>
 </xml>"##;
 
-/// EX-8b (xml), copied from wxpay-v2.md §12.
+/// EX-8b (xml), see docs/wechat-pay-v2.md#example-messages.
 const EX_8B: &str = r##"<xml>
   <return_code><![CDATA[SUCCESS]]></return_code>
   <return_msg><![CDATA[OK]]></return_msg>
@@ -1339,7 +1340,7 @@ const EX_8B: &str = r##"<xml>
   <sign><![CDATA[C509963C56629718FF4FB4B80F2CD20C]]></sign>
 </xml>"##;
 
-/// EX-9 (xml), copied from wxpay-v2.md §12.
+/// EX-9 (xml), see docs/wechat-pay-v2.md#example-messages.
 const EX_9: &str = r##"<xml>
   <appid><![CDATA[wxd930ea5d5a258f4f]]></appid>
   <mch_id><![CDATA[10000100]]></mch_id>
@@ -1348,7 +1349,7 @@ const EX_9: &str = r##"<xml>
   <sign><![CDATA[8A72B1D216DD7B4377DDA9F99BDF777C]]></sign>
 </xml>"##;
 
-/// EX-10 (xml), copied from wxpay-v2.md §12.
+/// EX-10 (xml), see docs/wechat-pay-v2.md#example-messages.
 const EX_10: &str = r##"<xml>
   <return_code><![CDATA[SUCCESS]]></return_code>
   <return_msg><![CDATA[OK]]></return_msg>
@@ -1373,7 +1374,7 @@ const EX_10: &str = r##"<xml>
   <sign><![CDATA[BF7F60390AC96B1D3A62ABED78F2DA48]]></sign>
 </xml>"##;
 
-/// EX-11 (xml), copied from wxpay-v2.md §12.
+/// EX-11 (xml), see docs/wechat-pay-v2.md#example-messages.
 const EX_11: &str = r##"<xml>
   <return_code><![CDATA[SUCCESS]]></return_code>
   <return_msg><![CDATA[OK]]></return_msg>
@@ -1388,7 +1389,7 @@ const EX_11: &str = r##"<xml>
   <sign><![CDATA[8645F03B43812E084ABFC53DAA7D9C96]]></sign>
 </xml>"##;
 
-/// EX-12 (xml), copied from wxpay-v2.md §12.
+/// EX-12 (xml), see docs/wechat-pay-v2.md#example-messages.
 const EX_12: &str = r##"<xml>
   <return_code><![CDATA[SUCCESS]]></return_code>
   <return_msg><![CDATA[OK]]></return_msg>
@@ -1401,7 +1402,7 @@ const EX_12: &str = r##"<xml>
   <sign><![CDATA[9E3818195BE8E7BF252AC8E1EF979E7A]]></sign>
 </xml>"##;
 
-/// EX-13 (xml), copied from wxpay-v2.md §12.
+/// EX-13 (xml), see docs/wechat-pay-v2.md#example-messages.
 const EX_13: &str = r##"<xml>
   <appid><![CDATA[wxd930ea5d5a258f4f]]></appid>
   <mch_id><![CDATA[10000100]]></mch_id>
@@ -1410,7 +1411,7 @@ const EX_13: &str = r##"<xml>
   <sign><![CDATA[89269D6C996A99BC704C65CA91162513]]></sign>
 </xml>"##;
 
-/// EX-14 (xml), copied from wxpay-v2.md §12.
+/// EX-14 (xml), see docs/wechat-pay-v2.md#example-messages.
 const EX_14: &str = r##"<xml>
   <return_code><![CDATA[SUCCESS]]></return_code>
   <return_msg><![CDATA[OK]]></return_msg>
@@ -1422,7 +1423,7 @@ const EX_14: &str = r##"<xml>
   <sign><![CDATA[1998AEAE7E4FC50B3EAFD25B31C59553]]></sign>
 </xml>"##;
 
-/// EX-15 (xml), copied from wxpay-v2.md §12.
+/// EX-15 (xml), see docs/wechat-pay-v2.md#example-messages.
 const EX_15: &str = r##"<xml>
   <return_code><![CDATA[SUCCESS]]></return_code>
   <return_msg><![CDATA[OK]]></return_msg>
@@ -1436,7 +1437,7 @@ const EX_15: &str = r##"<xml>
   <sign><![CDATA[302EAAA99B1906775640B6F2C5C08E81]]></sign>
 </xml>"##;
 
-/// EX-16 (xml), copied from wxpay-v2.md §12.
+/// EX-16 (xml), see docs/wechat-pay-v2.md#example-messages.
 const EX_16: &str = r##"<xml>
   <appid><![CDATA[wxd930ea5d5a258f4f]]></appid>
   <mch_id><![CDATA[10000100]]></mch_id>
@@ -1450,7 +1451,7 @@ const EX_16: &str = r##"<xml>
   <sign><![CDATA[5D60A90B132487A2AB8BD3CE80D99EE1]]></sign>
 </xml>"##;
 
-/// EX-17 (xml), copied from wxpay-v2.md §12.
+/// EX-17 (xml), see docs/wechat-pay-v2.md#example-messages.
 const EX_17: &str = r##"<xml>
   <return_code><![CDATA[SUCCESS]]></return_code>
   <return_msg><![CDATA[OK]]></return_msg>
@@ -1475,7 +1476,7 @@ const EX_17: &str = r##"<xml>
   <sign><![CDATA[911EBA02956690CE62E5D91A6358D54E]]></sign>
 </xml>"##;
 
-/// EX-18 (xml), copied from wxpay-v2.md §12.
+/// EX-18 (xml), see docs/wechat-pay-v2.md#example-messages.
 const EX_18: &str = r##"<xml>
   <appid><![CDATA[wxd930ea5d5a258f4f]]></appid>
   <mch_id><![CDATA[10000100]]></mch_id>
@@ -1484,7 +1485,7 @@ const EX_18: &str = r##"<xml>
   <sign><![CDATA[E5EE2F2624390D4DAF71E5F7E8E741F4]]></sign>
 </xml>"##;
 
-/// EX-19 (xml), copied from wxpay-v2.md §12.
+/// EX-19 (xml), see docs/wechat-pay-v2.md#example-messages.
 const EX_19: &str = r##"<xml>
   <return_code><![CDATA[SUCCESS]]></return_code>
   <return_msg><![CDATA[OK]]></return_msg>
@@ -1509,7 +1510,7 @@ const EX_19: &str = r##"<xml>
   <sign><![CDATA[43405C9B8349F8F2740612FEBE6102CA]]></sign>
 </xml>"##;
 
-/// EX-20 (xml), copied from wxpay-v2.md §12.
+/// EX-20 (xml), see docs/wechat-pay-v2.md#example-messages.
 const EX_20: &str = r##"<xml>
   <appid><![CDATA[wxd930ea5d5a258f4f]]></appid>
   <mch_id><![CDATA[10000100]]></mch_id>
@@ -1519,7 +1520,7 @@ const EX_20: &str = r##"<xml>
   <sign><![CDATA[F0BDB0D6979BC4594C77D020D48DD0FC]]></sign>
 </xml>"##;
 
-/// EX-21 (xml), copied from wxpay-v2.md §12.
+/// EX-21 (xml), see docs/wechat-pay-v2.md#example-messages.
 const EX_21: &str = r##"<xml>
   <appid><![CDATA[wxd930ea5d5a258f4f]]></appid>
   <bank_type><![CDATA[OTHERS]]></bank_type>
@@ -1540,7 +1541,7 @@ const EX_21: &str = r##"<xml>
   <sign><![CDATA[B253339FBA36A4DE2674CC8259A0EDE7]]></sign>
 </xml>"##;
 
-/// EX-21b (xml), copied from wxpay-v2.md §12.
+/// EX-21b (xml), see docs/wechat-pay-v2.md#example-messages.
 const EX_21B: &str = r##"<xml>
   <appid><![CDATA[wxd930ea5d5a258f4f]]></appid>
   <bank_type><![CDATA[OTHERS]]></bank_type>
@@ -1561,7 +1562,7 @@ const EX_21B: &str = r##"<xml>
   <sign><![CDATA[54F5BFA63CEB04FC8F2BBE0BF5A1A174462E27325AE7A65E50412AA8857E0D9D]]></sign>
 </xml>"##;
 
-/// EX-21c (xml), copied from wxpay-v2.md §12.
+/// EX-21c (xml), see docs/wechat-pay-v2.md#example-messages.
 const EX_21C: &str = r##"<xml>
   <appid><![CDATA[wxd930ea5d5a258f4f]]></appid>
   <bank_type><![CDATA[OTHERS]]></bank_type>
@@ -1591,29 +1592,29 @@ const EX_21C: &str = r##"<xml>
   <sign><![CDATA[828F1819E9E02ECA30A8D388830953B5]]></sign>
 </xml>"##;
 
-/// EX-3c (text), copied from wxpay-v2.md §12.
+/// EX-3c (text), see docs/wechat-pay-v2.md#example-messages.
 const EX_3C: &str = r##"appId=wxd930ea5d5a258f4f&nonceStr=ibuaiVcKdpRxkhJA&package=prepay_id=wx201411101639507cbf6ffd8b0779950874&signType=MD5&timeStamp=1700000000&key=192006250b4c09247ec02edce69f6a2d
   MD5  → 68D9E3545364F473EE8F5031DD393EC2
 appId=wxd930ea5d5a258f4f&nonceStr=ibuaiVcKdpRxkhJA&package=prepay_id=wx201411101639507cbf6ffd8b0779950874&signType=HMAC-SHA256&timeStamp=1700000000&key=192006250b4c09247ec02edce69f6a2d
   HMAC → D24874BEC1F693B8109D4236B98790B6210E00458B4553D2CF8A91FAFD8CEE56"##;
 
-/// EX-20b (text), copied from wxpay-v2.md §12.
+/// EX-20b (text), see docs/wechat-pay-v2.md#example-messages.
 const EX_20B: &str = r##"交易时间,公众账号ID,商户号,特约商户号,设备号,微信订单号,商户订单号,用户标识,交易类型,交易状态,付款银行,货币种类,应结订单金额,代金券金额,微信退款单号,商户退款单号,退款金额,充值券退款金额,退款类型,退款状态,商品名称,商户数据包,手续费,费率,订单金额,申请退款金额,费率备注
 `2024-01-01 12:05:12,`wxd930ea5d5a258f4f,`10000100,`0,`,`4200000001202401010000000001,`ORD20240101120000001,`oUpF8uMuAJO_M2pxb1Q9zNjWeS6o,`JSAPI,`SUCCESS,`OTHERS,`CNY,`1.01,`0.00,`0,`0,`0.00,`0.00,`,`,`Demo Shop-Coffee,`table=12,`0.01000,`0.60%,`1.01,`0.00,`
 总交易单数,应结订单总金额,退款总金额,充值券退款总金额,手续费总金额,订单总金额,申请退款总金额
 `1,`1.01,`0.00,`0.00,`0.01000,`1.01,`0.00"##;
 
-/// EX-20c (xml), copied from wxpay-v2.md §12.
+/// EX-20c (xml), see docs/wechat-pay-v2.md#example-messages.
 const EX_20C: &str = r##"<xml><return_code><![CDATA[FAIL]]></return_code><return_msg><![CDATA[No Bill Exist]]></return_msg><error_code><![CDATA[20002]]></error_code></xml>"##;
 
-/// EX-21d (xml), copied from wxpay-v2.md §12.
+/// EX-21d (xml), see docs/wechat-pay-v2.md#example-messages.
 const EX_21D: &str =
     r##"<xml><return_code><![CDATA[SUCCESS]]></return_code><return_msg><![CDATA[OK]]></return_msg></xml>"##;
 
-/// EX-21d (xml), copied from wxpay-v2.md §12.
+/// EX-21d (xml), see docs/wechat-pay-v2.md#example-messages.
 const EX_21D_2: &str = r##"<xml><return_code><![CDATA[FAIL]]></return_code><return_msg><![CDATA[签名失败]]></return_msg></xml>"##;
 
-/// EX-22 (xml), copied from wxpay-v2.md §12.
+/// EX-22 (xml), see docs/wechat-pay-v2.md#example-messages.
 const EX_22: &str = r##"<root>
 <out_refund_no><![CDATA[R4001312001201707262674894706_4]]></out_refund_no>
 <out_trade_no><![CDATA[201707260201501501005710775]]></out_trade_no>
@@ -1630,7 +1631,7 @@ const EX_22: &str = r##"<root>
 <transaction_id><![CDATA[4001312001201707262674894706]]></transaction_id>
 </root>"##;
 
-/// EX-22 (xml), copied from wxpay-v2.md §12.
+/// EX-22 (xml), see docs/wechat-pay-v2.md#example-messages.
 const EX_22_2: &str = r##"<xml>
 <return_code>SUCCESS</return_code>
 <appid><![CDATA[wxd930ea5d5a258f4f]]></appid>
@@ -1639,10 +1640,11 @@ const EX_22_2: &str = r##"<xml>
 <req_info><![CDATA[4gS8kbcHysCW7bHqyEU0M9umdFVGKPOUBs+y0jA3Blg38QNZN+Ke24ZVdDi+UNeVAWsJuOJibMtOg0xUQPkJeMciCQysLCjHDLsa2ZuUjYeEuYUy2mRGagZt+o63AmqazCOpMIMWsQyJ1E1GKPpu4PnVO1GCIKDY8KeJPfKxrsNq7qvOEJh8DdMfO6BlGqSFalUHJ4+oV/CmpC59BHda9uzUyI41qfDPxbZYeu6QQG6xHpEPFyIbrm+Kx7BlKTUQ7HiJy1hTtXWRqJxg6QCPsQJl8R8LxOO1op72+t79jiKsw3Y4jkohUYNjaz3K3khOfMCcWH+Vp4YRKKyMGtzqcpyMhzrllcJLINwiF1/fkSjUJPesFGmbGg/dT5WIVkg2R+HtCoFCBKZilVK+8g5ZYpgXRWRhqp3Gw+0xdK3xWe8AyvXUOLULHfLVx9JAqMukyG6yu6kHksGHbhDASGyOhliWyGP6UN6F/8uSUgcdTEEvZn37H9y4++1zLZfDShydUj8RH68A4ehjvkIsTIjA8xjtzwa6nz9Zm1/elohtPQWq1Rsr8ogUAtWfz8pOW46RmJEbdhs0Xj9oeHn+d+lmRFf8aPaprZvWwEgRUsBo0AK1SBA5Bnc91SkId7nYP8CD/Lr6hqAKzYF/5Wf9+75v0iSQ7c2RA8xEW/rkyJ2JW8v+y8Gvh7eVLcDtqCwGCTlDmQkNZKVjpCmIcn5X0yE2MuEzSnuf/h1k9rIawNuQloxQXzDdbKEa7t0lJm0S1gpD2Fgkh0WjhEs1161QcrC5yHph5INg6uoxHQRmbePFvtP8GsdUSex1pyEhGh0HYcWqWH5U5WBshQx8y5UlHPjzjJ8mFKYlkQQZVDg3MqP06njro+tMtOVyA8RXpdvU4TgtKCDsfNnEsuBJTwE82wuAixblpPmiI/7QfCe/zixYAOStAV9YtXcrJlhbqAyO1M5+31uYTcnNWKXLUpEsU12PEbYMHXOPX0nMFrRE8Go4dDRpx+TNV7PqAoRka31LO7wMeROC6/qXmThgOTHAj9iEQGNw4U7+ikJhsHkXTdUvycJibCH4pohj+14j7FERSSfu]]></req_info>
 </xml>"##;
 
-/// §4.11 wechatpy refund-notification vector: req_info.
+/// The refund-notification vector of wechatpy's tests: req_info
+/// (docs/wechat-pay-v2.md#refund-notifications).
 const WECHATPY_REQ_INFO: &str = r##"51A27s9LxbaEv52nBOrqa0FCs3HVIM31Wc3BpNqSCP5MQlS8HL1Vl7mZ21043B7PZy7adtOZGtZv44lGl0U8JXlVFL4Ltxsw6+pACjZBB0Qi1LUDjFlP2IyTxYX4eC57kxnCphDdIyRkU67kOWW/HN/efggTUlaPJkoL5kVe9Y1MZF55IHR4lwGI7WtVLtxATX1tkAVZF+/ri0WlPXo9+GkqeB2/id6Ozw09Tqp8C/TKbmKBpRhTCRU2TzfQoLa6fjbgETFHJ795aEMyUZPQYbbsz6U9Rj9lUzEh8+Oc8KYTXa9zVk+nnFr82+yjffb3d36ylTe0y/VmYf90rf9cbiJQdM00zZ8Qa99SlMTs2wjOO4Mi4Btlg1PebsLF8TkqbSZkRJDGs61UunUB8Km1b/VeBxXuv4D3H7DiVZ9Fj7lq2j07zFDpxxlhhen7kZvMWWO3lrfFpA9c4eFOqfF9SxcU9nBmHfDD1g/dsrMl6+a71xQHJ/gn80fZOefUBv92ggqutsuJ4gd4OqkmO0XUs8e4XQyLpra+LvpmahsU5lBIZuQcMq3FHrqe8hXTfp3+3qym2wGfvPI75jx41VZwmBQy9izB1Id+A5lUeXC5QJy+ryDu/dWkhB+aMjkElaI/Epmcc/IEPaI73W6Hc58hNednOM536rPnn+GDc98PdGszpLTjmaZSu8dtqwPaym66yRqFQowzFoBbooik57iHUFBCeWya7XcXYL9WKhRF3uIZM+Kfv9/Zs2pF+w9/EJpltuzPpT1GP2VTMSHz45zwphFlS2lX8wHyZ+k9n2dptzQqpOCPedt5iQAmAe1oNQMxNdPDH9g68x9UzWD1kfK/dPO+3NPAh0XG+io4x15fIknNf7JLjpAuWicMMzCdwC4hhqeYOzQ+pC9f2xJXi5YViNKIZY69oO8eoHYRitLZrHLgx3oB2zimmqX6BI+DMklKAzAqqgGmbFxcVTvxZB6cMCx+H7TTWXnjAG+6A3SrCcxg0l5+UB93pkAYR7SVJ+VaZoiBqlqnZvb7IM17n9XaaFntlzvbbFCIa7OnOQb5Lvw="##;
 
-/// §4.11 wechatpy refund-notification vector: plaintext.
+/// The refund-notification vector of wechatpy's tests: plaintext.
 const WECHATPY_PLAIN: &str = r##"<root>
 <out_refund_no><![CDATA[1234]]></out_refund_no>
 <out_trade_no><![CDATA[2020010418301551404339261814]]></out_trade_no>
