@@ -1,4 +1,5 @@
-//! Starting to pay an order on a channel: the attempts of DESIGN.md "Orders and attempts".
+//! Starting to pay an order on a channel: the attempts of docs/architecture.md#orders-and-attempts
+//! (why one attempt per `out_trade_no`: docs/decisions.md#one-attempt-per-out_trade_no).
 //!
 //! Owns when a prepay is reused, renewed with identical parameters, or replaced by a new
 //! attempt (after querying and closing the old ones), the `unifiedorder` parameters, and how
