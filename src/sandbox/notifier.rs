@@ -62,7 +62,8 @@ pub fn send_refund(sandbox: &Arc<Sandbox>, order: &SbOrder, refund: &SbRefund) {
     tokio::spawn(deliver(Arc::clone(sandbox), id, url, make));
 }
 
-/// What the payment states (EX-21), plus `device_info` when the order had one.
+/// What the payment states (EX-21, docs/wechat-pay-v2.md#payment-notifications), plus
+/// `device_info` when the order had one.
 fn paid_order(sb: &Sandbox, order: &SbOrder, p: &Payment, nonce: &str) -> PaidOrder {
     PaidOrder {
         appid: sb.merchant.appid.clone(),

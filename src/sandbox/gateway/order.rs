@@ -320,7 +320,8 @@ fn query(st: &State, req: &Req) -> Biz {
     f.insert("trade_state", order.state.as_str());
     f.insert("trade_state_desc", order.state.desc());
     if let Some(p) = &order.payment {
-        // why: paid states carry the full EX-10 set; unpaid ones only the EX-11 subset.
+        // why: paid states carry the full EX-10 set; unpaid ones only the EX-11 subset
+        // (docs/wechat-pay-v2.md#orderquery; the EX-n labels: #example-messages).
         f.insert("openid", p.openid.as_str());
         f.insert("is_subscribe", "N");
         f.insert("trade_type", order.trade_type.as_str());

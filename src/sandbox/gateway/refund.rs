@@ -151,7 +151,8 @@ fn accept(st: &mut State, out_trade_no: &str, ask: &Ask, req: &Req) -> Result<Sb
     Ok(refund)
 }
 
-/// EX-17: the accepted refund (no coupons in the sandbox, so cash = total).
+/// EX-17 (docs/wechat-pay-v2.md#example-messages): the accepted refund (no coupons in the
+/// sandbox, so cash = total).
 fn refund_fields(order: &SbOrder, r: &SbRefund) -> Fields {
     let mut f = Fields::new();
     let tx = order.payment.as_ref().map(|p| p.transaction_id.as_str()).unwrap_or_default();
@@ -245,7 +246,7 @@ fn query(st: &State, req: &Req) -> Biz {
     Ok(f)
 }
 
-/// The `$n` fields of one refund (EX-19).
+/// The `$n` fields of one refund (EX-19, docs/wechat-pay-v2.md#refundquery).
 fn record(f: &mut Fields, n: usize, r: &SbRefund) {
     f.insert(format!("out_refund_no_{n}"), r.out_refund_no.as_str());
     f.insert(format!("refund_id_{n}"), r.refund_id.as_str());

@@ -63,8 +63,9 @@ pub fn protocol_fail(return_msg: &str) -> Reply {
     Reply::xml(xml::to_xml(&messages::protocol_failure(return_msg)))
 }
 
-/// downloadbill's FAIL, which carries an `error_code` (EX-20c) after `return_msg`, in
-/// WeChat's field order (`to_xml` writes fields in name order, which would put it first).
+/// downloadbill's FAIL, which carries an `error_code` (EX-20c, docs/wechat-pay-v2.md#downloadbill)
+/// after `return_msg`, in WeChat's field order (`to_xml` writes fields in name order, which
+/// would put it first).
 pub fn bill_fail(return_msg: &str, error_code: Option<&'static str>) -> Reply {
     let head = xml::to_xml(&messages::protocol_failure(return_msg));
     let head = head.strip_suffix("</xml>").unwrap_or(&head);
