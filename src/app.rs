@@ -99,7 +99,8 @@ fn write_private(path: &Path, contents: &str) -> std::io::Result<()> {
 fn base(config: &Config, secret_key: &str) -> Rocket<Build> {
     rocket::custom(rocket_figment(config, secret_key))
         .manage(config.clone())
-        .mount("/", rocket::routes![web::healthz, web::assets::serve, web::assets::favicon])
+        .mount("/", rocket::routes![web::healthz, web::assets::favicon])
+        .mount("/static", web::assets::routes())
         .register("/", web::catchers())
 }
 
@@ -118,16 +119,11 @@ pub fn shop(mut config: Config) -> Result<Rocket<Build>, AppError> {
     let (settings, client) = checkout::settings_and_client(&config)?;
     let admin = crate::admin::Admin::start(&config, store.clone())?;
     let checkout = Arc::new(Checkout::new(store, client, settings));
-    let mut rocket = base(&config, &key)
+    let mut rocket = mount_shop(base(&config, &key))
         .manage(Arc::clone(&checkout))
         .manage(admin)
-        .mount("/", crate::admin::routes())
         .register("/admin", crate::admin::catchers())
         .attach(crate::admin::forwarding_watch())
-        .mount("/", web::shop::routes())
-        .mount("/", web::order::routes())
-        .mount("/", web::pay::routes())
-        .mount("/", web::notify::routes())
         .attach(reconciler(Arc::clone(&checkout)))
         .attach(daily_reconciliation(Arc::clone(&checkout)))
         .attach(flush_on_shutdown(checkout));
@@ -135,6 +131,20 @@ pub fn shop(mut config: Config) -> Result<Rocket<Build>, AppError> {
         rocket = rocket.attach(sandbox::stage(&config, sandbox::RegistrationSource::in_shop(&config)));
     }
     Ok(rocket)
+}
+
+/// The shop's URL map: each area at its base path (`base` adds `/healthz`, `/favicon.ico`
+/// and `/static`; in sandbox mode `sandbox::stage` adds `/sandbox`). The test below lists
+/// every method and path, so a change to the map shows in review.
+fn mount_shop(rocket: Rocket<Build>) -> Rocket<Build> {
+    rocket
+        .mount("/", web::shop::routes()) // the shop, a product, checkout
+        .mount("/cart", web::shop::cart::routes())
+        .mount("/img", web::shop::image::routes()) // product images
+        .mount("/o", web::order::routes()) // the buyer's order page, status, check
+        .mount("/pay", web::pay::routes()) // paying, OAuth return (the JSAPI directory)
+        .mount("/wxpay", web::notify::routes()) // WeChat's notifications
+        .mount("/", crate::admin::routes()) // every path starts /admin
 }
 
 fn free_port(config: &Config) -> Result<u16, AppError> {
@@ -255,4 +265,99 @@ pub async fn spawn(rocket: Rocket<Build>) -> Result<Running, AppError> {
     let join = tokio::spawn(async move { ignited.launch().await });
     let addr = rx.await.map_err(|_| AppError::NoLiftoff)?;
     Ok(Running { addr, shutdown, join })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::store::test_dir::TempDir;
+
+    /// The whole URL map of `wxcheckout serve` in sandbox mode, method and path.
+    const URL_MAP: &str = "\
+GET /
+GET /admin
+GET /admin/doctor
+GET /admin/log
+GET /admin/login?<next>
+GET /admin/orders.csv?<filter..>
+GET /admin/orders/<no>?<flash>&<ok>
+GET /admin/orders?<filter..>
+GET /admin/products
+GET /admin/products/<slug>/edit
+GET /admin/products/new
+GET /admin/reconciliation?<day>
+GET /admin/settings
+GET /cart
+GET /favicon.ico
+GET /healthz
+GET /img/<slug>?<v>
+GET /o/<token>/status
+GET /o/<token>?<checked>
+GET /p/<slug>
+GET /pay/<token>
+GET /pay/<token>/oauth?<code>&<state>
+GET /sandbox
+GET /sandbox/cgi-bin/mmpayweb-bin/checkmweb?<prepay_id>&<package>&<redirect_url>
+GET /sandbox/connect/oauth2/authorize?<appid>&<redirect_uri>&<response_type>&<scope>&<state>
+GET /sandbox/control?<saved>
+GET /sandbox/jsapi/bridge.js
+GET /sandbox/jsapi/order?<package>&<page_url>
+GET /sandbox/pay/<endpoint>
+GET /sandbox/scan?<code_url>&<pr>
+GET /sandbox/secapi/pay/refund
+GET /sandbox/sns/oauth2/access_token?<appid>&<secret>&<code>&<grant_type>
+GET /static/<path..>?<v>
+OPTIONS /sandbox/jsapi/order
+OPTIONS /sandbox/jsapi/pay
+POST /admin/doctor
+POST /admin/login
+POST /admin/logout
+POST /admin/orders/<no>/attempts/<out_trade_no>/refund
+POST /admin/orders/<no>/close
+POST /admin/orders/<no>/refund
+POST /admin/orders/<no>/refunds/<out_refund_no>/retry
+POST /admin/orders/<no>/refunds/settle
+POST /admin/orders/<no>/sync
+POST /admin/products
+POST /admin/products/<slug>/archive
+POST /admin/products/<slug>/down
+POST /admin/products/<slug>/edit
+POST /admin/products/<slug>/unarchive
+POST /admin/products/<slug>/up
+POST /admin/reconciliation
+POST /cart/add
+POST /cart/clear
+POST /cart/update
+POST /checkout
+POST /o/<token>/check
+POST /sandbox/cgi-bin/mmpayweb-bin/pay
+POST /sandbox/control
+POST /sandbox/control
+POST /sandbox/jsapi/pay
+POST /sandbox/pay/closeorder
+POST /sandbox/pay/downloadbill
+POST /sandbox/pay/orderquery
+POST /sandbox/pay/refundquery
+POST /sandbox/pay/unifiedorder
+POST /sandbox/scan
+POST /sandbox/secapi/pay/refund
+POST /wxpay/notify
+POST /wxpay/refund-notify
+";
+
+    #[tokio::test]
+    async fn the_url_map_is_the_one_written_here() {
+        let dir = TempDir::new("routes");
+        let mut config = Config::sandbox_defaults();
+        config.data_dir = dir.path().to_owned();
+        config.wxpay.api_base = Some("http://127.0.0.1:9/sandbox/".parse().expect("url"));
+        let rocket = shop(config).expect("the shop builds").ignite().await.expect("ignites");
+        let mut routes: Vec<String> = rocket.routes().map(|r| format!("{} {}", r.method, r.uri)).collect();
+        routes.sort();
+        assert_eq!(
+            routes.join("\n") + "\n",
+            URL_MAP,
+            "the URL map changed: update URL_MAP (and docs/architecture.md)"
+        );
+    }
 }

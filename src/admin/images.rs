@@ -1,17 +1,9 @@
 //! Product images: what an upload may be (JPEG, PNG or WebP by their first bytes, at most
-//! 1 MiB) and `GET /img/<slug>?v=<etag>`, which serves them with an ETag — cached for good
-//! at a versioned URL, revalidated otherwise. The shop's pages link them with `url`.
+//! 1 MiB), its ETag, and the URL the shop serves it at (`web::shop::image`).
 
-use std::borrow::Cow;
-use std::sync::Arc;
-
-use rocket::http::ContentType;
-use rocket::{State, get};
 use sha2::{Digest, Sha256};
 
-use super::Admin;
 use crate::domain::Product;
-use crate::web::assets::{Asset, IfNoneMatch};
 
 /// The largest image accepted: 1 MiB (a phone photo resized for the web fits easily).
 pub const MAX_IMAGE: usize = 1024 * 1024;
@@ -40,21 +32,6 @@ pub fn etag_of(bytes: &[u8]) -> String {
 /// `/img/<slug>?v=<etag>` for a product with an image: the URL shop pages put in `<img src>`.
 pub fn url(product: &Product) -> Option<String> {
     product.image.as_ref().map(|i| format!("/img/{}?v={}", product.slug, i.etag))
-}
-
-#[get("/img/<slug>?<v>")]
-pub fn serve(admin: &State<Arc<Admin>>, slug: &str, v: Option<&str>, inm: IfNoneMatch) -> Option<Asset> {
-    let product = admin.store.product(slug).ok()??;
-    let meta = product.image?;
-    let versioned = v == Some(meta.etag.as_str());
-    let quoted = format!("\"{}\"", meta.etag);
-    // why: the type was checked from the bytes at upload; never let a browser guess another (nosniff).
-    if inm.0.as_deref().is_some_and(|h| h.split(',').any(|t| t.trim() == quoted || t.trim() == "*")) {
-        return Some(Asset::new(quoted, None, versioned).nosniff());
-    }
-    let bytes = admin.store.product_image(slug).ok()??;
-    let content_type = ContentType::parse_flexible(&meta.content_type)?;
-    Some(Asset::new(quoted, Some((Cow::Owned(bytes), content_type)), versioned).nosniff())
 }
 
 #[cfg(test)]

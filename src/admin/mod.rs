@@ -83,7 +83,6 @@ pub fn routes() -> Vec<rocket::Route> {
         settings::page,
         doctor::page,
         doctor::run,
-        images::serve,
     ];
     routes.extend(products::routes());
     routes.extend(order_detail::routes());

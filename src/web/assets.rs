@@ -90,8 +90,13 @@ impl<'r> Responder<'r, 'static> for Asset {
     }
 }
 
-#[get("/static/<path..>?<v>")]
-pub fn serve(path: PathBuf, v: Option<&str>, inm: IfNoneMatch) -> Option<Asset> {
+/// `/static/…`: mounted at `/static` by `app`.
+pub fn routes() -> Vec<rocket::Route> {
+    rocket::routes![serve]
+}
+
+#[get("/<path..>?<v>")]
+fn serve(path: PathBuf, v: Option<&str>, inm: IfNoneMatch) -> Option<Asset> {
     let key = path.to_str()?.replace('\\', "/");
     let content_type = path
         .extension()

@@ -44,7 +44,7 @@ async fn body(data: Data<'_>) -> Option<Vec<u8>> {
     }
 }
 
-#[post("/wxpay/notify", data = "<data>")]
+#[post("/notify", data = "<data>")]
 async fn payment(checkout: &State<Arc<Checkout>>, data: Data<'_>) -> Ack {
     match body(data).await {
         Some(bytes) => ack(checkout.receive_payment_notification(&bytes).await),
@@ -52,7 +52,7 @@ async fn payment(checkout: &State<Arc<Checkout>>, data: Data<'_>) -> Ack {
     }
 }
 
-#[post("/wxpay/refund-notify", data = "<data>")]
+#[post("/refund-notify", data = "<data>")]
 async fn refund(checkout: &State<Arc<Checkout>>, data: Data<'_>) -> Ack {
     match body(data).await {
         Some(bytes) => ack(checkout.receive_refund_notification(&bytes).await),

@@ -156,7 +156,7 @@ fn beijing(t: i64) -> String {
 }
 
 /// `GET /o/<token>[?checked=1|failed]`
-#[get("/o/<token>?<checked>")]
+#[get("/<token>?<checked>")]
 fn show(
     co: &State<Arc<Checkout>>,
     frame: Frame,
@@ -183,7 +183,7 @@ fn json_status(o: &Order) -> JsonAnswer {
 }
 
 /// `GET /o/<token>/status` → `{"order_no","status","total_fen","paid_at"}`, never cached.
-#[get("/o/<token>/status")]
+#[get("/<token>/status")]
 fn status(co: &State<Arc<Checkout>>, token: &str) -> JsonAnswer {
     match find(co, token) {
         Ok(Some(o)) => json_status(&o),
@@ -209,7 +209,7 @@ impl<'r> FromRequest<'r> for WantsJson {
 
 /// `POST /o/<token>/check`: the buyer's "I have paid". Our record first, then WeChat
 /// (rate-limited inside `check_order`); back to the page with what was found.
-#[post("/o/<token>/check")]
+#[post("/<token>/check")]
 async fn check(
     co: &State<Arc<Checkout>>,
     frame: Frame,

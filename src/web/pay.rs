@@ -103,7 +103,7 @@ pub struct PayContext<'a> {
 }
 
 /// `GET /pay/<token>`
-#[get("/pay/<token>")]
+#[get("/<token>")]
 async fn pay(
     token: &str,
     checkout: &State<Arc<Checkout>>,

@@ -109,7 +109,7 @@ fn to_pay_page(order: &Order) -> PayAnswer {
 
 /// `GET /pay/<token>/oauth?code=…&state=…`: WeChat's redirect back.
 #[allow(clippy::too_many_arguments)] // why: Rocket handlers take their guards as arguments.
-#[get("/pay/<token>/oauth?<code>&<state>")]
+#[get("/<token>/oauth?<code>&<state>")]
 pub async fn oauth_return(
     token: &str,
     code: Option<&str>,

@@ -129,7 +129,7 @@ struct CartPage {
 }
 
 /// `GET /cart`
-#[get("/cart")]
+#[get("/")]
 fn show(
     co: &State<Arc<Checkout>>,
     frame: Frame,
@@ -167,7 +167,7 @@ struct LineForm<'r> {
 }
 
 /// `POST /cart/add`: `product` + `qty` added to what the cart holds (at most 99 in all).
-#[post("/cart/add", data = "<form>")]
+#[post("/add", data = "<form>")]
 fn add(
     co: &State<Arc<Checkout>>,
     frame: Frame,
@@ -192,7 +192,7 @@ fn add(
 }
 
 /// `POST /cart/update`: `product` set to `qty`; 0 removes it.
-#[post("/cart/update", data = "<form>")]
+#[post("/update", data = "<form>")]
 fn update(
     co: &State<Arc<Checkout>>,
     frame: Frame,
@@ -213,7 +213,7 @@ fn update(
 }
 
 /// `POST /cart/clear`
-#[post("/cart/clear")]
+#[post("/clear")]
 fn clear_cart(_same_origin: SameOrigin, jar: &CookieJar<'_>) -> Redirect {
     Cart::clear(jar);
     Redirect::to("/cart")
