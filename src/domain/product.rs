@@ -52,6 +52,29 @@ pub struct Product {
     pub required: Required,
 }
 
+impl Product {
+    /// Takes `qty` units for an order. `Err(left)`: the product counts stock and fewer than
+    /// `qty` are left (nothing taken). A product that does not count stock always has them.
+    pub fn take_stock(&mut self, qty: u32) -> Result<(), u32> {
+        match self.stock {
+            Some(left) if left < qty => Err(left),
+            Some(left) => {
+                self.stock = Some(left - qty);
+                Ok(())
+            }
+            None => Ok(()),
+        }
+    }
+
+    /// Gives back `qty` units of an order that will not be paid (when the product counts
+    /// stock).
+    pub fn give_back_stock(&mut self, qty: u32) {
+        if let Some(left) = self.stock {
+            self.stock = Some(left.saturating_add(qty));
+        }
+    }
+}
+
 /// Whether `s` may be a product slug.
 pub fn valid_slug(s: &str) -> bool {
     (1..=64).contains(&s.len())
@@ -81,5 +104,34 @@ mod tests {
         assert!(!valid_slug(""));
         assert!(!valid_slug("a/b"));
         assert!(!valid_slug(&"a".repeat(65)));
+    }
+
+    fn with_stock(stock: Option<u32>) -> Product {
+        Product {
+            slug: "mug".into(),
+            name: "Mug".into(),
+            description: String::new(),
+            price: Fen::new(300).expect("fen"),
+            position: 0,
+            archived: false,
+            stock,
+            image: None,
+            required: Required::default(),
+        }
+    }
+
+    #[test]
+    fn stock_is_taken_only_when_enough_is_left_and_given_back_only_when_counted() {
+        let mut p = with_stock(Some(3));
+        assert_eq!(p.take_stock(4), Err(3));
+        assert_eq!(p.stock, Some(3), "nothing taken");
+        assert_eq!(p.take_stock(3), Ok(()));
+        assert_eq!(p.stock, Some(0));
+        p.give_back_stock(2);
+        assert_eq!(p.stock, Some(2));
+        let mut unlimited = with_stock(None);
+        assert_eq!(unlimited.take_stock(99), Ok(()));
+        unlimited.give_back_stock(5);
+        assert_eq!(unlimited.stock, None);
     }
 }

@@ -10,6 +10,7 @@ pub mod admin;
 mod codec;
 mod keys;
 pub mod listing;
+mod products;
 pub mod refunds;
 
 use std::path::Path;
@@ -17,7 +18,7 @@ use std::path::Path;
 use sled::transaction::{ConflictableTransactionError, TransactionError, Transactional, TransactionalTree};
 use sled::{Db, Tree};
 
-use crate::domain::{Event, Order, OrderStatus, Product};
+use crate::domain::{Event, Order, OrderStatus};
 
 pub use codec::CodecError;
 pub use listing::{OrderPage, OrderQuery, OrderSummary};
@@ -42,6 +43,9 @@ pub enum StoreError {
     /// A list cursor this store did not give out.
     #[error("not a valid list cursor")]
     BadCursor,
+    /// A product change that would move the product to another slug (its key).
+    #[error("a product's slug cannot change: {0}")]
+    SlugChanged(String),
 }
 
 impl From<TransactionError<StoreError>> for StoreError {
@@ -140,28 +144,7 @@ impl Store {
         Ok(self.db.generate_id()?)
     }
 
-    // ---- products ---------------------------------------------------------------------
-
-    pub fn put_product(&self, product: &Product) -> Result<(), StoreError> {
-        self.products.insert(product.slug.as_bytes(), codec::encode(product)?)?;
-        Ok(())
-    }
-
-    pub fn product(&self, slug: &str) -> Result<Option<Product>, StoreError> {
-        self.products.get(slug.as_bytes())?.map(|v| codec::decode(&v)).transpose().map_err(Into::into)
-    }
-
-    /// All products, in shop order (position, then slug).
-    pub fn products(&self) -> Result<Vec<Product>, StoreError> {
-        let mut all = self
-            .products
-            .iter()
-            .values()
-            .map(|v| Ok(codec::decode::<Product>(&v?)?))
-            .collect::<Result<Vec<_>, StoreError>>()?;
-        all.sort_by(|a, b| a.position.cmp(&b.position).then_with(|| a.slug.cmp(&b.slug)));
-        Ok(all)
-    }
+    // (products are read and changed in `products`)
 
     /// Runs `seed` once in the life of this database (the demo catalogue).
     pub fn seed_once(
