@@ -2,10 +2,8 @@
 //! number, token and first event, priced from the STORED products only.
 //!
 //! Everything is checked before anything is written: a refused order stores nothing.
-//! Stock (when a product counts it) is checked and reserved here; releasing it when an
-//! order closes is the closer's job.
-
-use std::sync::Mutex;
+//! Stock (when a product counts it) is checked and reserved here, in one store transaction
+//! with the prices; releasing it when an order closes is the closer's job.
 
 use time::OffsetDateTime;
 
@@ -22,12 +20,6 @@ pub const MAX_QTY: u32 = 99;
 const MAX_NAME: usize = 40;
 const MAX_ADDRESS: usize = 200;
 const MAX_NOTE: usize = 200;
-
-/// why: the store has no transaction spanning products and orders, so the stock check,
-/// the order insert and the decrement are serialized here instead. This covers every
-/// placement in this process; a merchant editing stock at the same moment can still race
-/// with it (the admin's write wins), which a small shop can live with.
-static PLACING: Mutex<()> = Mutex::new(());
 
 /// A contact field an order may require.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -186,52 +178,35 @@ impl Checkout {
         contact: Contact,
     ) -> Result<Order, PlaceError> {
         let wanted = merge_lines(lines)?;
-        let order = {
-            let _placing = PLACING.lock().unwrap_or_else(|p| p.into_inner());
-            let products = self.products_for(&wanted)?;
-            let order = self.new_order(&wanted, &products, contact)?;
-            let placed = Event::new(
-                order.created_at,
-                EventSource::Buyer,
-                "placed",
-                format!("{} line(s), total {}", order.lines.len(), order.total),
-            );
-            self.store.insert_order(&order, &[placed])?;
-            self.reserve_stock(&wanted, &products)?;
-            order
+        let slugs: Vec<&str> = wanted.iter().map(|(slug, _)| slug.as_str()).collect();
+        // why one transaction: the checks, the prices and the reservation see the same
+        // products, so two buyers of the last unit cannot both get it, a price edited at
+        // this moment is either wholly before or wholly after, and an order short of one
+        // product reserves nothing of the others.
+        let (_, terms) =
+            self.store.update_products(&slugs, |products| reserve(&wanted, products, &contact))?;
+        let order = match self.store_order(terms.lines.clone(), terms.total, terms.contact) {
+            Ok(order) => order,
+            Err(e) => {
+                // why: the units are reserved but no order holds them.
+                if let Err(undo) = self.give_back(&terms.lines) {
+                    tracing::error!(error = %undo, "reserved stock of an order not stored was not given back");
+                }
+                return Err(e);
+            }
         };
         self.store.flush().await?;
         Ok(order)
     }
 
-    /// The stored, buyable product of every wanted line, with enough stock.
-    fn products_for(&self, wanted: &[(String, u32)]) -> Result<Vec<Product>, PlaceError> {
-        let mut products = Vec::with_capacity(wanted.len());
-        for (slug, qty) in wanted {
-            let product = self
-                .store
-                .product(slug)?
-                .filter(|p| !p.archived)
-                .ok_or_else(|| Refusal::UnknownProduct(slug.clone()))?;
-            if let Some(left) = product.stock.filter(|left| left < qty) {
-                return Err(Refusal::OutOfStock { name: product.name, left }.into());
-            }
-            products.push(product);
-        }
-        Ok(products)
-    }
-
-    fn new_order(
-        &self,
-        wanted: &[(String, u32)],
-        products: &[Product],
-        contact: Contact,
-    ) -> Result<Order, PlaceError> {
-        let required = products.iter().fold(Required::default(), |r, p| r.union(p.required));
-        let contact = clean_contact(contact, required)?;
-        let (lines, total) = price(wanted, products)?;
+    /// Stores the pending order for lines whose stock is reserved.
+    ///
+    /// why after the reservation: products and orders share no transaction. A crash between
+    /// the two leaves units reserved by no order (undersold until the merchant corrects the
+    /// stock), never an order whose units were not reserved (oversold).
+    fn store_order(&self, lines: Vec<Line>, total: Fen, contact: Contact) -> Result<Order, PlaceError> {
         let created_at = now();
-        Ok(Order {
+        let order = Order {
             no: order_no(created_at, self.store.next_id()?),
             token: new_token(),
             lines,
@@ -245,22 +220,48 @@ impl Checkout {
             paid_by: None,
             refunded: Fen::ZERO,
             settled_refunds: Vec::new(),
-        })
+        };
+        let placed = Event::new(
+            order.created_at,
+            EventSource::Buyer,
+            "placed",
+            format!("{} line(s), total {}", order.lines.len(), order.total),
+        );
+        self.store.insert_order(&order, &[placed])?;
+        Ok(order)
     }
+}
 
-    /// why: products and orders live in different trees with no shared transaction, so the
-    /// decrement follows the stored order (under `PLACING`). A crash between the two leaves
-    /// one unit too many in stock, never an order without its product.
-    fn reserve_stock(&self, wanted: &[(String, u32)], products: &[Product]) -> Result<(), PlaceError> {
-        for ((_, qty), product) in wanted.iter().zip(products) {
-            if let Some(left) = product.stock {
-                let mut p = product.clone();
-                p.stock = Some(left.saturating_sub(*qty));
-                self.store.put_product(&p)?;
-            }
+/// What an order is made of, decided while its stock is reserved.
+struct Terms {
+    lines: Vec<Line>,
+    total: Fen,
+    contact: Contact,
+}
+
+/// Inside the products' transaction: every wanted product on sale with enough stock (its
+/// units taken), the contact the products require, the lines at the current prices. Any
+/// refusal leaves every product as it was (the transaction writes nothing).
+fn reserve(
+    wanted: &[(String, u32)],
+    products: &mut [Product],
+    contact: &Contact,
+) -> Result<Terms, PlaceError> {
+    let mut chosen = Vec::with_capacity(wanted.len());
+    for (slug, qty) in wanted {
+        let product = products
+            .iter_mut()
+            .find(|p| &p.slug == slug && !p.archived)
+            .ok_or_else(|| Refusal::UnknownProduct(slug.clone()))?;
+        if let Err(left) = product.take_stock(*qty) {
+            return Err(Refusal::OutOfStock { name: product.name.clone(), left }.into());
         }
-        Ok(())
+        chosen.push(product.clone());
     }
+    let required = chosen.iter().fold(Required::default(), |r, p| r.union(p.required));
+    let contact = clean_contact(contact.clone(), required)?;
+    let (lines, total) = price(wanted, &chosen)?;
+    Ok(Terms { lines, total, contact })
 }
 
 /// The lines with the same slug merged (first appearance keeps its place), each quantity

@@ -17,7 +17,7 @@ use std::sync::Arc;
 use std::time::{Duration, Instant};
 
 use crate::config::Config;
-use crate::domain::{Applied, Attempt, Event, EventSource, Order, OrderStatus};
+use crate::domain::{Applied, Attempt, Event, EventSource, Line, Order, OrderStatus};
 use crate::wxpay;
 
 use super::check::Queried;
@@ -287,13 +287,23 @@ impl Checkout {
     /// why: products and orders share no transaction (see `place`); a crash between the
     /// close and this leaves units out of stock (undersold), never oversold.
     pub fn release_stock(&self, order: &Order) -> Result<(), CheckoutError> {
-        for line in &order.lines {
-            let Some(mut product) = self.store.product(&line.slug)? else { continue };
-            if let Some(left) = product.stock {
-                product.stock = Some(left.saturating_add(line.qty));
-                self.store.put_product(&product)?;
+        self.give_back(&order.lines)
+    }
+
+    /// Adds the quantities of `lines` back to their products' stock, all in one transaction
+    /// with whatever else changes them at the moment (orders, the merchant's edits).
+    pub(crate) fn give_back(&self, lines: &[Line]) -> Result<(), CheckoutError> {
+        let slugs: Vec<&str> = lines.iter().map(|l| l.slug.as_str()).collect();
+        self.store.update_products(&slugs, |products| {
+            for product in products.iter_mut() {
+                let qty = lines
+                    .iter()
+                    .filter(|l| l.slug == product.slug)
+                    .fold(0u32, |q, l| q.saturating_add(l.qty));
+                product.give_back_stock(qty);
             }
-        }
+            Ok::<_, CheckoutError>(())
+        })?;
         Ok(())
     }
 }
