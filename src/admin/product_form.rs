@@ -9,7 +9,7 @@ use rocket::fs::TempFile;
 use tokio::io::AsyncReadExt;
 
 use super::images::{self, MAX_IMAGE};
-use crate::domain::product::valid_slug;
+use crate::domain::product::{ImageRef, valid_slug};
 use crate::domain::{Fen, Product, Required};
 use crate::web::Lang;
 
@@ -26,6 +26,9 @@ pub struct ProductForm<'r> {
     pub description: Option<&'r str>,
     pub price: Option<&'r str>,
     pub stock: Option<&'r str>,
+    /// The stock the form showed when it was opened (a hidden field), so that an edit of
+    /// other fields never writes back a count that orders have changed since.
+    pub stock_seen: Option<&'r str>,
     pub req_name: bool,
     pub req_phone: bool,
     pub req_address: bool,
@@ -48,8 +51,31 @@ pub struct ProductInput {
     pub description: String,
     pub price: Fen,
     pub stock: Option<u32>,
+    /// The stock the form showed (`None`: the form did not say).
+    pub stock_seen: Option<Option<u32>>,
     pub required: Required,
     pub image: ImageChange,
+}
+
+impl ProductInput {
+    /// Applies the merchant's edit on top of `current`, the product as stored at this moment.
+    /// Name, description, price and required fields are the merchant's alone and are written
+    /// as sent; the stock only when the merchant changed it from `seen` (what the form
+    /// showed), so units ordered or given back since the form was opened are kept; the
+    /// position and the archived flag are not the form's and stay as they are. `image`:
+    /// `None` keeps the current image.
+    pub fn edit(&self, current: &mut Product, seen: Option<u32>, image: Option<Option<ImageRef>>) {
+        current.name.clone_from(&self.name);
+        current.description.clone_from(&self.description);
+        current.price = self.price;
+        current.required = self.required;
+        if self.stock != seen {
+            current.stock = self.stock;
+        }
+        if let Some(image) = image {
+            current.image = image;
+        }
+    }
 }
 
 /// The form as the template shows it: the values typed (or stored) and the problems.
@@ -61,6 +87,8 @@ pub struct FormView {
     pub description: String,
     pub price: String,
     pub stock: String,
+    /// The stock when the form was first shown (sent back as `stock_seen`).
+    pub stock_seen: String,
     pub required: Required,
     pub image_url: Option<String>,
     pub errors: Vec<(&'static str, String)>,
@@ -79,6 +107,7 @@ impl FormView {
             description: product.description.clone(),
             price: product.price.yuan(),
             stock: product.stock.map(|s| s.to_string()).unwrap_or_default(),
+            stock_seen: product.stock.map(|s| s.to_string()).unwrap_or_default(),
             required: product.required,
             image_url: images::url(product),
             errors: Vec::new(),
@@ -96,6 +125,8 @@ impl FormView {
         self.description = text("description");
         self.price = text("price");
         self.stock = text("stock");
+        // why: a form sent back with its problems still stands for the stock first shown.
+        self.stock_seen = c.field_value("stock_seen").map_or(self.stock_seen, str::to_owned);
         let on = |k: &str| c.field_value(k).is_some_and(|v| matches!(v, "on" | "true" | "yes" | "1"));
         self.required = Required {
             name: on("req_name"),
@@ -174,6 +205,12 @@ pub async fn check(
             }
         },
     };
+    // why lenient: an old page without the field, or a value that does not parse, only
+    // means the form did not say what it showed.
+    let stock_seen = form.stock_seen.map(str::trim).and_then(|s| match s {
+        "" => Some(None),
+        s => s.parse::<u32>().ok().map(Some),
+    });
     let image = match read_image(form, lang).await {
         Ok(change) => Some(change),
         Err(message) => {
@@ -188,6 +225,7 @@ pub async fn check(
             description,
             price,
             stock,
+            stock_seen,
             required: Required {
                 name: form.req_name,
                 phone: form.req_phone,

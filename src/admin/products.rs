@@ -10,7 +10,7 @@ use rocket::http::Status;
 use rocket::response::Redirect;
 use rocket::{Either, State, get, post};
 
-use super::product_form::{self, FormView, ImageChange, ProductForm, ProductInput};
+use super::product_form::{self, FormView, ImageChange, ProductForm};
 use super::session::{ClientAddr, Token};
 use super::{Admin, AdminError, AdminSession, Chrome, Section, audit, images};
 use crate::domain::Product;
@@ -145,7 +145,18 @@ pub async fn create(
     };
     let position =
         admin.store.products()?.iter().map(|p| p.position).max().map_or(0, |m| m.saturating_add(1));
-    let (product, bytes) = apply(input, None, position);
+    let (image, bytes) = image_edit(input.image);
+    let product = Product {
+        slug: input.slug,
+        name: input.name,
+        description: input.description,
+        price: input.price,
+        position,
+        archived: false,
+        stock: input.stock,
+        image: image.flatten(),
+        required: input.required,
+    };
     if !admin.store.create_product(&product)? {
         let taken = frame.lang.t("这个网址名已被使用，请换一个。", "This slug is taken; choose another.");
         return refused(frame, &session, FormView::empty(), &form, vec![("slug", taken.to_owned())]);
@@ -174,17 +185,26 @@ pub async fn update(
     let Some(value) = &form.value else {
         return refused(frame, &session, view, &form, unreadable(frame.lang));
     };
-    let input = match product_form::check(value, Some(slug), frame.lang).await {
+    let mut input = match product_form::check(value, Some(slug), frame.lang).await {
         Ok(input) => input,
         Err(errors) => return refused(frame, &session, view, &form, errors),
     };
     let removing = matches!(input.image, ImageChange::Remove);
-    let (product, bytes) = apply(input, Some(&existing), existing.position);
+    // why: without the form's own record of the stock it showed, the stock read at the start
+    // of this request is the best guess of what the merchant left untouched.
+    let seen = input.stock_seen.unwrap_or(existing.stock);
+    let (image, bytes) = image_edit(std::mem::replace(&mut input.image, ImageChange::Keep));
     // why: bytes first, so the product never names an image that is not stored yet.
     if let Some(bytes) = bytes {
         admin.store.put_product_image(slug, &bytes)?;
     }
-    admin.store.put_product(&product)?;
+    let (product, ()) = admin
+        .store
+        .update_product(slug, |current| {
+            input.edit(current, seen, image.clone());
+            Ok::<_, AdminError>(())
+        })?
+        .ok_or(AdminError::NotFound)?;
     if removing {
         admin.store.remove_product_image(slug)?;
     }
@@ -194,28 +214,17 @@ pub async fn update(
     Ok(Either::Left(Redirect::to("/admin/products")))
 }
 
-/// The product a checked form describes, and the image bytes to store with it.
-fn apply(input: ProductInput, existing: Option<&Product>, position: i64) -> (Product, Option<Vec<u8>>) {
-    let (image, bytes) = match input.image {
-        ImageChange::Keep => (existing.and_then(|p| p.image.clone()), None),
-        ImageChange::Remove => (None, None),
+/// What a checked form does to the image: the reference the product then names (`None`:
+/// keep the current one) and the bytes to store first.
+fn image_edit(change: ImageChange) -> (Option<Option<ImageRef>>, Option<Vec<u8>>) {
+    match change {
+        ImageChange::Keep => (None, None),
+        ImageChange::Remove => (Some(None), None),
         ImageChange::Replace { bytes, content_type } => {
             let image = ImageRef { content_type: content_type.to_owned(), etag: images::etag_of(&bytes) };
-            (Some(image), Some(bytes))
+            (Some(Some(image)), Some(bytes))
         }
-    };
-    let product = Product {
-        slug: input.slug,
-        name: input.name,
-        description: input.description,
-        price: input.price,
-        position,
-        archived: existing.is_some_and(|p| p.archived),
-        stock: input.stock,
-        image,
-        required: input.required,
-    };
-    (product, bytes)
+    }
 }
 
 type ActionForm<'r> = Form<Contextual<'r, Token<'r>>>;
@@ -226,9 +235,13 @@ async fn set_archived(
     slug: &str,
     archived: bool,
 ) -> Result<Redirect, AdminError> {
-    let mut product = admin.store.product(slug)?.ok_or(AdminError::NotFound)?;
-    product.archived = archived;
-    admin.store.put_product(&product)?;
+    admin
+        .store
+        .update_product(slug, |p| {
+            p.archived = archived;
+            Ok::<_, AdminError>(())
+        })?
+        .ok_or(AdminError::NotFound)?;
     let action = if archived { "product.archive" } else { "product.unarchive" };
     audit::record(&admin.store, "admin", action, slug, &addr.text())?;
     admin.store.flush().await?;
@@ -261,19 +274,25 @@ pub async fn unarchive(
 
 /// Swaps a product with its neighbour among the products on sale, then numbers them 0, 1, …
 /// (so equal positions left by older data cannot make a move do nothing).
+///
+/// why one transaction over every product: the order is decided on the products as they
+/// are when it is written, and only their positions change (never a stock read earlier).
 async fn shift(admin: &Admin, addr: &ClientAddr, slug: &str, up: bool) -> Result<Redirect, AdminError> {
-    let mut active: Vec<Product> = admin.store.products()?.into_iter().filter(|p| !p.archived).collect();
-    let i = active.iter().position(|p| p.slug == slug).ok_or(AdminError::NotFound)?;
-    let j = if up { i.checked_sub(1) } else { Some(i + 1).filter(|j| *j < active.len()) };
-    if let Some(j) = j {
+    let all = admin.store.products()?;
+    let slugs: Vec<&str> = all.iter().map(|p| p.slug.as_str()).collect();
+    let (_, moved) = admin.store.update_products(&slugs, |products| {
+        let mut active: Vec<&mut Product> = products.iter_mut().filter(|p| !p.archived).collect();
+        active.sort_by(|a, b| a.position.cmp(&b.position).then_with(|| a.slug.cmp(&b.slug)));
+        let i = active.iter().position(|p| p.slug == slug).ok_or(AdminError::NotFound)?;
+        let j = if up { i.checked_sub(1) } else { Some(i + 1).filter(|j| *j < active.len()) };
+        let Some(j) = j else { return Ok(false) };
         active.swap(i, j);
-        for (position, mut product) in active.into_iter().enumerate() {
-            let position = i64::try_from(position).unwrap_or(i64::MAX);
-            if product.position != position {
-                product.position = position;
-                admin.store.put_product(&product)?;
-            }
+        for (position, product) in active.into_iter().enumerate() {
+            product.position = i64::try_from(position).unwrap_or(i64::MAX);
         }
+        Ok::<_, AdminError>(true)
+    })?;
+    if moved {
         let action = if up { "product.move_up" } else { "product.move_down" };
         audit::record(&admin.store, "admin", action, slug, &addr.text())?;
         admin.store.flush().await?;
