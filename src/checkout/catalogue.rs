@@ -22,10 +22,13 @@ const DEMO: [(&str, &str, &str, u64); 4] = [
 ];
 
 /// Seeds the demo products the first time this database is opened in sandbox mode.
+///
+/// why `create_product`: a product already stored under a demo slug is the merchant's and
+/// is never overwritten.
 pub fn seed_demo(store: &Store) -> Result<bool, StoreError> {
     store.seed_once("demo-catalogue", |s| {
         for (position, (slug, name, description, fen)) in DEMO.iter().enumerate() {
-            s.put_product(&Product {
+            s.create_product(&Product {
                 slug: (*slug).to_owned(),
                 name: (*name).to_owned(),
                 description: (*description).to_owned(),
