@@ -6,7 +6,8 @@
 use proptest::prelude::*;
 use time::macros::{date, datetime};
 use wxcheckout::wxpay::bill::{self, BillKind};
-use wxcheckout::wxpay::client::{ClientConfig, Error, WxPayClient, endpoint};
+use wxcheckout::wxpay::client::{ClientConfig, WxPayClient};
+use wxcheckout::wxpay::{Error, endpoint};
 use wxcheckout::wxpay::jsapi::{self, JsapiPayParams};
 use wxcheckout::wxpay::messages::{
     self, BillType, CloseOrderResponse, DownloadBill, OrderQueryResponse, OrderRef, Refund, RefundQuery,

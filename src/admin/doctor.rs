@@ -521,7 +521,7 @@ const CLOCK: &str = "服务器时钟 / Clock";
 /// Compares the `Date` header of the gateway's answer with our clock at the middle of the
 /// round trip.
 async fn clock(wx: &WxPayClient, lang: Lang) -> Finding {
-    let url = wxpay::client::endpoint(&wx.config().api_base, "pay/orderquery");
+    let url = wxpay::endpoint(&wx.config().api_base, "pay/orderquery");
     let http = match reqwest::Client::builder().timeout(Duration::from_secs(10)).build() {
         Ok(h) => h,
         Err(e) => return finding(Level::Warning, CLOCK, e.to_string(), ""),

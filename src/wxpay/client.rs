@@ -16,15 +16,17 @@ use reqwest::StatusCode;
 use reqwest::header::CONTENT_TYPE;
 use url::Url;
 
-use super::bill::{self, Bill, BillError};
+use super::bill::{self, Bill};
+use super::endpoint;
+use super::error::Error;
 use super::jsapi::{self, JsapiPayParams};
 use super::messages::{
     self, CloseOrderResponse, DownloadBill, OrderQueryResponse, OrderRef, Refund, RefundQuery,
     RefundQueryResponse, RefundResponse, UnifiedOrder, UnifiedOrderResponse,
 };
-use super::oauth::{self, OAuthError, OAuthErrorKind};
-use super::sign::{ApiKey, SignError, SignType};
-use super::xml::{self, Fields, MAX_BODY, XmlError};
+use super::oauth;
+use super::sign::{ApiKey, SignType};
+use super::xml::{self, Fields, MAX_BODY};
 
 const CONNECT_TIMEOUT: Duration = Duration::from_secs(3);
 const TOTAL_TIMEOUT: Duration = Duration::from_secs(10);
@@ -32,77 +34,9 @@ const TOTAL_TIMEOUT: Duration = Duration::from_secs(10);
 /// a few hundred bytes and is held to `xml::MAX_BODY`.
 const MAX_BILL: usize = 16 * 1024 * 1024;
 
-/// Everything that can go wrong talking to WeChat Pay, in the order the checks run.
-#[derive(Debug, Clone, thiserror::Error)]
-pub enum Error {
-    /// No answer, a timeout, or an HTTP status other than 200. Safe to retry.
-    #[error("transport: {0}")]
-    Transport(String),
-    /// `return_code=FAIL`: an unsigned protocol refusal (`error_code` on downloadbill).
-    #[error("WeChat Pay refused the request: {return_msg}")]
-    Protocol { return_msg: String, error_code: Option<String> },
-    /// A SUCCESS answer without a valid signature: never data.
-    #[error("answer rejected: {0}")]
-    BadSignature(#[from] SignError),
-    /// A signed answer naming another `appid` or `mch_id`.
-    #[error("answer is for another merchant ({field} = {got:?})")]
-    WrongMerchant { field: &'static str, got: String },
-    /// `result_code=FAIL`, signed.
-    #[error("WeChat Pay business error {err_code}: {err_code_des}")]
-    Business { err_code: String, err_code_des: String, raw: Fields },
-    #[error("unreadable XML: {0}")]
-    Xml(#[from] XmlError),
-    #[error("field {field}: {problem}")]
-    Field { field: String, problem: &'static str },
-    #[error("malformed answer: {0}")]
-    Malformed(String),
-    #[error("unreadable bill: {0}")]
-    Bill(#[from] BillError),
-    #[error("refund certificate not configured (cert_pem and key_pem are both needed)")]
-    CertNotConfigured,
-    #[error("refund certificate unreadable: {0}")]
-    CertUnreadable(String),
-    #[error("invalid input: {0}")]
-    InvalidInput(String),
-    #[error(transparent)]
-    OAuth(#[from] OAuthError),
-}
-
-impl Error {
-    /// Whether the same request may be sent again (WeChat's SYSTEMERROR, BIZERR_NEED_RETRY,
-    /// OAuth -1, or no answer at all).
-    pub fn is_retryable(&self) -> bool {
-        match self {
-            Error::Transport(_) => true,
-            Error::Business { err_code, .. } => {
-                matches!(err_code.as_str(), "SYSTEMERROR" | "BIZERR_NEED_RETRY")
-            }
-            Error::OAuth(e) => e.kind() == OAuthErrorKind::Busy,
-            // why: downloadbill has no business envelope, so its SYSTEMERROR arrives as the
-            // return_msg of an unsigned FAIL (docs/wechat-pay-v2.md#downloadbill); only that
-            // exact word counts.
-            Error::Protocol { return_msg, .. } => return_msg == "SYSTEMERROR",
-            _ => false,
-        }
-    }
-
-    /// The `err_code` of a business error.
-    pub fn err_code(&self) -> Option<&str> {
-        match self {
-            Error::Business { err_code, .. } => Some(err_code),
-            _ => None,
-        }
-    }
-}
-
 fn transport(e: reqwest::Error) -> Error {
     // why: the access_token URL carries the app secret; reqwest errors print their URL.
     Error::Transport(e.without_url().to_string())
-}
-
-/// `{base}/{path}`, whether or not `base` ends with a slash.
-pub fn endpoint(base: &Url, path: &str) -> String {
-    format!("{}/{}", base.as_str().trim_end_matches('/'), path.trim_start_matches('/'))
 }
 
 /// 32 random alphanumeric characters, for `nonce_str` and the JSAPI `nonceStr`.

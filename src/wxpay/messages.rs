@@ -7,7 +7,7 @@
 
 use time::{Date, OffsetDateTime};
 
-use super::client::Error;
+use super::error::Error;
 use super::sign::{self, ApiKey, SignType};
 use super::xml::Fields;
 

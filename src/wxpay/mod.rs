@@ -6,6 +6,7 @@
 pub mod bill;
 pub mod client;
 pub mod crypto;
+pub mod error;
 pub mod jsapi;
 pub mod messages;
 pub mod notify;
@@ -14,6 +15,12 @@ pub mod registration;
 pub mod sign;
 pub mod xml;
 
-pub use client::{ClientConfig, Error, WxPayClient};
+pub use client::{ClientConfig, WxPayClient};
+pub use error::Error;
 pub use sign::{ApiKey, SignType};
 pub use xml::Fields;
+
+/// `{base}/{path}`, whether or not `base` ends with a slash.
+pub fn endpoint(base: &url::Url, path: &str) -> String {
+    format!("{}/{}", base.as_str().trim_end_matches('/'), path.trim_start_matches('/'))
+}

@@ -7,7 +7,7 @@
 use url::Url;
 use url::form_urlencoded::byte_serialize;
 
-use super::client::{Error, endpoint};
+use super::{Error, endpoint};
 
 /// `{open_base}/connect/oauth2/authorize?appid=…&redirect_uri=…&response_type=code&scope=snsapi_base&state=…#wechat_redirect`.
 ///

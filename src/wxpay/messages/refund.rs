@@ -2,7 +2,7 @@
 //!
 //! Owns these field names only; the envelope and signature rules are in `messages`.
 
-use super::super::client::Error;
+use super::super::error::Error;
 use super::super::xml::Fields;
 use super::{OrderRef, amount, field_error, opt_amount, optional, protocol_enum, required};
 
