@@ -7,7 +7,6 @@ use proptest::prelude::*;
 use time::macros::{date, datetime};
 use wxcheckout::wxpay::bill::{self, BillKind};
 use wxcheckout::wxpay::client::{ClientConfig, WxPayClient};
-use wxcheckout::wxpay::{Error, endpoint};
 use wxcheckout::wxpay::jsapi::{self, JsapiPayParams};
 use wxcheckout::wxpay::messages::{
     self, BillType, CloseOrderResponse, DownloadBill, OrderQueryResponse, OrderRef, Refund, RefundQuery,
@@ -19,6 +18,7 @@ use wxcheckout::wxpay::oauth::{self, OAuthErrorKind};
 use wxcheckout::wxpay::sign::{self, SignError};
 use wxcheckout::wxpay::xml::{self, XmlError};
 use wxcheckout::wxpay::{ApiKey, Fields, SignType, crypto};
+use wxcheckout::wxpay::{Error, endpoint};
 
 const KEY: &str = "192006250b4c09247ec02edce69f6a2d";
 const APPID: &str = "wxd930ea5d5a258f4f";
