@@ -175,8 +175,7 @@ mod tests {
     use super::*;
 
     fn store() -> (Store, std::path::PathBuf) {
-        let dir =
-            std::env::temp_dir().join(format!("wxcheckout-admin-store-{}", crate::checkout::new_token()));
+        let dir = std::env::temp_dir().join(format!("wxcheckout-admin-store-{}", rand::random::<u64>()));
         (Store::open(&dir).expect("open"), dir)
     }
 

@@ -289,7 +289,7 @@ mod tests {
     use crate::domain::refund::{RefundStatus, Settlement};
 
     fn store() -> (Store, std::path::PathBuf) {
-        let dir = std::env::temp_dir().join(format!("wxcheckout-refunds-{}", crate::checkout::new_token()));
+        let dir = std::env::temp_dir().join(format!("wxcheckout-refunds-{}", rand::random::<u64>()));
         (Store::open(&dir).expect("open"), dir)
     }
 
