@@ -1,20 +1,57 @@
-//! Test helpers: real servers on loopback, each with a fresh data dir and its own port.
-#![allow(dead_code)]
+//! What every test needs: the app on loopback with its own data directory and port (in this
+//! process, or the built binary as its own process), the sandbox as "WeChat", a buyer's and a
+//! merchant's browser, waiting for a condition with a deadline, and the sandbox's delivery log.
 
+use std::future::Future;
 use std::path::PathBuf;
 use std::process::{Child, Command, Stdio};
-use std::time::Duration;
+use std::time::{Duration, Instant};
 
 use wxcheckout::app::{self, Running};
 use wxcheckout::config::{Config, SandboxConfig};
 
-/// A server running in this test process.
+pub mod live;
+
+/// How long a test waits for something that should happen at once (a notification, a
+/// reconciler round) before it fails.
+pub const WITHIN: Duration = Duration::from_secs(10);
+
+/// Waits until `check` holds, asking every 20 ms; fails naming `what` after [`WITHIN`].
+pub async fn until<F, Fut>(what: &str, check: F)
+where
+    F: FnMut() -> Fut,
+    Fut: Future<Output = bool>,
+{
+    until_within(what, WITHIN, check).await;
+}
+
+/// [`until`] with its own deadline.
+pub async fn until_within<F, Fut>(what: &str, within: Duration, mut check: F)
+where
+    F: FnMut() -> Fut,
+    Fut: Future<Output = bool>,
+{
+    let start = Instant::now();
+    while !check().await {
+        assert!(start.elapsed() < within, "timed out after {within:?} waiting for {what}");
+        tokio::time::sleep(Duration::from_millis(20)).await;
+    }
+}
+
+/// A server running in this test process; stops when dropped.
 pub struct TestServer {
     pub running: Running,
-    pub data_dir: tempdir::TempDir,
+    /// Removed on drop.
+    _data_dir: tempdir::TempDir,
 }
 
 impl TestServer {
+    /// Starts `rocket` on the port its config names, with `data_dir` as its data directory.
+    pub async fn start(rocket: rocket::Rocket<rocket::Build>, data_dir: tempdir::TempDir) -> TestServer {
+        let running = app::spawn(rocket).await.expect("the server starts");
+        TestServer { running, _data_dir: data_dir }
+    }
+
     /// `http://127.0.0.1:PORT`
     pub fn url(&self) -> String {
         self.running.base_url()
@@ -46,8 +83,7 @@ pub fn test_config(tune: impl FnOnce(&mut Config)) -> (Config, tempdir::TempDir)
 /// `wxcheckout sandbox` in this process.
 pub async fn spawn_sandbox(tune: impl FnOnce(&mut Config)) -> TestServer {
     let (config, data_dir) = test_config(tune);
-    let running = app::spawn(app::sandbox_only(config)).await.expect("sandbox starts");
-    TestServer { running, data_dir }
+    TestServer::start(app::sandbox_only(config), data_dir).await
 }
 
 /// `wxcheckout sandbox` in this process, with a handle on its `Sandbox` (to pay orders with
@@ -64,23 +100,21 @@ pub async fn spawn_sandbox_with_handle(
         config.public_url.clone(),
         registration,
     );
-    let running = app::spawn(app::sandbox_with(config, sandbox.clone())).await.expect("sandbox starts");
-    (TestServer { running, data_dir }, sandbox)
+    (TestServer::start(app::sandbox_with(config, sandbox.clone()), data_dir).await, sandbox)
 }
 
 /// `wxcheckout serve` in this process.
 pub async fn spawn_shop(tune: impl FnOnce(&mut Config)) -> TestServer {
     let (config, data_dir) = test_config(tune);
-    let rocket = app::shop(config).expect("shop builds");
-    let running = app::spawn(rocket).await.expect("shop starts");
-    TestServer { running, data_dir }
+    TestServer::start(app::shop(config).expect("shop builds"), data_dir).await
 }
 
 /// The built binary, run as its own process (as in production); killed on drop.
 pub struct ChildServer {
     pub child: Child,
     pub port: u16,
-    pub data_dir: tempdir::TempDir,
+    /// Its own data directory, removed on drop (none when the caller owns it).
+    _data_dir: Option<tempdir::TempDir>,
 }
 
 impl ChildServer {
@@ -100,7 +134,8 @@ impl Drop for ChildServer {
     }
 }
 
-fn free_port() -> u16 {
+/// A free loopback port (for a server whose public URL must be known before it starts).
+pub fn free_port() -> u16 {
     let l = std::net::TcpListener::bind("127.0.0.1:0").expect("bind a free port");
     l.local_addr().expect("local addr").port()
 }
@@ -123,7 +158,7 @@ pub async fn spawn_binary(command: &str, env: &[(&str, &str)]) -> ChildServer {
         }
         let mut child = cmd.spawn().expect("binary starts");
         if wait_healthy(&format!("http://127.0.0.1:{port}")).await {
-            return ChildServer { child, port, data_dir };
+            return ChildServer { child, port, _data_dir: Some(data_dir) };
         }
         let _ = child.kill();
         let _ = child.wait();
@@ -195,8 +230,7 @@ pub async fn spawn_shop_with_checkout(
         .state::<std::sync::Arc<wxcheckout::checkout::Checkout>>()
         .expect("the shop manages its checkout")
         .clone();
-    let running = app::spawn(rocket).await.expect("shop starts");
-    (TestServer { running, data_dir }, checkout)
+    (TestServer::start(rocket, data_dir).await, checkout)
 }
 
 /// A buyer's browser: follows no redirects (tests look at them) and keeps cookies by hand.
@@ -279,7 +313,7 @@ impl Buyer {
 
 /// `wxcheckout <command>` on an existing data directory and a chosen port (a restart on the
 /// same data, or a `public_url` that must name the port before the start). The directory
-/// stays the caller's; the returned server's own `data_dir` is an unused empty one.
+/// stays the caller's.
 pub async fn spawn_binary_in(
     data_dir: &std::path::Path,
     port: u16,
@@ -298,20 +332,17 @@ pub async fn spawn_binary_in(
         cmd.env(k, v);
     }
     let child = cmd.spawn().expect("binary starts");
-    let server = ChildServer { child, port, data_dir: tempdir::TempDir::new() };
+    let server = ChildServer { child, port, _data_dir: None };
     assert!(wait_healthy(&server.url()).await, "wxcheckout {command} did not become healthy");
     server
 }
 
 // ---- the shop in live mode against a sandbox elsewhere (tests/pay_channels.rs) ---------------
 
-/// `wxcheckout serve` in this process in LIVE mode, with WeChat at `wechat_base` (a sandbox's
-/// `…/sandbox/` URL), the sandbox credentials, `public_url` its own loopback address and the
-/// demo catalogue; with a handle on its checkout.
-pub async fn spawn_live_shop(
-    wechat_base: &str,
-    tune: impl FnOnce(&mut Config),
-) -> (TestServer, std::sync::Arc<wxcheckout::checkout::Checkout>) {
+/// A live-mode configuration on a free port with a fresh data directory: WeChat at
+/// `wechat_base` (a sandbox's `…/sandbox/` URL), the sandbox's credentials and `public_url`
+/// the shop's own loopback address; `tune` adjusts it.
+pub fn live_config(wechat_base: &str, tune: impl FnOnce(&mut Config)) -> (Config, tempdir::TempDir) {
     let port = free_port();
     let base = url::Url::parse(wechat_base).expect("WeChat base URL");
     let (mut config, data_dir) = test_config(|c| {
@@ -320,15 +351,30 @@ pub async fn spawn_live_shop(
         c.wxpay.mode = wxcheckout::config::Mode::Live;
         c.wxpay.api_base = Some(base.clone());
         c.wxpay.open_base = Some(base.clone());
-        c.wxpay.sns_base = Some(base.clone());
+        c.wxpay.sns_base = Some(base);
     });
     tune(&mut config);
+    (config, data_dir)
+}
+
+/// `wxcheckout serve` in this process in LIVE mode ([`live_config`]) with the demo
+/// catalogue, and a handle on its checkout.
+pub async fn spawn_live_shop(
+    wechat_base: &str,
+    tune: impl FnOnce(&mut Config),
+) -> (TestServer, std::sync::Arc<wxcheckout::checkout::Checkout>) {
+    let (config, data_dir) = live_config(wechat_base, tune);
     let rocket = app::shop(config).expect("shop builds");
     let checkout =
         rocket.state::<std::sync::Arc<wxcheckout::checkout::Checkout>>().expect("managed checkout").clone();
     wxcheckout::checkout::catalogue::seed_demo(&checkout.store).expect("demo catalogue");
-    let running = app::spawn(rocket).await.expect("shop starts");
-    (TestServer { running, data_dir }, checkout)
+    (TestServer::start(rocket, data_dir).await, checkout)
+}
+
+/// `wxcheckout sandbox` as its own process (as WeChat is) at `time_scale`: its 5 minutes
+/// are 300 s × `time_scale`, its first retry gap 15 s × `time_scale`.
+pub async fn spawn_sandbox_process(time_scale: f64) -> ChildServer {
+    spawn_binary("sandbox", &[("WXCHECKOUT_SANDBOX__TIME_SCALE", &time_scale.to_string())]).await
 }
 
 // ---- the merchant in the admin (tests/admin_*.rs) --------------------------------------------

@@ -2,8 +2,6 @@
 //! the JSAPI bridge's server side, the control page and the home page.
 #![allow(clippy::unwrap_used)] // why: a test fails loudly on purpose
 
-mod common;
-
 use std::time::Duration;
 
 use reqwest::StatusCode;
@@ -13,6 +11,8 @@ use wxcheckout::config::{SANDBOX_API_KEY, SANDBOX_APPID, SANDBOX_MCH_ID};
 use wxcheckout::wxpay::sign::{sign_in_place, sign_pairs};
 use wxcheckout::wxpay::xml::{self, Fields};
 use wxcheckout::wxpay::{ApiKey, SignType};
+
+use crate::helpers;
 
 /// The shop's pages on loopback: by default the standalone sandbox has the shop's `/pay/`
 /// directory and domain registered on loopback (any port), so these pass its checks.
@@ -37,7 +37,7 @@ fn out_trade_no() -> String {
 }
 
 /// Signs `fields` as the merchant and POSTs them to `path` under the sandbox.
-async fn call(server: &common::TestServer, path: &str, mut fields: Fields) -> Fields {
+async fn call(server: &helpers::TestServer, path: &str, mut fields: Fields) -> Fields {
     fields.insert("appid", SANDBOX_APPID);
     fields.insert("mch_id", SANDBOX_MCH_ID);
     fields.insert("nonce_str", "n0nce5tr1ng");
@@ -56,13 +56,13 @@ async fn call(server: &common::TestServer, path: &str, mut fields: Fields) -> Fi
 }
 
 /// Places an order of `trade_type` for ¥12.34 and returns (out_trade_no, the answer).
-async fn unifiedorder(server: &common::TestServer, trade_type: &str) -> (String, Fields) {
+async fn unifiedorder(server: &helpers::TestServer, trade_type: &str) -> (String, Fields) {
     unifiedorder_with(server, trade_type, |_| {}).await
 }
 
 /// As `unifiedorder`, with the request's fields changed by `tune` before signing.
 async fn unifiedorder_with(
-    server: &common::TestServer,
+    server: &helpers::TestServer,
     trade_type: &str,
     tune: impl FnOnce(&mut Fields),
 ) -> (String, Fields) {
@@ -78,7 +78,7 @@ async fn unifiedorder_with(
     .into_iter()
     .collect();
     match trade_type {
-        "JSAPI" => f.insert("openid", common::buyer_openid()),
+        "JSAPI" => f.insert("openid", helpers::buyer_openid()),
         "NATIVE" => f.insert("product_id", "SKU-42"),
         _ => f.insert(
             "scene_info",
@@ -91,14 +91,14 @@ async fn unifiedorder_with(
     (no, answer)
 }
 
-async fn trade_state(server: &common::TestServer, out_trade_no: &str) -> String {
+async fn trade_state(server: &helpers::TestServer, out_trade_no: &str) -> String {
     let f: Fields = [("out_trade_no", out_trade_no)].into_iter().collect();
     let answer = call(server, "pay/orderquery", f).await;
     answer.get("trade_state").unwrap_or_default().to_owned()
 }
 
 /// The `mweb_url` of a new H5 order, pointed at this server (its host is the request's).
-async fn mweb_url(server: &common::TestServer) -> (String, String) {
+async fn mweb_url(server: &helpers::TestServer) -> (String, String) {
     let (no, answer) = unifiedorder(server, "MWEB").await;
     (no, answer.get("mweb_url").unwrap().to_owned())
 }
@@ -118,7 +118,7 @@ async fn open_cashier(url: &str, referer: Option<&str>, ua: &str) -> (StatusCode
 }
 
 async fn submit_cashier(
-    server: &common::TestServer,
+    server: &helpers::TestServer,
     mweb: &str,
     redirect: Option<&str>,
     action: &str,
@@ -143,7 +143,7 @@ async fn submit_cashier(
 
 #[tokio::test]
 async fn the_cashier_opened_without_a_referer_shows_wechats_merchant_parameter_error() {
-    let server = common::spawn_sandbox(|_| {}).await;
+    let server = helpers::spawn_sandbox(|_| {}).await;
     let (_, url) = mweb_url(&server).await;
     let (status, page) = open_cashier(&url, None, IPHONE).await;
     assert!(page.contains("商家参数格式有误，请联系商家解决"), "{status}: {page}");
@@ -152,7 +152,7 @@ async fn the_cashier_opened_without_a_referer_shows_wechats_merchant_parameter_e
 
 #[tokio::test]
 async fn a_cashier_link_older_than_five_scaled_minutes_has_expired() {
-    let server = common::spawn_sandbox(|c| c.sandbox.time_scale = 0.0001).await;
+    let server = helpers::spawn_sandbox(|c| c.sandbox.time_scale = 0.0001).await;
     let (_, url) = mweb_url(&server).await;
     tokio::time::sleep(Duration::from_millis(100)).await;
     let (_, page) = open_cashier(&url, Some(SHOP_PAGE), IPHONE).await;
@@ -161,7 +161,7 @@ async fn a_cashier_link_older_than_five_scaled_minutes_has_expired() {
 
 #[tokio::test]
 async fn the_cashier_opened_inside_wechat_asks_to_open_it_outside() {
-    let server = common::spawn_sandbox(|_| {}).await;
+    let server = helpers::spawn_sandbox(|_| {}).await;
     let (_, url) = mweb_url(&server).await;
     let (_, page) = open_cashier(&url, Some(SHOP_PAGE), WECHAT).await;
     assert!(page.contains("请在微信外打开订单，进行支付"), "{page}");
@@ -169,7 +169,7 @@ async fn the_cashier_opened_inside_wechat_asks_to_open_it_outside() {
 
 #[tokio::test]
 async fn the_cashier_shows_the_amount_and_refuses_an_unknown_prepay() {
-    let server = common::spawn_sandbox(|_| {}).await;
+    let server = helpers::spawn_sandbox(|_| {}).await;
     let (_, url) = mweb_url(&server).await;
     let (status, page) =
         open_cashier(&format!("{url}&redirect_url={}", urlencode(RETURN_PAGE)), Some(SHOP_PAGE), IPHONE)
@@ -183,7 +183,7 @@ async fn the_cashier_shows_the_amount_and_refuses_an_unknown_prepay() {
 
 #[tokio::test]
 async fn paying_at_the_cashier_redirects_to_the_return_page_and_the_order_is_paid() {
-    let server = common::spawn_sandbox(|_| {}).await;
+    let server = helpers::spawn_sandbox(|_| {}).await;
     let (no, url) = mweb_url(&server).await;
     let res = submit_cashier(&server, &url, Some(RETURN_PAGE), "pay").await;
     assert_eq!(res.status(), StatusCode::SEE_OTHER);
@@ -195,7 +195,7 @@ async fn paying_at_the_cashier_redirects_to_the_return_page_and_the_order_is_pai
 
 #[tokio::test]
 async fn cancelling_at_the_cashier_redirects_and_leaves_the_order_unpaid() {
-    let server = common::spawn_sandbox(|_| {}).await;
+    let server = helpers::spawn_sandbox(|_| {}).await;
     let (no, url) = mweb_url(&server).await;
     let res = submit_cashier(&server, &url, Some(RETURN_PAGE), "cancel").await;
     assert_eq!(res.status(), StatusCode::SEE_OTHER);
@@ -205,7 +205,7 @@ async fn cancelling_at_the_cashier_redirects_and_leaves_the_order_unpaid() {
 
 #[tokio::test]
 async fn the_cashier_refuses_a_javascript_redirect_url() {
-    let server = common::spawn_sandbox(|_| {}).await;
+    let server = helpers::spawn_sandbox(|_| {}).await;
     let (no, url) = mweb_url(&server).await;
     let res = submit_cashier(&server, &url, Some("javascript:alert(1)"), "pay").await;
     assert_eq!(res.status(), StatusCode::BAD_REQUEST);
@@ -214,7 +214,7 @@ async fn the_cashier_refuses_a_javascript_redirect_url() {
 
 #[tokio::test]
 async fn the_cashier_opened_from_another_sites_page_shows_wechats_unconfigured_parameter_error() {
-    let server = common::spawn_sandbox(|_| {}).await;
+    let server = helpers::spawn_sandbox(|_| {}).await;
     let (_, url) = mweb_url(&server).await;
     let (status, page) = open_cashier(&url, Some("https://evil.example/phish"), IPHONE).await;
     assert_eq!(status, StatusCode::FORBIDDEN);
@@ -225,7 +225,7 @@ async fn the_cashier_opened_from_another_sites_page_shows_wechats_unconfigured_p
 
 #[tokio::test]
 async fn the_cashier_refuses_a_redirect_url_on_another_host_so_it_is_no_open_redirect() {
-    let server = common::spawn_sandbox(|_| {}).await;
+    let server = helpers::spawn_sandbox(|_| {}).await;
     let (no, url) = mweb_url(&server).await;
     let evil = "https://evil.example/after";
     let (status, page) =
@@ -247,7 +247,7 @@ fn urlencode(s: &str) -> String {
 
 #[tokio::test]
 async fn the_scan_page_lists_a_native_order_and_pays_it() {
-    let server = common::spawn_sandbox(|_| {}).await;
+    let server = helpers::spawn_sandbox(|_| {}).await;
     let (no, answer) = unifiedorder(&server, "NATIVE").await;
     let code_url = answer.get("code_url").unwrap().to_owned();
     let list =
@@ -276,7 +276,7 @@ async fn the_scan_page_lists_a_native_order_and_pays_it() {
 
 #[tokio::test]
 async fn a_code_url_older_than_two_scaled_hours_has_expired() {
-    let server = common::spawn_sandbox(|c| c.sandbox.time_scale = 0.0001).await;
+    let server = helpers::spawn_sandbox(|c| c.sandbox.time_scale = 0.0001).await;
     let (_, answer) = unifiedorder(&server, "NATIVE").await;
     tokio::time::sleep(Duration::from_millis(800)).await;
     let url =
@@ -304,7 +304,7 @@ fn bridge_params(prepay_id: &str, appid: &str, sign_type: SignType) -> Value {
 }
 
 async fn bridge(
-    server: &common::TestServer,
+    server: &helpers::TestServer,
     params: Value,
     action: &str,
 ) -> (reqwest::header::HeaderMap, Value) {
@@ -318,14 +318,14 @@ async fn bridge(
     (res.headers().clone(), res.json().await.unwrap())
 }
 
-async fn jsapi_order(server: &common::TestServer) -> (String, String) {
+async fn jsapi_order(server: &helpers::TestServer) -> (String, String) {
     let (no, answer) = unifiedorder(server, "JSAPI").await;
     (no, answer.get("prepay_id").unwrap().to_owned())
 }
 
 #[tokio::test]
 async fn the_bridge_pays_a_jsapi_order_with_a_good_pay_sign() {
-    let server = common::spawn_sandbox(|_| {}).await;
+    let server = helpers::spawn_sandbox(|_| {}).await;
     let (no, prepay) = jsapi_order(&server).await;
     let (headers, answer) =
         bridge(&server, bridge_params(&prepay, SANDBOX_APPID, SignType::Md5), "pay").await;
@@ -336,7 +336,7 @@ async fn the_bridge_pays_a_jsapi_order_with_a_good_pay_sign() {
 
 #[tokio::test]
 async fn the_bridge_fails_on_a_bad_pay_sign() {
-    let server = common::spawn_sandbox(|_| {}).await;
+    let server = helpers::spawn_sandbox(|_| {}).await;
     let (no, prepay) = jsapi_order(&server).await;
     let mut params = bridge_params(&prepay, SANDBOX_APPID, SignType::Md5);
     params["paySign"] = json!("0051D6F8045791D4CD1AFBDFBA263D1F");
@@ -351,7 +351,7 @@ async fn the_bridge_fails_on_a_bad_pay_sign() {
 
 #[tokio::test]
 async fn the_bridge_fails_for_another_appid() {
-    let server = common::spawn_sandbox(|_| {}).await;
+    let server = helpers::spawn_sandbox(|_| {}).await;
     let (no, prepay) = jsapi_order(&server).await;
     let (_, answer) =
         bridge(&server, bridge_params(&prepay, "wx0000000000000000", SignType::Md5), "pay").await;
@@ -362,7 +362,7 @@ async fn the_bridge_fails_for_another_appid() {
 
 #[tokio::test]
 async fn cancelling_in_the_bridge_answers_cancel_and_leaves_the_order_unpaid() {
-    let server = common::spawn_sandbox(|_| {}).await;
+    let server = helpers::spawn_sandbox(|_| {}).await;
     let (no, prepay) = jsapi_order(&server).await;
     let (_, answer) = bridge(&server, bridge_params(&prepay, SANDBOX_APPID, SignType::Md5), "cancel").await;
     assert_eq!(answer["err_msg"], "get_brand_wcpay_request:cancel");
@@ -371,7 +371,7 @@ async fn cancelling_in_the_bridge_answers_cancel_and_leaves_the_order_unpaid() {
 
 #[tokio::test]
 async fn the_bridge_script_and_order_summary_are_served_to_other_origins() {
-    let server = common::spawn_sandbox(|_| {}).await;
+    let server = helpers::spawn_sandbox(|_| {}).await;
     let (_, prepay) = jsapi_order(&server).await;
     let js = browser().get(format!("{}jsapi/bridge.js", server.sandbox_base())).send().await.unwrap();
     assert!(js.headers()["content-type"].to_str().unwrap().starts_with("application/javascript"));
@@ -412,7 +412,11 @@ async fn the_bridge_script_and_order_summary_are_served_to_other_origins() {
 
 // ---- control and home ----------------------------------------------------------------------
 
-async fn control_json(server: &common::TestServer, body: Value, origin: Option<&str>) -> (StatusCode, Value) {
+async fn control_json(
+    server: &helpers::TestServer,
+    body: Value,
+    origin: Option<&str>,
+) -> (StatusCode, Value) {
     let mut req = browser().post(format!("{}control", server.sandbox_base())).json(&body);
     if let Some(o) = origin {
         req = req.header("Origin", o).header("Sec-Fetch-Site", "cross-site");
@@ -424,7 +428,7 @@ async fn control_json(server: &common::TestServer, body: Value, origin: Option<&
 
 #[tokio::test]
 async fn a_json_post_to_the_control_page_changes_the_faults() {
-    let server = common::spawn_sandbox(|_| {}).await;
+    let server = helpers::spawn_sandbox(|_| {}).await;
     let (status, answer) =
         control_json(&server, json!({ "notify_copies": 3, "notify_bad_sign": true }), None).await;
     assert_eq!(status, StatusCode::OK, "{answer}");
@@ -448,7 +452,7 @@ async fn a_json_post_to_the_control_page_changes_the_faults() {
 
 #[tokio::test]
 async fn the_control_page_refuses_a_bad_value_and_changes_nothing() {
-    let server = common::spawn_sandbox(|_| {}).await;
+    let server = helpers::spawn_sandbox(|_| {}).await;
     let (status, answer) =
         control_json(&server, json!({ "notify_copies": 4, "system_error_rate": 2 }), None).await;
     assert_eq!(status, StatusCode::BAD_REQUEST);
@@ -469,7 +473,7 @@ async fn the_control_page_refuses_a_bad_value_and_changes_nothing() {
 
 #[tokio::test]
 async fn a_cross_site_post_to_the_control_page_is_refused() {
-    let server = common::spawn_sandbox(|_| {}).await;
+    let server = helpers::spawn_sandbox(|_| {}).await;
     let (status, _) =
         control_json(&server, json!({ "notify_copies": 5 }), Some("https://evil.example")).await;
     assert_eq!(status, StatusCode::FORBIDDEN);
@@ -492,7 +496,7 @@ async fn a_cross_site_post_to_the_control_page_is_refused() {
 
 #[tokio::test]
 async fn the_home_page_lists_orders_and_never_shows_the_api_key() {
-    let server = common::spawn_sandbox(|_| {}).await;
+    let server = helpers::spawn_sandbox(|_| {}).await;
     let (no, answer) = unifiedorder(&server, "NATIVE").await;
     let pr = query_value(answer.get("code_url").unwrap(), "pr");
     let (unpaid, _) = unifiedorder(&server, "MWEB").await;
@@ -517,7 +521,7 @@ async fn the_home_page_lists_orders_and_never_shows_the_api_key() {
 // ---- the merchant's registration, enforced as WeChat does -------------------------------------
 
 /// The bridge's answer for a JSAPI order paid from `page_url`.
-async fn bridge_from(server: &common::TestServer, prepay: &str, page_url: &str) -> Value {
+async fn bridge_from(server: &helpers::TestServer, prepay: &str, page_url: &str) -> Value {
     let params = bridge_params(prepay, SANDBOX_APPID, SignType::Md5);
     browser()
         .post(format!("{}jsapi/pay", server.sandbox_base()))
@@ -530,13 +534,13 @@ async fn bridge_from(server: &common::TestServer, prepay: &str, page_url: &str) 
         .unwrap()
 }
 
-async fn home(server: &common::TestServer) -> String {
+async fn home(server: &helpers::TestServer) -> String {
     browser().get(server.sandbox_base()).send().await.unwrap().text().await.unwrap()
 }
 
 #[tokio::test]
 async fn the_bridge_refuses_a_page_outside_the_registered_pay_directory_as_the_url_not_registered() {
-    let server = common::spawn_sandbox(|_| {}).await;
+    let server = helpers::spawn_sandbox(|_| {}).await;
     let (no, prepay) = jsapi_order(&server).await;
     for outside in [
         "http://localhost:8000/pay/abc/oauth?code=x&state=y",
@@ -573,7 +577,7 @@ async fn the_bridge_refuses_a_page_outside_the_registered_pay_directory_as_the_u
 
 #[tokio::test]
 async fn a_top_level_jsapi_registration_lets_pages_at_any_depth_of_its_domain_pay() {
-    let server = common::spawn_sandbox(|c| {
+    let server = helpers::spawn_sandbox(|c| {
         c.sandbox.jsapi_dirs = Some(vec!["https://shop.example/".into(), "https://pay.example/a/b/".into()]);
     })
     .await;
@@ -586,7 +590,7 @@ async fn a_top_level_jsapi_registration_lets_pages_at_any_depth_of_its_domain_pa
 
 #[tokio::test]
 async fn the_cashier_refuses_a_payer_whose_address_is_not_the_spbill_create_ip() {
-    let server = common::spawn_sandbox(|_| {}).await;
+    let server = helpers::spawn_sandbox(|_| {}).await;
     let (no, answer) =
         unifiedorder_with(&server, "MWEB", |f| f.insert("spbill_create_ip", "203.0.113.7")).await;
     let mweb = answer.get("mweb_url").unwrap().to_owned();
@@ -606,7 +610,7 @@ async fn the_cashier_refuses_a_payer_whose_address_is_not_the_spbill_create_ip()
 
 #[tokio::test]
 async fn the_payer_network_changed_switch_makes_the_cashier_refuse_until_it_is_off() {
-    let server = common::spawn_sandbox(|_| {}).await;
+    let server = helpers::spawn_sandbox(|_| {}).await;
     let (no, mweb) = mweb_url(&server).await;
     let control = |on: bool| {
         browser()
@@ -626,7 +630,7 @@ async fn the_payer_network_changed_switch_makes_the_cashier_refuse_until_it_is_o
 
 #[tokio::test]
 async fn behind_a_trusted_proxy_the_cashier_sees_the_payer_at_the_forwarded_address() {
-    let server = common::spawn_sandbox(|c| {
+    let server = helpers::spawn_sandbox(|c| {
         c.trusted_proxies = vec![wxcheckout::config::ProxyNet::parse("127.0.0.1").unwrap()]
     })
     .await;
@@ -647,7 +651,7 @@ async fn behind_a_trusted_proxy_the_cashier_sees_the_payer_at_the_forwarded_addr
 
 #[tokio::test]
 async fn the_cashier_opens_only_from_and_returns_only_to_the_registered_h5_domain() {
-    let server = common::spawn_sandbox(|c| c.sandbox.h5_domains = Some(vec!["shop.example".into()])).await;
+    let server = helpers::spawn_sandbox(|c| c.sandbox.h5_domains = Some(vec!["shop.example".into()])).await;
     let (_, mweb) = mweb_url(&server).await;
     let (status, page) = open_cashier(&mweb, Some("https://evil.example/pay/x"), IPHONE).await;
     assert_eq!(status, StatusCode::FORBIDDEN);

@@ -6,18 +6,16 @@
 // why: a test that cannot unwrap has failed; the lint guards request paths, not tests.
 #![allow(clippy::unwrap_used)]
 
-mod checkout_support;
-mod common;
-
 use std::time::Duration;
 
-use checkout_support::Shop;
-use common::{ADMIN_PASSWORD, Merchant};
 use serde_json::json;
 use wxcheckout::config::Secret;
 use wxcheckout::domain::refund::RefundStatus;
 use wxcheckout::domain::{AttemptState, Order, OrderStatus};
 use wxcheckout::wxpay::messages::{RefundQuery, RefundQueryBy};
+
+use crate::helpers::live::{self, Shop};
+use crate::helpers::{self, ADMIN_PASSWORD, Merchant};
 
 async fn shop() -> Shop {
     Shop::start(|c| c.admin_password = Some(Secret::new(ADMIN_PASSWORD))).await
@@ -224,12 +222,12 @@ async fn a_refund_whose_notification_is_lost_is_settled_by_check_refund_status()
 async fn a_live_shop_without_the_refund_certificate_tells_the_merchant_to_configure_it_and_sends_nothing() {
     // why an https base nobody listens on: the client sends refunds without a certificate
     // only to plain-http bases (the sandbox); here it must refuse before connecting.
-    let (server, checkout) = common::spawn_live_shop("https://127.0.0.1:9/sandbox/", |c| {
+    let (server, checkout) = helpers::spawn_live_shop("https://127.0.0.1:9/sandbox/", |c| {
         c.admin_password = Some(Secret::new(ADMIN_PASSWORD));
     })
     .await;
-    let mut order = checkout_support::new_order(&format!("L{}", checkout.store.next_id().unwrap()), 1000);
-    let mut attempt = checkout_support::attempt(&format!("{}-1", order.no), order.created_at);
+    let mut order = live::new_order(&format!("L{}", checkout.store.next_id().unwrap()), 1000);
+    let mut attempt = live::attempt(&format!("{}-1", order.no), order.created_at);
     attempt.state = AttemptState::Paid;
     attempt.transaction_id = Some("4200000000202401010000000001".into());
     attempt.paid_at = Some(order.created_at);

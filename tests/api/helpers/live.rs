@@ -2,7 +2,6 @@
 //! production, for the notification and reconciler suites. Orders get their attempts
 //! straight from the sandbox's unifiedorder (as `/pay/<token>` would), so these suites do
 //! not depend on the pay pages; notifications, checks and the reconciler run over HTTP.
-#![allow(dead_code)]
 
 use std::sync::Arc;
 use std::time::{Duration, Instant};
@@ -10,9 +9,9 @@ use std::time::{Duration, Instant};
 use reqwest::StatusCode;
 use serde_json::Value;
 use url::Url;
-use wxcheckout::app::{self, Running};
+use wxcheckout::app;
 use wxcheckout::checkout::Checkout;
-use wxcheckout::config::{Config, Mode, SANDBOX_API_KEY};
+use wxcheckout::config::{Config, SANDBOX_API_KEY};
 use wxcheckout::domain::{Attempt, AttemptState, Channel, Contact, Event, Fen, Line, Order, OrderStatus};
 use wxcheckout::store::Store;
 use wxcheckout::wxpay::messages::{TradeKind, TradeType, UnifiedOrder};
@@ -20,33 +19,13 @@ use wxcheckout::wxpay::notify::{self, PaidOrder};
 use wxcheckout::wxpay::xml::{self, Fields};
 use wxcheckout::wxpay::{ApiKey, SignType};
 
-use crate::common::{self, ChildServer, tempdir::TempDir};
+use super::{ChildServer, TestServer, live_config};
 
 pub fn key() -> ApiKey {
     ApiKey::new(SANDBOX_API_KEY)
 }
 
-/// A free loopback port (the shop's public URL must be known before it starts).
-pub fn free_port() -> u16 {
-    let l = std::net::TcpListener::bind("127.0.0.1:0").expect("bind a free port");
-    l.local_addr().expect("local addr").port()
-}
-
-/// Live-mode configuration pointing at the sandbox at `sandbox_base`, listening on `port`.
-pub fn live_config(sandbox_base: &str, port: u16, data_dir: &std::path::Path) -> Config {
-    let base = Url::parse(sandbox_base).expect("sandbox url");
-    let mut config = Config::sandbox_defaults();
-    config.port = port;
-    config.data_dir = data_dir.to_path_buf();
-    config.public_url = Some(Url::parse(&format!("http://127.0.0.1:{port}/")).expect("url"));
-    config.wxpay.mode = Mode::Live;
-    config.wxpay.api_base = Some(base.clone());
-    config.wxpay.open_base = Some(base.clone());
-    config.wxpay.sns_base = Some(base);
-    config
-}
-
-/// The environment that makes `wxcheckout serve` the same live shop.
+/// The environment that makes `wxcheckout serve` the live shop [`live_config`] describes.
 pub fn live_env(sandbox_base: &str, port: u16) -> Vec<(String, String)> {
     [
         ("WXCHECKOUT_WXPAY__MODE", "live".to_owned()),
@@ -66,38 +45,40 @@ pub fn live_env(sandbox_base: &str, port: u16) -> Vec<(String, String)> {
 
 /// `wxcheckout sandbox` as its own process at time_scale 0.01 (5 minutes = 3 s).
 pub async fn sandbox_process() -> ChildServer {
-    common::spawn_binary("sandbox", &[("WXCHECKOUT_SANDBOX__TIME_SCALE", "0.01")]).await
+    super::spawn_sandbox_process(0.01).await
 }
 
-/// A live shop in this process, WeChat in another.
+/// A live shop in this process, WeChat in another: what [`Shop::start`] gives each test.
 pub struct Shop {
     pub sandbox: ChildServer,
-    pub running: Option<Running>,
+    pub server: TestServer,
     pub checkout: Arc<Checkout>,
-    pub data_dir: TempDir,
     pub http: reqwest::Client,
-    port: u16,
 }
 
 impl Shop {
+    /// A sandbox process at time_scale 0.01 and a live shop on a free port with a fresh data
+    /// directory, pointed at it; `tune` adjusts the shop's configuration.
     pub async fn start(tune: impl FnOnce(&mut Config)) -> Shop {
-        let sandbox = sandbox_process().await;
-        let data_dir = TempDir::new();
-        let port = free_port();
-        let mut config = live_config(&sandbox.sandbox_base(), port, data_dir.path());
-        tune(&mut config);
+        Shop::start_at(0.01, tune).await
+    }
+
+    /// [`Shop::start`] with the sandbox at `time_scale` (its 5 minutes are 300 s × it).
+    pub async fn start_at(time_scale: f64, tune: impl FnOnce(&mut Config)) -> Shop {
+        let sandbox = super::spawn_sandbox_process(time_scale).await;
+        let (config, data_dir) = live_config(&sandbox.sandbox_base(), tune);
         let rocket = app::shop(config).expect("shop builds");
         let checkout = Arc::clone(rocket.state::<Arc<Checkout>>().expect("checkout managed"));
-        let running = app::spawn(rocket).await.expect("shop starts");
+        let server = TestServer::start(rocket, data_dir).await;
         let http = reqwest::Client::builder()
             .redirect(reqwest::redirect::Policy::none())
             .build()
             .expect("http client");
-        Shop { sandbox, running: Some(running), checkout, data_dir, http, port }
+        Shop { sandbox, server, checkout, http }
     }
 
     pub fn url(&self) -> String {
-        format!("http://127.0.0.1:{}", self.port)
+        self.server.url()
     }
 
     pub fn sandbox_page(&self, path: &str) -> String {
@@ -216,22 +197,6 @@ impl Shop {
             }
             assert!(start.elapsed() < within, "timed out; order is {:?}", o.status);
             tokio::time::sleep(Duration::from_millis(25)).await;
-        }
-    }
-
-    /// Stops the shop as SIGTERM would and waits until it has finished.
-    pub async fn stop(&mut self) {
-        if let Some(running) = self.running.take() {
-            running.shutdown.clone().notify();
-            let _ = running.join.await;
-        }
-    }
-}
-
-impl Drop for Shop {
-    fn drop(&mut self) {
-        if let Some(r) = &self.running {
-            r.shutdown.clone().notify();
         }
     }
 }

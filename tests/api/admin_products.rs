@@ -1,13 +1,12 @@
 //! Products in the admin: create and edit with prices in yuan (exact fen), images uploaded,
 //! checked and served with ETags, archive and order — over real HTTP, seen in the shop.
 
-mod common;
-
-use common::{ADMIN_PASSWORD, Buyer, Merchant, TestServer};
 use wxcheckout::config::Secret;
 
+use crate::helpers::{self, ADMIN_PASSWORD, Buyer, Merchant, TestServer};
+
 async fn signed_in() -> (TestServer, Merchant) {
-    let server = common::spawn_shop(|c| c.admin_password = Some(Secret::new(ADMIN_PASSWORD))).await;
+    let server = helpers::spawn_shop(|c| c.admin_password = Some(Secret::new(ADMIN_PASSWORD))).await;
     let merchant = Merchant::login(&server.url(), ADMIN_PASSWORD).await;
     (server, merchant)
 }

@@ -5,36 +5,16 @@
 // why: a test that cannot unwrap has failed; the lint guards request paths, not tests.
 #![allow(clippy::unwrap_used)]
 
-mod checkout_support;
-mod common;
-
-use std::future::Future;
-use std::time::{Duration, Instant};
-
-use checkout_support::Shop;
-use common::{ADMIN_PASSWORD, Merchant};
 use wxcheckout::config::Secret;
 use wxcheckout::domain::refund::RefundStatus;
 use wxcheckout::domain::{AttemptState, Order, OrderStatus};
 use wxcheckout::wxpay::messages::{OrderRef, RefundQuery, RefundQueryBy, TradeState};
 
-const WITHIN: Duration = Duration::from_secs(10);
+use crate::helpers::live::Shop;
+use crate::helpers::{ADMIN_PASSWORD, Merchant, WITHIN, until};
 
 async fn shop() -> Shop {
     Shop::start(|c| c.admin_password = Some(Secret::new(ADMIN_PASSWORD))).await
-}
-
-/// Waits until `check` holds, failing with `what` after `WITHIN`.
-async fn until<F, Fut>(what: &str, mut check: F)
-where
-    F: FnMut() -> Fut,
-    Fut: Future<Output = bool>,
-{
-    let start = Instant::now();
-    while !check().await {
-        assert!(start.elapsed() < WITHIN, "timed out waiting for {what}");
-        tokio::time::sleep(Duration::from_millis(25)).await;
-    }
 }
 
 /// An order of `fee` fen whose two attempts the buyer both paid at the sandbox: `-1` is the

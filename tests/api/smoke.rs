@@ -1,22 +1,22 @@
-mod common;
+use crate::helpers;
 
 #[tokio::test]
 async fn the_sandbox_answers_its_health_check() {
-    let server = common::spawn_sandbox(|_| {}).await;
+    let server = helpers::spawn_sandbox(|_| {}).await;
     let body = reqwest::get(format!("{}/healthz", server.url())).await.unwrap().text().await.unwrap();
     assert!(body.contains("\"status\":\"ok\""), "{body}");
 }
 
 #[tokio::test]
 async fn the_built_binary_serves_the_shop_in_sandbox_mode_by_default() {
-    let server = common::spawn_binary("serve", &[]).await;
+    let server = helpers::spawn_binary("serve", &[]).await;
     let body = reqwest::get(format!("{}/healthz", server.url())).await.unwrap().text().await.unwrap();
     assert!(body.contains("\"mode\":\"sandbox\""), "{body}");
 }
 
 #[tokio::test]
 async fn static_files_are_cached_for_good_only_at_their_versioned_url_and_revalidate_with_etags() {
-    let server = common::spawn_sandbox(|_| {}).await;
+    let server = helpers::spawn_sandbox(|_| {}).await;
     let http = reqwest::Client::new();
     let tag = wxcheckout::web::assets::etag("app.css").unwrap();
     let versioned = http
@@ -42,7 +42,7 @@ async fn static_files_are_cached_for_good_only_at_their_versioned_url_and_revali
 
 #[tokio::test]
 async fn browsers_asking_for_the_favicon_get_the_shop_icon_instead_of_a_404() {
-    let server = common::spawn_sandbox(|_| {}).await;
+    let server = helpers::spawn_sandbox(|_| {}).await;
     let http = reqwest::Client::new();
     let icon = http.get(format!("{}/favicon.ico", server.url())).send().await.unwrap();
     assert_eq!(icon.status(), 200);
@@ -55,7 +55,7 @@ async fn browsers_asking_for_the_favicon_get_the_shop_icon_instead_of_a_404() {
 
 #[tokio::test]
 async fn every_page_may_load_only_from_its_own_origin_and_may_not_be_framed() {
-    let server = common::spawn_binary("serve", &[]).await;
+    let server = helpers::spawn_binary("serve", &[]).await;
     let http = reqwest::Client::new();
     for path in ["/", "/p/oolong-tea", "/cart", "/o/unknown-order", "/admin", "/sandbox/"] {
         let res =

@@ -1,24 +1,22 @@
 //! Signing in to `/admin`: password, sessions, idle expiry, CSRF on every write, the login
 //! rate limit, and no data without a session — over real HTTP.
 
-mod common;
-
 use std::time::Duration;
 
-use common::{ADMIN_PASSWORD, Buyer, Merchant, TestServer};
 use wxcheckout::config::Secret;
 
+use crate::helpers::{self, ADMIN_PASSWORD, Buyer, Merchant, TestServer};
+
 async fn shop() -> TestServer {
-    common::spawn_shop(|c| c.admin_password = Some(Secret::new(ADMIN_PASSWORD))).await
+    helpers::spawn_shop(|c| c.admin_password = Some(Secret::new(ADMIN_PASSWORD))).await
 }
 
 /// The shop with the admin idle timeout shortened (what only tests do, see `IdleTimeout`).
 async fn shop_with_idle(idle: Duration) -> TestServer {
-    let (config, data_dir) = common::test_config(|c| c.admin_password = Some(Secret::new(ADMIN_PASSWORD)));
+    let (config, data_dir) = helpers::test_config(|c| c.admin_password = Some(Secret::new(ADMIN_PASSWORD)));
     let rocket =
         wxcheckout::app::shop(config).expect("test setup").manage(wxcheckout::admin::IdleTimeout(idle));
-    let running = wxcheckout::app::spawn(rocket).await.expect("test setup");
-    TestServer { running, data_dir }
+    TestServer::start(rocket, data_dir).await
 }
 
 /// Every admin route path with `<slug>` filled in, by method.
@@ -95,7 +93,7 @@ async fn every_admin_write_without_the_session_form_token_is_refused_and_changes
         with_other.extend_from_slice(&fields);
         let foreign = merchant.browser.post_form(path, &with_other).await;
         assert_eq!(foreign.status(), 403, "{path} with another session's token");
-        let (ct, body) = common::multipart(&fields, None);
+        let (ct, body) = helpers::multipart(&fields, None);
         let req = merchant.browser.request(reqwest::Method::POST, path).header("Content-Type", ct).body(body);
         assert_eq!(merchant.browser.send(req).await.status(), 403, "{path} multipart without a token");
         let anonymous = Buyer::new(&server.url()).post_form(path, &with_other).await;
@@ -229,7 +227,7 @@ fn stop(mut child: std::process::Child) {
 
 #[tokio::test]
 async fn with_no_password_configured_one_is_generated_printed_once_and_set_password_replaces_it() {
-    let dir = common::tempdir::TempDir::new();
+    let dir = helpers::tempdir::TempDir::new();
     let (child, url, log) = serve_logged(dir.path()).await;
     let lines: Vec<String> =
         log.recv_timeout(Duration::from_secs(5)).into_iter().chain(log.try_iter()).collect();

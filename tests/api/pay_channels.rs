@@ -3,12 +3,9 @@
 //! live mode pointed at it, as a merchant's shop is pointed at WeChat. The buyer is a
 //! cookie-keeping client that follows no redirects, so each hop is seen.
 
-mod common;
-
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 
-use common::{Buyer, ChildServer, TestServer, spawn_binary, spawn_live_shop};
 use reqwest::header::{LOCATION, REFERER, USER_AGENT};
 use serde_json::Value;
 use wxcheckout::checkout::Checkout;
@@ -17,6 +14,8 @@ use wxcheckout::domain::{AttemptState, Channel, Order};
 use wxcheckout::wxpay::ApiKey;
 use wxcheckout::wxpay::jsapi::{JsapiPayParams, verify_pay_params};
 use wxcheckout::wxpay::messages::{OrderRef, TradeState};
+
+use crate::helpers::{self, Buyer, ChildServer, TestServer, spawn_binary, spawn_live_shop};
 
 const IPHONE_SAFARI: &str = "Mozilla/5.0 (iPhone; CPU iPhone OS 17_4 like Mac OS X) AppleWebKit/605.1.15 (KHTML, like Gecko) Version/17.4 Mobile/15E148 Safari/604.1";
 const IPHONE_WECHAT: &str = "Mozilla/5.0 (iPhone; CPU iPhone OS 17_4 like Mac OS X) AppleWebKit/605.1.15 (KHTML, like Gecko) Mobile/15E148 MicroMessenger/8.0.47(0x18002f2f) NetType/WIFI Language/zh_CN";
@@ -458,7 +457,7 @@ async fn unknown_tokens_are_not_found() {
 
 /// A shop against an in-process sandbox with a handle, to read `spbill_create_ip` as received.
 async fn ip_seen_by_wechat(trusted: &[&str], headers: &[(&str, &str)]) -> String {
-    let (sandbox, handle) = common::spawn_sandbox_with_handle(|_| {}).await;
+    let (sandbox, handle) = helpers::spawn_sandbox_with_handle(|_| {}).await;
     let trusted: Vec<ProxyNet> = trusted.iter().map(|t| ProxyNet::parse(t).expect("net")).collect();
     let (shop, checkout) = spawn_live_shop(&sandbox.sandbox_base(), |c| c.trusted_proxies = trusted).await;
     let buyer = Buyer::new(&shop.url());
@@ -554,7 +553,7 @@ async fn a_renewal_wechat_refuses_as_a_duplicate_number_moves_to_a_new_attempt()
 
 #[tokio::test]
 async fn in_sandbox_mode_the_browser_reaches_oauth_and_the_cashier_where_it_reached_the_shop() {
-    let shop = common::spawn_shop(|_| {}).await;
+    let shop = helpers::spawn_shop(|_| {}).await;
     let port = shop.running.addr.port();
     let buyer = Buyer::new(&shop.url());
     let path = buyer.buy_now("pour-over-coffee", 1).await;

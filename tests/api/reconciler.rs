@@ -4,18 +4,17 @@
 // why: a test that cannot unwrap has failed; the lint guards request paths, not tests.
 #![allow(clippy::unwrap_used)]
 
-mod checkout_support;
-mod common;
-
 use std::process::Command;
 use std::time::{Duration, Instant};
 
-use checkout_support::{Shop, live_env, notification, paid};
 use reqwest::StatusCode;
 use serde_json::json;
 use wxcheckout::config::Config;
 use wxcheckout::domain::{EventSource, OrderStatus, Product, Required};
 use wxcheckout::wxpay::messages::{OrderRef, TradeState};
+
+use crate::helpers;
+use crate::helpers::live::{self, Shop, live_env, notification, paid};
 
 fn fast(config: &mut Config) {
     config.reconcile_scale = 0.01;
@@ -60,7 +59,7 @@ async fn an_attempt_that_never_reached_wechat_does_not_keep_an_expired_order_ope
     let shop = Shop::start(fast).await;
     let mut order = shop.order_without_attempts(700);
     // unifiedorder failed: saved, no prepay, unknown to WeChat (ORDERNOTEXIST).
-    order.attempts.push(checkout_support::attempt(&format!("{}-1", order.no), order.created_at));
+    order.attempts.push(live::attempt(&format!("{}-1", order.no), order.created_at));
     shop.checkout.store.insert_order(&order, &[]).unwrap();
     shop.wait_order(&order.no, Duration::from_secs(20), |o| o.status == OrderStatus::Closed).await;
 }
@@ -69,7 +68,7 @@ async fn an_attempt_that_never_reached_wechat_does_not_keep_an_expired_order_ope
 async fn an_attempt_wechat_forgot_despite_its_prepay_never_closes_the_order_by_itself() {
     let shop = Shop::start(fast).await;
     let mut order = shop.order_without_attempts(700);
-    let mut a = checkout_support::attempt(&format!("{}-1", order.no), order.created_at);
+    let mut a = live::attempt(&format!("{}-1", order.no), order.created_at);
     a.prepay_id = Some("wx20240101120000ffffffffffffffffff".to_owned());
     order.attempts.push(a);
     shop.checkout.store.insert_order(&order, &[]).unwrap();
@@ -131,15 +130,15 @@ async fn closing_an_expired_order_gives_its_reserved_stock_back() {
 // ---- restarts and SIGTERM -------------------------------------------------------------------
 
 /// `wxcheckout serve` in live mode on `dir`, pointing at `sandbox_base`.
-async fn serve(sandbox_base: &str, dir: &std::path::Path) -> common::ChildServer {
-    let port = checkout_support::free_port();
+async fn serve(sandbox_base: &str, dir: &std::path::Path) -> helpers::ChildServer {
+    let port = helpers::free_port();
     let env = live_env(sandbox_base, port);
     let env: Vec<(&str, &str)> = env.iter().map(|(k, v)| (k.as_str(), v.as_str())).collect();
-    common::spawn_binary_in(dir, port, "serve", &env).await
+    helpers::spawn_binary_in(dir, port, "serve", &env).await
 }
 
 /// SIGTERM, as a service manager stops the shop; waits for the exit.
-fn terminate(server: &mut common::ChildServer) -> std::process::ExitStatus {
+fn terminate(server: &mut helpers::ChildServer) -> std::process::ExitStatus {
     let pid = server.child.id().to_string();
     let sent = Command::new("kill").args(["-TERM", &pid]).status().unwrap();
     assert!(sent.success());
@@ -155,12 +154,12 @@ fn terminate(server: &mut common::ChildServer) -> std::process::ExitStatus {
 
 /// `n` pending orders with a prepaid attempt each, written straight into `dir`'s store.
 async fn seed_orders(dir: &std::path::Path, n: usize, fee: u64) -> Vec<(String, String)> {
-    let store = checkout_support::open_store(dir);
+    let store = live::open_store(dir);
     let mut made = Vec::new();
     for i in 0..n {
-        let mut order = checkout_support::new_order(&format!("S{:04}{}", i, std::process::id() % 1000), fee);
+        let mut order = live::new_order(&format!("S{:04}{}", i, std::process::id() % 1000), fee);
         let otn = format!("{}-1", order.no);
-        let mut a = checkout_support::attempt(&otn, order.created_at);
+        let mut a = live::attempt(&otn, order.created_at);
         a.prepay_id = Some(format!("wx2024010112{i:022}"));
         order.attempts.push(a);
         store.insert_order(&order, &[]).unwrap();
@@ -172,8 +171,8 @@ async fn seed_orders(dir: &std::path::Path, n: usize, fee: u64) -> Vec<(String, 
 
 #[tokio::test]
 async fn a_restart_keeps_every_order_and_a_repeated_notification_changes_nothing() {
-    let sandbox = checkout_support::sandbox_process().await;
-    let dir = common::tempdir::TempDir::new();
+    let sandbox = live::sandbox_process().await;
+    let dir = helpers::tempdir::TempDir::new();
     let orders = seed_orders(dir.path(), 3, 1200).await;
     let mut first = serve(&sandbox.sandbox_base(), dir.path()).await;
     let http = reqwest::Client::new();
@@ -188,7 +187,7 @@ async fn a_restart_keeps_every_order_and_a_repeated_notification_changes_nothing
     assert_eq!(reply.text().await.unwrap(), wxcheckout::wxpay::notify::notify_reply_success());
     assert!(terminate(&mut second).success());
 
-    let store = checkout_support::open_store(dir.path());
+    let store = live::open_store(dir.path());
     for (i, (no, _)) in orders.iter().enumerate() {
         let o = store.order(no).unwrap().expect("kept across restarts");
         let want = if i == 0 { OrderStatus::Paid } else { OrderStatus::Pending };
@@ -200,8 +199,8 @@ async fn a_restart_keeps_every_order_and_a_repeated_notification_changes_nothing
 
 #[tokio::test]
 async fn notifications_in_flight_at_sigterm_are_either_acknowledged_and_on_disk_or_unanswered() {
-    let sandbox = checkout_support::sandbox_process().await;
-    let dir = common::tempdir::TempDir::new();
+    let sandbox = live::sandbox_process().await;
+    let dir = helpers::tempdir::TempDir::new();
     let orders = seed_orders(dir.path(), 60, 600).await;
     let mut shop = serve(&sandbox.sandbox_base(), dir.path()).await;
     let http = reqwest::Client::new();
@@ -229,7 +228,7 @@ async fn notifications_in_flight_at_sigterm_are_either_acknowledged_and_on_disk_
     // a connection after grace + mercy; what matters here is what reached the disk.
     eprintln!("exit after SIGTERM: {status:?}");
 
-    let store = checkout_support::open_store(dir.path());
+    let store = live::open_store(dir.path());
     let mut acked = 0;
     for (no, was_acked) in &replies {
         let o = store.order(no).unwrap().unwrap();

@@ -2,16 +2,15 @@
 //! create nothing, and the cross-site guard.
 #![allow(clippy::unwrap_used)] // why: a test fails loudly on purpose
 
-mod common;
-
 use std::sync::Arc;
 
-use common::Buyer;
 use wxcheckout::checkout::Checkout;
 use wxcheckout::domain::{Fen, Product, Required};
 
-async fn shop() -> (common::TestServer, Arc<Checkout>, Buyer) {
-    let (server, checkout) = common::spawn_shop_with_checkout(|_| {}).await;
+use crate::helpers::{self, Buyer};
+
+async fn shop() -> (helpers::TestServer, Arc<Checkout>, Buyer) {
+    let (server, checkout) = helpers::spawn_shop_with_checkout(|_| {}).await;
     let buyer = Buyer::new(&server.url());
     (server, checkout, buyer)
 }

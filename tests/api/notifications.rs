@@ -4,12 +4,8 @@
 // why: a test that cannot unwrap has failed; the lint guards request paths, not tests.
 #![allow(clippy::unwrap_used)]
 
-mod checkout_support;
-mod common;
-
 use std::time::Duration;
 
-use checkout_support::{Shop, notification, notification_fields, paid};
 use reqwest::StatusCode;
 use serde_json::json;
 use wxcheckout::domain::{AttemptState, OrderStatus};
@@ -17,6 +13,9 @@ use wxcheckout::wxpay::messages::{OrderRef, Refund, RefundStatus};
 use wxcheckout::wxpay::notify::{self, RefundInfo};
 use wxcheckout::wxpay::xml;
 use wxcheckout::wxpay::{SignType, sign};
+
+use crate::helpers::live::{self, Shop, notification, notification_fields, paid};
+use crate::helpers::{Delivery, until};
 
 const SUCCESS: &str =
     "<xml><return_code><![CDATA[SUCCESS]]></return_code><return_msg><![CDATA[OK]]></return_msg></xml>";
@@ -42,7 +41,7 @@ fn assert_fail((status, ct, body): &(StatusCode, String, String)) {
 /// A pending order (no sandbox call needed) with one attempt that has a prepay.
 fn pending_order(shop: &Shop, fee: u64) -> (String, String) {
     let mut order = shop.order_without_attempts(fee);
-    let mut a = checkout_support::attempt(&format!("{}-1", order.no), wxcheckout::checkout::now());
+    let mut a = live::attempt(&format!("{}-1", order.no), wxcheckout::checkout::now());
     a.prepay_id = Some("wx20240101120000abcdef0123456789".to_owned());
     order.attempts.push(a);
     shop.checkout.store.insert_order(&order, &[]).unwrap();
@@ -170,7 +169,7 @@ async fn an_unknown_field_that_is_signed_is_verified_and_accepted() {
     let (no, otn) = pending_order(&shop, 1200);
     let mut f = notification_fields(&paid(&otn, 1200, "4200000001202401010000000005"), SignType::Md5, false);
     f.insert("some_future_field", "WeChat added this");
-    sign::sign_in_place(&mut f, &checkout_support::key(), SignType::Md5, false);
+    sign::sign_in_place(&mut f, &live::key(), SignType::Md5, false);
     assert_success(&shop.notify(xml::to_xml(&f)).await);
     assert_eq!(shop.order(&no).status, OrderStatus::Paid);
 }
@@ -226,7 +225,7 @@ async fn a_failed_payment_notification_is_noted_on_the_order_and_changes_nothing
     let mut f = notification_fields(&paid(&otn, 1200, "4200000001202401010000000010"), SignType::Md5, false);
     f.insert("result_code", "FAIL");
     f.insert("err_code", "BANKERROR");
-    sign::sign_in_place(&mut f, &checkout_support::key(), SignType::Md5, false);
+    sign::sign_in_place(&mut f, &live::key(), SignType::Md5, false);
     assert_success(&shop.notify(xml::to_xml(&f)).await);
     assert_eq!(shop.order(&no).status, OrderStatus::Pending);
     assert_eq!(shop.count_events(&no, "payment_failed"), 1);
@@ -237,7 +236,7 @@ async fn a_second_attempt_paid_too_is_a_double_payment_and_the_order_is_paid_onc
     let shop = Shop::start(|_| {}).await;
     let mut order = shop.order_without_attempts(800);
     for n in 1..=2 {
-        let mut a = checkout_support::attempt(&format!("{}-{n}", order.no), wxcheckout::checkout::now());
+        let mut a = live::attempt(&format!("{}-{n}", order.no), wxcheckout::checkout::now());
         a.prepay_id = Some(format!("wx2024010112000000000000000{n}"));
         order.attempts.push(a);
     }
@@ -339,7 +338,7 @@ async fn a_refund_notification_makes_the_order_partially_refunded_once() {
         refund_request_source: None,
     };
     let (appid, mch_id) = (&shop.checkout.settings.appid, &shop.checkout.settings.mch_id);
-    let again = notify::build_refund_notification(appid, mch_id, "n0nce", &info, &checkout_support::key());
+    let again = notify::build_refund_notification(appid, mch_id, "n0nce", &info, &live::key());
     for _ in 0..3 {
         assert_success(&shop.refund_notify(again.clone()).await);
     }
@@ -364,7 +363,7 @@ async fn a_refund_notification_makes_the_order_partially_refunded_once() {
         mch_id,
         "n0nce",
         &RefundInfo { out_refund_no: "R-CHANGE".into(), refund_status: RefundStatus::Change, ..info },
-        &checkout_support::key(),
+        &live::key(),
     );
     assert_success(&shop.refund_notify(change.clone()).await);
     assert_success(&shop.refund_notify(change).await);

@@ -3,10 +3,8 @@
 // why: a test that cannot unwrap has failed; the lint guards request paths, not tests.
 #![allow(clippy::unwrap_used)]
 
-mod common;
-
 use std::sync::{Arc, Mutex};
-use std::time::{Duration, Instant};
+use std::time::Duration;
 
 use tokio::io::{AsyncReadExt, AsyncWriteExt};
 use wxcheckout::config::{Config, SANDBOX_APP_SECRET};
@@ -14,6 +12,8 @@ use wxcheckout::sandbox::Sandbox;
 use wxcheckout::sandbox::state::{DeliveryKind, DeliveryStatus, RefundStatus, TradeState};
 use wxcheckout::wxpay::xml::{self, Fields};
 use wxcheckout::wxpay::{ApiKey, SignType, crypto, sign};
+
+use crate::helpers::{self, until};
 
 const APPID: &str = "wxd930ea5d5a258f4f";
 const MCH_ID: &str = "10000100";
@@ -30,7 +30,7 @@ fn fields(pairs: &[(&str, &str)]) -> Fields {
 // ---- a tiny v2 client ---------------------------------------------------------------------------
 
 struct Gw {
-    server: common::TestServer,
+    server: helpers::TestServer,
     sb: Arc<Sandbox>,
     http: reqwest::Client,
 }
@@ -41,7 +41,7 @@ async fn gateway() -> Gw {
 
 /// A sandbox at time_scale 0.001 (5 minutes = 0.3 s), tuned further by `tune`.
 async fn gateway_with(tune: impl FnOnce(&mut Config)) -> Gw {
-    let (server, sb) = common::spawn_sandbox_with_handle(|c| {
+    let (server, sb) = helpers::spawn_sandbox_with_handle(|c| {
         c.sandbox.time_scale = 0.001;
         tune(c);
     })
@@ -133,7 +133,7 @@ fn order(no: &str, trade_type: &str) -> Fields {
         ("attach", "table=12"),
     ]);
     match trade_type {
-        "JSAPI" => f.insert("openid", common::buyer_openid()),
+        "JSAPI" => f.insert("openid", helpers::buyer_openid()),
         "NATIVE" => f.insert("product_id", "SKU-42"),
         "MWEB" => f.insert(
             "scene_info",
@@ -170,14 +170,6 @@ fn protocol_fail(text: &str, msg: &str) {
     assert_eq!(f.get("return_code"), Some("FAIL"), "{text}");
     assert_eq!(f.get("return_msg"), Some(msg), "{text}");
     assert_eq!(f.len(), 2, "{text}");
-}
-
-async fn wait_until(what: &str, cond: impl Fn() -> bool) {
-    let start = Instant::now();
-    while !cond() {
-        assert!(start.elapsed() < Duration::from_secs(5), "timed out waiting for {what}");
-        tokio::time::sleep(Duration::from_millis(10)).await;
-    }
 }
 
 // ---- protocol pipeline --------------------------------------------------------------------------
@@ -407,7 +399,7 @@ async fn orderquery_gives_the_full_set_when_paid_and_a_subset_when_not() {
     }
     assert_eq!(
         (q.get("trade_state"), q.get("attach"), q.get("openid")),
-        (Some("SUCCESS"), Some("table=12"), Some(common::buyer_openid().as_str()))
+        (Some("SUCCESS"), Some("table=12"), Some(helpers::buyer_openid().as_str()))
     );
     assert_eq!(q.get("time_end").map(str::len), Some(14));
 
@@ -481,7 +473,7 @@ async fn a_refund_is_idempotent_bounded_by_the_paid_amount_and_succeeds_with_a_n
     let q = ok(&gw.call("pay/orderquery", fields(&[("out_trade_no", "ORD000001")])).await);
     assert_eq!(q.get("trade_state"), Some("REFUND"));
 
-    wait_until("the refund notification", || rx.hits().len() == 1).await;
+    until("the refund notification", || async { rx.hits().len() == 1 }).await;
     let outer = xml::parse(rx.hits()[0].body.as_bytes()).unwrap();
     assert!(!outer.contains("sign"), "refund notifications are not signed");
     assert_eq!((outer.get("appid"), outer.get("mch_id")), (Some(APPID), Some(MCH_ID)));
@@ -572,8 +564,10 @@ async fn todays_bill_lists_the_payment_and_the_refund_in_the_all_format() {
     gw.paid("ORD000001", "101").await;
     ok(&gw.refund("ORD000001", "RF1", "101", "50", None).await);
     // why: the bills below are compared to each other; the refund's status must not move between them.
-    let refunded = || gw.sb.state().orders["ORD000001"].refunds[0].status == RefundStatus::Success;
-    wait_until("the refund to succeed", refunded).await;
+    until("the refund to succeed", || async {
+        gw.sb.state().orders["ORD000001"].refunds[0].status == RefundStatus::Success
+    })
+    .await;
     let today = today_beijing();
     let r = bill(&gw, fields(&[("bill_date", &today), ("bill_type", "ALL")])).await;
     assert!(r.headers()["content-type"].to_str().unwrap().starts_with("text/plain"));
@@ -839,7 +833,7 @@ fn delivery_status(gw: &Gw) -> Option<(DeliveryStatus, Vec<String>)> {
 }
 
 async fn acknowledged(gw: &Gw) -> Vec<String> {
-    wait_until("an acknowledgement", || {
+    until("an acknowledgement", || async {
         delivery_status(gw).is_some_and(|(s, _)| s == DeliveryStatus::Acknowledged)
     })
     .await;
@@ -919,14 +913,14 @@ async fn a_bad_sign_fault_fails_verification_and_extra_fields_still_verify() {
     let gw = gateway_with(|c| c.sandbox.notify_bad_sign = true).await;
     let rx = receiver(|_| SUCCESS_ACK.to_owned()).await;
     pay_notifying(&gw, &rx.url, SignType::Md5).await;
-    wait_until("a delivery", || !rx.hits().is_empty()).await;
+    until("a delivery", || async { !rx.hits().is_empty() }).await;
     let f = xml::parse(rx.hits()[0].body.as_bytes()).unwrap();
     assert!(sign::verify(&f, &key(), SignType::Md5).is_err());
 
     let gw = gateway_with(|c| c.sandbox.notify_extra_fields = true).await;
     let rx = receiver(|_| SUCCESS_ACK.to_owned()).await;
     pay_notifying(&gw, &rx.url, SignType::Md5).await;
-    wait_until("a delivery", || !rx.hits().is_empty()).await;
+    until("a delivery", || async { !rx.hits().is_empty() }).await;
     let f = xml::parse(rx.hits()[0].body.as_bytes()).unwrap();
     assert!(f.contains("sandbox_extra_field") && f.contains("promotion_detail"));
     assert_eq!(sign::verify(&f, &key(), SignType::Md5), Ok(SignType::Md5));
@@ -937,7 +931,7 @@ async fn an_hmac_orders_notification_has_no_sign_type_and_verifies_as_hmac() {
     let gw = gateway().await;
     let rx = receiver(|_| SUCCESS_ACK.to_owned()).await;
     pay_notifying(&gw, &rx.url, SignType::HmacSha256).await;
-    wait_until("a delivery", || !rx.hits().is_empty()).await;
+    until("a delivery", || async { !rx.hits().is_empty() }).await;
     let f = xml::parse(rx.hits()[0].body.as_bytes()).unwrap();
     assert!(!f.contains("sign_type"));
     assert_eq!(f.get("sign").map(str::len), Some(64));
@@ -950,7 +944,7 @@ async fn an_unreachable_notify_url_is_logged_as_connection_refused() {
     let gw = gateway().await;
     let port = std::net::TcpListener::bind("127.0.0.1:0").unwrap().local_addr().unwrap().port();
     pay_notifying(&gw, &format!("http://127.0.0.1:{port}/n"), SignType::Md5).await;
-    wait_until("two attempts", || delivery_status(&gw).is_some_and(|(_, t)| t.len() >= 2)).await;
+    until("two attempts", || async { delivery_status(&gw).is_some_and(|(_, t)| t.len() >= 2) }).await;
     let (status, tries) = delivery_status(&gw).unwrap();
     assert_eq!(status, DeliveryStatus::Pending);
     assert_eq!(tries[0], "connection refused");
@@ -997,7 +991,7 @@ async fn a_notification_answered_with_a_redirect_is_not_followed() {
     })
     .await;
     pay_notifying(&gw, &rx.url, SignType::Md5).await;
-    wait_until("two attempts", || delivery_status(&gw).is_some_and(|(_, t)| t.len() >= 2)).await;
+    until("two attempts", || async { delivery_status(&gw).is_some_and(|(_, t)| t.len() >= 2) }).await;
     let (status, tries) = delivery_status(&gw).unwrap();
     assert_eq!((status, tries[0].as_str()), (DeliveryStatus::Pending, "302 Found"));
     assert!(elsewhere.hits().is_empty(), "the POST never reached the redirect's target");
@@ -1009,7 +1003,7 @@ async fn a_notification_reply_larger_than_64_kib_is_not_read_and_not_an_acknowle
     let huge = format!("{}{}", SUCCESS_ACK, " ".repeat(1 << 20));
     let rx = receiver(move |_| huge.clone()).await;
     pay_notifying(&gw, &rx.url, SignType::Md5).await;
-    wait_until("an attempt", || delivery_status(&gw).is_some_and(|(_, t)| !t.is_empty())).await;
+    until("an attempt", || async { delivery_status(&gw).is_some_and(|(_, t)| !t.is_empty()) }).await;
     let (status, tries) = delivery_status(&gw).unwrap();
     assert_eq!((status, tries[0].as_str()), (DeliveryStatus::Pending, "200 reply larger than 64 KiB"));
 }

@@ -4,12 +4,9 @@
 // why: a test that cannot unwrap has failed; the lint guards request paths, not tests.
 #![allow(clippy::unwrap_used)]
 
-mod common;
-
 use std::sync::Arc;
 use std::time::Duration;
 
-use common::{ADMIN_PASSWORD, Merchant, TestServer};
 use serde_json::json;
 use wxcheckout::checkout::Checkout;
 use wxcheckout::checkout::pay::PayStart;
@@ -18,8 +15,10 @@ use wxcheckout::domain::{
     Attempt, AttemptState, Channel, Contact, Event, EventSource, Fen, Line, Order, OrderStatus,
 };
 
+use crate::helpers::{ADMIN_PASSWORD, Merchant, TestServer};
+
 async fn shop_with(tune: impl FnOnce(&mut Config)) -> (TestServer, Arc<Checkout>, Merchant) {
-    let (server, checkout) = common::spawn_shop_with_checkout(|c| {
+    let (server, checkout) = helpers::spawn_shop_with_checkout(|c| {
         c.admin_password = Some(Secret::new(ADMIN_PASSWORD));
         tune(c);
     })

@@ -5,8 +5,6 @@
 // why: a test that cannot unwrap has failed; the lint guards request paths, not tests.
 #![allow(clippy::unwrap_used)]
 
-mod common;
-
 use std::sync::atomic::{AtomicU32, Ordering};
 use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
@@ -27,6 +25,8 @@ use wxcheckout::wxpay::notify::{self, NotifyError, PaymentNotification};
 use wxcheckout::wxpay::oauth::OAuthErrorKind;
 use wxcheckout::wxpay::{ApiKey, ClientConfig, Error, SignType, WxPayClient};
 
+use crate::helpers::{self, until};
+
 /// The shop's pages on loopback: by default the sandbox has the shop's `/pay/` directory and
 /// domain on loopback registered, so the bridge, the cashier and OAuth accept only these.
 const SHOP_PAGE: &str = "http://localhost:8000/pay/abc";
@@ -44,7 +44,7 @@ fn key() -> ApiKey {
 
 /// A sandbox process, our client pointed at it, and a browser for the payer's part.
 struct Gw {
-    server: common::ChildServer,
+    server: helpers::ChildServer,
     client: WxPayClient,
     browser: reqwest::Client,
     next_no: AtomicU32,
@@ -57,7 +57,8 @@ impl Gw {
     }
 
     async fn scaled(time_scale: &str) -> Gw {
-        let server = common::spawn_binary("sandbox", &[("WXCHECKOUT_SANDBOX__TIME_SCALE", time_scale)]).await;
+        let server =
+            helpers::spawn_binary("sandbox", &[("WXCHECKOUT_SANDBOX__TIME_SCALE", time_scale)]).await;
         let browser = reqwest::Client::builder().redirect(Policy::none()).build().unwrap();
         let client = client_at(&server.sandbox_base(), |_| {});
         Gw { server, client, browser, next_no: AtomicU32::new(1) }
@@ -108,7 +109,7 @@ impl Gw {
     }
 
     fn jsapi(&self, fee: u64) -> UnifiedOrder {
-        self.order(TradeKind::Jsapi { openid: common::buyer_openid() }, fee)
+        self.order(TradeKind::Jsapi { openid: helpers::buyer_openid() }, fee)
     }
 
     fn mweb(&self, fee: u64) -> UnifiedOrder {
@@ -217,14 +218,6 @@ fn business<T: std::fmt::Debug>(r: Result<T, Error>) -> (String, String) {
     }
 }
 
-async fn wait_until(what: &str, within: Duration, cond: impl Fn() -> bool) {
-    let start = Instant::now();
-    while !cond() {
-        assert!(start.elapsed() < within, "timed out waiting for {what}");
-        tokio::time::sleep(Duration::from_millis(10)).await;
-    }
-}
-
 // ---- a merchant's notify endpoint -----------------------------------------------------------
 
 /// A notify URL on a raw TCP listener: records each POSTed body with its arrival time and
@@ -277,7 +270,7 @@ impl Receiver {
     }
 
     async fn wait_for(&self, n: usize) -> Vec<Vec<u8>> {
-        wait_until(&format!("{n} deliveries"), Duration::from_secs(10), || self.count() >= n).await;
+        until(&format!("{n} deliveries"), || async { self.count() >= n }).await;
         self.bodies()
     }
 }
@@ -482,7 +475,7 @@ async fn payment_notifications_of_md5_and_hmac_orders_reach_the_receiver_and_ver
     assert_eq!((md5.paid.out_trade_no.as_str(), md5.paid.total_fee), (md5_order.out_trade_no.as_str(), 101));
     assert_eq!(
         (md5.paid.openid.as_str(), md5.paid.trade_type.clone()),
-        (common::buyer_openid().as_str(), TradeType::Jsapi)
+        (helpers::buyer_openid().as_str(), TradeType::Jsapi)
     );
     let queried = gw.query(&md5_order.out_trade_no).await.unwrap();
     assert_eq!(queried.transaction_id.as_deref(), Some(md5.paid.transaction_id.as_str()));

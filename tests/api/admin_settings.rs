@@ -1,10 +1,9 @@
 //! Settings and the doctor: secrets masked, the addresses to register, and the doctor's
 //! findings in words — against the sandbox in its own process, as WeChat would be.
 
-mod common;
-
-use common::{ADMIN_PASSWORD, Merchant};
 use wxcheckout::config::{SANDBOX_API_KEY, SANDBOX_APP_SECRET, Secret};
+
+use crate::helpers::{self, ADMIN_PASSWORD, Merchant};
 
 /// The doctor page's results after pressing "run".
 async fn doctor(merchant: &Merchant) -> String {
@@ -23,7 +22,7 @@ fn finding<'a>(html: &'a str, title: &str) -> &'a str {
 
 #[tokio::test]
 async fn settings_show_the_configuration_with_secrets_masked_and_the_addresses_to_register() {
-    let server = common::spawn_shop(|c| {
+    let server = helpers::spawn_shop(|c| {
         c.admin_password = Some(Secret::new(ADMIN_PASSWORD));
         c.public_url = Some(url::Url::parse("https://shop.example/").unwrap());
     })
@@ -56,7 +55,7 @@ fn values(html: &str) -> Vec<String> {
 #[tokio::test]
 async fn the_sandbox_in_the_shop_registers_exactly_what_the_settings_page_tells_the_merchant() {
     for public in [Some("https://shop.example/"), None] {
-        let server = common::spawn_shop(|c| {
+        let server = helpers::spawn_shop(|c| {
             c.admin_password = Some(Secret::new(ADMIN_PASSWORD));
             c.public_url = public.map(|u| url::Url::parse(u).unwrap());
         })
@@ -78,8 +77,8 @@ async fn the_sandbox_in_the_shop_registers_exactly_what_the_settings_page_tells_
 
 #[tokio::test]
 async fn the_doctor_reports_a_wrong_api_key_in_words() {
-    let sandbox = common::spawn_binary("sandbox", &[("WXCHECKOUT_SANDBOX__TIME_SCALE", "0.01")]).await;
-    let (shop, _) = common::spawn_live_shop(&sandbox.sandbox_base(), |c| {
+    let sandbox = helpers::spawn_binary("sandbox", &[("WXCHECKOUT_SANDBOX__TIME_SCALE", "0.01")]).await;
+    let (shop, _) = helpers::spawn_live_shop(&sandbox.sandbox_base(), |c| {
         c.admin_password = Some(Secret::new(ADMIN_PASSWORD));
         c.wxpay.api_key = wxcheckout::wxpay::ApiKey::new("0123456789abcdef0123456789abcdef");
     })
@@ -104,8 +103,8 @@ async fn the_doctor_reports_a_wrong_api_key_in_words() {
 
 #[tokio::test]
 async fn the_doctor_reports_a_wrong_app_secret_and_in_english_when_asked() {
-    let sandbox = common::spawn_binary("sandbox", &[("WXCHECKOUT_SANDBOX__TIME_SCALE", "0.01")]).await;
-    let (shop, _) = common::spawn_live_shop(&sandbox.sandbox_base(), |c| {
+    let sandbox = helpers::spawn_binary("sandbox", &[("WXCHECKOUT_SANDBOX__TIME_SCALE", "0.01")]).await;
+    let (shop, _) = helpers::spawn_live_shop(&sandbox.sandbox_base(), |c| {
         c.admin_password = Some(Secret::new(ADMIN_PASSWORD));
         c.wxpay.app_secret = Secret::new("ffffffffffffffffffffffffffffffff");
     })
@@ -125,7 +124,7 @@ async fn the_doctor_reports_a_wrong_app_secret_and_in_english_when_asked() {
 
 #[tokio::test]
 async fn the_doctor_finds_the_sandbox_shop_healthy_and_warns_of_forwarded_headers_without_a_trusted_proxy() {
-    let server = common::spawn_shop(|c| c.admin_password = Some(Secret::new(ADMIN_PASSWORD))).await;
+    let server = helpers::spawn_shop(|c| c.admin_password = Some(Secret::new(ADMIN_PASSWORD))).await;
     let merchant = Merchant::login(&server.url(), ADMIN_PASSWORD).await;
     let html = doctor(&merchant).await;
     for title in [
@@ -157,7 +156,7 @@ const IPHONE_SAFARI: &str = "Mozilla/5.0 (iPhone; CPU iPhone OS 17_4 like Mac OS
 
 /// A phone browser opens the pay page of a new order (an H5 attempt), with `headers`.
 async fn pay_by_h5(shop_url: &str, headers: &[(&str, &str)]) {
-    let buyer = common::Buyer::new(shop_url);
+    let buyer = helpers::Buyer::new(shop_url);
     let path = buyer.buy_now("pour-over-coffee", 1).await;
     let mut req = buyer
         .request(reqwest::Method::GET, &path.replace("/o/", "/pay/"))
@@ -170,8 +169,8 @@ async fn pay_by_h5(shop_url: &str, headers: &[(&str, &str)]) {
 
 #[tokio::test]
 async fn in_live_mode_the_doctor_warns_when_payments_sent_wechat_a_loopback_buyer_ip() {
-    let sandbox = common::spawn_binary("sandbox", &[("WXCHECKOUT_SANDBOX__TIME_SCALE", "0.01")]).await;
-    let (shop, _) = common::spawn_live_shop(&sandbox.sandbox_base(), |c| {
+    let sandbox = helpers::spawn_binary("sandbox", &[("WXCHECKOUT_SANDBOX__TIME_SCALE", "0.01")]).await;
+    let (shop, _) = helpers::spawn_live_shop(&sandbox.sandbox_base(), |c| {
         c.admin_password = Some(Secret::new(ADMIN_PASSWORD));
     })
     .await;
@@ -210,8 +209,8 @@ async fn in_live_mode_the_doctor_warns_when_payments_sent_wechat_a_loopback_buye
 
 #[tokio::test]
 async fn in_live_mode_the_doctor_finds_buyer_ips_forwarded_by_a_trusted_proxy_healthy() {
-    let sandbox = common::spawn_binary("sandbox", &[("WXCHECKOUT_SANDBOX__TIME_SCALE", "0.01")]).await;
-    let (shop, _) = common::spawn_live_shop(&sandbox.sandbox_base(), |c| {
+    let sandbox = helpers::spawn_binary("sandbox", &[("WXCHECKOUT_SANDBOX__TIME_SCALE", "0.01")]).await;
+    let (shop, _) = helpers::spawn_live_shop(&sandbox.sandbox_base(), |c| {
         c.admin_password = Some(Secret::new(ADMIN_PASSWORD));
         c.trusted_proxies = vec![wxcheckout::config::ProxyNet::parse("127.0.0.1").expect("net")];
     })
@@ -232,7 +231,7 @@ fn fixture(name: &str) -> std::path::PathBuf {
 
 #[tokio::test]
 async fn the_doctor_reports_a_refund_key_that_does_not_belong_to_the_certificate() {
-    let server = common::spawn_shop(|c| {
+    let server = helpers::spawn_shop(|c| {
         c.admin_password = Some(Secret::new(ADMIN_PASSWORD));
         c.wxpay.cert_pem = Some(fixture("cert_a.pem"));
         c.wxpay.key_pem = Some(fixture("key_b.pem"));
@@ -244,7 +243,7 @@ async fn the_doctor_reports_a_refund_key_that_does_not_belong_to_the_certificate
     assert!(cert.contains("有问题") && cert.contains("不配对"), "{cert}");
     assert!(cert.contains("cert_pem") && cert.contains("key_pem"), "says what to do: {cert}");
 
-    let server = common::spawn_shop(|c| {
+    let server = helpers::spawn_shop(|c| {
         c.admin_password = Some(Secret::new(ADMIN_PASSWORD));
         c.wxpay.cert_pem = Some(fixture("cert_a.pem"));
         c.wxpay.key_pem = Some(fixture("key_a.pem"));

@@ -4,19 +4,17 @@
 // why: a test that cannot unwrap has failed; the lint guards request paths, not tests.
 #![allow(clippy::unwrap_used)]
 
-mod checkout_support;
-mod common;
-
 use std::time::Duration;
 
-use checkout_support::Shop;
-use common::{ADMIN_PASSWORD, Merchant};
 use serde_json::json;
 use wxcheckout::checkout::reconcile_bill::{beijing_today, day_label, due_day};
 use wxcheckout::config::Secret;
 use wxcheckout::domain::refund::RefundStatus;
 use wxcheckout::domain::{AttemptState, EventSource, Fen, Order, OrderStatus};
 use wxcheckout::store::refunds::{DiscrepancyKind, RunOutcome};
+
+use crate::helpers::live::Shop;
+use crate::helpers::{ADMIN_PASSWORD, Merchant};
 
 async fn shop() -> Shop {
     Shop::start(|c| c.admin_password = Some(Secret::new(ADMIN_PASSWORD))).await

@@ -2,16 +2,15 @@
 //! the check button, and orders that survive a restart of the built binary.
 #![allow(clippy::unwrap_used)] // why: a test fails loudly on purpose
 
-mod common;
-
 use std::sync::Arc;
 
-use common::Buyer;
 use wxcheckout::checkout::Checkout;
 use wxcheckout::domain::{Fen, Order, OrderStatus};
 
-async fn shop_with_order() -> (common::TestServer, Arc<Checkout>, Buyer, String) {
-    let (server, checkout) = common::spawn_shop_with_checkout(|_| {}).await;
+use crate::helpers::{self, Buyer};
+
+async fn shop_with_order() -> (helpers::TestServer, Arc<Checkout>, Buyer, String) {
+    let (server, checkout) = helpers::spawn_shop_with_checkout(|_| {}).await;
     let buyer = Buyer::new(&server.url());
     let page = buyer.buy_now("pour-over-coffee", 2).await;
     (server, checkout, buyer, page)
@@ -208,17 +207,17 @@ async fn the_poller_script_is_served_and_reads_the_token_from_the_page() {
 
 #[tokio::test]
 async fn orders_survive_a_restart_of_the_built_binary() {
-    let dir = common::tempdir::TempDir::new();
+    let dir = helpers::tempdir::TempDir::new();
     let data = dir.path().to_str().unwrap().to_owned();
     let env = [("WXCHECKOUT_DATA_DIR", data.as_str())];
-    let first = common::spawn_binary("serve", &env).await;
+    let first = helpers::spawn_binary("serve", &env).await;
     let buyer = Buyer::new(&first.url());
     let page = buyer.buy_now("canvas-tote", 1).await;
     let before: serde_json::Value = buyer.get(&format!("{page}/status")).await.json().await.unwrap();
     // why: killed, not stopped: the order was on disk before the redirect was answered.
     drop(first);
 
-    let second = common::spawn_binary("serve", &env).await;
+    let second = helpers::spawn_binary("serve", &env).await;
     let buyer = Buyer::new(&second.url());
     let res = buyer.get(&page).await;
     assert_eq!(res.status(), 200);

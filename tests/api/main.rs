@@ -1,0 +1,22 @@
+//! The integration suite: the real app over loopback HTTP, with the sandbox as "WeChat".
+//! One test binary (one link, one process): each module is one area, and `helpers` gives
+//! every test its own data directory, port and sandbox.
+
+mod helpers;
+
+mod admin_access;
+mod admin_double_payment;
+mod admin_orders;
+mod admin_products;
+mod admin_refunds;
+mod admin_settings;
+mod client_sandbox;
+mod notifications;
+mod order_page;
+mod pay_channels;
+mod reconciler;
+mod reconciliation;
+mod sandbox_gateway;
+mod sandbox_payer;
+mod shop;
+mod smoke;
