@@ -5,6 +5,7 @@ pub mod app;
 pub mod checkout;
 pub mod config;
 pub mod domain;
+pub mod http;
 pub mod sandbox;
 pub mod store;
 pub mod web;

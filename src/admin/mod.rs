@@ -139,7 +139,7 @@ pub(crate) fn client_ip(req: &rocket::Request<'_>) -> Option<IpAddr> {
     let trusted = req.rocket().state::<Config>().map_or(&[][..], |c| c.trusted_proxies.as_slice());
     let forwarded: Vec<&str> = req.headers().get("X-Forwarded-For").collect();
     let real_ip = req.headers().get_one("X-Real-IP");
-    Some(crate::web::client_ip::client_ip(peer, trusted, &forwarded, real_ip))
+    Some(crate::http::client_ip::client_ip(peer, trusted, &forwarded, real_ip))
 }
 
 /// Which page of the admin is open (the navigation marks it).

@@ -22,8 +22,8 @@ use subtle::ConstantTimeEq;
 
 use super::{Admin, AdminError, Chrome, IDLE_TIMEOUT, Section, audit, client_ip, now_ms, password};
 use crate::config::Config;
+use crate::http::same_origin::SameOrigin;
 use crate::store::admin::SessionRecord;
-use crate::web::same_origin::SameOrigin;
 use crate::web::{Frame, Lang, Page};
 
 const COOKIE: &str = "wxcheckout_admin";

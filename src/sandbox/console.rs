@@ -16,7 +16,7 @@ use super::gateway::SandboxBase;
 use super::payer::yuan;
 use super::registered::{Registered, RegistrationSource};
 use super::state::{Delivery, DeliveryKind, DeliveryStatus, Sandbox, SbOrder};
-use crate::web::Page;
+use crate::http::Page;
 use crate::wxpay::messages::beijing_dashed;
 
 /// The home page lists at most this many orders and deliveries.

@@ -19,7 +19,7 @@ use rocket::response::Redirect;
 use rocket::{Either, Request, async_trait};
 
 use super::state::{PayError, Sandbox, SbOrder};
-use crate::web::Page;
+use crate::http::Page;
 
 pub fn routes() -> Vec<rocket::Route> {
     let mut routes = cashier::routes();
@@ -74,7 +74,7 @@ impl Browser {
 
 /// Refuses POSTs that browsers mark as coming from another site (a 403 page); shared
 /// with the shop's buyer forms.
-pub(super) use crate::web::same_origin::SameOrigin as SameSite;
+pub(super) use crate::http::same_origin::SameOrigin as SameSite;
 
 /// A full-page message: WeChat's error texts, and the results of paying or cancelling.
 #[derive(Template)]

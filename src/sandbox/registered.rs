@@ -75,7 +75,7 @@ impl<'r> FromRequest<'r> for Registered {
         let source = req.rocket().state::<Arc<Sandbox>>().map(|sb| sb.registration.clone());
         let registration = match source {
             Some(RegistrationSource::Fixed(r)) => r,
-            _ => Registration::for_shop(&crate::web::request_base(req)),
+            _ => Registration::for_shop(&crate::http::request_base(req)),
         };
         Outcome::Success(Registered(registration))
     }

@@ -4,47 +4,23 @@
 //! Thin by design: no sled keys, signing or money arithmetic here.
 
 pub mod assets;
-pub mod client_ip;
 pub mod i18n;
 pub mod notify;
 pub mod order;
 pub mod pay;
-pub mod same_origin;
 pub mod shop;
 
 pub use i18n::{Frame, Lang};
+// why re-exported: every shop and admin page renders through the shared responder.
+pub use crate::http::{CSP, Page};
 
 use askama::Template;
-use rocket::http::{ContentType, Status};
+use rocket::http::Status;
 use rocket::response::{self, Responder};
 use rocket::serde::json::{Json, Value, json};
-use rocket::{Request, Response, State, catch, get};
+use rocket::{Request, State, catch, get};
 
 use crate::config::Config;
-
-/// A rendered askama template; a render error becomes the 500 page and is logged.
-pub struct Page<T: Template>(pub T);
-
-impl<'r, T: Template> Responder<'r, 'static> for Page<T> {
-    fn respond_to(self, req: &'r Request<'_>) -> response::Result<'static> {
-        let html = self.0.render().map_err(|e| {
-            tracing::error!(error = %e, path = %req.uri(), "template failed to render");
-            Status::InternalServerError
-        })?;
-        Response::build_from(html.respond_to(req)?)
-            .header(ContentType::HTML)
-            .raw_header("Referrer-Policy", "strict-origin-when-cross-origin")
-            .raw_header("Content-Security-Policy", CSP)
-            .raw_header("X-Frame-Options", "DENY")
-            .ok()
-    }
-}
-
-/// What every page may load: files of this origin only — no inline script or style (the
-/// templates have none), no CDN, font or analytics host (blocked or slow for buyers in China),
-/// no plugin, no `<base>`, and no framing by another site (clickjacking of Pay or Refund).
-/// `form-action` is left open: the sandbox cashier's form redirects to the shop's origin.
-pub const CSP: &str = "default-src 'self'; object-src 'none'; base-uri 'none'; frame-ancestors 'none'";
 
 /// A page that also runs a script from, and talks to, one other origin: the JSAPI page with
 /// the bridge of a sandbox running as its own process.
@@ -63,22 +39,6 @@ impl<'r, R: Responder<'r, 'static>> Responder<'r, 'static> for WithScriptOrigin<
         }
         Ok(res)
     }
-}
-
-/// The shop's base URL as this request reached it: its scheme (https only when our own
-/// trusted proxy says so) and Host, ending in `/`. Without a `public_url` this is where the
-/// buyer's browser finds the shop (a laptop, a LAN address); the sandbox treats it as the
-/// registered domain in that case, as the Settings page shows it.
-pub fn request_base(req: &Request<'_>) -> url::Url {
-    let https = client_ip::from_trusted_proxy(req)
-        && req.headers().get_one("X-Forwarded-Proto").is_some_and(|p| p.eq_ignore_ascii_case("https"));
-    let scheme = if https { "https" } else { "http" };
-    let local = || format!("127.0.0.1:{}", req.rocket().config().port);
-    let host = req.host().map_or_else(local, |h| h.to_string());
-    url::Url::parse(&format!("{scheme}://{host}/"))
-        .or_else(|_| url::Url::parse(&format!("{scheme}://{}/", local())))
-        // why: a loopback address and a port always make a URL.
-        .expect("loopback base URL")
 }
 
 /// `GET /healthz`: up, and in which mode.

@@ -19,7 +19,7 @@ use time::format_description::well_known::Rfc3339;
 
 use crate::checkout::Checkout;
 use crate::domain::{Order, OrderStatus};
-use crate::web::same_origin::SameOrigin;
+use crate::http::same_origin::SameOrigin;
 use crate::web::shop::{NoStore, Problem, failed, not_found};
 use crate::web::{Frame, Page, assets};
 use crate::wxpay::messages::BEIJING;

@@ -18,11 +18,11 @@ use rocket::{Request, State, get};
 use url::Url;
 use url::form_urlencoded::byte_serialize;
 
-use super::client_ip::ClientIp;
 use super::{Frame, Page};
 use crate::checkout::pay::{PayStart, WechatProblem, wechat_problem};
 use crate::checkout::{Checkout, CheckoutError};
 use crate::domain::{Channel, Order, OrderStatus};
+use crate::http::client_ip::ClientIp;
 
 pub use pages::{JsapiPage, MwebPage, NativePage, OpenInWechatPage, ProblemPage};
 
@@ -62,7 +62,7 @@ impl<'r> FromRequest<'r> for BuyerBase {
     type Error = ();
     async fn from_request(req: &'r Request<'_>) -> Outcome<Self, ()> {
         let public = req.rocket().state::<Arc<Checkout>>().and_then(|c| c.settings.public_url.clone());
-        Outcome::Success(BuyerBase(public.unwrap_or_else(|| super::request_base(req))))
+        Outcome::Success(BuyerBase(public.unwrap_or_else(|| crate::http::request_base(req))))
     }
 }
 

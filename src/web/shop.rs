@@ -20,7 +20,7 @@ use crate::checkout::Checkout;
 use crate::checkout::place::{MAX_QTY, PlaceError, Refusal};
 use crate::domain::product::valid_slug;
 use crate::domain::{Contact, Product, Required};
-use crate::web::same_origin::SameOrigin;
+use crate::http::same_origin::SameOrigin;
 use crate::web::{Frame, Page};
 
 use cart::Cart;

@@ -22,9 +22,9 @@ use rocket::serde::json::{Json, Value, json};
 use rocket::{Either, State, get, post};
 
 use crate::config::SandboxConfig;
+use crate::http::Page;
 use crate::sandbox::payer::SameSite;
 use crate::sandbox::state::Sandbox;
-use crate::web::Page;
 
 /// The settings the control page may change, with these exact names.
 const KEYS: [&str; 7] = [

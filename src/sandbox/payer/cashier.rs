@@ -17,10 +17,10 @@ use super::{
     AfterTap, Browser, Refusal, SameSite, Tapped, check_payable, merchant_label, order_by_prepay,
     pay_or_cancel, refuse, yuan,
 };
+use crate::http::Page;
+use crate::http::client_ip::ClientIp;
 use crate::sandbox::registered::{Registered, web_url};
 use crate::sandbox::state::{Sandbox, SbOrder};
-use crate::web::Page;
-use crate::web::client_ip::ClientIp;
 
 /// WeChat's H5 error #1.
 const NETWORK_CHECK_FAILED: &str = "网络环境未能通过安全验证，请稍后再试";

@@ -13,8 +13,8 @@ use rocket::http::{CookieJar, Status};
 use rocket::{Either, State, get, post};
 
 use super::{AfterTap, Refusal, SameSite, Tapped, check_payable, pay_or_cancel, refuse, yuan};
+use crate::http::Page;
 use crate::sandbox::state::{Sandbox, SbOrder, TradeState};
-use crate::web::Page;
 
 /// "code_url有效期为2小时，过期后扫码不能再发起支付".
 const CODE_TTL: Duration = Duration::from_secs(2 * 60 * 60);

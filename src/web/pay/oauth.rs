@@ -17,8 +17,8 @@ use super::{BuyerBase, PayAnswer, PayContext, order_for, to_order_page};
 use crate::checkout::Checkout;
 use crate::checkout::pay::{WechatProblem, wechat_problem};
 use crate::domain::{Order, OrderStatus};
+use crate::http::client_ip::ClientIp;
 use crate::web::Frame;
-use crate::web::client_ip::ClientIp;
 use crate::wxpay::oauth::OAuthErrorKind;
 use crate::wxpay::{self, client::nonce};
 

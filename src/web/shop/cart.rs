@@ -17,7 +17,7 @@ use crate::checkout::Checkout;
 use crate::checkout::place::{MAX_LINES, MAX_QTY, Refusal};
 use crate::domain::product::valid_slug;
 use crate::domain::{Fen, Required};
-use crate::web::same_origin::SameOrigin;
+use crate::http::same_origin::SameOrigin;
 use crate::web::{Frame, Page};
 
 const COOKIE: &str = "cart";
