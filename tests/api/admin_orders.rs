@@ -5,7 +5,6 @@
 #![allow(clippy::unwrap_used)]
 
 use std::sync::Arc;
-use std::time::Duration;
 
 use serde_json::json;
 use wxcheckout::checkout::Checkout;
@@ -15,7 +14,7 @@ use wxcheckout::domain::{
     Attempt, AttemptState, Channel, Contact, Event, EventSource, Fen, Line, Order, OrderStatus,
 };
 
-use crate::helpers::{ADMIN_PASSWORD, Merchant, TestServer};
+use crate::helpers::{self, ADMIN_PASSWORD, Merchant, TestServer, until};
 
 async fn shop_with(tune: impl FnOnce(&mut Config)) -> (TestServer, Arc<Checkout>, Merchant) {
     let (server, checkout) = helpers::spawn_shop_with_checkout(|c| {
@@ -289,7 +288,12 @@ async fn sync_with_wechat_applies_a_payment_whose_notifications_were_all_dropped
     faults(&server, json!({ "notify_drop_first": 16 })).await;
     let (no, pr) = order_at_wechat(&checkout, "almond-cookies", 1).await;
     pay_at_sandbox(&server, &pr).await;
-    tokio::time::sleep(Duration::from_millis(300)).await;
+    // why the log: a try is listed once it has happened; a delivered one only after the shop
+    // answered it, so by then the order would be paid.
+    let otn = checkout.store.order(&no).unwrap().unwrap().attempts[0].out_trade_no.clone();
+    let tried =
+        helpers::wait_delivery(&server.sandbox_base(), "payment", &otn, |d| !d.tries.is_empty()).await;
+    assert_eq!(tried.tries[0], "dropped by fault", "{tried:?}");
     assert_eq!(
         checkout.store.order(&no).unwrap().unwrap().status,
         OrderStatus::Pending,
@@ -314,7 +318,8 @@ async fn sync_with_wechat_applies_a_payment_whose_notifications_were_all_dropped
 
 #[tokio::test]
 async fn closing_a_pending_order_waits_out_wechats_five_minutes_then_closes_it_and_returns_the_stock() {
-    let (_server, checkout, merchant) = shop().await;
+    // time_scale 0.004: WeChat's 5 minutes are 1.2 s.
+    let (_server, checkout, merchant) = shop_with(|c| c.sandbox.time_scale = 0.004).await;
     let mut product = checkout.store.product("canvas-tote").unwrap().unwrap();
     product.stock = Some(5);
     checkout.store.put_product(&product).unwrap();
@@ -324,10 +329,20 @@ async fn closing_a_pending_order_waits_out_wechats_five_minutes_then_closes_it_a
     assert_eq!(early.status(), 409);
     assert!(early.text().await.unwrap().contains("5 分钟"));
     assert_eq!(checkout.store.order(&no).unwrap().unwrap().status, OrderStatus::Pending, "nothing closed");
-    // time_scale 0.01: WeChat's 5 minutes are 3 s.
-    tokio::time::sleep(Duration::from_millis(3300)).await;
-    let res = merchant.post(&format!("/admin/orders/{no}/close"), &[]).await;
-    assert_eq!(res.status(), 200);
+    // Refused (and nothing changes) until the 5 minutes have passed, then closed.
+    until("WeChat's 5 minutes to pass", || async {
+        let res = merchant.post(&format!("/admin/orders/{no}/close"), &[]).await;
+        match res.status().as_u16() {
+            200 => true,
+            409 => {
+                assert!(res.text().await.unwrap().contains("5 分钟"), "refused only for the 5 minutes");
+                assert_eq!(checkout.store.order(&no).unwrap().unwrap().status, OrderStatus::Pending);
+                false
+            }
+            other => panic!("closing answered {other}"),
+        }
+    })
+    .await;
     let o = checkout.store.order(&no).unwrap().unwrap();
     assert_eq!(o.status, OrderStatus::Closed);
     assert!(o.attempts.iter().all(|a| a.state == AttemptState::Closed));

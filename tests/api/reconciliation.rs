@@ -82,7 +82,8 @@ async fn a_run_finds_an_orphan_payment_a_payment_missing_from_the_bill_an_amount
     shop.faults(json!({ "notify_drop_first": 16 })).await;
     let (orphan, code_url) = shop.order_with_attempt(1200).await;
     shop.pay(&code_url).await;
-    tokio::time::sleep(Duration::from_millis(300)).await;
+    let tried = shop.delivery("payment", &format!("{}-1", orphan.no), |d| !d.tries.is_empty()).await;
+    assert_eq!(tried.tries[0], "dropped by fault", "{tried:?}");
     assert_eq!(shop.order(&orphan.no).status, OrderStatus::Pending);
 
     let res = m.post("/admin/reconciliation", &[("day", &today)]).await;

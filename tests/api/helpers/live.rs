@@ -19,7 +19,7 @@ use wxcheckout::wxpay::notify::{self, PaidOrder};
 use wxcheckout::wxpay::xml::{self, Fields};
 use wxcheckout::wxpay::{ApiKey, SignType};
 
-use super::{ChildServer, TestServer, live_config};
+use super::{ChildServer, Delivery, TestServer, live_config};
 
 pub fn key() -> ApiKey {
     ApiKey::new(SANDBOX_API_KEY)
@@ -185,6 +185,17 @@ impl Shop {
     pub fn unmatched(&self, kind: &str) -> usize {
         let items = self.checkout.store.attention(1000).expect("attention");
         items.iter().filter(|i| i.order_no.is_none() && i.event.kind == kind).count()
+    }
+
+    /// The `kind` ("payment" or "refund") notification of `out_trade_no` in the sandbox's
+    /// delivery log, once `cond` holds for it.
+    pub async fn delivery(
+        &self,
+        kind: &str,
+        out_trade_no: &str,
+        cond: impl Fn(&Delivery) -> bool,
+    ) -> Delivery {
+        super::wait_delivery(&self.sandbox.sandbox_base(), kind, out_trade_no, cond).await
     }
 
     /// Waits until `cond` holds for the order, failing after `within`.

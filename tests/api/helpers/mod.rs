@@ -470,3 +470,85 @@ impl Merchant {
         self.browser.send(req).await
     }
 }
+
+// ---- the sandbox's notification delivery log (its home page) --------------------------------
+
+/// One notification in the sandbox's delivery log, as its home page shows it.
+#[derive(Debug, Clone)]
+pub struct Delivery {
+    /// `支付 / payment` or `退款 / refund`.
+    pub kind: String,
+    pub out_trade_no: String,
+    /// `重试中 / retrying`, `已确认 / acknowledged` or `已放弃 / gave up`.
+    pub status: String,
+    /// Each try's outcome, oldest first: `200 SUCCESS`, `dropped by fault`, `200 FAIL …`.
+    pub tries: Vec<String>,
+}
+
+impl Delivery {
+    /// Delivered and acknowledged: the sandbox stopped trying, every try has its outcome.
+    pub fn acknowledged(&self) -> bool {
+        self.status.contains("acknowledged")
+    }
+}
+
+/// The delivery log of the sandbox at `sandbox_base` (`…/sandbox/`), newest first.
+pub async fn deliveries(sandbox_base: &str) -> Vec<Delivery> {
+    let res = reqwest::get(sandbox_base).await.expect("the sandbox home page");
+    assert!(res.status().is_success(), "the sandbox home page answers {}", res.status());
+    parse_deliveries(&res.text().await.expect("the sandbox home page"))
+}
+
+/// The `kind` ("payment" or "refund") notification of `out_trade_no` in the delivery log of
+/// the sandbox at `sandbox_base`, once `cond` holds for it; fails after [`WITHIN`].
+pub async fn wait_delivery(
+    sandbox_base: &str,
+    kind: &str,
+    out_trade_no: &str,
+    cond: impl Fn(&Delivery) -> bool,
+) -> Delivery {
+    let start = Instant::now();
+    loop {
+        let found = deliveries(sandbox_base)
+            .await
+            .into_iter()
+            .find(|d| d.kind.contains(kind) && d.out_trade_no == out_trade_no);
+        match found {
+            Some(d) if cond(&d) => return d,
+            other => assert!(
+                start.elapsed() < WITHIN,
+                "timed out waiting for the {kind} notification of {out_trade_no}: {other:?}"
+            ),
+        }
+        tokio::time::sleep(Duration::from_millis(20)).await;
+    }
+}
+
+fn parse_deliveries(html: &str) -> Vec<Delivery> {
+    let Some(from) = html.find("id=\"deliveries-title\"") else { return Vec::new() };
+    let section = &html[from..];
+    let section = &section[..section.find("</section>").unwrap_or(section.len())];
+    let between = |s: &str, open: &str, close: &str| -> String {
+        let at = s.find(open).map(|i| i + open.len()).unwrap_or(s.len());
+        let end = s[at..].find(close).map_or(s.len(), |e| at + e);
+        s[at..end].trim().to_owned()
+    };
+    section
+        .split("<strong>")
+        .skip(1)
+        .map(|item| {
+            let kind = between(item, "", "</strong>");
+            let out_trade_no = between(item, "<span class=\"mono\">", "</span>");
+            let after_no = &item[item.find("</span>").map_or(0, |i| i + 7)..];
+            let status = between(after_no, "\">", "</span>");
+            let tries = match item.find("<ol class=\"sbx-tries\">") {
+                Some(at) => {
+                    let list = &item[at..item[at..].find("</ol>").map_or(item.len(), |e| at + e)];
+                    list.split("<li>").skip(1).map(|t| between(t, "</span> — ", "</li>")).collect()
+                }
+                None => Vec::new(),
+            };
+            Delivery { kind, out_trade_no, status, tries }
+        })
+        .collect()
+}
