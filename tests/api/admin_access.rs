@@ -1,7 +1,7 @@
 //! Signing in to `/admin`: password, sessions, idle expiry, CSRF on every write, the login
 //! rate limit, and no data without a session — over real HTTP.
 
-use std::time::Duration;
+use std::time::{Duration, Instant};
 
 use wxcheckout::config::Secret;
 
@@ -122,13 +122,19 @@ async fn the_sixth_sign_in_attempt_in_a_minute_is_refused_even_with_the_right_pa
 
 #[tokio::test]
 async fn a_session_ends_after_its_idle_time_and_each_request_restarts_the_clock() {
-    let server = shop_with_idle(Duration::from_millis(1500)).await;
+    let idle = Duration::from_millis(500);
+    let server = shop_with_idle(idle).await;
     let merchant = Merchant::login(&server.url(), ADMIN_PASSWORD).await;
-    for _ in 0..3 {
-        tokio::time::sleep(Duration::from_millis(800)).await;
+    // Used every 50 ms for half as long again as its idle time: each request restarted the clock.
+    let start = Instant::now();
+    let mut last = Instant::now();
+    while start.elapsed() < idle * 3 / 2 {
+        tokio::time::sleep(Duration::from_millis(50)).await;
         assert_eq!(merchant.page("/admin").await.0, 200, "used within its idle time");
+        last = Instant::now();
     }
-    tokio::time::sleep(Duration::from_millis(2000)).await;
+    // Then left alone for longer than its idle time (a request now would restart the clock).
+    helpers::wait_out(last, idle + Duration::from_millis(100)).await;
     let (status, html) = merchant.page("/admin/products").await;
     assert_eq!(status, 401);
     assert!(html.contains("name=\"password\""));
@@ -161,17 +167,13 @@ async fn after_signing_in_the_browser_returns_to_the_page_it_asked_for_and_never
 
 // ---- the password outside the browser ------------------------------------------------------
 
-fn free_port() -> u16 {
-    std::net::TcpListener::bind("127.0.0.1:0").expect("test setup").local_addr().expect("test setup").port()
-}
-
 /// `wxcheckout serve` on `dir` with its log captured; returns the child and its URL once
 /// healthy, and the log lines read so far.
 async fn serve_logged(
     dir: &std::path::Path,
 ) -> (std::process::Child, String, std::sync::mpsc::Receiver<String>) {
     use std::io::BufRead;
-    let port = free_port();
+    let port = helpers::free_port();
     let mut child = std::process::Command::new(env!("CARGO_BIN_EXE_wxcheckout"))
         .args(["serve", "--port", &port.to_string()])
         .env("WXCHECKOUT_DATA_DIR", dir)

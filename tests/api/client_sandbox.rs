@@ -25,7 +25,7 @@ use wxcheckout::wxpay::notify::{self, NotifyError, PaymentNotification};
 use wxcheckout::wxpay::oauth::OAuthErrorKind;
 use wxcheckout::wxpay::{ApiKey, ClientConfig, Error, SignType, WxPayClient};
 
-use crate::helpers::{self, until};
+use crate::helpers::{self, Delivery, until};
 
 /// The shop's pages on loopback: by default the sandbox has the shop's `/pay/` directory and
 /// domain on loopback registered, so the bridge, the cashier and OAuth accept only these.
@@ -424,25 +424,27 @@ async fn orderquery_of_an_unknown_order_is_ordernotexist() {
 
 #[tokio::test]
 async fn closeorder_is_refused_for_five_scaled_minutes_then_closes_and_the_order_stays_closed() {
-    let gw = Gw::start().await;
+    // 5 minutes at time_scale 0.003 = 0.9 s.
+    let gw = Gw::scaled("0.003").await;
+    let five_minutes = Duration::from_secs(300).mul_f64(0.003);
     let order = gw.native(101);
+    let asked = Instant::now();
     let placed = gw.client.unified_order(&order).await.unwrap();
     let (code, _) = business(gw.client.close_order(&order.out_trade_no).await);
     assert_eq!(code, "TRADE_STATE_ERROR");
     assert_eq!(gw.trade_state(&order.out_trade_no).await, TradeState::NotPay);
 
-    // 5 minutes at time_scale 0.01 = 3 s.
-    tokio::time::sleep(Duration::from_millis(3000)).await;
-    let waited = Instant::now();
+    // Refused (changing nothing) until the 5 minutes have passed, then closed.
     let closed = loop {
         match gw.client.close_order(&order.out_trade_no).await {
             Err(e) if e.err_code() == Some("TRADE_STATE_ERROR") => {
-                assert!(waited.elapsed() < Duration::from_secs(5), "still refused well after 5 minutes");
-                tokio::time::sleep(Duration::from_millis(50)).await;
+                assert!(asked.elapsed() < five_minutes * 5, "still refused well after 5 minutes");
+                tokio::time::sleep(Duration::from_millis(20)).await;
             }
             other => break other.unwrap(),
         }
     };
+    assert!(asked.elapsed() >= five_minutes, "closed within the 5 minutes");
     assert_eq!(closed.result_msg.as_deref(), Some("OK"));
     assert_eq!(gw.trade_state(&order.out_trade_no).await, TradeState::Closed);
     let (code, _) = business(gw.client.unified_order(&order).await);
@@ -503,8 +505,10 @@ async fn a_receiver_answering_fail_fail_success_gets_exactly_three_deliveries_an
     };
     gw.pay_native(placed.code_url.as_deref().unwrap()).await;
     let bodies = rx.wait_for(3).await;
-    // Well past the gap that a 4th attempt would have waited (60 ms).
-    tokio::time::sleep(Duration::from_millis(500)).await;
+    // The sandbox stops trying once a try is acknowledged, and then marks the notification so.
+    let sent =
+        helpers::wait_delivery(&gw.server.sandbox_base(), "payment", &no, Delivery::acknowledged).await;
+    assert_eq!(sent.tries.len(), 3, "{sent:?}");
     assert_eq!(rx.count(), 3, "no delivery after the SUCCESS acknowledgement");
     assert!(bodies.iter().all(|b| *b == bodies[0]), "a redelivery repeats the same notification");
     assert_eq!(parse_payment(&bodies[2]).unwrap().paid.out_trade_no, no);

@@ -415,13 +415,25 @@ async fn orderquery_gives_the_full_set_when_paid_and_a_subset_when_not() {
 async fn closeorder_waits_five_scaled_minutes_then_closes_for_good() {
     // 5 minutes = 1.5 s: room for the early call on a busy machine.
     let gw = gateway_with(|c| c.sandbox.time_scale = 0.005).await;
+    let asked = std::time::Instant::now();
     gw.place("ORD000001", "JSAPI").await;
     let early = gw.call("pay/closeorder", fields(&[("out_trade_no", "ORD000001")])).await;
     assert!(fails_with(&early, "TRADE_STATE_ERROR").contains("5分钟"));
     assert_eq!(early.get("result_msg"), Some("FAIL"));
 
-    tokio::time::sleep(Duration::from_millis(1600)).await;
-    let closed = ok(&gw.call("pay/closeorder", fields(&[("out_trade_no", "ORD000001")])).await);
+    // Refused (changing nothing) until the 5 minutes have passed, then closed.
+    let closed = std::cell::RefCell::new(None);
+    until("closeorder to be accepted", || async {
+        let answer = gw.call("pay/closeorder", fields(&[("out_trade_no", "ORD000001")])).await;
+        if answer.get("err_code") == Some("TRADE_STATE_ERROR") {
+            return false;
+        }
+        *closed.borrow_mut() = Some(ok(&answer));
+        true
+    })
+    .await;
+    assert!(asked.elapsed() >= Duration::from_millis(1500), "closed within the 5 minutes");
+    let closed = closed.into_inner().unwrap();
     assert_eq!(closed.get("result_msg"), Some("OK"));
     let q = ok(&gw.call("pay/orderquery", fields(&[("out_trade_no", "ORD000001")])).await);
     assert_eq!(q.get("trade_state"), Some("CLOSED"));
@@ -495,8 +507,13 @@ async fn a_refund_is_processing_until_its_scaled_delay_has_passed() {
     let q = ok(&gw.call("pay/refundquery", fields(&[("out_refund_no", "RF1")])).await);
     assert_eq!(q.get("refund_status_0"), Some("PROCESSING"));
     assert!(!q.contains("refund_success_time_0"));
-    tokio::time::sleep(Duration::from_millis(700)).await;
-    let q = ok(&gw.call("pay/refundquery", fields(&[("out_refund_no", "RF1")])).await);
+    let q = std::cell::RefCell::new(q);
+    until("the refund to succeed", || async {
+        *q.borrow_mut() = ok(&gw.call("pay/refundquery", fields(&[("out_refund_no", "RF1")])).await);
+        q.borrow().get("refund_status_0") != Some("PROCESSING")
+    })
+    .await;
+    let q = q.into_inner();
     assert_eq!(q.get("refund_status_0"), Some("SUCCESS"));
     assert_eq!(q.get("refund_success_time_0").map(str::len), Some(19));
     fails_with(&gw.refund("ORD000001", "RF2", "101", "1", None).await, "INVALID_REQUEST");
@@ -702,7 +719,12 @@ async fn oauth_refuses_wrong_secrets_unknown_and_expired_codes() {
         .await
         .unwrap();
     assert_eq!(missing["errcode"], 41002);
-    tokio::time::sleep(Duration::from_millis(350)).await;
+    // The code's age by the sandbox's own clock (looking changes nothing; an exchange would).
+    until("the code to be 5 scaled minutes old", || async {
+        let issued = gw.sb.state().oauth_codes[&code].issued;
+        gw.sb.clock.elapsed(issued, Duration::from_secs(5 * 60))
+    })
+    .await;
     assert_eq!(
         token(&gw, SANDBOX_APP_SECRET, &code).await["errcode"],
         40029,
@@ -847,7 +869,8 @@ async fn a_notification_is_retried_until_acknowledged_then_stops() {
     pay_notifying(&gw, &rx.url, SignType::Md5).await;
     let tries = acknowledged(&gw).await;
     assert_eq!(tries, ["200 FAIL 签名失败", "200 FAIL 签名失败", "200 SUCCESS"]);
-    tokio::time::sleep(Duration::from_millis(300)).await;
+    // why no wait: acknowledged means the sandbox stopped trying, and each try was answered
+    // (so received) before it was logged.
     let hits = rx.hits();
     assert_eq!(hits.len(), 3, "no delivery after the acknowledgement");
     assert!(
@@ -898,8 +921,7 @@ async fn copies_arrive_concurrently_and_dropped_attempts_count_toward_the_schedu
     let rx = receiver(|_| SUCCESS_ACK.to_owned()).await;
     pay_notifying(&gw, &rx.url, SignType::Md5).await;
     assert_eq!(acknowledged(&gw).await.len(), 3);
-    tokio::time::sleep(Duration::from_millis(200)).await;
-    assert_eq!(rx.hits().len(), 3);
+    assert_eq!(rx.hits().len(), 3, "acknowledged: every copy was answered, and none follows");
 
     let gw = gateway_with(|c| c.sandbox.notify_drop_first = 2).await;
     let rx = receiver(|_| SUCCESS_ACK.to_owned()).await;
@@ -942,7 +964,7 @@ async fn an_hmac_orders_notification_has_no_sign_type_and_verifies_as_hmac() {
 #[tokio::test]
 async fn an_unreachable_notify_url_is_logged_as_connection_refused() {
     let gw = gateway().await;
-    let port = std::net::TcpListener::bind("127.0.0.1:0").unwrap().local_addr().unwrap().port();
+    let port = helpers::free_port();
     pay_notifying(&gw, &format!("http://127.0.0.1:{port}/n"), SignType::Md5).await;
     until("two attempts", || async { delivery_status(&gw).is_some_and(|(_, t)| t.len() >= 2) }).await;
     let (status, tries) = delivery_status(&gw).unwrap();
@@ -1024,12 +1046,16 @@ async fn a_reentry_removes_the_replaced_prepay_id_from_the_index() {
 #[tokio::test]
 async fn an_identical_reentry_close_to_its_time_expire_still_refreshes_the_prepay() {
     let gw = gateway_with(|c| c.sandbox.time_scale = 1.0).await;
-    let expire = time::OffsetDateTime::now_utc() + time::Duration::seconds(62);
+    // time_expire is in whole seconds: the next whole second at least 60.2 s ahead.
+    let (now, started) = (time::OffsetDateTime::now_utc(), std::time::Instant::now());
+    let expire = (now + time::Duration::milliseconds(60_200)).replace_nanosecond(0).unwrap()
+        + time::Duration::seconds(1);
     let mut f = order("ORD000001", "JSAPI");
     f.insert("time_expire", wxcheckout::wxpay::messages::beijing_time(expire));
     let first = gw.place_fields(f.clone()).await;
     // why: now less than the 1-minute minimum is left, which only a new order must have.
-    tokio::time::sleep(Duration::from_millis(2500)).await;
+    let over_a_minute = Duration::try_from(expire - now - time::Duration::seconds(60)).unwrap();
+    helpers::wait_out(started, over_a_minute + Duration::from_millis(20)).await;
     let again = gw.place_fields(f).await;
     assert_ne!(first.get("prepay_id"), again.get("prepay_id"));
     let mut new = order("ORD000002", "JSAPI");

@@ -2,8 +2,6 @@
 //! the JSAPI bridge's server side, the control page and the home page.
 #![allow(clippy::unwrap_used)] // why: a test fails loudly on purpose
 
-use std::time::Duration;
-
 use reqwest::StatusCode;
 use reqwest::redirect::Policy;
 use serde_json::{Value, json};
@@ -12,7 +10,7 @@ use wxcheckout::wxpay::sign::{sign_in_place, sign_pairs};
 use wxcheckout::wxpay::xml::{self, Fields};
 use wxcheckout::wxpay::{ApiKey, SignType};
 
-use crate::helpers;
+use crate::helpers::{self, until};
 
 /// The shop's pages on loopback: by default the standalone sandbox has the shop's `/pay/`
 /// directory and domain registered on loopback (any port), so these pass its checks.
@@ -152,11 +150,14 @@ async fn the_cashier_opened_without_a_referer_shows_wechats_merchant_parameter_e
 
 #[tokio::test]
 async fn a_cashier_link_older_than_five_scaled_minutes_has_expired() {
+    // 5 minutes at time_scale 0.0001 = 30 ms; opening the cashier changes nothing.
     let server = helpers::spawn_sandbox(|c| c.sandbox.time_scale = 0.0001).await;
     let (_, url) = mweb_url(&server).await;
-    tokio::time::sleep(Duration::from_millis(100)).await;
-    let (_, page) = open_cashier(&url, Some(SHOP_PAGE), IPHONE).await;
-    assert!(page.contains("支付请求已失效，请重新发起支付"), "{page}");
+    until("the link to expire", || async {
+        let (_, page) = open_cashier(&url, Some(SHOP_PAGE), IPHONE).await;
+        page.contains("支付请求已失效，请重新发起支付")
+    })
+    .await;
 }
 
 #[tokio::test]
@@ -276,13 +277,15 @@ async fn the_scan_page_lists_a_native_order_and_pays_it() {
 
 #[tokio::test]
 async fn a_code_url_older_than_two_scaled_hours_has_expired() {
-    let server = helpers::spawn_sandbox(|c| c.sandbox.time_scale = 0.0001).await;
+    // 2 hours at time_scale 0.00002 = 144 ms; looking at the code changes nothing.
+    let server = helpers::spawn_sandbox(|c| c.sandbox.time_scale = 0.00002).await;
     let (_, answer) = unifiedorder(&server, "NATIVE").await;
-    tokio::time::sleep(Duration::from_millis(800)).await;
     let url =
         format!("{}scan?code_url={}", server.sandbox_base(), urlencode(answer.get("code_url").unwrap()));
-    let page = browser().get(url).send().await.unwrap().text().await.unwrap();
-    assert!(page.contains("二维码已过期"), "{page}");
+    until("the code to expire", || async {
+        browser().get(&url).send().await.unwrap().text().await.unwrap().contains("二维码已过期")
+    })
+    .await;
 }
 
 // ---- JSAPI bridge --------------------------------------------------------------------------

@@ -38,6 +38,13 @@ where
     }
 }
 
+/// Waits until `rule` has passed since `since`. Only for rules that are nothing but time
+/// (WeChat's 5 minutes before a close, a session's idle time), where asking whether the time
+/// is up would change what is tested; the test scales `rule` down so this is short.
+pub async fn wait_out(since: Instant, rule: Duration) {
+    tokio::time::sleep_until((since + rule).into()).await;
+}
+
 /// A server running in this test process; stops when dropped.
 pub struct TestServer {
     pub running: Running,
