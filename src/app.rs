@@ -144,7 +144,7 @@ fn mount_shop(rocket: Rocket<Build>) -> Rocket<Build> {
         .mount("/o", web::order::routes()) // the buyer's order page, status, check
         .mount("/pay", web::pay::routes()) // paying, OAuth return (the JSAPI directory)
         .mount("/wxpay", web::notify::routes()) // WeChat's notifications
-        .mount("/", crate::admin::routes()) // every path starts /admin
+        .mount("/admin", crate::admin::routes()) // the merchant's pages
 }
 
 fn free_port(config: &Config) -> Result<u16, AppError> {

@@ -49,7 +49,7 @@ pub struct AuditPage {
     rows: Vec<Row>,
 }
 
-#[get("/admin/log")]
+#[get("/log")]
 pub fn page(
     admin: &State<Arc<Admin>>,
     session: AdminSession,

@@ -225,7 +225,7 @@ fn attention(store: &Store, now: i64) -> Result<(Vec<Attention>, Vec<Stuck>), St
     Ok((items, stuck))
 }
 
-#[get("/admin")]
+#[get("/")]
 pub fn home(
     admin: &State<Arc<Admin>>,
     session: AdminSession,

@@ -76,7 +76,7 @@ pub struct DoctorPage {
     ran: bool,
 }
 
-#[get("/admin/doctor")]
+#[get("/doctor")]
 pub fn page(session: AdminSession, frame: Frame) -> Page<DoctorPage> {
     Page(DoctorPage {
         chrome: Chrome::new(frame, Some(&session), Section::Settings),
@@ -85,7 +85,7 @@ pub fn page(session: AdminSession, frame: Frame) -> Page<DoctorPage> {
     })
 }
 
-#[post("/admin/doctor", data = "<form>")]
+#[post("/doctor", data = "<form>")]
 pub async fn run(
     admin: &State<Arc<Admin>>,
     checkout: &State<Arc<Checkout>>,

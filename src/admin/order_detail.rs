@@ -305,7 +305,7 @@ fn render(
     Ok(Page(OrderPage::of(&order, &refunds, events, chrome, notice)))
 }
 
-#[get("/admin/orders/<no>?<flash>&<ok>")]
+#[get("/orders/<no>?<flash>&<ok>")]
 pub fn show(
     admin: &State<Arc<Admin>>,
     session: AdminSession,
@@ -333,7 +333,7 @@ fn failed(e: CheckoutError, lang: Lang) -> Result<(Status, Notice), AdminError> 
     }
 }
 
-#[post("/admin/orders/<no>/sync", data = "<form>")]
+#[post("/orders/<no>/sync", data = "<form>")]
 pub async fn sync(
     admin: &State<Arc<Admin>>,
     checkout: &State<Arc<Checkout>>,
@@ -371,7 +371,7 @@ fn sync_words(l: &SyncLine) -> String {
     }
 }
 
-#[post("/admin/orders/<no>/close", data = "<form>")]
+#[post("/orders/<no>/close", data = "<form>")]
 pub async fn close(
     admin: &State<Arc<Admin>>,
     checkout: &State<Arc<Checkout>>,

@@ -225,7 +225,7 @@ pub struct ListPage {
 
 type ListReply = Result<(Status, Page<ListPage>), AdminError>;
 
-#[get("/admin/orders?<filter..>")]
+#[get("/orders?<filter..>")]
 pub fn list(admin: &State<Arc<Admin>>, session: AdminSession, frame: Frame, filter: Filter) -> ListReply {
     let lang = frame.lang;
     let mut page = ListPage {

@@ -144,7 +144,7 @@ fn chunks(store: Store, mut query: OrderQuery) -> Chunks {
     Box::new(std::iter::once(head).chain(body))
 }
 
-#[get("/admin/orders.csv?<filter..>")]
+#[get("/orders.csv?<filter..>")]
 pub fn export(
     admin: &State<Arc<Admin>>,
     _session: AdminSession,

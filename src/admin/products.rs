@@ -69,7 +69,7 @@ fn form_page(
     Page(FormPage { chrome: Chrome::new(frame, Some(session), Section::Products), form, problem })
 }
 
-#[get("/admin/products")]
+#[get("/products")]
 pub fn list(
     admin: &State<Arc<Admin>>,
     session: AdminSession,
@@ -85,12 +85,12 @@ pub fn list(
     }))
 }
 
-#[get("/admin/products/new")]
+#[get("/products/new")]
 pub fn new(session: AdminSession, frame: Frame) -> Page<FormPage> {
     form_page(frame, &session, FormView::empty(), None)
 }
 
-#[get("/admin/products/<slug>/edit")]
+#[get("/products/<slug>/edit")]
 pub fn edit(
     admin: &State<Arc<Admin>>,
     session: AdminSession,
@@ -127,7 +127,7 @@ fn unreadable(lang: Lang) -> Vec<(&'static str, String)> {
     vec![("image", msg.to_owned())]
 }
 
-#[post("/admin/products", data = "<form>")]
+#[post("/products", data = "<form>")]
 pub async fn create(
     admin: &State<Arc<Admin>>,
     session: AdminSession,
@@ -170,7 +170,7 @@ pub async fn create(
     Ok(Either::Left(Redirect::to("/admin/products")))
 }
 
-#[post("/admin/products/<slug>/edit", data = "<form>")]
+#[post("/products/<slug>/edit", data = "<form>")]
 pub async fn update(
     admin: &State<Arc<Admin>>,
     session: AdminSession,
@@ -248,7 +248,7 @@ async fn set_archived(
     Ok(Redirect::to("/admin/products"))
 }
 
-#[post("/admin/products/<slug>/archive", data = "<form>")]
+#[post("/products/<slug>/archive", data = "<form>")]
 pub async fn archive(
     admin: &State<Arc<Admin>>,
     session: AdminSession,
@@ -260,7 +260,7 @@ pub async fn archive(
     set_archived(admin, &addr, slug, true).await
 }
 
-#[post("/admin/products/<slug>/unarchive", data = "<form>")]
+#[post("/products/<slug>/unarchive", data = "<form>")]
 pub async fn unarchive(
     admin: &State<Arc<Admin>>,
     session: AdminSession,
@@ -300,7 +300,7 @@ async fn shift(admin: &Admin, addr: &ClientAddr, slug: &str, up: bool) -> Result
     Ok(Redirect::to("/admin/products"))
 }
 
-#[post("/admin/products/<slug>/up", data = "<form>")]
+#[post("/products/<slug>/up", data = "<form>")]
 pub async fn up(
     admin: &State<Arc<Admin>>,
     session: AdminSession,
@@ -312,7 +312,7 @@ pub async fn up(
     shift(admin, &addr, slug, true).await
 }
 
-#[post("/admin/products/<slug>/down", data = "<form>")]
+#[post("/products/<slug>/down", data = "<form>")]
 pub async fn down(
     admin: &State<Arc<Admin>>,
     session: AdminSession,

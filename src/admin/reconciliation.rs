@@ -175,7 +175,7 @@ fn render(
     }))
 }
 
-#[get("/admin/reconciliation?<day>")]
+#[get("/reconciliation?<day>")]
 pub fn page(
     checkout: &State<Arc<Checkout>>,
     session: AdminSession,
@@ -192,7 +192,7 @@ pub struct RunForm<'r> {
 
 type RunReply = Result<Either<Redirect, (Status, Page<ReconciliationPage>)>, AdminError>;
 
-#[post("/admin/reconciliation", data = "<form>")]
+#[post("/reconciliation", data = "<form>")]
 pub async fn run(
     admin: &State<Arc<Admin>>,
     checkout: &State<Arc<Checkout>>,

@@ -171,7 +171,7 @@ fn trouble(no: &str, e: CheckoutError, lang: Lang) -> Reply {
     }
 }
 
-#[post("/admin/orders/<no>/refund", data = "<form>")]
+#[post("/orders/<no>/refund", data = "<form>")]
 pub async fn start(
     admin: &State<Arc<Admin>>,
     checkout: &State<Arc<Checkout>>,
@@ -225,7 +225,7 @@ fn result_word(r: &Result<Started, CheckoutError>) -> String {
     }
 }
 
-#[post("/admin/orders/<no>/refunds/<out_refund_no>/retry", data = "<form>")]
+#[post("/orders/<no>/refunds/<out_refund_no>/retry", data = "<form>")]
 pub async fn retry(
     checkout: &State<Arc<Checkout>>,
     session: AdminSession,
@@ -255,7 +255,7 @@ pub async fn retry(
     }
 }
 
-#[post("/admin/orders/<no>/refunds/settle", data = "<form>")]
+#[post("/orders/<no>/refunds/settle", data = "<form>")]
 pub async fn settle(
     admin: &State<Arc<Admin>>,
     checkout: &State<Arc<Checkout>>,
@@ -277,7 +277,7 @@ pub async fn settle(
 
 /// "Refund the extra payment": gives back the double payment `out_trade_no` whole. Sent
 /// twice (a double click, a stale page), the second finds the first refund and sends nothing.
-#[post("/admin/orders/<no>/attempts/<out_trade_no>/refund", data = "<form>")]
+#[post("/orders/<no>/attempts/<out_trade_no>/refund", data = "<form>")]
 pub async fn give_back(
     checkout: &State<Arc<Checkout>>,
     session: AdminSession,

@@ -206,7 +206,7 @@ pub enum LoginReply {
     Error(AdminError),
 }
 
-#[get("/admin/login?<next>")]
+#[get("/login?<next>")]
 pub fn login_page(frame: Frame, session: Option<AdminSession>, next: Option<&str>) -> LoginReply {
     if session.is_some() {
         return LoginReply::Redirect(Redirect::to(safe_next(next)));
@@ -220,7 +220,7 @@ pub struct LoginForm<'r> {
     next: Option<&'r str>,
 }
 
-#[post("/admin/login", data = "<form>")]
+#[post("/login", data = "<form>")]
 pub async fn login(
     admin: &State<Arc<Admin>>,
     _same_site: SameOrigin,
@@ -292,7 +292,7 @@ pub struct Token<'r> {
     csrf: &'r str,
 }
 
-#[post("/admin/logout", data = "<form>")]
+#[post("/logout", data = "<form>")]
 pub fn logout(
     admin: &State<Arc<Admin>>,
     session: AdminSession,

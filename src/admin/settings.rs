@@ -49,7 +49,7 @@ pub struct SettingsPage {
     no_public_url: bool,
 }
 
-#[get("/admin/settings")]
+#[get("/settings")]
 pub fn page(
     admin: &State<Arc<Admin>>,
     config: &State<Config>,

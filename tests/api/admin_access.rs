@@ -24,8 +24,9 @@ fn admin_routes(method: &str) -> Vec<String> {
     wxcheckout::admin::routes()
         .iter()
         .filter(|r| r.method.as_str() == method)
-        .map(|r| r.uri.path().to_string().replace("<slug>", "almond-cookies"))
-        .filter(|p| p.starts_with("/admin") && p != "/admin/login")
+        // why the prefix: the routes are mounted at /admin (app::mount_shop).
+        .map(|r| format!("/admin{}", r.uri.path()).trim_end_matches('/').replace("<slug>", "almond-cookies"))
+        .filter(|p| p != "/admin/login")
         .collect()
 }
 
