@@ -1,6 +1,7 @@
 //! The reconciler, expiry, restarts and the graceful stop, with "WeChat" (`wxcheckout
 //! sandbox`) in its own process at time_scale 0.01 and the shop at `reconcile_scale` 0.01
-//! (its minute is 0.6 s, its 5 minutes 3 s, a 5-minute order lifetime 3 s).
+//! (its minute is 0.6 s, its 5 minutes 3 s, a 5-minute order lifetime 3 s); where only
+//! expiry is waited for, both at 0.002 (a 5-minute lifetime and WeChat's 5 minutes: 0.6 s).
 // why: a test that cannot unwrap has failed; the lint guards request paths, not tests.
 #![allow(clippy::unwrap_used)]
 
@@ -47,7 +48,7 @@ async fn the_reconciler_finds_a_payment_whose_notifications_were_all_dropped_wit
 
 #[tokio::test]
 async fn an_unpaid_order_past_its_lifetime_is_closed_at_wechat_and_here() {
-    let shop = Shop::start(fast).await;
+    let shop = Shop::start_at(0.002, faster).await;
     let (order, _) = shop.order_with_attempt(700).await;
     let closed =
         shop.wait_order(&order.no, Duration::from_secs(20), |o| o.status == OrderStatus::Closed).await;
@@ -62,7 +63,7 @@ async fn an_unpaid_order_past_its_lifetime_is_closed_at_wechat_and_here() {
 
 #[tokio::test]
 async fn an_attempt_that_never_reached_wechat_does_not_keep_an_expired_order_open() {
-    let shop = Shop::start(fast).await;
+    let shop = Shop::start(faster).await;
     let mut order = shop.order_without_attempts(700);
     // unifiedorder failed: saved, no prepay, unknown to WeChat (ORDERNOTEXIST).
     order.attempts.push(live::attempt(&format!("{}-1", order.no), order.created_at));
@@ -119,7 +120,7 @@ async fn a_paid_order_is_never_closed_even_when_its_payment_is_found_after_its_l
 
 #[tokio::test]
 async fn closing_an_expired_order_gives_its_reserved_stock_back() {
-    let shop = Shop::start(fast).await;
+    let shop = Shop::start(faster).await;
     let product = Product {
         slug: "mug".into(),
         name: "Mug".into(),
