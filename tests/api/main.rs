@@ -20,3 +20,5 @@ mod sandbox_gateway;
 mod sandbox_payer;
 mod shop;
 mod smoke;
+// A race: run it alone, many times in a row, with `cargo test --test api stock_race`.
+mod stock_race;
