@@ -14,6 +14,7 @@ use rocket::{Build, Ignite, Orbit, Rocket, Shutdown};
 use std::sync::Arc;
 
 use crate::checkout::{self, Checkout, CheckoutError};
+use crate::clock::Clock;
 use crate::config::Config;
 use crate::store::{Store, StoreError};
 use crate::{sandbox, web};
@@ -105,7 +106,13 @@ fn base(config: &Config, secret_key: &str) -> Rocket<Build> {
 }
 
 /// `wxcheckout serve`: the shop (and, in sandbox mode, the sandbox under `/sandbox`).
-pub fn shop(mut config: Config) -> Result<Rocket<Build>, AppError> {
+pub fn shop(config: Config) -> Result<Rocket<Build>, AppError> {
+    shop_with_clock(config, Clock::system())
+}
+
+/// The shop on `clock` (tests set and advance it): the checkout, its reconciler and, in
+/// sandbox mode, the sandbox read the time from it, so the shop and "WeChat" agree on it.
+pub fn shop_with_clock(mut config: Config, clock: Clock) -> Result<Rocket<Build>, AppError> {
     if config.port == 0 && config.is_sandbox() && config.wxpay.api_base.is_none() {
         // why: the checkout calls the in-process sandbox by address, so it must be known
         // before launch; Rocket 0.5 cannot launch on a listener bound in advance.
@@ -118,7 +125,7 @@ pub fn shop(mut config: Config) -> Result<Rocket<Build>, AppError> {
     }
     let (settings, client) = checkout::settings_and_client(&config)?;
     let admin = crate::admin::Admin::start(&config, store.clone())?;
-    let checkout = Arc::new(Checkout::new(store, client, settings));
+    let checkout = Arc::new(Checkout::with_clock(store, client, settings, clock.clone()));
     let mut rocket = mount_shop(base(&config, &key))
         .manage(Arc::clone(&checkout))
         .manage(admin)
@@ -128,7 +135,8 @@ pub fn shop(mut config: Config) -> Result<Rocket<Build>, AppError> {
         .attach(daily_reconciliation(Arc::clone(&checkout)))
         .attach(flush_on_shutdown(checkout));
     if config.is_sandbox() {
-        rocket = rocket.attach(sandbox::stage(&config, sandbox::RegistrationSource::in_shop(&config)));
+        let registration = sandbox::RegistrationSource::in_shop(&config);
+        rocket = rocket.attach(sandbox::stage_with_clock(&config, registration, clock));
     }
     Ok(rocket)
 }

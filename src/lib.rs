@@ -3,6 +3,7 @@
 pub mod admin;
 pub mod app;
 pub mod checkout;
+pub mod clock;
 pub mod config;
 pub mod domain;
 pub mod http;

@@ -6,15 +6,16 @@ use std::sync::Arc;
 use askama::Template;
 use rocket::{State, get};
 
-use super::{Admin, AdminError, AdminSession, Chrome, Section, beijing, now_ms};
+use super::{Admin, AdminError, AdminSession, Chrome, Section, now};
 use crate::store::Store;
 use crate::store::admin::AuditEntry;
 use crate::web::{Frame, Page};
+use crate::wxpay::messages::beijing_display;
 
 /// Appends one entry. `who` is `admin` (one merchant, one password) or `?` for a failed login.
 pub fn record(store: &Store, who: &str, action: &str, detail: &str, ip: &str) -> Result<(), AdminError> {
     let entry = AuditEntry {
-        at_ms: now_ms(),
+        at: now(),
         who: who.to_owned(),
         action: action.to_owned(),
         detail: detail.to_owned(),
@@ -38,7 +39,13 @@ pub fn recent(store: &Store, limit: usize) -> Result<Vec<Row>, AdminError> {
     Ok(store
         .recent_audit(limit)?
         .into_iter()
-        .map(|e| Row { when: beijing(e.at_ms), who: e.who, action: e.action, detail: e.detail, ip: e.ip })
+        .map(|e| Row {
+            when: beijing_display(e.at),
+            who: e.who,
+            action: e.action,
+            detail: e.detail,
+            ip: e.ip,
+        })
         .collect())
 }
 

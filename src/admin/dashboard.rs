@@ -12,10 +12,11 @@ use rocket::{State, get};
 use time::{Date, Duration as Days};
 
 use super::orders::{beijing_midnight, beijing_today};
-use super::{Admin, AdminError, AdminSession, Chrome, Section, audit, beijing};
+use super::{Admin, AdminError, AdminSession, Chrome, Section, audit};
 use crate::domain::Fen;
 use crate::store::{OrderSummary, Store, StoreError};
 use crate::web::{Frame, Lang, Page};
+use crate::wxpay::messages::beijing_display;
 
 /// Days in the chart and the longest period.
 pub const DAYS: usize = 30;
@@ -207,7 +208,7 @@ fn attention(store: &Store, now: i64) -> Result<(Vec<Attention>, Vec<Stuck>), St
         .attention(20)?
         .into_iter()
         .map(|a| Attention {
-            at: beijing(a.event.at.saturating_mul(1000)),
+            at: beijing_display(a.event.at),
             kind: a.event.kind,
             message: a.event.message,
             order_no: a.order_no,
@@ -216,11 +217,7 @@ fn attention(store: &Store, now: i64) -> Result<(Vec<Attention>, Vec<Stuck>), St
     let stuck = store
         .stuck_pending(now - STUCK_AFTER_SECS, 20, 2_000)?
         .into_iter()
-        .map(|o| Stuck {
-            no: o.no,
-            created: beijing(o.created_at.saturating_mul(1000)),
-            total: o.total.to_string(),
-        })
+        .map(|o| Stuck { no: o.no, created: beijing_display(o.created_at), total: o.total.to_string() })
         .collect();
     Ok((items, stuck))
 }

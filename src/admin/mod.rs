@@ -30,6 +30,7 @@ use std::time::Duration;
 
 use rocket::fairing::AdHoc;
 
+use crate::clock::Clock;
 use crate::config::Config;
 use crate::store::Store;
 
@@ -117,19 +118,15 @@ pub fn forwarding_watch() -> AdHoc {
     })
 }
 
-/// Unix milliseconds now (session idle times need better than seconds in tests).
-pub(crate) fn now_ms() -> i64 {
-    i64::try_from(time::OffsetDateTime::now_utc().unix_timestamp_nanos() / 1_000_000).unwrap_or(i64::MAX)
+/// Unix seconds now: the unit of the admin's stored times (audit log, password).
+pub(crate) fn now() -> i64 {
+    Clock::system().unix()
 }
 
-/// `2024-05-01 12:34:56` in Beijing time, as the merchant reads times.
-pub(crate) fn beijing(at_ms: i64) -> String {
-    let fmt = time::macros::format_description!("[year]-[month]-[day] [hour]:[minute]:[second]");
-    time::OffsetDateTime::from_unix_timestamp(at_ms.div_euclid(1000))
-        .map(|t| t.to_offset(time::macros::offset!(+8)))
-        .ok()
-        .and_then(|t| t.format(&fmt).ok())
-        .unwrap_or_else(|| at_ms.to_string())
+/// Unix milliseconds now, for session idle times only (`store::admin::SessionRecord` says
+/// why they keep milliseconds).
+pub(crate) fn now_ms() -> i64 {
+    Clock::system().unix_ms()
 }
 
 /// The client's address, for the rate limit and the audit log: the same rule as the

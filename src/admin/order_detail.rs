@@ -17,12 +17,13 @@ use rocket::{State, get, post};
 
 use super::orders::{channel_words, status_words};
 use super::session::{ClientAddr, Token};
-use super::{Admin, AdminError, AdminSession, Chrome, Section, audit, beijing};
+use super::{Admin, AdminError, AdminSession, Chrome, Section, audit};
 use crate::checkout::merchant::{CloseOutcome, SyncLine};
 use crate::checkout::{Checkout, CheckoutError};
 use crate::domain::refund::{self, Refund, RefundStatus};
 use crate::domain::{AttemptState, Event, Order, OrderStatus};
 use crate::web::{Frame, Lang, Page};
+use crate::wxpay::messages::beijing_display;
 
 pub fn routes() -> Vec<rocket::Route> {
     rocket::routes![show, sync, close]
@@ -132,7 +133,7 @@ pub struct OrderPage {
 }
 
 fn when(unix: Option<i64>) -> String {
-    unix.map_or_else(|| "—".to_owned(), |t| beijing(t.saturating_mul(1000)))
+    unix.map_or_else(|| "—".to_owned(), beijing_display)
 }
 
 fn text(v: &Option<String>) -> String {

@@ -11,12 +11,13 @@ use askama::Template;
 use rocket::form::FromForm;
 use rocket::http::Status;
 use rocket::{State, get};
-use time::{Date, Duration as Days, OffsetDateTime, PrimitiveDateTime, Time};
+use time::{Date, Duration as Days};
 
-use super::{Admin, AdminError, AdminSession, Chrome, Section, beijing};
+use super::{Admin, AdminError, AdminSession, Chrome, Section};
 use crate::domain::{Channel, Order, OrderStatus};
 use crate::store::{OrderQuery, StoreError};
 use crate::web::{Frame, Lang, Page};
+use crate::wxpay::messages::beijing_display;
 
 /// Orders per page.
 pub const PAGE: usize = 50;
@@ -103,18 +104,11 @@ fn parse_channel(s: &str) -> Option<Channel> {
 }
 
 /// Midnight at the start of a Beijing day, as Unix seconds.
-pub fn beijing_midnight(day: Date) -> i64 {
-    PrimitiveDateTime::new(day, Time::MIDNIGHT)
-        .assume_offset(crate::wxpay::messages::BEIJING)
-        .unix_timestamp()
-}
+pub use crate::wxpay::messages::beijing_midnight;
 
-/// Today's date in Beijing.
+/// Today's date in Beijing, at Unix second `now`.
 pub fn beijing_today(now: i64) -> Date {
-    OffsetDateTime::from_unix_timestamp(now)
-        .unwrap_or(OffsetDateTime::UNIX_EPOCH)
-        .to_offset(crate::wxpay::messages::BEIJING)
-        .date()
+    crate::wxpay::messages::beijing_day(now)
 }
 
 fn parse_day(s: &str) -> Result<Date, BadFilter> {
@@ -191,7 +185,7 @@ impl Row {
             .join(" · ");
         Row {
             no: o.no.clone(),
-            created: beijing(o.created_at.saturating_mul(1000)),
+            created: beijing_display(o.created_at),
             status: status_words(o.status, lang),
             status_key: o.status.as_str(),
             channel: newest.map_or("—", |a| channel_words(a.channel, lang)),

@@ -13,9 +13,10 @@ use rocket::response::{self, Responder, Response};
 use rocket::{Request, State, get};
 
 use super::orders::{Filter, channel_key};
-use super::{Admin, AdminError, AdminSession, beijing};
+use super::{Admin, AdminError, AdminSession};
 use crate::domain::Order;
 use crate::store::{OrderQuery, Store, StoreError};
+use crate::wxpay::messages::beijing_display;
 
 /// The most rows one export holds; narrower dates export the rest.
 pub const MAX_ROWS: usize = 100_000;
@@ -84,7 +85,7 @@ fn record(fields: &[String]) -> Vec<u8> {
 }
 
 fn when(unix: Option<i64>) -> String {
-    unix.map_or_else(String::new, |t| beijing(t.saturating_mul(1000)))
+    unix.map_or_else(String::new, beijing_display)
 }
 
 /// The CSV row of one order.

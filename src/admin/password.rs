@@ -10,7 +10,7 @@ use argon2::password_hash::phc::PasswordHash;
 use argon2::password_hash::{PasswordHasher, PasswordVerifier};
 use rand::RngExt;
 
-use super::{AdminError, now_ms};
+use super::{AdminError, now};
 use crate::config::Config;
 use crate::store::Store;
 use crate::store::admin::{AuditEntry, PasswordRecord};
@@ -73,8 +73,7 @@ pub fn ensure_at_start(config: &Config, store: &Store) -> Result<(), AdminError>
 
 /// Stores the hash of `password` and ends every session (they were opened with the old one).
 fn replace(store: &Store, password: &str, source: &str) -> Result<(), AdminError> {
-    let record =
-        PasswordRecord { hash: hash(password)?, source: source.to_owned(), changed_at: now_ms() / 1000 };
+    let record = PasswordRecord { hash: hash(password)?, source: source.to_owned(), changed_at: now() };
     store.set_admin_password(&record)?;
     store.prune_admin_sessions(i64::MAX)?;
     Ok(())
@@ -117,7 +116,7 @@ pub async fn set_offline(config: &Config, new: &str) -> Result<(), SetPasswordEr
     let other = |e: AdminError| SetPasswordError::Other(e.to_string());
     replace(&store, new, "set-password").map_err(other)?;
     let entry = AuditEntry {
-        at_ms: now_ms(),
+        at: now(),
         who: "admin".into(),
         action: "password.set".into(),
         detail: "changed with `wxcheckout admin set-password`; every session ended".into(),

@@ -13,11 +13,12 @@ use rocket::response::Redirect;
 use rocket::{Either, State, get, post};
 
 use super::session::ClientAddr;
-use super::{Admin, AdminError, AdminSession, Chrome, Section, audit, beijing};
-use crate::checkout::reconcile_bill::{self, BY_ADMIN, day_label, describe, parse_day};
+use super::{Admin, AdminError, AdminSession, Chrome, Section, audit};
+use crate::checkout::reconcile_bill::{BY_ADMIN, day_label, describe, parse_day};
 use crate::checkout::{Checkout, CheckoutError};
 use crate::store::refunds::{DiscrepancyKind, ReconciliationRecord, RunOutcome};
 use crate::web::{Frame, Lang, Page};
+use crate::wxpay::messages::beijing_display;
 
 pub fn routes() -> Vec<rocket::Route> {
     rocket::routes![page, run]
@@ -111,7 +112,7 @@ fn view(r: &ReconciliationRecord, lang: Lang) -> RunView {
         false => format!("收款 {} 笔，发起退款 {} 笔", r.our_payments, r.our_refunds),
     };
     RunView {
-        run_at: beijing(r.run_at.saturating_mul(1000)),
+        run_at: beijing_display(r.run_at),
         trigger: if r.trigger == BY_ADMIN {
             lang.t("手动", "by hand")
         } else {
@@ -148,7 +149,7 @@ fn render(
     problem: Option<String>,
 ) -> Result<Page<ReconciliationPage>, AdminError> {
     let lang = frame.lang;
-    let today = reconcile_bill::beijing_today();
+    let today = checkout.beijing_today();
     let recent = checkout.store.recent_reconciliations(31)?;
     // why: with no day asked for, the newest run (or yesterday, the day the task runs for).
     let chosen = day
@@ -203,7 +204,7 @@ pub async fn run(
 ) -> RunReply {
     session.check_form(&form)?;
     let lang = frame.lang;
-    let today = reconcile_bill::beijing_today();
+    let today = checkout.beijing_today();
     let day = form.value.as_ref().and_then(|f| parse_day(f.day));
     let Some(day) = day.filter(|d| *d <= today && (today - *d).whole_days() <= OLDEST_DAYS) else {
         let msg = lang.t(

@@ -7,11 +7,12 @@ use askama::Template;
 use rocket::{State, get};
 use url::Url;
 
-use super::{Admin, AdminError, AdminSession, Chrome, Section, beijing};
+use super::{Admin, AdminError, AdminSession, Chrome, Section};
 use crate::checkout::Checkout;
 use crate::config::Config;
 use crate::web::pay::BuyerBase;
 use crate::web::{Frame, Lang, Page};
+use crate::wxpay::messages::beijing_display;
 
 /// `1920…2d`: the first 4 and last 2 characters, enough to tell two keys apart, never to
 /// use one. Short values show nothing of themselves.
@@ -60,7 +61,7 @@ pub fn page(
 ) -> Result<Page<SettingsPage>, AdminError> {
     let password = admin.store.admin_password()?;
     let password_text = match password {
-        Some(p) => format!("{} · {} (argon2id)", p.source, beijing(p.changed_at.saturating_mul(1000))),
+        Some(p) => format!("{} · {} (argon2id)", p.source, beijing_display(p.changed_at)),
         None => "—".to_owned(),
     };
     Ok(Page(SettingsPage {

@@ -9,7 +9,7 @@ use crate::domain::{Applied, Event, EventSource, PaymentFacts};
 use crate::wxpay::messages::{OrderQueryResponse, TradeState, parse_beijing_time};
 use crate::wxpay::notify::PaidOrder;
 
-use super::{Checkout, CheckoutError, now};
+use super::{Checkout, CheckoutError};
 
 /// What the caller learns from applying a result.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -32,7 +32,7 @@ impl Checkout {
                 "payment {} of {} fen for unknown out_trade_no {}",
                 facts.transaction_id, facts.total_fee, facts.out_trade_no
             );
-            let mut event = Event::new(now(), source, "unknown_order", message).attention();
+            let mut event = Event::new(self.now(), source, "unknown_order", message).attention();
             event.raw = raw.map(str::to_owned);
             self.store.record_unmatched(&event)?;
             self.store.flush().await?;
@@ -41,7 +41,7 @@ impl Checkout {
         let (appid, mch_id) = (&self.settings.appid, &self.settings.mch_id);
         let (_, applied) = self.store.update_order(&order.no, |o| {
             let applied = o.apply_payment(facts, appid, mch_id);
-            let events = payment_event(&applied, facts, source, raw).into_iter().collect();
+            let events = payment_event(&applied, facts, source, raw, self.now()).into_iter().collect();
             (applied, events)
         })?;
         self.store.flush().await?;
@@ -55,8 +55,8 @@ fn payment_event(
     facts: &PaymentFacts,
     source: EventSource,
     raw: Option<&str>,
+    at: i64,
 ) -> Option<Event> {
-    let at = now();
     let tx = &facts.transaction_id;
     let event = match applied {
         Applied::Duplicate => return None,
@@ -102,21 +102,21 @@ fn payment_event(
     })
 }
 
-/// The payment facts of a verified notification.
-pub fn facts_from_notification(paid: &PaidOrder) -> PaymentFacts {
+/// The payment facts of a verified notification (`now` stands in for an unreadable `time_end`).
+pub fn facts_from_notification(paid: &PaidOrder, now: i64) -> PaymentFacts {
     PaymentFacts {
         appid: paid.appid.clone(),
         mch_id: paid.mch_id.clone(),
         out_trade_no: paid.out_trade_no.clone(),
         transaction_id: paid.transaction_id.clone(),
         total_fee: paid.total_fee,
-        paid_at: beijing_unix(&paid.time_end),
+        paid_at: beijing_unix(&paid.time_end, now),
     }
 }
 
 /// The payment facts of a verified `orderquery` answer that says the order was paid
 /// (`SUCCESS`, or `REFUND`: paid, then refunded in part or whole).
-pub fn facts_from_query(q: &OrderQueryResponse, appid: &str, mch_id: &str) -> Option<PaymentFacts> {
+pub fn facts_from_query(q: &OrderQueryResponse, appid: &str, mch_id: &str, now: i64) -> Option<PaymentFacts> {
     if !matches!(q.trade_state, TradeState::Success | TradeState::Refund) {
         return None;
     }
@@ -127,10 +127,10 @@ pub fn facts_from_query(q: &OrderQueryResponse, appid: &str, mch_id: &str) -> Op
         out_trade_no: q.out_trade_no.clone()?,
         transaction_id: q.transaction_id.clone()?,
         total_fee: q.total_fee?,
-        paid_at: q.time_end.as_deref().map_or_else(now, beijing_unix),
+        paid_at: q.time_end.as_deref().map_or(now, |t| beijing_unix(t, now)),
     })
 }
 
-fn beijing_unix(s: &str) -> i64 {
-    parse_beijing_time(s).map_or_else(now, |t| t.unix_timestamp())
+fn beijing_unix(s: &str, now: i64) -> i64 {
+    parse_beijing_time(s).map_or(now, |t| t.unix_timestamp())
 }

@@ -11,7 +11,7 @@ use crate::domain::{AttemptState, Event, EventSource, Order, OrderStatus};
 use crate::wxpay::{self, messages::OrderRef, messages::TradeState};
 
 use super::apply::{Outcome, facts_from_query};
-use super::{Checkout, CheckoutError, now};
+use super::{Checkout, CheckoutError};
 
 /// At most one round of `orderquery` per order this often, however often the buyer taps.
 const CHECK_GAP: Duration = Duration::from_secs(2);
@@ -64,17 +64,19 @@ impl Checkout {
         };
         let (appid, mch_id) = (&self.settings.appid, &self.settings.mch_id);
         match answer.trade_state {
-            TradeState::Success | TradeState::Refund => match facts_from_query(&answer, appid, mch_id) {
-                Some(facts) => Ok(Queried::Paid(self.apply_payment(&facts, source, None).await?)),
-                None => {
-                    tracing::warn!(
-                        order_no,
-                        out_trade_no,
-                        "orderquery says paid but lacks the payment's fields"
-                    );
-                    Ok(Queried::Failed(wxpay::Error::Malformed("paid answer without its fields".into())))
+            TradeState::Success | TradeState::Refund => {
+                match facts_from_query(&answer, appid, mch_id, self.now()) {
+                    Some(facts) => Ok(Queried::Paid(self.apply_payment(&facts, source, None).await?)),
+                    None => {
+                        tracing::warn!(
+                            order_no,
+                            out_trade_no,
+                            "orderquery says paid but lacks the payment's fields"
+                        );
+                        Ok(Queried::Failed(wxpay::Error::Malformed("paid answer without its fields".into())))
+                    }
                 }
-            },
+            }
             TradeState::Closed | TradeState::PayError | TradeState::Revoked => {
                 self.close_attempt(order_no, out_trade_no, &answer.trade_state, source).await?;
                 Ok(Queried::Ended(answer.trade_state))
@@ -95,7 +97,7 @@ impl Checkout {
         let (_, changed) = self.store.update_order(order_no, |o| {
             let changed = close_open_attempt(o, out_trade_no);
             let events = if changed {
-                vec![Event::new(now(), source, "attempt_closed", message.clone())]
+                vec![Event::new(self.now(), source, "attempt_closed", message.clone())]
             } else {
                 vec![]
             };

@@ -13,7 +13,7 @@ use crate::wxpay::messages::{OrderRef, TradeState};
 
 use super::apply::facts_from_query;
 use super::check::Queried;
-use super::{Checkout, CheckoutError, now};
+use super::{Checkout, CheckoutError};
 
 /// What WeChat said about one attempt during a sync.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -65,7 +65,7 @@ impl Checkout {
                 .collect();
             format!("synced with WeChat: {}", parts.join("; "))
         };
-        let event = Event::new(now(), EventSource::Admin, "synced", summary);
+        let event = Event::new(self.now(), EventSource::Admin, "synced", summary);
         self.store.update_order(order_no, |_| ((), vec![event.clone()]))?;
         self.store.flush().await?;
         Ok(lines)
@@ -94,7 +94,7 @@ impl Checkout {
         match answer.trade_state {
             TradeState::Success | TradeState::Refund => {
                 let (appid, mch_id) = (&self.settings.appid, &self.settings.mch_id);
-                let Some(facts) = facts_from_query(&answer, appid, mch_id) else {
+                let Some(facts) = facts_from_query(&answer, appid, mch_id, self.now()) else {
                     return Ok(line(state, "answer lacks the payment's fields"));
                 };
                 let outcome = self.apply_payment(&facts, EventSource::Admin, None).await?;
@@ -125,7 +125,10 @@ impl Checkout {
             match open {
                 Some(a) => {
                     a.state = AttemptState::Closed;
-                    (true, vec![Event::new(now(), EventSource::Admin, "attempt_closed", message.clone())])
+                    (
+                        true,
+                        vec![Event::new(self.now(), EventSource::Admin, "attempt_closed", message.clone())],
+                    )
                 }
                 None => (false, vec![]),
             }
@@ -183,7 +186,8 @@ impl Checkout {
     fn too_early(&self, order: &Order) -> Option<CloseOutcome> {
         let after = self.settings.reconcile.close_after;
         order.open_attempts().filter(|a| a.prepay_id.is_some()).find_map(|a| {
-            let age = Duration::from_secs(u64::try_from(now().saturating_sub(a.created_at)).unwrap_or(0));
+            let age =
+                Duration::from_secs(u64::try_from(self.now().saturating_sub(a.created_at)).unwrap_or(0));
             (age < after).then(|| CloseOutcome::TooEarly {
                 out_trade_no: a.out_trade_no.clone(),
                 wait: after.saturating_sub(age).max(Duration::from_secs(1)),
@@ -229,7 +233,7 @@ impl Checkout {
         } else {
             format!("closed by the merchant (attempts closed at WeChat: {})", at_wechat.join(", "))
         };
-        let at = now();
+        let at = self.now();
         let (closed, did) = self.store.update_order(&order.no, |o| {
             let others_open =
                 o.open_attempts().any(|a| a.prepay_id.is_some() && !at_wechat.contains(&a.out_trade_no));

@@ -24,9 +24,9 @@ use std::time::{Duration, Instant};
 
 use base64::Engine;
 use base64::engine::general_purpose::URL_SAFE_NO_PAD;
-use time::OffsetDateTime;
 use url::Url;
 
+use crate::clock::Clock;
 use crate::config::Config;
 use crate::store::{Store, StoreError};
 use crate::wxpay::{self, ApiKey, ClientConfig, SignType, WxPayClient};
@@ -76,13 +76,25 @@ pub struct Checkout {
     pub store: Store,
     pub wx: WxPayClient,
     pub settings: Settings,
+    /// The wall clock every use case reads "now" from (set by tests, see `crate::clock`).
+    pub clock: Clock,
     /// Last `orderquery` check per order (at most one every 2 s per order).
     checks: Mutex<HashMap<String, Instant>>,
 }
 
 impl Checkout {
+    /// The checkout on the system clock.
     pub fn new(store: Store, wx: WxPayClient, settings: Settings) -> Checkout {
-        Checkout { store, wx, settings, checks: Mutex::new(HashMap::new()) }
+        Checkout::with_clock(store, wx, settings, Clock::system())
+    }
+
+    pub fn with_clock(store: Store, wx: WxPayClient, settings: Settings, clock: Clock) -> Checkout {
+        Checkout { store, wx, settings, clock, checks: Mutex::new(HashMap::new()) }
+    }
+
+    /// Unix seconds now, on this checkout's clock.
+    pub fn now(&self) -> i64 {
+        self.clock.unix()
     }
 
     /// Whether an `orderquery` check of `order_no` may run now, and if so records it.
@@ -161,7 +173,8 @@ pub fn new_token() -> String {
     URL_SAFE_NO_PAD.encode(bytes)
 }
 
-/// Unix seconds now.
+/// Unix seconds now on the system clock, for callers that hold no `Checkout` (tests that
+/// build records by hand). The use cases read `Checkout::now`, which tests can set.
 pub fn now() -> i64 {
-    OffsetDateTime::now_utc().unix_timestamp()
+    Clock::system().unix()
 }

@@ -10,7 +10,7 @@ use crate::wxpay::notify::{NotifyError, PaymentNotification, parse_payment_notif
 use crate::wxpay::xml;
 
 use super::apply::facts_from_notification;
-use super::{Checkout, CheckoutError, now};
+use super::{Checkout, CheckoutError};
 
 /// What to answer WeChat.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -35,7 +35,7 @@ impl Checkout {
             // 15 more times over a day. The admin sees it.
             Err(NotifyError::WrongMerchant { field, got }) => {
                 let message = format!("payment notification for {field} {got:?}: not ours, not applied");
-                self.record_unmatched(&kind_event("merchant_mismatch", message), body).await
+                self.record_unmatched(&kind_event("merchant_mismatch", message, self.now()), body).await
             }
             Err(NotifyError::NotSuccess { code, msg }) if verified_business_failure(body) => {
                 self.record_failed_payment(body, &code, &msg).await
@@ -58,7 +58,7 @@ impl Checkout {
     /// duplicate (nothing to write), or an attention event (wrong amount, unknown order or
     /// attempt, double payment) that no resend could change — all answered SUCCESS.
     async fn record_payment(&self, n: &PaymentNotification) -> Result<(), CheckoutError> {
-        let facts = facts_from_notification(&n.paid);
+        let facts = facts_from_notification(&n.paid, self.now());
         let outcome = self.apply_payment(&facts, EventSource::Notification, Some(&n.raw_xml)).await?;
         match &outcome.applied {
             Applied::Paid => tracing::info!(order_no = ?outcome.order_no, "paid (notification)"),
@@ -80,7 +80,8 @@ impl Checkout {
         let out_trade_no = fields.get("out_trade_no").unwrap_or_default();
         let message = format!("WeChat reports payment of {out_trade_no} failed ({code} {msg})");
         let raw = String::from_utf8_lossy(body).into_owned();
-        let event = Event::new(now(), EventSource::Notification, "payment_failed", message).with_raw(raw);
+        let event =
+            Event::new(self.now(), EventSource::Notification, "payment_failed", message).with_raw(raw);
         match self.store.order_by_out_trade_no(out_trade_no)? {
             Some(order) => {
                 self.store.update_order(&order.no, |_| ((), vec![event.clone()]))?;
@@ -100,8 +101,8 @@ impl Checkout {
     }
 }
 
-fn kind_event(kind: &str, message: String) -> Event {
-    Event::new(now(), EventSource::Notification, kind, message).attention()
+fn kind_event(kind: &str, message: String, at: i64) -> Event {
+    Event::new(at, EventSource::Notification, kind, message).attention()
 }
 
 /// Whether a `NotSuccess` came from `result_code` (checked after the signature and the

@@ -20,7 +20,7 @@ use crate::wxpay::messages::h5_wap_scene_info;
 use crate::wxpay::messages::{TradeKind, UnifiedOrder, UnifiedOrderResponse};
 use crate::wxpay::{self, xml};
 
-use super::{Checkout, CheckoutError, now};
+use super::{Checkout, CheckoutError};
 
 mod settle;
 
@@ -115,7 +115,7 @@ impl Checkout {
         let lock = order_lock(order_no);
         let _held = lock.lock().await;
         let order = self.payable_order(order_no)?;
-        let now = now();
+        let now = self.now();
         if let Some(a) = order.attempts.iter().rev().find(|a| a.state == AttemptState::Open) {
             if payer.owns(a) {
                 if prepay_valid(a, now) && same_network(a, client_ip) {
@@ -149,7 +149,7 @@ impl Checkout {
     ) -> Result<PayStart, CheckoutError> {
         self.settle_open_attempts(order_no).await?;
         let order = self.payable_order(order_no)?;
-        let now = now();
+        let now = self.now();
         let request = self.prepay_request(&order, payer.channel, now);
         let ip = client_ip.to_string();
         // why: saved and flushed before WeChat hears of the out_trade_no, so a crash in
@@ -211,7 +211,8 @@ impl Checkout {
             Err(e) => return self.prepay_failed(order_no, out_trade_no, client_ip, e, may_renew).await,
         };
         let ip = client_ip.to_string();
-        let (order, _) = self.store.update_order(order_no, |o| save_prepay(o, out_trade_no, &answer, &ip))?;
+        let (order, _) =
+            self.store.update_order(order_no, |o| save_prepay(o, out_trade_no, &answer, &ip, self.now()))?;
         self.store.flush().await?;
         let attempt = order.attempt(out_trade_no).ok_or(CheckoutError::NotFound)?;
         self.pay_start(attempt)
@@ -267,7 +268,7 @@ impl Checkout {
         call: &str,
         e: &wxpay::Error,
     ) -> Result<(), CheckoutError> {
-        let mut event = Event::new(now(), EventSource::System, "wechat_error", format!("{call}: {e}"));
+        let mut event = Event::new(self.now(), EventSource::System, "wechat_error", format!("{call}: {e}"));
         if let wxpay::Error::Business { raw, .. } = e {
             event = event.with_raw(xml::to_xml(raw));
         }
@@ -286,7 +287,7 @@ impl Checkout {
         Ok(match a.channel {
             Channel::Jsapi => {
                 let prepay_id = a.prepay_id.as_deref().ok_or_else(|| missing("prepay_id"))?;
-                PayStart::Jsapi(self.wx.jsapi_pay_params(prepay_id, now()))
+                PayStart::Jsapi(self.wx.jsapi_pay_params(prepay_id, self.now()))
             }
             Channel::Mweb => {
                 PayStart::Mweb { mweb_url: a.mweb_url.clone().ok_or_else(|| missing("mweb_url"))? }
@@ -323,8 +324,8 @@ fn save_prepay(
     out_trade_no: &str,
     answer: &UnifiedOrderResponse,
     ip: &str,
+    at: i64,
 ) -> ((), Vec<Event>) {
-    let at = now();
     let Some(a) = o.attempts.iter_mut().find(|a| a.out_trade_no == out_trade_no) else {
         return ((), Vec::new());
     };

@@ -5,12 +5,10 @@
 //! Stock (when a product counts it) is checked and reserved here, in one store transaction
 //! with the prices; releasing it when an order closes is the closer's job.
 
-use time::OffsetDateTime;
-
 use crate::domain::{Contact, Event, EventSource, Fen, Line, Order, OrderStatus, Product, Required};
-use crate::wxpay::messages::BEIJING;
+use crate::wxpay::messages::beijing_day;
 
-use super::{Checkout, CheckoutError, new_token, now};
+use super::{Checkout, CheckoutError, new_token};
 
 /// At most this many distinct products in one order (the cart holds as many).
 pub const MAX_LINES: usize = 50;
@@ -205,7 +203,7 @@ impl Checkout {
     /// the two leaves units reserved by no order (undersold until the merchant corrects the
     /// stock), never an order whose units were not reserved (oversold).
     fn store_order(&self, lines: Vec<Line>, total: Fen, contact: Contact) -> Result<Order, PlaceError> {
-        let created_at = now();
+        let created_at = self.now();
         let order = Order {
             no: order_no(created_at, self.store.next_id()?),
             token: new_token(),
@@ -301,10 +299,7 @@ fn price(wanted: &[(String, u32)], products: &[Product]) -> Result<(Vec<Line>, F
 
 /// `yyMMdd` (Beijing date) followed by the id, at least 6 digits: `261123000042`.
 fn order_no(created_at: i64, id: u64) -> String {
-    let day = OffsetDateTime::from_unix_timestamp(created_at)
-        .unwrap_or(OffsetDateTime::UNIX_EPOCH)
-        .to_offset(BEIJING)
-        .date();
+    let day = beijing_day(created_at);
     format!("{:02}{:02}{:02}{id:06}", day.year().rem_euclid(100), u8::from(day.month()), day.day())
 }
 

@@ -14,14 +14,16 @@
 
 use std::collections::{HashMap, HashSet};
 use std::sync::Arc;
-use std::time::{Duration, Instant};
+use std::time::Duration;
+
+use time::OffsetDateTime;
 
 use crate::config::Config;
 use crate::domain::{Applied, Attempt, Event, EventSource, Line, Order, OrderStatus};
 use crate::wxpay;
 
 use super::check::Queried;
-use super::{Checkout, CheckoutError, now};
+use super::{Checkout, CheckoutError};
 
 /// The reconciler's durations, already scaled.
 #[derive(Debug, Clone, Copy, PartialEq)]
@@ -85,7 +87,9 @@ pub fn spawn(checkout: Arc<Checkout>, shutdown: rocket::Shutdown) -> tokio::task
 /// When to ask WeChat about one attempt next.
 #[derive(Debug, Clone, Copy)]
 struct Backoff {
-    at: Instant,
+    /// why the checkout's clock, not `Instant`: a test that moves the clock past a gap
+    /// sees the query happen, as it sees an order expire.
+    at: OffsetDateTime,
     gap: Duration,
 }
 
@@ -152,7 +156,7 @@ impl Reconciler {
             return Ok(());
         }
         seen.extend(order.open_attempts().map(|a| a.out_trade_no.clone()));
-        if age(order.created_at) >= self.timing.ttl {
+        if self.age(order.created_at) >= self.timing.ttl {
             self.expire(&order).await
         } else {
             self.query_due(&order).await
@@ -163,10 +167,11 @@ impl Reconciler {
     async fn query_due(&mut self, order: &Order) -> Result<(), CheckoutError> {
         for no in super::check::queryable_attempts(order) {
             let Some(a) = order.attempt(&no) else { continue };
-            if age(a.created_at) < self.timing.query_after || !due(&self.queries, &no) {
+            if self.age(a.created_at) < self.timing.query_after || !self.due(&self.queries, &no) {
                 continue;
             }
-            bump(&mut self.queries, &no, self.timing.first_gap, self.timing.max_gap);
+            let now = self.checkout.clock.now();
+            bump(&mut self.queries, &no, now, self.timing.first_gap, self.timing.max_gap);
             if let Queried::Paid(_) =
                 self.checkout.query_attempt(&order.no, &no, EventSource::Reconciler).await?
             {
@@ -181,7 +186,7 @@ impl Reconciler {
         let mut closed = Vec::new();
         let mut all_closed = true;
         for a in order.open_attempts() {
-            if !due(&self.closing, &a.out_trade_no) {
+            if !self.due(&self.closing, &a.out_trade_no) {
                 all_closed = false;
                 continue;
             }
@@ -192,7 +197,8 @@ impl Reconciler {
                     all_closed = false;
                     // why: starts at one round, so a refusal or an outage is retried soon,
                     // then less and less often (an attempt WeChat keeps not knowing, too).
-                    bump(&mut self.closing, &a.out_trade_no, self.timing.interval, self.timing.max_gap);
+                    let now = self.checkout.clock.now();
+                    bump(&mut self.closing, &a.out_trade_no, now, self.timing.interval, self.timing.max_gap);
                 }
             }
         }
@@ -212,7 +218,7 @@ impl Reconciler {
             Queried::Failed(_) => return Ok(Finish::Later),
             Queried::Unpaid => {}
         }
-        if age(a.created_at) < self.timing.close_after {
+        if self.age(a.created_at) < self.timing.close_after {
             return Ok(Finish::Later);
         }
         match self.checkout.wx.close_order(no).await {
@@ -249,7 +255,8 @@ impl Reconciler {
                 "WeChat answers ORDERNOTEXIST for {} though it issued a prepay: the order stays pending, check it in the merchant platform",
                 a.out_trade_no
             );
-            let event = Event::new(now(), EventSource::Reconciler, "wechat_unknown", message).attention();
+            let event = Event::new(self.checkout.now(), EventSource::Reconciler, "wechat_unknown", message)
+                .attention();
             self.checkout.store.update_order(&order.no, |_| ((), vec![event.clone()]))?;
             self.checkout.store.flush().await?;
         }
@@ -264,7 +271,7 @@ impl Reconciler {
         } else {
             format!("closed: expired (attempts closed at WeChat: {})", closed.join(", "))
         };
-        let at = now();
+        let at = self.checkout.now();
         let (order, did) = self.checkout.store.update_order(&order.no, |o| {
             let others_open = o.open_attempts().any(|a| !closed.contains(&a.out_trade_no));
             if others_open || !o.close(at) {
@@ -318,16 +325,24 @@ fn log_refusal(order_no: &str, out_trade_no: &str, e: &wxpay::Error) {
     tracing::info!(order_no, out_trade_no, error = %e, "closeorder not done; retrying later");
 }
 
-/// How long ago `unix` (seconds) was; zero for the future.
-fn age(unix: i64) -> Duration {
-    Duration::from_secs(u64::try_from(now().saturating_sub(unix)).unwrap_or(0))
+impl Reconciler {
+    /// How long ago `unix` (seconds) was on the checkout's clock; zero for the future.
+    fn age(&self, unix: i64) -> Duration {
+        Duration::from_secs(u64::try_from(self.checkout.now().saturating_sub(unix)).unwrap_or(0))
+    }
+
+    fn due(&self, schedule: &HashMap<String, Backoff>, key: &str) -> bool {
+        schedule.get(key).is_none_or(|b| self.checkout.clock.now() >= b.at)
+    }
 }
 
-fn due(schedule: &HashMap<String, Backoff>, key: &str) -> bool {
-    schedule.get(key).is_none_or(|b| Instant::now() >= b.at)
-}
-
-fn bump(schedule: &mut HashMap<String, Backoff>, key: &str, first: Duration, max: Duration) {
+fn bump(
+    schedule: &mut HashMap<String, Backoff>,
+    key: &str,
+    now: OffsetDateTime,
+    first: Duration,
+    max: Duration,
+) {
     let gap = schedule.get(key).map_or(first, |b| (b.gap * 2).min(max));
-    schedule.insert(key.to_owned(), Backoff { at: Instant::now() + gap, gap });
+    schedule.insert(key.to_owned(), Backoff { at: now + gap, gap });
 }

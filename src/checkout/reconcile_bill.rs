@@ -20,10 +20,10 @@ use crate::domain::refund::{Refund, RefundStatus};
 use crate::domain::{Applied, AttemptState, Event, EventSource, Order, OrderStatus, PaymentFacts};
 use crate::store::refunds::{Discrepancy, DiscrepancyKind, ReconciliationRecord, RunOutcome};
 use crate::wxpay::bill::BillRow;
-use crate::wxpay::messages::{BEIJING, BillType, DownloadBill};
+use crate::wxpay::messages::{BEIJING, BillType, DownloadBill, beijing_day, beijing_midnight};
 use crate::wxpay::{self};
 
-use super::{Checkout, CheckoutError, now};
+use super::{Checkout, CheckoutError};
 
 /// Who started a run.
 pub const BY_SCHEDULE: &str = "schedule";
@@ -41,13 +41,21 @@ pub fn parse_day(s: &str) -> Option<Date> {
 
 /// `[start, end)` of a Beijing day, in Unix seconds.
 pub fn day_bounds(day: Date) -> (i64, i64) {
-    let start = day.midnight().assume_offset(BEIJING).unix_timestamp();
+    let start = beijing_midnight(day);
     (start, start + 24 * 3600)
 }
 
-/// Today in Beijing.
+/// Today in Beijing on the system clock, for callers that hold no `Checkout` (tests); the
+/// shop itself asks `Checkout::beijing_today`, which tests can set.
 pub fn beijing_today() -> Date {
-    OffsetDateTime::now_utc().to_offset(BEIJING).date()
+    beijing_day(crate::clock::Clock::system().unix())
+}
+
+impl Checkout {
+    /// Today in Beijing, on the checkout's clock.
+    pub fn beijing_today(&self) -> Date {
+        beijing_day(self.now())
+    }
 }
 
 /// One finding, and whether the merchant still has to be told on the order's timeline or
@@ -96,7 +104,7 @@ impl Checkout {
         day: Date,
         trigger: &str,
     ) -> Result<ReconciliationRecord, CheckoutError> {
-        let run_at = now();
+        let run_at = self.now();
         let label = day_label(day);
         let previous = self.store.reconciliation(&label)?;
         let bill = self.wx.download_bill(&DownloadBill { bill_date: day, bill_type: BillType::All }).await;
@@ -216,7 +224,7 @@ impl Checkout {
                 crate::wxpay::bill::format_yuan(amount, 2),
                 row.out_trade_no
             );
-            let event = Event::new(now(), EventSource::Reconciler, "orphan_payment", message);
+            let event = Event::new(self.now(), EventSource::Reconciler, "orphan_payment", message);
             self.store.update_order(&order.no, |_| ((), vec![event.clone()]))?;
         }
         out.push(found(kind, false, Some(&order)));
@@ -312,7 +320,7 @@ impl Checkout {
     /// the attention list when no order is known.
     async fn bill_tell(&self, day: &str, d: &Discrepancy) -> Result<(), CheckoutError> {
         let message = format!("reconciliation of {day}: {}", describe(d, true));
-        let event = Event::new(now(), EventSource::Reconciler, "reconciliation", message).attention();
+        let event = Event::new(self.now(), EventSource::Reconciler, "reconciliation", message).attention();
         match &d.order_no {
             Some(no) => {
                 self.store.update_order(no, |_| ((), vec![event.clone()]))?;
@@ -484,7 +492,7 @@ pub fn spawn_daily(checkout: Arc<Checkout>, shutdown: rocket::Shutdown) -> tokio
 }
 
 async fn run_if_due(checkout: &Checkout) {
-    let now = OffsetDateTime::now_utc();
+    let now = checkout.clock.now();
     let Some(yesterday) = now.to_offset(BEIJING).date().previous_day() else { return };
     let last = match checkout.store.reconciliation(&day_label(yesterday)) {
         Ok(last) => last,

@@ -12,7 +12,7 @@ use crate::domain::refund::{self, ExtraDenied, ExtraRefund, Refund};
 use crate::domain::{Event, EventSource, Fen};
 
 use super::refund_start::{NotStarted, Started};
-use super::{Checkout, CheckoutError, now};
+use super::{Checkout, CheckoutError};
 
 /// The reason kept with the refund and sent to WeChat (the buyer's refund message shows it).
 pub const REASON: &str = "重复支付退款";
@@ -46,7 +46,7 @@ impl Checkout {
         out_trade_no: &str,
     ) -> Result<Started, CheckoutError> {
         let order = self.store.order(order_no)?.ok_or(CheckoutError::NotFound)?;
-        let at = now();
+        let at = self.now();
         let decided = self.store.insert_refund(order_no, |existing| {
             let amount = match refund::may_refund_extra(&order, existing, out_trade_no) {
                 Ok(ExtraRefund::Start(amount)) => amount,

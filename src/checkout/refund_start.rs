@@ -19,7 +19,7 @@ use crate::wxpay::messages::{
 };
 use crate::wxpay::{self};
 
-use super::{Checkout, CheckoutError, now};
+use super::{Checkout, CheckoutError};
 
 /// A form sent again within this many seconds (same order, amount and reason) is the same
 /// refund. why a minute: WeChat also wants a minute between refunds of one order
@@ -117,7 +117,7 @@ impl Checkout {
             )));
         }
         let order = self.store.order(order_no)?.ok_or(CheckoutError::NotFound)?;
-        let at = now();
+        let at = self.now();
         let decided = self.store.insert_refund(order_no, |existing| {
             if let Some(r) = refund::same_recent(existing, amount, reason, at, SAME_FORM_WINDOW) {
                 return Err(NotStarted::Again(Box::new(r.clone())));
@@ -180,7 +180,7 @@ impl Checkout {
         };
         let answer = self.wx.refund(&req).await;
         let kind = classify(&answer);
-        let at = now();
+        let at = self.now();
         let no = &r.out_refund_no;
         let (event, updated) = match &kind {
             Answer::Accepted(id) => {
@@ -249,7 +249,7 @@ impl Checkout {
     /// age (bank cards take days). Returns how many were asked about.
     pub async fn settle_refunds(&self) -> Result<usize, CheckoutError> {
         let t = self.settings.reconcile;
-        let at = now();
+        let at = self.now();
         let mut asked = 0;
         for r in self.store.open_refunds()? {
             if !due(&r, at, t.query_after, t.max_gap) {
@@ -274,7 +274,7 @@ impl Checkout {
 
     /// One `refundquery` by `out_refund_no`, and what its signed answer proves.
     async fn query_refund(&self, r: &Refund, source: EventSource) -> Result<(), CheckoutError> {
-        let at = now();
+        let at = self.now();
         let q = RefundQuery { by: RefundQueryBy::OutRefundNo(r.out_refund_no.clone()), offset: None };
         let answer = self.wx.refund_query(&q).await;
         self.store.update_refund(&r.out_refund_no, |x| x.checked(at))?;
@@ -338,7 +338,7 @@ impl Checkout {
         refund_id: Option<&str>,
         source: EventSource,
     ) -> Result<(), CheckoutError> {
-        let at = now();
+        let at = self.now();
         let no = r.out_refund_no.as_str();
         match (s, &r.extra_payment) {
             (Settlement::Success, None) => {

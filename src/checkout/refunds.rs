@@ -16,7 +16,7 @@ use crate::wxpay::notify::{RefundInfo, RefundNotification, parse_refund_notifica
 
 use super::notification::Receipt;
 use super::refund_extra::{GIVEN_BACK, already_given_back, given_back_event};
-use super::{Checkout, CheckoutError, now};
+use super::{Checkout, CheckoutError};
 
 impl Checkout {
     /// Decrypts a refund notification and records it.
@@ -47,7 +47,7 @@ impl Checkout {
                 "refund {} ({}) for unknown out_trade_no {}",
                 info.out_refund_no, info.refund_status, info.out_trade_no
             );
-            let event = Event::new(now(), EventSource::Notification, "unknown_order", message)
+            let event = Event::new(self.now(), EventSource::Notification, "unknown_order", message)
                 .attention()
                 .with_raw(n.raw_xml.clone());
             self.store.record_unmatched(&event)?;
@@ -56,7 +56,8 @@ impl Checkout {
         };
         let history = self.store.events(&order.no)?;
         let (_, changed) = self.store.update_order(&order.no, |o| {
-            let event = refund_event(o, info).filter(|e| !already_noted(&history, e, &info.out_refund_no));
+            let event = refund_event(o, info, self.now())
+                .filter(|e| !already_noted(&history, e, &info.out_refund_no));
             match event {
                 Some(e) => (true, vec![e.with_raw(n.raw_xml.clone())]),
                 None => (false, vec![]),
@@ -81,7 +82,7 @@ impl Checkout {
     /// refundquery finishes it.
     fn follow_record(&self, info: &RefundInfo) -> Result<bool, CheckoutError> {
         let Some(s) = super::refund_start::settlement(&info.refund_status) else { return Ok(false) };
-        let at = now();
+        let at = self.now();
         let id = Some(info.refund_id.as_str());
         let updated = self.store.update_refund(&info.out_refund_no, |r| {
             // why: our record's amount is what we asked; a notification for another amount
@@ -94,8 +95,8 @@ impl Checkout {
 
 /// Applies what the refund notification says to `o` and returns its timeline entry;
 /// `None` when it was already counted (WeChat repeats notifications).
-fn refund_event(o: &mut Order, info: &RefundInfo) -> Option<Event> {
-    let ev = |kind: &str, message: String| Event::new(now(), EventSource::Notification, kind, message);
+fn refund_event(o: &mut Order, info: &RefundInfo, at: i64) -> Option<Event> {
+    let ev = |kind: &str, message: String| Event::new(at, EventSource::Notification, kind, message);
     let no = &info.out_refund_no;
     if let Some(problem) = mismatch(o, info) {
         return Some(ev("refund_mismatch", format!("refund {no}: {problem}; not recorded")).attention());
@@ -109,7 +110,7 @@ fn refund_event(o: &mut Order, info: &RefundInfo) -> Option<Event> {
             if o.is_extra_payment(&info.out_trade_no) {
                 let id = Some(info.refund_id.as_str());
                 let (otn, source) = (&info.out_trade_no, EventSource::Notification);
-                return Some(given_back_event(no, amount, otn, id, source, now()));
+                return Some(given_back_event(no, amount, otn, id, source, at));
             }
             match o.apply_refund(no, amount) {
                 Ok(true) => Some(ev(

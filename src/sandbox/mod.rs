@@ -40,9 +40,17 @@ pub fn merchant_from(config: &Config) -> Merchant {
 /// Mounts the sandbox under `/sandbox` with its state, enforcing `registration`
 /// (`RegistrationSource::in_shop` inside `serve`, `::alone` for `wxcheckout sandbox`).
 pub fn stage(config: &Config, registration: RegistrationSource) -> AdHoc {
-    let sandbox =
-        Sandbox::new(merchant_from(config), config.sandbox.clone(), config.public_url.clone(), registration);
-    stage_with(sandbox)
+    stage_with_clock(config, registration, crate::clock::Clock::system())
+}
+
+/// `stage` with the wall clock the sandbox reports times from (the shop's, in tests).
+pub fn stage_with_clock(
+    config: &Config,
+    registration: RegistrationSource,
+    clock: crate::clock::Clock,
+) -> AdHoc {
+    let (merchant, public_url) = (merchant_from(config), config.public_url.clone());
+    stage_with(Sandbox::with_clock(merchant, config.sandbox.clone(), public_url, registration, clock))
 }
 
 pub fn stage_with(sandbox: Arc<Sandbox>) -> AdHoc {

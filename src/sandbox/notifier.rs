@@ -9,8 +9,6 @@
 use std::sync::Arc;
 use std::time::Duration;
 
-use time::OffsetDateTime;
-
 use super::state::{DeliveryKind, DeliveryStatus, DeliveryTry, Payment, Sandbox, SbOrder, SbRefund, ids};
 use crate::config::SandboxConfig;
 use crate::wxpay::messages::{RefundStatus, TradeType, beijing_dashed, beijing_time};
@@ -44,7 +42,12 @@ pub fn send_payment(sandbox: &Arc<Sandbox>, order: &SbOrder) {
     // why: redeliveries repeat the same notification, nonce included, as WeChat's do.
     let nonce = ids::alnum(32);
     let url = order.notify_url.clone();
-    let id = sandbox.state().log_delivery(DeliveryKind::Payment, &order.out_trade_no, &url);
+    let id = sandbox.state().log_delivery(
+        DeliveryKind::Payment,
+        &order.out_trade_no,
+        &url,
+        sandbox.clock.now_utc(),
+    );
     let make: MakeBody = Box::new(move |sb, faults| payment_body(sb, &order, &payment, &nonce, faults));
     tokio::spawn(deliver(Arc::clone(sandbox), id, url, make));
 }
@@ -57,7 +60,12 @@ pub fn send_refund(sandbox: &Arc<Sandbox>, order: &SbOrder, refund: &SbRefund) {
     };
     let (order, refund) = (order.clone(), refund.clone());
     let nonce = ids::alnum(32);
-    let id = sandbox.state().log_delivery(DeliveryKind::Refund, &order.out_trade_no, &url);
+    let id = sandbox.state().log_delivery(
+        DeliveryKind::Refund,
+        &order.out_trade_no,
+        &url,
+        sandbox.clock.now_utc(),
+    );
     let make: MakeBody = Box::new(move |sb, faults| refund_body(sb, &order, &refund, &nonce, faults));
     tokio::spawn(deliver(Arc::clone(sandbox), id, url, make));
 }
@@ -237,8 +245,9 @@ fn describe(e: &reqwest::Error) -> String {
 
 fn record(sb: &Sandbox, id: u64, outcome: String) {
     tracing::info!(delivery = id, %outcome, "sandbox: notification attempt");
+    let at = sb.clock.now_utc();
     if let Some(d) = sb.state().delivery_mut(id) {
-        d.tries.push(DeliveryTry { at: OffsetDateTime::now_utc(), outcome });
+        d.tries.push(DeliveryTry { at, outcome });
     }
 }
 

@@ -45,15 +45,20 @@ impl std::fmt::Debug for Merchant {
     }
 }
 
-/// Real time, with every protocol duration multiplied by `time_scale`.
-#[derive(Debug, Clone, Copy)]
+/// Real time, with every protocol duration multiplied by `time_scale`. The wall time the
+/// sandbox reports (`time_end`, ids, `time_expire` checks, its pages) comes from the clock
+/// the app injects (`crate::clock`), so a test that sets the shop's clock sets WeChat's
+/// too; the protocol timers (prepay lifetimes, the 5-minute close rule, retry gaps) stay on
+/// `Instant`, scaled.
+#[derive(Debug, Clone)]
 pub struct Clock {
     scale: f64,
+    wall: crate::clock::Clock,
 }
 
 impl Clock {
-    pub fn new(scale: f64) -> Clock {
-        Clock { scale }
+    pub fn new(scale: f64, wall: crate::clock::Clock) -> Clock {
+        Clock { scale, wall }
     }
 
     pub fn scale(&self) -> f64 {
@@ -70,8 +75,9 @@ impl Clock {
         since.elapsed() >= self.scaled(d)
     }
 
+    /// Wall time now, on the injected clock.
     pub fn now_utc(&self) -> OffsetDateTime {
-        OffsetDateTime::now_utc()
+        self.wall.now()
     }
 }
 
@@ -247,7 +253,13 @@ pub struct State {
 
 impl State {
     /// Adds a delivery to the log (dropping the oldest past the limit) and returns its id.
-    pub fn log_delivery(&mut self, kind: DeliveryKind, out_trade_no: &str, url: &str) -> u64 {
+    pub fn log_delivery(
+        &mut self,
+        kind: DeliveryKind,
+        out_trade_no: &str,
+        url: &str,
+        now: OffsetDateTime,
+    ) -> u64 {
         self.next_delivery += 1;
         let id = self.next_delivery;
         if self.deliveries.len() >= DELIVERY_LOG {
@@ -258,7 +270,7 @@ impl State {
             kind,
             out_trade_no: out_trade_no.to_owned(),
             url: url.to_owned(),
-            created: OffsetDateTime::now_utc(),
+            created: now,
             tries: Vec::new(),
             status: DeliveryStatus::Pending,
         });
@@ -396,11 +408,22 @@ pub struct Sandbox {
 }
 
 impl Sandbox {
+    /// The sandbox on the system clock.
     pub fn new(
         merchant: Merchant,
         config: SandboxConfig,
         public_url: Option<url::Url>,
         registration: RegistrationSource,
+    ) -> Arc<Sandbox> {
+        Sandbox::with_clock(merchant, config, public_url, registration, crate::clock::Clock::system())
+    }
+
+    pub fn with_clock(
+        merchant: Merchant,
+        config: SandboxConfig,
+        public_url: Option<url::Url>,
+        registration: RegistrationSource,
+        wall: crate::clock::Clock,
     ) -> Arc<Sandbox> {
         let http = reqwest::Client::builder()
             .connect_timeout(Duration::from_secs(3))
@@ -414,7 +437,7 @@ impl Sandbox {
             .expect("reqwest client builds");
         Arc::new(Sandbox {
             merchant,
-            clock: Clock::new(config.time_scale),
+            clock: Clock::new(config.time_scale, wall),
             faults: RwLock::new(config),
             state: Mutex::new(State::default()),
             http,
@@ -440,11 +463,12 @@ impl Sandbox {
         } else {
             tracing::info!(rule, %detail, "sandbox refused a request as WeChat would");
         }
+        let at = self.clock.now_utc();
         let mut st = self.state();
         if st.refusals.len() >= REFUSAL_LOG {
             st.refusals.pop_front();
         }
-        st.refusals.push_back(Refusal { at: OffsetDateTime::now_utc(), rule, detail, warning });
+        st.refusals.push_back(Refusal { at, rule, detail, warning });
     }
 
     /// The state, locked. A panic while it was held leaves data that is still consistent
@@ -471,6 +495,7 @@ impl Sandbox {
 
     /// The payer pays `out_trade_no`: NOTPAY → SUCCESS, then the notification goes out.
     pub fn pay(self: &Arc<Self>, out_trade_no: &str, openid: &str) -> Result<SbOrder, PayError> {
+        let now = self.clock.now_utc();
         let order = {
             let mut st = self.state();
             let order = st.orders.get_mut(out_trade_no).ok_or(PayError::NotFound)?;
@@ -479,12 +504,12 @@ impl Sandbox {
                 TradeState::Success | TradeState::Refund => return Err(PayError::AlreadyPaid),
                 TradeState::Closed => return Err(PayError::Closed),
             }
-            if order.time_expire.is_some_and(|t| OffsetDateTime::now_utc() > t) {
+            if order.time_expire.is_some_and(|t| now > t) {
                 return Err(PayError::Expired);
             }
             let payment = Payment {
-                transaction_id: ids::transaction_id(),
-                time_end: OffsetDateTime::now_utc(),
+                transaction_id: ids::transaction_id(now),
+                time_end: now,
                 openid: order.openid.clone().unwrap_or_else(|| openid.to_owned()),
                 bank_type: "OTHERS".to_owned(),
             };
@@ -512,26 +537,26 @@ pub mod ids {
         (0..n).map(|_| char::from(b'0' + rng.random_range(0..10u8))).collect()
     }
 
-    /// Today's Beijing date, `yyyyMMdd`.
-    fn stamp() -> String {
-        bill_date(beijing_date(OffsetDateTime::now_utc()))
+    /// The Beijing date of `now`, `yyyyMMdd`.
+    fn stamp(now: OffsetDateTime) -> String {
+        bill_date(beijing_date(now))
     }
 
     /// 28 digits starting `4200`, then the Beijing date.
-    pub fn transaction_id() -> String {
-        format!("42000{}{}", stamp(), digits(15))
+    pub fn transaction_id(now: OffsetDateTime) -> String {
+        format!("42000{}{}", stamp(now), digits(15))
     }
 
     /// 29 digits starting `50`.
-    pub fn refund_id() -> String {
-        format!("500000{}{}", stamp(), digits(15))
+    pub fn refund_id(now: OffsetDateTime) -> String {
+        format!("500000{}{}", stamp(now), digits(15))
     }
 
     /// `wx` + 14 digits of Beijing time + 20 hex characters.
-    pub fn prepay_id() -> String {
+    pub fn prepay_id(now: OffsetDateTime) -> String {
         let mut bytes = [0u8; 10];
         rand::rng().fill(&mut bytes);
-        format!("wx{}{}", beijing_time(OffsetDateTime::now_utc()), hex::encode(bytes))
+        format!("wx{}{}", beijing_time(now), hex::encode(bytes))
     }
 
     pub fn alnum(n: usize) -> String {

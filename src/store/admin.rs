@@ -28,6 +28,11 @@ pub struct PasswordRecord {
 
 /// A signed-in admin browser. The cookie holds only `id`; logging out deletes this record,
 /// so a copied cookie is worthless afterwards.
+///
+/// why milliseconds, the one exception to Unix seconds: the idle timeout is compared against
+/// them, and the API tests shorten it below a second (`admin::IdleTimeout`); in seconds a
+/// session used 0.2 s ago could read as a second old. They are never shown or kept past
+/// 30 minutes, so nothing else reads them.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct SessionRecord {
     /// The form token of this session (hidden field `csrf` in every admin form).
@@ -40,7 +45,8 @@ pub struct SessionRecord {
 /// One admin write: who, when, what, from where.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct AuditEntry {
-    pub at_ms: i64,
+    /// Unix seconds (schema 2 kept milliseconds, under `at_ms`; see `migrate_audit_to_seconds`).
+    pub at: i64,
     pub who: String,
     /// A short verb: `login`, `product.create`, …
     pub action: String,
@@ -52,8 +58,18 @@ pub struct AuditEntry {
 const IMAGE_V1: u8 = 1;
 
 /// why: a tiny sign-flipped time prefix keeps the audit log in time order in sled.
-fn audit_key(at_ms: i64, id: u64) -> Vec<u8> {
-    keys::attention(at_ms, id)
+fn audit_key(at: i64, id: u64) -> Vec<u8> {
+    keys::attention(at, id)
+}
+
+/// An audit entry as schema 2 wrote it: milliseconds, under another name.
+#[derive(Deserialize)]
+struct AuditEntryV2 {
+    at_ms: i64,
+    who: String,
+    action: String,
+    detail: String,
+    ip: String,
 }
 
 impl StoreError {
@@ -118,7 +134,7 @@ impl Store {
     // ---- audit log --------------------------------------------------------------------
 
     pub fn append_audit(&self, entry: &AuditEntry) -> Result<(), StoreError> {
-        let key = audit_key(entry.at_ms, self.next_id()?);
+        let key = audit_key(entry.at, self.next_id()?);
         self.feature_tree(AUDIT)?.insert(key, codec::encode(entry)?)?;
         Ok(())
     }
@@ -134,6 +150,37 @@ impl Store {
                 Ok(codec::decode(&v)?)
             })
             .collect()
+    }
+
+    /// Schema 2 → 3: the audit log's times become Unix seconds, like every other stored
+    /// time, in the values and in the keys' time prefix. Each key keeps its id, so the order
+    /// of entries within one second stays as it was.
+    ///
+    /// why one batch: sled applies a batch atomically, so a crash leaves the old log or the
+    /// new one; and an entry already in the new shape does not decode as `AuditEntryV2`
+    /// (no `at_ms`), so running this again changes nothing.
+    pub(super) fn migrate_audit_to_seconds(&self) -> Result<usize, StoreError> {
+        let tree = self.feature_tree(AUDIT)?;
+        let mut batch = sled::Batch::default();
+        let mut count = 0;
+        for entry in tree.iter() {
+            let (key, value) = entry?;
+            let Ok(old) = codec::decode::<AuditEntryV2>(&value) else { continue };
+            let id = key.len().checked_sub(8).and_then(|at| key.get(at..)).and_then(|b| b.try_into().ok());
+            let Some(id) = id.map(u64::from_be_bytes) else { continue };
+            let new = AuditEntry {
+                at: old.at_ms.div_euclid(1000),
+                who: old.who,
+                action: old.action,
+                detail: old.detail,
+                ip: old.ip,
+            };
+            batch.remove(key);
+            batch.insert(audit_key(new.at, id), codec::encode(&new)?);
+            count += 1;
+        }
+        tree.apply_batch(batch)?;
+        Ok(count)
     }
 
     // ---- products and their images ----------------------------------------------------
@@ -183,9 +230,9 @@ mod tests {
     fn the_audit_log_reads_newest_first() {
         let (s, dir) = store();
         for (i, action) in ["a", "b", "c"].iter().enumerate() {
-            let at_ms = 1_000 + i64::try_from(i).expect("small");
+            let at = 1_000 + i64::try_from(i).expect("small");
             let e = AuditEntry {
-                at_ms,
+                at,
                 who: "admin".into(),
                 action: (*action).into(),
                 detail: String::new(),
@@ -195,6 +242,52 @@ mod tests {
         }
         let got: Vec<String> = s.recent_audit(2).expect("read").into_iter().map(|e| e.action).collect();
         assert_eq!(got, ["c", "b"]);
+        drop(s);
+        let _ = std::fs::remove_dir_all(dir);
+    }
+
+    #[test]
+    fn a_schema_2_data_dir_has_its_audit_log_converted_to_seconds_once_at_open() {
+        let dir = std::env::temp_dir().join(format!("wxcheckout-audit-v2-{}", rand::random::<u64>()));
+        // A data directory as schema 2 wrote it: milliseconds in the value and the key.
+        {
+            let db = sled::open(dir.join("db")).expect("sled");
+            db.open_tree("meta").expect("meta").insert("schema", &2u32.to_be_bytes()).expect("schema");
+            let audit = db.open_tree(AUDIT).expect("audit");
+            for (at_ms, id, action) in
+                [(1_714_564_800_250i64, 7u64, "login"), (1_714_564_801_999, 9, "logout")]
+            {
+                let json = format!(
+                    r#"{{"at_ms":{at_ms},"who":"admin","action":"{action}","detail":"","ip":"1.2.3.4"}}"#
+                );
+                let mut value = vec![1u8];
+                value.extend_from_slice(json.as_bytes());
+                audit.insert(keys::attention(at_ms, id), value).expect("entry");
+            }
+            db.flush().expect("flush");
+        }
+        let read = |s: &Store| -> Vec<(i64, String)> {
+            s.recent_audit(10).expect("audit").into_iter().map(|e| (e.at, e.action)).collect()
+        };
+        let s = Store::open(&dir).expect("open v2");
+        let expected = vec![(1_714_564_801, "logout".to_owned()), (1_714_564_800, "login".to_owned())];
+        assert_eq!(read(&s), expected);
+        // A new entry sorts after the converted ones (same unit in the key).
+        let new = AuditEntry {
+            at: 1_714_564_802,
+            who: "admin".into(),
+            action: "later".into(),
+            detail: String::new(),
+            ip: "ip".into(),
+        };
+        s.append_audit(&new).expect("append");
+        assert_eq!(read(&s).first().map(|e| e.1.as_str()), Some("later"));
+        drop(s);
+        // Opened again: schema 3 now, nothing converted twice.
+        let s = Store::open(&dir).expect("open v3");
+        assert_eq!(s.meta.get("schema").expect("meta").map(|v| codec::u32_from(&v)), Some(3));
+        assert_eq!(s.migrate_audit_to_seconds().expect("again"), 0);
+        assert_eq!(read(&s)[1..], expected[..]);
         drop(s);
         let _ = std::fs::remove_dir_all(dir);
     }

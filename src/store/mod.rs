@@ -28,7 +28,11 @@ pub use listing::{OrderPage, OrderQuery, OrderSummary};
 /// why 2: the listing indexes (time, channel, phone). A data directory of schema 1 is
 /// upgraded at open (the indexes are rebuilt once); an older binary then refuses it rather
 /// than write orders those indexes would miss.
-const SCHEMA: u32 = 2;
+///
+/// why 3: one unit for stored times, Unix seconds. Schema 2 kept the audit log in
+/// milliseconds; it is converted once at open (`migrate_audit_to_seconds`), and an older
+/// binary then refuses the directory rather than write milliseconds among seconds.
+const SCHEMA: u32 = 3;
 
 #[derive(Debug, thiserror::Error)]
 pub enum StoreError {
@@ -106,25 +110,33 @@ impl Store {
             by_phone: tree("by_phone")?,
             db,
         };
-        store.check_schema()?;
+        let found = store.check_schema()?;
         store.ensure_listing_indexes()?;
+        if found < 3 {
+            let n = store.migrate_audit_to_seconds()?;
+            tracing::info!(entries = n, "audit log converted to Unix seconds (schema {found} to {SCHEMA})");
+        }
         store.meta.insert("schema", &SCHEMA.to_be_bytes())?;
+        // why: the new version is on disk only after the data it describes.
+        store.db.flush()?;
         Ok(store)
     }
 
-    fn check_schema(&self) -> Result<(), StoreError> {
+    /// The schema the directory was written with (this one for a new directory).
+    fn check_schema(&self) -> Result<u32, StoreError> {
         match self.meta.get("schema")? {
             Some(v) => {
                 let found = codec::u32_from(&v);
                 if found > SCHEMA {
                     return Err(StoreError::NewerSchema(found));
                 }
+                Ok(found)
             }
             None => {
                 self.meta.insert("schema", &SCHEMA.to_be_bytes())?;
+                Ok(SCHEMA)
             }
         }
-        Ok(())
     }
 
     /// Makes every change so far durable. Runs sled's `flush` on a blocking thread.

@@ -22,7 +22,7 @@ use crate::domain::{Order, OrderStatus};
 use crate::http::same_origin::SameOrigin;
 use crate::web::shop::{NoStore, Problem, failed, not_found};
 use crate::web::{Frame, Page, assets};
-use crate::wxpay::messages::BEIJING;
+use crate::wxpay::messages::beijing_display;
 
 pub fn routes() -> Vec<rocket::Route> {
     rocket::routes![show, status, check]
@@ -143,16 +143,7 @@ impl OrderPage {
 
 /// `2026-11-23 12:34:56`, Beijing time, from Unix seconds.
 fn beijing(t: i64) -> String {
-    let t = OffsetDateTime::from_unix_timestamp(t).unwrap_or(OffsetDateTime::UNIX_EPOCH).to_offset(BEIJING);
-    format!(
-        "{:04}-{:02}-{:02} {:02}:{:02}:{:02}",
-        t.year(),
-        u8::from(t.month()),
-        t.day(),
-        t.hour(),
-        t.minute(),
-        t.second()
-    )
+    beijing_display(t)
 }
 
 /// `GET /o/<token>[?checked=1|failed]`

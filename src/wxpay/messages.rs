@@ -14,8 +14,8 @@ use super::xml::Fields;
 mod beijing;
 mod refund;
 pub use beijing::{
-    BEIJING, beijing_dashed, beijing_date, beijing_local, beijing_time, bill_date, format_dashed,
-    parse_beijing_time, parse_bill_date, parse_dashed,
+    BEIJING, beijing_dashed, beijing_date, beijing_day, beijing_display, beijing_local, beijing_midnight,
+    beijing_time, bill_date, format_dashed, parse_beijing_time, parse_bill_date, parse_dashed,
 };
 pub use refund::{
     Refund, RefundQuery, RefundQueryBy, RefundQueryResponse, RefundRecord, RefundResponse, RefundStatus,

@@ -11,6 +11,7 @@ mod admin_products;
 mod admin_refunds;
 mod admin_settings;
 mod client_sandbox;
+mod clock;
 mod notifications;
 mod order_page;
 mod pay_channels;

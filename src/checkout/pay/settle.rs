@@ -8,7 +8,7 @@ use crate::domain::{Applied, AttemptState, Event, EventSource};
 use crate::wxpay::messages::{OrderQueryResponse, OrderRef, TradeState};
 
 use super::super::apply::facts_from_query;
-use super::super::{Checkout, CheckoutError, now};
+use super::super::{Checkout, CheckoutError};
 
 impl Checkout {
     /// Before a new attempt: each open attempt is queried (the buyer may have just paid it;
@@ -68,7 +68,7 @@ impl Checkout {
     }
 
     async fn apply_query(&self, q: &OrderQueryResponse) -> Result<bool, CheckoutError> {
-        let Some(facts) = facts_from_query(q, &self.settings.appid, &self.settings.mch_id) else {
+        let Some(facts) = facts_from_query(q, &self.settings.appid, &self.settings.mch_id, self.now()) else {
             return Ok(false);
         };
         let outcome = self.apply_payment(&facts, EventSource::Query, None).await?;
@@ -81,7 +81,7 @@ impl Checkout {
         out_trade_no: &str,
         why: &str,
     ) -> Result<(), CheckoutError> {
-        let at = now();
+        let at = self.now();
         self.store.update_order(order_no, |o| {
             let Some(a) = o.attempts.iter_mut().find(|a| a.out_trade_no == out_trade_no) else {
                 return ((), Vec::new());
@@ -99,7 +99,7 @@ impl Checkout {
 
     /// An event that changes nothing but belongs in the timeline.
     async fn note(&self, order_no: &str, kind: &str, message: String) -> Result<(), CheckoutError> {
-        let event = Event::new(now(), EventSource::System, kind, message);
+        let event = Event::new(self.now(), EventSource::System, kind, message);
         self.store.update_order(order_no, |_| ((), vec![event.clone()]))?;
         self.store.flush().await?;
         Ok(())

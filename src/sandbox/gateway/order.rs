@@ -133,11 +133,11 @@ fn check_limits(req: &Req, hosts: &OwnHosts) -> Result<(), BizError> {
 /// enough ahead then; refusing it now would break the documented refresh
 /// (docs/wechat-pay-v2.md#re-entering-an-order-number). An order past its time_expire still
 /// cannot be paid (`Sandbox::pay` checks).
-fn check_expire_ahead(req: &Req, scale: f64) -> Result<(), BizError> {
+fn check_expire_ahead(req: &Req, clock: &crate::sandbox::state::Clock) -> Result<(), BizError> {
     let Some(expire) = req.get("time_expire").and_then(parse_beijing_time) else {
         return Ok(());
     };
-    if expire < OffsetDateTime::now_utc() + Duration::from_secs(60).mul_f64(scale) {
+    if expire < clock.now_utc() + clock.scaled(Duration::from_secs(60)) {
         return Err(invalid("time_expire时间过短，最短失效时间间隔须大于1分钟"));
     }
     Ok(())
@@ -214,10 +214,10 @@ fn place(sb: &Sandbox, req: &Req, base: &SandboxBase, hosts: &OwnHosts) -> Biz {
     let out_trade_no = req.get("out_trade_no").unwrap_or_default().to_owned();
     let mut st = sb.state();
     if st.orders.contains_key(&out_trade_no) {
-        reenter(&mut st, req, &out_trade_no)?;
+        reenter(&mut st, req, &out_trade_no, sb.clock.now_utc())?;
     } else {
-        check_expire_ahead(req, sb.clock.scale())?;
-        st.insert_order(new_order(req, &out_trade_no));
+        check_expire_ahead(req, &sb.clock)?;
+        st.insert_order(new_order(req, &out_trade_no, sb.clock.now_utc()));
     }
     let order = st.orders.get(&out_trade_no).ok_or_else(|| BizError::new("SYSTEMERROR", "系统错误"))?;
     Ok(prepay_fields(order, base))
@@ -226,7 +226,7 @@ fn place(sb: &Sandbox, req: &Req, base: &SandboxBase, hosts: &OwnHosts) -> Biz {
 /// Same `out_trade_no` again (docs/wechat-pay-v2.md#re-entering-an-order-number): identical
 /// parameters refresh the prepay; anything else is "201 商户订单号重复"; a paid or closed order
 /// says so.
-fn reenter(st: &mut State, req: &Req, out_trade_no: &str) -> Result<(), BizError> {
+fn reenter(st: &mut State, req: &Req, out_trade_no: &str, now: OffsetDateTime) -> Result<(), BizError> {
     let params = compared_params(req);
     let order = st.orders.get_mut(out_trade_no).ok_or_else(|| BizError::new("SYSTEMERROR", "系统错误"))?;
     match order.state {
@@ -237,7 +237,7 @@ fn reenter(st: &mut State, req: &Req, out_trade_no: &str) -> Result<(), BizError
     if order.params != params {
         return Err(invalid("201 商户订单号重复"));
     }
-    let replaced = std::mem::replace(&mut order.prepay_id, ids::prepay_id());
+    let replaced = std::mem::replace(&mut order.prepay_id, ids::prepay_id(now));
     order.prepay_issued = Instant::now();
     // why: a printed QR code keeps working; an H5 link is good for 5 minutes, so it is new.
     if order.mweb_package.is_some() {
@@ -252,7 +252,7 @@ fn reenter(st: &mut State, req: &Req, out_trade_no: &str) -> Result<(), BizError
     Ok(())
 }
 
-fn new_order(req: &Req, out_trade_no: &str) -> SbOrder {
+fn new_order(req: &Req, out_trade_no: &str, now: OffsetDateTime) -> SbOrder {
     let opt = |k: &str| req.get(k).map(str::to_owned);
     let trade_type = req.get("trade_type").unwrap_or_default().to_owned();
     SbOrder {
@@ -271,8 +271,8 @@ fn new_order(req: &Req, out_trade_no: &str) -> SbOrder {
         time_expire: req.get("time_expire").and_then(parse_beijing_time),
         params: compared_params(req),
         created: Instant::now(),
-        created_utc: OffsetDateTime::now_utc(),
-        prepay_id: ids::prepay_id(),
+        created_utc: now,
+        prepay_id: ids::prepay_id(now),
         prepay_issued: Instant::now(),
         code_pr: (trade_type == "NATIVE").then(|| ids::alnum(7)),
         mweb_package: (trade_type == "MWEB").then(|| ids::numeric(10)),

@@ -91,7 +91,7 @@ fn apply(sb: &Arc<Sandbox>, req: &Req, hosts: &OwnHosts) -> Biz {
         // why: "同一退款单号多次请求只退一笔" — a retry returns the refund already made.
         return retried(&st, owner, &out_trade_no, &ask);
     }
-    let refund = accept(&mut st, &out_trade_no, &ask, req)?;
+    let refund = accept(&mut st, &out_trade_no, &ask, req, sb.clock.now_utc())?;
     st.by_refund_no.insert(ask.out_refund_no.clone(), out_trade_no.clone());
     let order = st.orders.get(&out_trade_no).ok_or_else(|| BizError::new("SYSTEMERROR", "系统错误"))?;
     let fields = refund_fields(order, &refund);
@@ -117,7 +117,13 @@ fn retried(st: &State, owner: &str, out_trade_no: &str, ask: &Ask) -> Biz {
 }
 
 /// Checks a new refund against the order and records it (PROCESSING).
-fn accept(st: &mut State, out_trade_no: &str, ask: &Ask, req: &Req) -> Result<SbRefund, BizError> {
+fn accept(
+    st: &mut State,
+    out_trade_no: &str,
+    ask: &Ask,
+    req: &Req,
+    now: OffsetDateTime,
+) -> Result<SbRefund, BizError> {
     let order =
         st.orders.get_mut(out_trade_no).ok_or_else(|| BizError::new("ORDERNOTEXIST", "订单不存在"))?;
     if !matches!(order.state, TradeState::Success | TradeState::Refund) {
@@ -136,13 +142,13 @@ fn accept(st: &mut State, out_trade_no: &str, ask: &Ask, req: &Req) -> Result<Sb
     }
     let refund = SbRefund {
         out_refund_no: ask.out_refund_no.clone(),
-        refund_id: ids::refund_id(),
+        refund_id: ids::refund_id(now),
         refund_fee: ask.refund_fee,
         refund_desc: req.get("refund_desc").map(str::to_owned),
         notify_url: req.get("notify_url").map(str::to_owned),
         status: RefundStatus::Processing,
         created: Instant::now(),
-        created_utc: OffsetDateTime::now_utc(),
+        created_utc: now,
         success_time: None,
     };
     order.refunds.push(refund.clone());
@@ -178,12 +184,13 @@ fn schedule_success(sb: &Arc<Sandbox>, out_trade_no: String, out_refund_no: Stri
     let sb = Arc::clone(sb);
     tokio::spawn(async move {
         tokio::time::sleep(sb.clock.scaled(REFUND_DELAY)).await;
+        let now = sb.clock.now_utc();
         let done = {
             let mut st = sb.state();
             st.orders.get_mut(&out_trade_no).and_then(|o| {
                 let r = o.refunds.iter_mut().find(|r| r.out_refund_no == out_refund_no)?;
                 r.status = RefundStatus::Success;
-                r.success_time = Some(OffsetDateTime::now_utc());
+                r.success_time = Some(now);
                 let r = r.clone();
                 Some((o.clone(), r))
             })

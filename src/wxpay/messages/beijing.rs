@@ -1,8 +1,12 @@
 //! Beijing time in the three shapes WeChat Pay writes it: `yyyyMMddHHmmss` (`time_end`,
 //! `time_expire`), `yyyy-MM-dd HH:mm:ss` (refund success times, bills) and `yyyyMMdd`
-//! (`bill_date`, the date inside generated ids).
+//! (`bill_date`, the date inside generated ids); and the stored Unix seconds as the merchant
+//! and the buyer read them (`beijing_display`, the same `yyyy-MM-dd HH:mm:ss`).
 //!
-//! The one place these formats are written and read, for the client and the sandbox alike.
+//! The one place Beijing time is computed, written and read, for the client, the sandbox,
+//! the checkout, the admin and the buyer's pages alike. It lives in `wxpay` because the
+//! protocol formats are WeChat's (docs/wechat-pay-v2.md) and `wxpay` may import nothing of
+//! ours; everyone else may import `wxpay`'s codec.
 
 use time::format_description::BorrowedFormatItem;
 use time::macros::{format_description, offset};
@@ -53,6 +57,27 @@ pub fn beijing_date(t: OffsetDateTime) -> Date {
     t.to_offset(BEIJING).date()
 }
 
+/// The instant of stored Unix seconds (the epoch for a value out of range).
+fn from_unix(unix: i64) -> OffsetDateTime {
+    OffsetDateTime::from_unix_timestamp(unix).unwrap_or(OffsetDateTime::UNIX_EPOCH)
+}
+
+/// `2024-05-01 12:34:56`: stored Unix seconds in Beijing time, as the merchant and the
+/// buyer read times (the admin's pages and CSV, the buyer's receipt).
+pub fn beijing_display(unix: i64) -> String {
+    beijing_dashed(from_unix(unix))
+}
+
+/// The Beijing date of stored Unix seconds (order numbers, the admin's "today").
+pub fn beijing_day(unix: i64) -> Date {
+    beijing_date(from_unix(unix))
+}
+
+/// Midnight at the start of a Beijing day, as Unix seconds.
+pub fn beijing_midnight(day: Date) -> i64 {
+    day.midnight().assume_offset(BEIJING).unix_timestamp()
+}
+
 /// `yyyyMMdd` for `bill_date`.
 pub fn bill_date(d: Date) -> String {
     d.format(DATE).unwrap_or_default()
@@ -77,5 +102,15 @@ mod tests {
         assert_eq!(t.map(beijing_date).map(bill_date).as_deref(), Some("20240101"));
         assert_eq!(parse_bill_date("20240101"), t.map(beijing_date));
         assert_eq!(parse_bill_date("2024-01-01"), None);
+    }
+
+    #[test]
+    fn stored_seconds_read_as_beijing_time_and_a_beijing_day_starts_at_16_00_utc() {
+        let t = time::macros::datetime!(2026-11-22 16:30:05 UTC).unix_timestamp();
+        assert_eq!(beijing_display(t), "2026-11-23 00:30:05");
+        assert_eq!(beijing_day(t), time::macros::date!(2026 - 11 - 23));
+        let midnight = beijing_midnight(time::macros::date!(2026 - 11 - 23));
+        assert_eq!(midnight, time::macros::datetime!(2026-11-22 16:00 UTC).unix_timestamp());
+        assert_eq!(beijing_day(midnight - 1), time::macros::date!(2026 - 11 - 22));
     }
 }
