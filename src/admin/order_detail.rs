@@ -21,7 +21,7 @@ use super::{Admin, AdminError, AdminSession, Chrome, Section, audit};
 use crate::checkout::merchant::{CloseOutcome, SyncLine};
 use crate::checkout::{Checkout, CheckoutError};
 use crate::domain::refund::{self, Refund, RefundStatus};
-use crate::domain::{AttemptState, Event, Order, OrderStatus};
+use crate::domain::{AttemptState, Event, Order, OrderNo, OrderStatus};
 use crate::web::{Frame, Lang, Page};
 use crate::wxpay::messages::beijing_display;
 
@@ -29,22 +29,15 @@ pub fn routes() -> Vec<rocket::Route> {
     rocket::routes![show, sync, close]
 }
 
-/// Order numbers are ours: digits and letters, at most 32 (anything else is not an order).
-fn valid_no(no: &str) -> bool {
-    (1..=32).contains(&no.len()) && no.bytes().all(|b| b.is_ascii_alphanumeric())
-}
-
-/// What every action on an order checks first: the form token, then the order number.
-pub(super) fn check_action<T>(
+/// What every action on an order checks first: the form token, then the order number (a
+/// segment that is not one is an order that does not exist). Gives the number.
+pub(super) fn check_action<'n, T>(
     session: &AdminSession,
     form: &Contextual<'_, T>,
-    no: &str,
-) -> Result<(), AdminError> {
+    no: &'n Option<OrderNo>,
+) -> Result<&'n str, AdminError> {
     session.check_form(form)?;
-    if !valid_no(no) {
-        return Err(AdminError::NotFound);
-    }
-    Ok(())
+    no.as_ref().map(OrderNo::as_str).ok_or(AdminError::NotFound)
 }
 
 pub struct LineView {
@@ -296,9 +289,6 @@ fn render(
     no: &str,
     notice: Option<Notice>,
 ) -> Result<Page<OrderPage>, AdminError> {
-    if !valid_no(no) {
-        return Err(AdminError::NotFound);
-    }
     let order = admin.store.order(no)?.ok_or(AdminError::NotFound)?;
     let events = admin.store.events(no)?;
     let refunds = admin.store.refunds(no)?;
@@ -311,11 +301,12 @@ pub fn show(
     admin: &State<Arc<Admin>>,
     session: AdminSession,
     frame: Frame,
-    no: &str,
+    no: Option<OrderNo>,
     flash: Option<&str>,
     ok: Option<bool>,
 ) -> Result<Page<OrderPage>, AdminError> {
-    render(admin, &session, frame, no, flash_notice(flash, ok))
+    let no = no.as_ref().ok_or(AdminError::NotFound)?;
+    render(admin, &session, frame, no.as_str(), flash_notice(flash, ok))
 }
 
 type ActionForm<'r> = Form<Contextual<'r, Token<'r>>>;
@@ -341,10 +332,10 @@ pub async fn sync(
     session: AdminSession,
     frame: Frame,
     addr: ClientAddr,
-    no: &str,
+    no: Option<OrderNo>,
     form: ActionForm<'_>,
 ) -> ActionReply {
-    check_action(&session, &form, no)?;
+    let no = check_action(&session, &form, &no)?;
     let lines = match checkout.sync_with_wechat(no).await {
         Ok(lines) => lines,
         Err(e) => {
@@ -379,10 +370,10 @@ pub async fn close(
     session: AdminSession,
     frame: Frame,
     addr: ClientAddr,
-    no: &str,
+    no: Option<OrderNo>,
     form: ActionForm<'_>,
 ) -> ActionReply {
-    check_action(&session, &form, no)?;
+    let no = check_action(&session, &form, &no)?;
     let (status, notice) = match checkout.close_by_merchant(no).await {
         Ok(outcome) => close_notice(&outcome, frame.lang),
         Err(e) => failed(e, frame.lang)?,

@@ -13,8 +13,8 @@ use rocket::{Either, State, get, post};
 use super::product_form::{self, FormView, ImageChange, ProductForm};
 use super::session::{ClientAddr, Token};
 use super::{Admin, AdminError, AdminSession, Chrome, Section, audit, images};
-use crate::domain::Product;
 use crate::domain::product::ImageRef;
+use crate::domain::{Product, Slug};
 use crate::web::{Frame, Lang, Page};
 
 pub fn routes() -> Vec<rocket::Route> {
@@ -95,8 +95,9 @@ pub fn edit(
     admin: &State<Arc<Admin>>,
     session: AdminSession,
     frame: Frame,
-    slug: &str,
+    slug: Option<Slug>,
 ) -> Result<Page<FormPage>, AdminError> {
+    let slug = known(&slug)?;
     let product = admin.store.product(slug)?.ok_or(AdminError::NotFound)?;
     Ok(form_page(frame, &session, FormView::of(&product), None))
 }
@@ -176,10 +177,11 @@ pub async fn update(
     session: AdminSession,
     frame: Frame,
     addr: ClientAddr,
-    slug: &str,
+    slug: Option<Slug>,
     form: Form<Contextual<'_, ProductForm<'_>>>,
 ) -> FormReply {
     session.check_form(&form)?;
+    let slug = known(&slug)?;
     let existing = admin.store.product(slug)?.ok_or(AdminError::NotFound)?;
     let view = FormView::of(&existing);
     let Some(value) = &form.value else {
@@ -229,6 +231,11 @@ fn image_edit(change: ImageChange) -> (Option<Option<ImageRef>>, Option<Vec<u8>>
 
 type ActionForm<'r> = Form<Contextual<'r, Token<'r>>>;
 
+/// A slug segment that is not one names no product.
+fn known(slug: &Option<Slug>) -> Result<&str, AdminError> {
+    slug.as_ref().map(Slug::as_str).ok_or(AdminError::NotFound)
+}
+
 async fn set_archived(
     admin: &Admin,
     addr: &ClientAddr,
@@ -253,10 +260,11 @@ pub async fn archive(
     admin: &State<Arc<Admin>>,
     session: AdminSession,
     addr: ClientAddr,
-    slug: &str,
+    slug: Option<Slug>,
     form: ActionForm<'_>,
 ) -> Result<Redirect, AdminError> {
     session.check_form(&form)?;
+    let slug = known(&slug)?;
     set_archived(admin, &addr, slug, true).await
 }
 
@@ -265,10 +273,11 @@ pub async fn unarchive(
     admin: &State<Arc<Admin>>,
     session: AdminSession,
     addr: ClientAddr,
-    slug: &str,
+    slug: Option<Slug>,
     form: ActionForm<'_>,
 ) -> Result<Redirect, AdminError> {
     session.check_form(&form)?;
+    let slug = known(&slug)?;
     set_archived(admin, &addr, slug, false).await
 }
 
@@ -305,10 +314,11 @@ pub async fn up(
     admin: &State<Arc<Admin>>,
     session: AdminSession,
     addr: ClientAddr,
-    slug: &str,
+    slug: Option<Slug>,
     form: ActionForm<'_>,
 ) -> Result<Redirect, AdminError> {
     session.check_form(&form)?;
+    let slug = known(&slug)?;
     shift(admin, &addr, slug, true).await
 }
 
@@ -317,9 +327,10 @@ pub async fn down(
     admin: &State<Arc<Admin>>,
     session: AdminSession,
     addr: ClientAddr,
-    slug: &str,
+    slug: Option<Slug>,
     form: ActionForm<'_>,
 ) -> Result<Redirect, AdminError> {
     session.check_form(&form)?;
+    let slug = known(&slug)?;
     shift(admin, &addr, slug, false).await
 }

@@ -20,8 +20,8 @@ use super::session::{ClientAddr, Token};
 use super::{Admin, AdminError, AdminSession, Chrome, Section, audit};
 use crate::checkout::refund_start::{Started, is_certificate_problem};
 use crate::checkout::{Checkout, CheckoutError};
-use crate::domain::Fen;
 use crate::domain::refund::{Refund, RefundStatus};
+use crate::domain::{Fen, OrderNo, OutTradeNo};
 use crate::web::{Frame, Lang, Page};
 
 pub fn routes() -> Vec<rocket::Route> {
@@ -143,12 +143,6 @@ fn given_back_words(r: &Refund, out_trade_no: &str, lang: Lang) -> (String, bool
     }
 }
 
-/// An `out_trade_no` as we issue them (at most 32 of `[0-9A-Za-z_-|*@]`); anything else is
-/// refused before it is looked up or echoed.
-fn valid_out_trade_no(s: &str) -> bool {
-    (1..=32).contains(&s.len()) && s.chars().all(|c| c.is_ascii_alphanumeric() || "_-|*@".contains(c))
-}
-
 /// What the merchant reads when the refund certificate is missing.
 pub fn certificate_words(lang: Lang) -> &'static str {
     lang.t(
@@ -178,10 +172,10 @@ pub async fn start(
     session: AdminSession,
     frame: Frame,
     addr: ClientAddr,
-    no: &str,
+    no: Option<OrderNo>,
     form: Form<Contextual<'_, RefundForm<'_>>>,
 ) -> Reply {
-    check_action(&session, &form, no)?;
+    let no = check_action(&session, &form, &no)?;
     let lang = frame.lang;
     let Some(input) = &form.value else {
         let msg = lang.t("请填写退款金额和原因。", "Fill in the amount and the reason.");
@@ -231,11 +225,11 @@ pub async fn retry(
     session: AdminSession,
     frame: Frame,
     addr: ClientAddr,
-    no: &str,
+    no: Option<OrderNo>,
     out_refund_no: &str,
     form: Form<Contextual<'_, Token<'_>>>,
 ) -> Reply {
-    check_action(&session, &form, no)?;
+    let no = check_action(&session, &form, &no)?;
     let result = checkout.retry_refund(no, out_refund_no).await;
     let word = result.as_ref().map_or_else(|e| format!("not sent: {e}"), |r| r.status.as_str().to_owned());
     audit::record(
@@ -262,10 +256,10 @@ pub async fn settle(
     session: AdminSession,
     frame: Frame,
     addr: ClientAddr,
-    no: &str,
+    no: Option<OrderNo>,
     form: Form<Contextual<'_, Token<'_>>>,
 ) -> Reply {
-    check_action(&session, &form, no)?;
+    let no = check_action(&session, &form, &no)?;
     let result = checkout.check_refunds(no).await;
     let word = result.as_ref().map_or_else(|e| format!("failed: {e}"), |rs| summary(rs, Lang::En));
     audit::record(&admin.store, "admin", "refund.check", &format!("{no} → {word}"), &addr.text())?;
@@ -283,17 +277,19 @@ pub async fn give_back(
     session: AdminSession,
     frame: Frame,
     addr: ClientAddr,
-    no: &str,
-    out_trade_no: &str,
+    no: Option<OrderNo>,
+    out_trade_no: Option<OutTradeNo>,
     form: Form<Contextual<'_, Token<'_>>>,
 ) -> Reply {
-    check_action(&session, &form, no)?;
+    let no = check_action(&session, &form, &no)?;
     let lang = frame.lang;
-    if !valid_out_trade_no(out_trade_no) {
+    // why refused, not 404: the order exists; a segment that is not an out_trade_no is never
+    // looked up or echoed.
+    let Some(out_trade_no) = out_trade_no.as_ref().map(OutTradeNo::as_str) else {
         let msg =
             lang.t("不是有效的支付单号（out_trade_no）。", "Not a valid payment number (out_trade_no).");
         return refused(frame, &session, no, msg.to_owned());
-    }
+    };
     let result = checkout.request_extra_refund(no, out_trade_no).await;
     let word = result_word(&result);
     let detail = format!("{no} {out_trade_no} → {word}");
@@ -342,9 +338,9 @@ mod tests {
 
     #[test]
     fn payment_numbers_outside_what_we_issue_are_refused_before_use() {
-        assert!(valid_out_trade_no("T00000012345-2"));
+        assert!(OutTradeNo::parse("T00000012345-2").is_some());
         for bad in ["", "a b", "N-1<script>", &"9".repeat(33), "N/1"] {
-            assert!(!valid_out_trade_no(bad), "{bad}");
+            assert!(OutTradeNo::parse(bad).is_none(), "{bad}");
         }
     }
 

@@ -7,6 +7,7 @@ pub mod assets;
 pub mod i18n;
 pub mod notify;
 pub mod order;
+pub mod params;
 pub mod pay;
 pub mod shop;
 

@@ -21,7 +21,7 @@ use url::form_urlencoded::byte_serialize;
 use super::{Frame, Page};
 use crate::checkout::pay::{PayStart, WechatProblem, wechat_problem};
 use crate::checkout::{Checkout, CheckoutError};
-use crate::domain::{Channel, Order, OrderStatus};
+use crate::domain::{BuyerToken, Channel, Order, OrderStatus};
 use crate::http::client_ip::ClientIp;
 
 pub use pages::{JsapiPage, MwebPage, NativePage, OpenInWechatPage, ProblemPage};
@@ -105,7 +105,7 @@ pub struct PayContext<'a> {
 /// `GET /pay/<token>`
 #[get("/<token>")]
 async fn pay(
-    token: &str,
+    token: Option<BuyerToken>,
     checkout: &State<Arc<Checkout>>,
     frame: Frame,
     channel: BrowserChannel,
@@ -113,7 +113,7 @@ async fn pay(
     ip: ClientIp,
     jar: &CookieJar<'_>,
 ) -> Result<PayAnswer, Status> {
-    let order = order_for(checkout, token)?;
+    let order = order_for(checkout, token.as_ref())?;
     if order.status != OrderStatus::Pending {
         return Ok(to_order_page(&order));
     }
@@ -128,13 +128,10 @@ async fn pay(
     }
 }
 
-/// The order a buyer token names: 404 when there is none.
-fn order_for(checkout: &Checkout, token: &str) -> Result<Order, Status> {
-    // why: tokens are 22 URL-safe characters; anything long is not one, and not worth a lookup.
-    if token.len() > 64 {
-        return Err(Status::NotFound);
-    }
-    match checkout.store.order_by_token(token) {
+/// The order a buyer token names: 404 when there is none (or the segment is not a token).
+fn order_for(checkout: &Checkout, token: Option<&BuyerToken>) -> Result<Order, Status> {
+    let token = token.ok_or(Status::NotFound)?;
+    match checkout.store.order_by_token(token.as_str()) {
         Ok(Some(order)) => Ok(order),
         Ok(None) => Err(Status::NotFound),
         Err(e) => {

@@ -19,7 +19,7 @@ use rocket::{Request, State, get, post};
 use crate::checkout::Checkout;
 use crate::checkout::place::{MAX_QTY, PlaceError, Refusal};
 use crate::domain::product::valid_slug;
-use crate::domain::{Contact, Product, Required};
+use crate::domain::{Contact, Product, Required, Slug};
 use crate::http::same_origin::SameOrigin;
 use crate::web::{Frame, Page};
 
@@ -144,9 +144,13 @@ fn product(
     co: &State<Arc<Checkout>>,
     frame: Frame,
     jar: &CookieJar<'_>,
-    slug: &str,
+    slug: Option<Slug>,
 ) -> Result<Page<ProductPage>, Problem> {
-    let p = buyable(co, slug)
+    let found = match &slug {
+        Some(slug) => buyable(co, slug.as_str()),
+        None => Ok(None),
+    };
+    let p = found
         .map_err(|e| failed(frame, &e, "/"))?
         .ok_or_else(|| not_found(frame, ("商品不存在", "No such product")))?;
     Ok(Page(ProductPage {

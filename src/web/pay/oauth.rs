@@ -16,7 +16,7 @@ use super::pages::{self, Trouble};
 use super::{BuyerBase, PayAnswer, PayContext, order_for, to_order_page};
 use crate::checkout::Checkout;
 use crate::checkout::pay::{WechatProblem, wechat_problem};
-use crate::domain::{Order, OrderStatus};
+use crate::domain::{BuyerToken, Order, OrderStatus};
 use crate::http::client_ip::ClientIp;
 use crate::web::Frame;
 use crate::wxpay::oauth::OAuthErrorKind;
@@ -111,7 +111,7 @@ fn to_pay_page(order: &Order) -> PayAnswer {
 #[allow(clippy::too_many_arguments)] // why: Rocket handlers take their guards as arguments.
 #[get("/<token>/oauth?<code>&<state>")]
 pub async fn oauth_return(
-    token: &str,
+    token: Option<BuyerToken>,
     code: Option<&str>,
     state: Option<&str>,
     checkout: &State<Arc<Checkout>>,
@@ -120,13 +120,13 @@ pub async fn oauth_return(
     ip: ClientIp,
     jar: &CookieJar<'_>,
 ) -> Result<PayAnswer, Status> {
-    let order = order_for(checkout, token)?;
+    let order = order_for(checkout, token.as_ref())?;
     if order.status != OrderStatus::Pending {
         return Ok(to_order_page(&order));
     }
     let ctx = PayContext { checkout, frame, base, ip };
     let appid = &checkout.settings.appid;
-    let pending = pending_state(jar).filter(|(s, t, _)| Some(s.as_str()) == state && t == token);
+    let pending = pending_state(jar).filter(|(s, t, _)| Some(s.as_str()) == state && *t == order.token);
     let Some((_, _, tries)) = pending else {
         // why: a reload or a repeated redirect after the openid was learned can carry on;
         // otherwise this code was not asked for by this browser (or the cookie expired).

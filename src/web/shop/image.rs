@@ -8,6 +8,7 @@ use rocket::http::ContentType;
 use rocket::{State, get};
 
 use crate::checkout::Checkout;
+use crate::domain::Slug;
 use crate::web::assets::{Asset, IfNoneMatch};
 
 pub fn routes() -> Vec<rocket::Route> {
@@ -15,7 +16,14 @@ pub fn routes() -> Vec<rocket::Route> {
 }
 
 #[get("/<slug>?<v>")]
-fn serve(checkout: &State<Arc<Checkout>>, slug: &str, v: Option<&str>, inm: IfNoneMatch) -> Option<Asset> {
+fn serve(
+    checkout: &State<Arc<Checkout>>,
+    slug: Option<Slug>,
+    v: Option<&str>,
+    inm: IfNoneMatch,
+) -> Option<Asset> {
+    let slug = slug?;
+    let slug = slug.as_str();
     let product = checkout.store.product(slug).ok()??;
     let meta = product.image?;
     let versioned = v == Some(meta.etag.as_str());
