@@ -297,8 +297,9 @@ impl Checkout {
         self.give_back(&order.lines)
     }
 
-    /// Adds the quantities of `lines` back to their products' stock, all in one transaction
-    /// with whatever else changes them at the moment (orders, the merchant's edits).
+    /// Adds the quantities of `lines` back to their products' stock, in one store transaction
+    /// over those products: an order placed or an edit saved at the same moment is applied
+    /// before or after it, never lost to it.
     pub(crate) fn give_back(&self, lines: &[Line]) -> Result<(), CheckoutError> {
         let slugs: Vec<&str> = lines.iter().map(|l| l.slug.as_str()).collect();
         self.store.update_products(&slugs, |products| {
