@@ -188,3 +188,25 @@ async fn archiving_takes_a_product_out_of_the_shop_and_moving_changes_the_shop_o
         assert!(home.contains(action), "{action} is in the audit log");
     }
 }
+
+#[tokio::test]
+async fn an_edit_form_opened_before_an_order_keeps_the_stock_the_order_left() {
+    let (server, merchant) = signed_in().await;
+    create(&merchant, &tea("19.90"), None).await;
+    // The merchant opens the edit form (stock 12) …
+    let (_, form) = merchant.page("/admin/products/silver-needle/edit").await;
+    assert!(form.contains("name=\"stock_seen\" value=\"12\""), "the form says what stock it showed");
+    // … a buyer orders one meanwhile …
+    ordered_total(&server, "silver-needle").await;
+    // … and the merchant saves a new name with the stock field as the form showed it.
+    let mut fields = tea("19.90");
+    fields.retain(|(k, _)| *k != "slug");
+    fields.push(("stock_seen", "12".to_owned()));
+    fields[0].1 = "白毫银针（新）".to_owned();
+    let fields: Vec<(&str, &str)> = fields.iter().map(|(k, v)| (*k, v.as_str())).collect();
+    let res = merchant.post_multipart("/admin/products/silver-needle/edit", &fields, None).await;
+    assert_eq!(res.status(), 303);
+    let (_, edit) = merchant.page("/admin/products/silver-needle/edit").await;
+    assert!(edit.contains("白毫银针（新）"), "the new name is saved");
+    assert!(edit.contains("name=\"stock\" value=\"11\""), "the order's unit is not given back: {edit}");
+}
