@@ -13,7 +13,7 @@ use time::{Date, Duration as Days};
 
 use super::orders::{beijing_midnight, beijing_today};
 use super::{Admin, AdminError, AdminSession, Chrome, Section, audit};
-use crate::domain::Fen;
+use crate::domain::{EventKind, Fen};
 use crate::store::{OrderSummary, Store, StoreError};
 use crate::web::{Frame, Lang, Page};
 use crate::wxpay::messages::beijing_display;
@@ -135,7 +135,7 @@ fn tick(i: usize, n: usize, x: u32) -> Option<Tick> {
 
 pub struct Attention {
     pub at: String,
-    pub kind: String,
+    pub kind: EventKind,
     pub message: String,
     pub order_no: Option<String>,
 }

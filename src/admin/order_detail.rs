@@ -21,7 +21,7 @@ use super::{Admin, AdminError, AdminSession, Chrome, Section, audit};
 use crate::checkout::merchant::{CloseOutcome, SyncLine};
 use crate::checkout::{Checkout, CheckoutError};
 use crate::domain::refund::{self, Refund, RefundStatus};
-use crate::domain::{AttemptState, Event, Order, OrderNo, OrderStatus};
+use crate::domain::{AttemptState, Event, EventKind, Order, OrderNo, OrderStatus};
 use crate::web::{Frame, Lang, Page};
 use crate::wxpay::messages::beijing_display;
 
@@ -67,7 +67,7 @@ pub struct AttemptView {
 pub struct EventView {
     pub at: String,
     pub source: String,
-    pub kind: String,
+    pub kind: EventKind,
     pub message: String,
     pub attention: bool,
     pub raw: Option<String>,

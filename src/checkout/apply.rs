@@ -5,7 +5,7 @@
 //! amount; the change and its event are one store transaction, flushed before returning.
 
 use crate::domain::order::Mismatch;
-use crate::domain::{Applied, Event, EventSource, PaymentFacts};
+use crate::domain::{Applied, Event, EventKind, EventSource, PaymentFacts};
 use crate::wxpay::messages::{OrderQueryResponse, TradeState, parse_beijing_time};
 use crate::wxpay::notify::PaidOrder;
 
@@ -32,7 +32,7 @@ impl Checkout {
                 "payment {} of {} fen for unknown out_trade_no {}",
                 facts.transaction_id, facts.total_fee, facts.out_trade_no
             );
-            let mut event = Event::new(self.now(), source, "unknown_order", message).attention();
+            let mut event = Event::new(self.now(), source, EventKind::UnknownOrder, message).attention();
             event.raw = raw.map(str::to_owned);
             self.store.record_unmatched(&event)?;
             self.store.flush().await?;
@@ -61,19 +61,19 @@ fn payment_event(
     let event = match applied {
         Applied::Duplicate => return None,
         Applied::Paid => {
-            Event::new(at, source, "paid", format!("paid by {} (WeChat {tx})", facts.out_trade_no))
+            Event::new(at, source, EventKind::Paid, format!("paid by {} (WeChat {tx})", facts.out_trade_no))
         }
         Applied::DoublePayment => Event::new(
             at,
             source,
-            "double_payment",
+            EventKind::DoublePayment,
             format!("attempt {} was paid too (WeChat {tx}): refund it", facts.out_trade_no),
         )
         .attention(),
         Applied::Mismatch(Mismatch::Amount { expected, got }) => Event::new(
             at,
             source,
-            "amount_mismatch",
+            EventKind::AmountMismatch,
             format!(
                 "WeChat reports {got} fen paid for {}, the order is {} fen: not applied",
                 facts.out_trade_no,
@@ -84,14 +84,14 @@ fn payment_event(
         Applied::Mismatch(Mismatch::Merchant) => Event::new(
             at,
             source,
-            "merchant_mismatch",
+            EventKind::MerchantMismatch,
             format!("payment for appid {} / mch_id {}: not ours, not applied", facts.appid, facts.mch_id),
         )
         .attention(),
         Applied::UnknownAttempt => Event::new(
             at,
             source,
-            "unknown_attempt",
+            EventKind::UnknownAttempt,
             format!("no attempt {} on this order: not applied", facts.out_trade_no),
         )
         .attention(),

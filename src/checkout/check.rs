@@ -7,7 +7,7 @@
 
 use std::time::Duration;
 
-use crate::domain::{AttemptState, Event, EventSource, Order, OrderStatus};
+use crate::domain::{AttemptState, Event, EventKind, EventSource, Order, OrderStatus};
 use crate::wxpay::{self, messages::OrderRef, messages::TradeState};
 
 use super::apply::{Outcome, facts_from_query};
@@ -97,7 +97,7 @@ impl Checkout {
         let (_, changed) = self.store.update_order(order_no, |o| {
             let changed = close_open_attempt(o, out_trade_no);
             let events = if changed {
-                vec![Event::new(self.now(), source, "attempt_closed", message.clone())]
+                vec![Event::new(self.now(), source, EventKind::AttemptClosed, message.clone())]
             } else {
                 vec![]
             };

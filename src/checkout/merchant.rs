@@ -8,7 +8,7 @@
 
 use std::time::Duration;
 
-use crate::domain::{Applied, AttemptState, Event, EventSource, Order, OrderStatus};
+use crate::domain::{Applied, AttemptState, Event, EventKind, EventSource, Order, OrderStatus};
 use crate::wxpay::messages::{OrderRef, TradeState};
 
 use super::apply::facts_from_query;
@@ -65,7 +65,7 @@ impl Checkout {
                 .collect();
             format!("synced with WeChat: {}", parts.join("; "))
         };
-        let event = Event::new(self.now(), EventSource::Admin, "synced", summary);
+        let event = Event::new(self.now(), EventSource::Admin, EventKind::Synced, summary);
         self.store.update_order(order_no, |_| ((), vec![event.clone()]))?;
         self.store.flush().await?;
         Ok(lines)
@@ -127,7 +127,12 @@ impl Checkout {
                     a.state = AttemptState::Closed;
                     (
                         true,
-                        vec![Event::new(self.now(), EventSource::Admin, "attempt_closed", message.clone())],
+                        vec![Event::new(
+                            self.now(),
+                            EventSource::Admin,
+                            EventKind::AttemptClosed,
+                            message.clone(),
+                        )],
                     )
                 }
                 None => (false, vec![]),
@@ -240,7 +245,7 @@ impl Checkout {
             if others_open || !o.close(at) {
                 return (false, vec![]);
             }
-            (true, vec![Event::new(at, EventSource::Admin, "closed", message.clone())])
+            (true, vec![Event::new(at, EventSource::Admin, EventKind::Closed, message.clone())])
         })?;
         if !did {
             return Ok(if closed.status.is_paid() {

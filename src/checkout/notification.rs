@@ -5,7 +5,7 @@
 //! once we know we will never accept it (resending cannot change that); FAIL when it is
 //! not verifiably WeChat's, or when we could not write (so WeChat retries).
 
-use crate::domain::{Applied, Event, EventSource};
+use crate::domain::{Applied, Event, EventKind, EventSource};
 use crate::wxpay::notify::{NotifyError, PaymentNotification, parse_payment_notification};
 use crate::wxpay::xml;
 
@@ -35,7 +35,8 @@ impl Checkout {
             // 15 more times over a day. The admin sees it.
             Err(NotifyError::WrongMerchant { field, got }) => {
                 let message = format!("payment notification for {field} {got:?}: not ours, not applied");
-                self.record_unmatched(&kind_event("merchant_mismatch", message, self.now()), body).await
+                self.record_unmatched(&kind_event(EventKind::MerchantMismatch, message, self.now()), body)
+                    .await
             }
             Err(NotifyError::NotSuccess { code, msg }) if verified_business_failure(body) => {
                 self.record_failed_payment(body, &code, &msg).await
@@ -80,8 +81,8 @@ impl Checkout {
         let out_trade_no = fields.get("out_trade_no").unwrap_or_default();
         let message = format!("WeChat reports payment of {out_trade_no} failed ({code} {msg})");
         let raw = String::from_utf8_lossy(body).into_owned();
-        let event =
-            Event::new(self.now(), EventSource::Notification, "payment_failed", message).with_raw(raw);
+        let event = Event::new(self.now(), EventSource::Notification, EventKind::PaymentFailed, message)
+            .with_raw(raw);
         match self.store.order_by_out_trade_no(out_trade_no)? {
             Some(order) => {
                 self.store.update_order(&order.no, |_| ((), vec![event.clone()]))?;
@@ -101,7 +102,7 @@ impl Checkout {
     }
 }
 
-fn kind_event(kind: &str, message: String, at: i64) -> Event {
+fn kind_event(kind: EventKind, message: String, at: i64) -> Event {
     Event::new(at, EventSource::Notification, kind, message).attention()
 }
 

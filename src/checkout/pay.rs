@@ -14,7 +14,7 @@ use time::OffsetDateTime;
 use url::Url;
 
 use crate::domain::order::PrepayRequest;
-use crate::domain::{Attempt, AttemptState, Channel, Event, EventSource, Order, OrderStatus};
+use crate::domain::{Attempt, AttemptState, Channel, Event, EventKind, EventSource, Order, OrderStatus};
 use crate::wxpay::jsapi::JsapiPayParams;
 use crate::wxpay::messages::h5_wap_scene_info;
 use crate::wxpay::messages::{TradeKind, UnifiedOrder, UnifiedOrderResponse};
@@ -161,7 +161,7 @@ impl Checkout {
             let event = Event::new(
                 now,
                 EventSource::Buyer,
-                "attempt_started",
+                EventKind::AttemptStarted,
                 format!("{trade_type} attempt {out_trade_no} started"),
             );
             (out_trade_no, vec![event])
@@ -268,7 +268,8 @@ impl Checkout {
         call: &str,
         e: &wxpay::Error,
     ) -> Result<(), CheckoutError> {
-        let mut event = Event::new(self.now(), EventSource::System, "wechat_error", format!("{call}: {e}"));
+        let mut event =
+            Event::new(self.now(), EventSource::System, EventKind::WechatError, format!("{call}: {e}"));
         if let wxpay::Error::Business { raw, .. } = e {
             event = event.with_raw(xml::to_xml(raw));
         }
@@ -337,7 +338,7 @@ fn save_prepay(
     a.client_ip = ip.to_owned();
     let word = if renewed { "renewed" } else { "issued" };
     let message = format!("prepay {} {word} for {out_trade_no}", answer.prepay_id);
-    ((), vec![Event::new(at, EventSource::System, "prepay", message)])
+    ((), vec![Event::new(at, EventSource::System, EventKind::Prepay, message)])
 }
 
 /// Whether the attempt's link is still good for a while.

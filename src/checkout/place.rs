@@ -5,7 +5,9 @@
 //! Stock (when a product counts it) is checked and reserved here, in one store transaction
 //! with the prices; releasing it when an order closes is the closer's job.
 
-use crate::domain::{Contact, Event, EventSource, Fen, Line, Order, OrderStatus, Product, Required};
+use crate::domain::{
+    Contact, Event, EventKind, EventSource, Fen, Line, Order, OrderStatus, Product, Required,
+};
 use crate::wxpay::messages::beijing_day;
 
 use super::{Checkout, CheckoutError, new_token};
@@ -222,7 +224,7 @@ impl Checkout {
         let placed = Event::new(
             order.created_at,
             EventSource::Buyer,
-            "placed",
+            EventKind::Placed,
             format!("{} line(s), total {}", order.lines.len(), order.total),
         );
         self.store.insert_order(&order, &[placed])?;

@@ -19,7 +19,7 @@ use std::time::Duration;
 use time::OffsetDateTime;
 
 use crate::config::Config;
-use crate::domain::{Applied, Attempt, Event, EventSource, Line, Order, OrderStatus};
+use crate::domain::{Applied, Attempt, Event, EventKind, EventSource, Line, Order, OrderStatus};
 use crate::wxpay;
 
 use super::check::Queried;
@@ -255,8 +255,9 @@ impl Reconciler {
                 "WeChat answers ORDERNOTEXIST for {} though it issued a prepay: the order stays pending, check it in the merchant platform",
                 a.out_trade_no
             );
-            let event = Event::new(self.checkout.now(), EventSource::Reconciler, "wechat_unknown", message)
-                .attention();
+            let event =
+                Event::new(self.checkout.now(), EventSource::Reconciler, EventKind::WechatUnknown, message)
+                    .attention();
             self.checkout.store.update_order(&order.no, |_| ((), vec![event.clone()]))?;
             self.checkout.store.flush().await?;
         }
@@ -277,7 +278,7 @@ impl Reconciler {
             if others_open || !o.close(at) {
                 return (false, vec![]);
             }
-            (true, vec![Event::new(at, EventSource::Reconciler, "closed", message.clone())])
+            (true, vec![Event::new(at, EventSource::Reconciler, EventKind::Closed, message.clone())])
         })?;
         if did {
             self.checkout.store.flush().await?;

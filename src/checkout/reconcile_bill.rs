@@ -17,7 +17,7 @@ use time::{Date, OffsetDateTime};
 
 use crate::domain::order::Mismatch;
 use crate::domain::refund::{Refund, RefundStatus};
-use crate::domain::{Applied, AttemptState, Event, EventSource, Order, OrderStatus, PaymentFacts};
+use crate::domain::{Applied, AttemptState, Event, EventKind, EventSource, Order, OrderStatus, PaymentFacts};
 use crate::store::refunds::{Discrepancy, DiscrepancyKind, ReconciliationRecord, RunOutcome};
 use crate::wxpay::bill::BillRow;
 use crate::wxpay::messages::{BEIJING, BillType, DownloadBill, beijing_day, beijing_midnight};
@@ -224,7 +224,7 @@ impl Checkout {
                 crate::wxpay::bill::format_yuan(amount, 2),
                 row.out_trade_no
             );
-            let event = Event::new(self.now(), EventSource::Reconciler, "orphan_payment", message);
+            let event = Event::new(self.now(), EventSource::Reconciler, EventKind::OrphanPayment, message);
             self.store.update_order(&order.no, |_| ((), vec![event.clone()]))?;
         }
         out.push(found(kind, false, Some(&order)));
@@ -320,7 +320,8 @@ impl Checkout {
     /// the attention list when no order is known.
     async fn bill_tell(&self, day: &str, d: &Discrepancy) -> Result<(), CheckoutError> {
         let message = format!("reconciliation of {day}: {}", describe(d, true));
-        let event = Event::new(self.now(), EventSource::Reconciler, "reconciliation", message).attention();
+        let event =
+            Event::new(self.now(), EventSource::Reconciler, EventKind::Reconciliation, message).attention();
         match &d.order_no {
             Some(no) => {
                 self.store.update_order(no, |_| ((), vec![event.clone()]))?;

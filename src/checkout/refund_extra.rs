@@ -9,16 +9,13 @@
 //! Once WeChat reports it settled, the double payment leaves the attention list.
 
 use crate::domain::refund::{self, ExtraDenied, ExtraRefund, Refund};
-use crate::domain::{Event, EventSource, Fen};
+use crate::domain::{Event, EventKind, EventSource, Fen};
 
 use super::refund_start::{NotStarted, Started};
 use super::{Checkout, CheckoutError};
 
 /// The reason kept with the refund and sent to WeChat (the buyer's refund message shows it).
 pub const REASON: &str = "重复支付退款";
-
-/// The timeline kind of a double payment WeChat has given back.
-pub const GIVEN_BACK: &str = "extra_payment_refunded";
 
 fn denied_words(d: &ExtraDenied) -> String {
     match d {
@@ -69,7 +66,8 @@ impl Checkout {
             "refund {} of {} requested to give back double payment {out_trade_no}; the order's own payment is unchanged",
             refund.out_refund_no, refund.amount
         );
-        self.note_refund(order_no, Event::new(at, EventSource::Admin, "refund_requested", message)).await?;
+        self.note_refund(order_no, Event::new(at, EventSource::Admin, EventKind::RefundRequested, message))
+            .await?;
         let refund = self.send_refund(&order, refund).await?;
         Ok(Started { refund, repeated: false })
     }
@@ -116,7 +114,7 @@ pub(super) fn given_back_event(
     Event::new(
         at,
         source,
-        GIVEN_BACK,
+        EventKind::ExtraPaymentRefunded,
         format!(
             "refund {out_refund_no} of {amount} gave back double payment {out_trade_no} (WeChat {id}); the order's own payment is unchanged"
         ),
@@ -126,14 +124,14 @@ pub(super) fn given_back_event(
 /// Whether the timeline already tells that refund `out_refund_no` gave a double payment back.
 pub(super) fn already_given_back(history: &[Event], out_refund_no: &str) -> bool {
     let head = format!("refund {out_refund_no} ");
-    history.iter().any(|e| e.kind == GIVEN_BACK && e.message.starts_with(&head))
+    history.iter().any(|e| e.kind == EventKind::ExtraPaymentRefunded && e.message.starts_with(&head))
 }
 
 /// Whether `e` reports `out_trade_no` as a double payment: from a notification or query
 /// (`apply`), or from the day's reconciliation against WeChat's bill.
 fn names_double_payment(e: &Event, out_trade_no: &str) -> bool {
-    let about =
-        e.kind == "double_payment" || (e.kind == "reconciliation" && e.message.contains("double payment"));
+    let about = e.kind == EventKind::DoublePayment
+        || (e.kind == EventKind::Reconciliation && e.message.contains("double payment"));
     // why whole words: `N-1` must not match an event about `N-12`.
     let word = |c: char| c.is_ascii_alphanumeric() || "_-|*@".contains(c);
     about && e.message.split(|c: char| !word(c)).any(|w| w == out_trade_no)
@@ -145,17 +143,17 @@ mod tests {
 
     #[test]
     fn only_the_reports_of_that_double_payment_are_resolved() {
-        let ev = |kind: &str, msg: &str| Event::new(1, EventSource::Notification, kind, msg).attention();
-        let double = ev("double_payment", "attempt N-2 was paid too (WeChat 4200): refund it");
+        let ev = |kind: EventKind, msg: &str| Event::new(1, EventSource::Notification, kind, msg).attention();
+        let double = ev(EventKind::DoublePayment, "attempt N-2 was paid too (WeChat 4200): refund it");
         assert!(names_double_payment(&double, "N-2"));
         assert!(!names_double_payment(&double, "N-1"));
-        assert!(!names_double_payment(&ev("double_payment", "attempt N-21 was paid too"), "N-2"));
+        assert!(!names_double_payment(&ev(EventKind::DoublePayment, "attempt N-21 was paid too"), "N-2"));
         let bill = ev(
-            "reconciliation",
+            EventKind::Reconciliation,
             "reconciliation of 2024-01-01: WeChat took ¥8.00 for N-2, but the order was already paid by another attempt: a double payment to refund",
         );
         assert!(names_double_payment(&bill, "N-2"));
-        assert!(!names_double_payment(&ev("amount_mismatch", "N-2"), "N-2"));
+        assert!(!names_double_payment(&ev(EventKind::AmountMismatch, "N-2"), "N-2"));
     }
 
     #[test]

@@ -13,7 +13,7 @@ use std::time::Duration;
 
 use crate::domain::order::RefundRefused;
 use crate::domain::refund::{self, Refund, RefundDenied, RefundStatus, Settlement};
-use crate::domain::{Event, EventSource, Fen, Order};
+use crate::domain::{Event, EventKind, EventSource, Fen, Order};
 use crate::wxpay::messages::{
     self, OrderRef, RefundQuery, RefundQueryBy, RefundResponse, RefundStatus as WxRefundStatus,
 };
@@ -136,7 +136,8 @@ impl Checkout {
             Err(NotStarted::Denied(words)) => return Err(CheckoutError::Invalid(words)),
         };
         let message = format!("refund {} of {amount} requested: {reason}", refund.out_refund_no);
-        self.note_refund(order_no, Event::new(at, EventSource::Admin, "refund_requested", message)).await?;
+        self.note_refund(order_no, Event::new(at, EventSource::Admin, EventKind::RefundRequested, message))
+            .await?;
         let refund = self.send_refund(&order, refund).await?;
         Ok(Started { refund, repeated: false })
     }
@@ -187,7 +188,7 @@ impl Checkout {
                 let e = Event::new(
                     at,
                     EventSource::Admin,
-                    "refund_accepted",
+                    EventKind::RefundAccepted,
                     format!(
                         "refund {no} of {} accepted by WeChat (refund id {id}); it settles when WeChat reports SUCCESS",
                         r.amount
@@ -199,7 +200,7 @@ impl Checkout {
                 let e = Event::new(
                     at,
                     EventSource::Admin,
-                    "refund_failed",
+                    EventKind::RefundFailed,
                     format!("WeChat refused refund {no}: {why}"),
                 );
                 (e.attention(), self.store.update_refund(no, |x| x.failed(why, at))?)
@@ -208,7 +209,7 @@ impl Checkout {
                 let e = Event::new(
                     at,
                     EventSource::Admin,
-                    "refund_unanswered",
+                    EventKind::RefundUnanswered,
                     format!(
                         "refund {no}: no usable answer from WeChat ({why}); it waits — Retry resends the same refund number, which WeChat refunds at most once"
                     ),
@@ -220,7 +221,7 @@ impl Checkout {
                 let e = Event::new(
                     at,
                     EventSource::Admin,
-                    "refund_failed",
+                    EventKind::RefundFailed,
                     format!("refund {no} not sent: {why}"),
                 );
                 (e.attention(), self.store.update_refund(no, |x| x.failed(why, at))?)
@@ -292,7 +293,10 @@ impl Checkout {
                         r.amount.get()
                     );
                     return self
-                        .note_refund(&r.order_no, Event::new(at, source, "refund_mismatch", msg).attention())
+                        .note_refund(
+                            &r.order_no,
+                            Event::new(at, source, EventKind::RefundMismatch, msg).attention(),
+                        )
                         .await;
                 }
                 self.settle_refund(r, s, Some(&rec.refund_id), source).await
@@ -309,7 +313,7 @@ impl Checkout {
                         let msg = format!("refund {} released: {why}", r.out_refund_no);
                         self.note_refund(
                             &r.order_no,
-                            Event::new(at, source, "refund_failed", msg).attention(),
+                            Event::new(at, source, EventKind::RefundFailed, msg).attention(),
                         )
                         .await?;
                     }
@@ -359,7 +363,7 @@ impl Checkout {
                 Event::new(
                     at,
                     source,
-                    "refund_failed",
+                    EventKind::RefundFailed,
                     format!("refund {no} failed (CHANGE, 退款异常): refund it another way"),
                 )
                 .attention(),
@@ -368,7 +372,7 @@ impl Checkout {
                 Event::new(
                     at,
                     source,
-                    "refund_closed",
+                    EventKind::RefundClosed,
                     format!("refund {no} was closed (REFUNDCLOSE): nothing refunded"),
                 )
                 .attention(),
@@ -393,15 +397,18 @@ fn success_event(
 ) -> Option<Event> {
     let id = refund_id.unwrap_or("?");
     match o.apply_refund(no, amount) {
-        Ok(true) => {
-            Some(Event::new(at, source, "refunded", format!("refund {no} of {amount} settled (WeChat {id})")))
-        }
+        Ok(true) => Some(Event::new(
+            at,
+            source,
+            EventKind::Refunded,
+            format!("refund {no} of {amount} settled (WeChat {id})"),
+        )),
         Ok(false) => None,
         Err(RefundRefused::NotPaid) => Some(
             Event::new(
                 at,
                 source,
-                "refund_mismatch",
+                EventKind::RefundMismatch,
                 format!("refund {no} of {amount} for an order not paid: not recorded"),
             )
             .attention(),
@@ -410,7 +417,7 @@ fn success_event(
             Event::new(
                 at,
                 source,
-                "refund_mismatch",
+                EventKind::RefundMismatch,
                 format!("refund {no} of {amount} exceeds what was paid: not recorded"),
             )
             .attention(),

@@ -10,12 +10,12 @@
 //! reported status. Every outcome is on disk before we answer SUCCESS.
 
 use crate::domain::order::RefundRefused;
-use crate::domain::{Event, EventSource, Fen, Order};
+use crate::domain::{Event, EventKind, EventSource, Fen, Order};
 use crate::wxpay::messages::RefundStatus;
 use crate::wxpay::notify::{RefundInfo, RefundNotification, parse_refund_notification};
 
 use super::notification::Receipt;
-use super::refund_extra::{GIVEN_BACK, already_given_back, given_back_event};
+use super::refund_extra::{already_given_back, given_back_event};
 use super::{Checkout, CheckoutError};
 
 impl Checkout {
@@ -47,7 +47,7 @@ impl Checkout {
                 "refund {} ({}) for unknown out_trade_no {}",
                 info.out_refund_no, info.refund_status, info.out_trade_no
             );
-            let event = Event::new(self.now(), EventSource::Notification, "unknown_order", message)
+            let event = Event::new(self.now(), EventSource::Notification, EventKind::UnknownOrder, message)
                 .attention()
                 .with_raw(n.raw_xml.clone());
             self.store.record_unmatched(&event)?;
@@ -96,15 +96,19 @@ impl Checkout {
 /// Applies what the refund notification says to `o` and returns its timeline entry;
 /// `None` when it was already counted (WeChat repeats notifications).
 fn refund_event(o: &mut Order, info: &RefundInfo, at: i64) -> Option<Event> {
-    let ev = |kind: &str, message: String| Event::new(at, EventSource::Notification, kind, message);
+    let ev = |kind: EventKind, message: String| Event::new(at, EventSource::Notification, kind, message);
     let no = &info.out_refund_no;
     if let Some(problem) = mismatch(o, info) {
-        return Some(ev("refund_mismatch", format!("refund {no}: {problem}; not recorded")).attention());
+        return Some(
+            ev(EventKind::RefundMismatch, format!("refund {no}: {problem}; not recorded")).attention(),
+        );
     }
     match &info.refund_status {
         RefundStatus::Success => {
             let Ok(amount) = Fen::new(info.refund_fee) else {
-                return Some(ev("refund_mismatch", format!("refund {no}: amount out of range")).attention());
+                return Some(
+                    ev(EventKind::RefundMismatch, format!("refund {no}: amount out of range")).attention(),
+                );
             };
             // why not on the order's tally: the buyer's one counted payment is still held.
             if o.is_extra_payment(&info.out_trade_no) {
@@ -114,20 +118,20 @@ fn refund_event(o: &mut Order, info: &RefundInfo, at: i64) -> Option<Event> {
             }
             match o.apply_refund(no, amount) {
                 Ok(true) => Some(ev(
-                    "refunded",
+                    EventKind::Refunded,
                     format!("refund {no} of {amount} settled (WeChat {})", info.refund_id),
                 )),
                 Ok(false) => None,
                 Err(RefundRefused::NotPaid) => Some(
                     ev(
-                        "refund_mismatch",
+                        EventKind::RefundMismatch,
                         format!("refund {no} of {amount} for an order not paid: not recorded"),
                     )
                     .attention(),
                 ),
                 Err(RefundRefused::TooMuch) => Some(
                     ev(
-                        "refund_mismatch",
+                        EventKind::RefundMismatch,
                         format!("refund {no} of {amount} exceeds what was paid: not recorded"),
                     )
                     .attention(),
@@ -135,14 +139,17 @@ fn refund_event(o: &mut Order, info: &RefundInfo, at: i64) -> Option<Event> {
             }
         }
         RefundStatus::Change => Some(
-            ev("refund_failed", format!("refund {no} failed (CHANGE, 退款异常): refund it another way"))
-                .attention(),
+            ev(
+                EventKind::RefundFailed,
+                format!("refund {no} failed (CHANGE, 退款异常): refund it another way"),
+            )
+            .attention(),
         ),
         RefundStatus::RefundClose => Some(
-            ev("refund_closed", format!("refund {no} was closed (REFUNDCLOSE): nothing refunded"))
+            ev(EventKind::RefundClosed, format!("refund {no} was closed (REFUNDCLOSE): nothing refunded"))
                 .attention(),
         ),
-        other => Some(ev("refund_status", format!("refund {no}: {other}"))),
+        other => Some(ev(EventKind::RefundStatus, format!("refund {no}: {other}"))),
     }
 }
 
@@ -160,9 +167,9 @@ fn mismatch(o: &Order, info: &RefundInfo) -> Option<String> {
 /// A failed or closed refund reported again adds no second entry, nor a double payment
 /// given back that refundquery already told about.
 fn already_noted(history: &[Event], e: &Event, out_refund_no: &str) -> bool {
-    match e.kind.as_str() {
-        "refunded" => false,
-        GIVEN_BACK => already_given_back(history, out_refund_no),
+    match e.kind {
+        EventKind::Refunded => false,
+        EventKind::ExtraPaymentRefunded => already_given_back(history, out_refund_no),
         _ => history.iter().any(|h| h.kind == e.kind && h.message == e.message),
     }
 }

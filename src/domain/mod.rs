@@ -2,6 +2,7 @@
 //! as pure functions. No I/O, no clock, no randomness: callers pass `now` and ids in.
 
 pub mod channel;
+pub mod event_kind;
 pub mod ids;
 pub mod money;
 pub mod order;
@@ -11,5 +12,7 @@ pub mod refund;
 pub use channel::Channel;
 pub use ids::{BuyerToken, OrderNo, OutTradeNo, Slug};
 pub use money::Fen;
-pub use order::{Applied, Attempt, AttemptState, Event, EventSource, Line, Order, OrderStatus, PaymentFacts};
+pub use order::{
+    Applied, Attempt, AttemptState, Event, EventKind, EventSource, Line, Order, OrderStatus, PaymentFacts,
+};
 pub use product::{Contact, Product, Required};

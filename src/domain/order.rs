@@ -6,6 +6,7 @@
 
 use serde::{Deserialize, Serialize};
 
+pub use super::event_kind::EventKind;
 use super::product::Contact;
 use super::{Channel, Fen};
 
@@ -255,9 +256,8 @@ pub struct Event {
     /// Unix seconds, UTC.
     pub at: i64,
     pub source: EventSource,
-    /// A short machine word: `placed`, `attempt_started`, `paid`, `duplicate`, `double_payment`,
-    /// `amount_mismatch`, `merchant_mismatch`, `unknown_order`, `wechat_error`, `closed`, …
-    pub kind: String,
+    /// What happened, stored as its short word (`placed`, `attempt_started`, `paid`, …).
+    pub kind: EventKind,
     pub message: String,
     /// Needs the merchant's attention (mismatches, double payments, failures).
     pub attention: bool,
@@ -265,8 +265,8 @@ pub struct Event {
 }
 
 impl Event {
-    pub fn new(at: i64, source: EventSource, kind: &str, message: impl Into<String>) -> Event {
-        Event { at, source, kind: kind.to_owned(), message: message.into(), attention: false, raw: None }
+    pub fn new(at: i64, source: EventSource, kind: EventKind, message: impl Into<String>) -> Event {
+        Event { at, source, kind, message: message.into(), attention: false, raw: None }
     }
 
     pub fn attention(mut self) -> Event {

@@ -2,7 +2,7 @@ use std::sync::Arc;
 
 use super::*;
 use crate::domain::order::{Attempt, AttemptState, Line, PaymentFacts};
-use crate::domain::{Applied, Channel, Contact, EventSource, Fen};
+use crate::domain::{Applied, Channel, Contact, EventKind, EventSource, Fen};
 
 use crate::store::test_dir::TempDir;
 
@@ -57,8 +57,8 @@ fn facts(no: &str) -> PaymentFacts {
 fn pay(o: &mut Order, no: &str) -> (Applied, Vec<Event>) {
     let applied = o.apply_payment(&facts(no), "wx", "1");
     let events = match applied {
-        Applied::Paid => vec![Event::new(1, EventSource::Notification, "paid", "paid")],
-        _ => vec![Event::new(1, EventSource::Notification, "duplicate", "again")],
+        Applied::Paid => vec![Event::new(1, EventSource::Notification, EventKind::Paid, "paid")],
+        _ => vec![Event::new(1, EventSource::Notification, EventKind::Duplicate, "again")],
     };
     (applied, events)
 }
@@ -67,15 +67,15 @@ fn pay(o: &mut Order, no: &str) -> (Applied, Vec<Event>) {
 fn an_order_is_found_by_its_number_token_and_out_trade_no_and_its_events_are_kept_in_order() {
     let dir = TempDir::new("find");
     let store = Store::open(dir.path()).expect("open");
-    let placed = Event::new(1, EventSource::Buyer, "placed", "placed");
+    let placed = Event::new(1, EventSource::Buyer, EventKind::Placed, "placed");
     store.insert_order(&order("N1"), std::slice::from_ref(&placed)).expect("insert");
     assert_eq!(store.order("N1").expect("read").map(|o| o.no), Some("N1".into()));
     assert!(store.order_by_token("tok-N1").expect("read").is_some());
     assert!(store.order_by_out_trade_no("N1-1").expect("read").is_some());
     assert!(store.order_by_token("tok-N2").expect("read").is_none());
     store.update_order("N1", |o| pay(o, "N1")).expect("update");
-    let kinds: Vec<String> = store.events("N1").expect("events").into_iter().map(|e| e.kind).collect();
-    assert_eq!(kinds, ["placed", "paid"]);
+    let kinds: Vec<EventKind> = store.events("N1").expect("events").into_iter().map(|e| e.kind).collect();
+    assert_eq!(kinds, [EventKind::Placed, EventKind::Paid]);
     assert!(store.order_by_transaction_id("4200N1").expect("read").is_some());
 }
 
@@ -93,7 +93,8 @@ fn fifty_concurrent_payments_of_one_order_change_it_exactly_once() {
     let outcomes: Vec<Applied> = handles.into_iter().map(|h| h.join().expect("thread")).collect();
     assert_eq!(outcomes.iter().filter(|a| **a == Applied::Paid).count(), 1);
     assert_eq!(outcomes.iter().filter(|a| **a == Applied::Duplicate).count(), 49);
-    let paid_events = store.events("N1").expect("events").iter().filter(|e| e.kind == "paid").count();
+    let paid_events =
+        store.events("N1").expect("events").iter().filter(|e| e.kind == EventKind::Paid).count();
     assert_eq!(paid_events, 1);
 }
 
@@ -145,15 +146,17 @@ fn attention_events_are_listed_newest_first_with_unmatched_ones() {
     store.insert_order(&order("N1"), &[]).expect("insert");
     store
         .update_order("N1", |_| {
-            ((), vec![Event::new(10, EventSource::Notification, "amount_mismatch", "x").attention()])
+            ((), vec![Event::new(10, EventSource::Notification, EventKind::AmountMismatch, "x").attention()])
         })
         .expect("update");
     store
-        .record_unmatched(&Event::new(20, EventSource::Notification, "unknown_order", "y").attention())
+        .record_unmatched(
+            &Event::new(20, EventSource::Notification, EventKind::UnknownOrder, "y").attention(),
+        )
         .expect("record");
     let items = store.attention(10).expect("list");
     assert_eq!(items.len(), 2);
-    assert_eq!(items[0].event.kind, "unknown_order");
+    assert_eq!(items[0].event.kind, EventKind::UnknownOrder);
     assert_eq!(items[1].order_no.as_deref(), Some("N1"));
 }
 
@@ -164,18 +167,19 @@ fn a_resolved_event_leaves_the_attention_list_and_stays_on_the_timeline_unflagge
     store.insert_order(&order("N1"), &[]).expect("insert");
     store
         .update_order("N1", |_| {
-            let double = Event::new(10, EventSource::Notification, "double_payment", "N1-2").attention();
-            let other = Event::new(11, EventSource::Notification, "amount_mismatch", "x").attention();
+            let double =
+                Event::new(10, EventSource::Notification, EventKind::DoublePayment, "N1-2").attention();
+            let other = Event::new(11, EventSource::Notification, EventKind::AmountMismatch, "x").attention();
             ((), vec![double, other])
         })
         .expect("update");
-    assert_eq!(store.resolve_attention("N1", |e| e.kind == "double_payment").expect("resolve"), 1);
-    assert_eq!(store.resolve_attention("N1", |e| e.kind == "double_payment").expect("again"), 0);
+    assert_eq!(store.resolve_attention("N1", |e| e.kind == EventKind::DoublePayment).expect("resolve"), 1);
+    assert_eq!(store.resolve_attention("N1", |e| e.kind == EventKind::DoublePayment).expect("again"), 0);
     let items = store.attention(10).expect("list");
-    assert_eq!(items.iter().map(|i| i.event.kind.as_str()).collect::<Vec<_>>(), ["amount_mismatch"]);
+    assert_eq!(items.iter().map(|i| &i.event.kind).collect::<Vec<_>>(), [&EventKind::AmountMismatch]);
     let events = store.events("N1").expect("events");
     assert_eq!(events.len(), 2, "the timeline keeps both");
-    assert!(events.iter().any(|e| e.kind == "double_payment" && !e.attention));
+    assert!(events.iter().any(|e| e.kind == EventKind::DoublePayment && !e.attention));
 }
 
 #[test]
@@ -183,4 +187,50 @@ fn a_missing_order_cannot_be_updated() {
     let dir = TempDir::new("missing");
     let store = Store::open(dir.path()).expect("open");
     assert!(matches!(store.update_order("nope", |_| ((), vec![])), Err(StoreError::NoSuchOrder)));
+}
+
+/// An event as the store wrote it before kinds were an enum: version byte 1, then JSON with
+/// the kind as its word.
+fn old_record(kind: &str, attention: bool) -> Vec<u8> {
+    let json = format!(
+        r#"{{"at":10,"source":"notification","kind":"{kind}","message":"attempt N1-2 was paid too","attention":{attention},"raw":null}}"#
+    );
+    [&[1u8][..], json.as_bytes()].concat()
+}
+
+#[test]
+fn events_stored_with_the_old_kind_words_read_back_as_their_kinds_and_re_encode_byte_for_byte() {
+    let dir = TempDir::new("old-kinds");
+    let store = Store::open(dir.path()).expect("open");
+    store.insert_order(&order("N1"), &[]).expect("insert");
+    let stored = old_record("double_payment", true);
+    store.events.insert(keys::event("N1", 7), stored.as_slice()).expect("raw event");
+    let item = [&[1u8][..], br#"{"order_no":"N1","event":"#, &stored[1..], b"}"].concat();
+    store.attention.insert(keys::attention(10, 7), item).expect("raw attention item");
+
+    let events = store.events("N1").expect("old events read");
+    assert_eq!(events.len(), 1);
+    assert_eq!(events[0].kind, EventKind::DoublePayment);
+    assert_eq!(codec::encode(&events[0]).expect("encode"), stored, "written back exactly as it was");
+    assert_eq!(store.attention(10).expect("list")[0].event.kind, EventKind::DoublePayment);
+    assert_eq!(store.resolve_attention("N1", |e| e.kind == EventKind::DoublePayment).expect("resolve"), 1);
+}
+
+#[test]
+fn an_event_of_a_kind_this_build_does_not_know_keeps_its_order_readable_and_its_word() {
+    let dir = TempDir::new("unknown-kind");
+    let store = Store::open(dir.path()).expect("open");
+    store.insert_order(&order("N1"), &[]).expect("insert");
+    store.events.insert(keys::event("N1", 7), old_record("loyalty_points", true)).expect("raw event");
+    let item = [&[1u8][..], br#"{"order_no":"N1","event":"#, &old_record("loyalty_points", true)[1..], b"}"]
+        .concat();
+    store.attention.insert(keys::attention(10, 7), item).expect("raw attention item");
+
+    let events = store.events("N1").expect("the timeline stays readable");
+    assert_eq!(events[0].kind.as_str(), "loyalty_points");
+    assert_eq!(store.attention(10).expect("the attention list stays readable").len(), 1);
+    // resolving rewrites the event (flag cleared): the word must survive the round trip.
+    assert_eq!(store.resolve_attention("N1", |_| true).expect("resolve"), 1);
+    let rewritten = store.events.get(keys::event("N1", 7)).expect("read").expect("still there");
+    assert_eq!(rewritten.as_ref(), old_record("loyalty_points", false).as_slice());
 }

@@ -7,7 +7,7 @@
 
 use wxcheckout::config::Secret;
 use wxcheckout::domain::refund::RefundStatus;
-use wxcheckout::domain::{AttemptState, Order, OrderStatus};
+use wxcheckout::domain::{AttemptState, EventKind, Order, OrderStatus};
 use wxcheckout::wxpay::messages::{OrderRef, RefundQuery, RefundQueryBy, TradeState};
 
 use crate::helpers::live::Shop;
@@ -33,7 +33,7 @@ async fn double_paid_order(shop: &Shop, fee: u64) -> (Order, String) {
         .wait_order(&order.no, WITHIN, |o| o.attempt(&extra).is_some_and(|a| a.state == AttemptState::Paid))
         .await;
     assert_eq!(order.paid_by.as_deref(), Some(format!("{}-1", order.no).as_str()));
-    assert_eq!(shop.count_events(&order.no, "double_payment"), 1);
+    assert_eq!(shop.count_events(&order.no, EventKind::DoublePayment), 1);
     (order, extra)
 }
 
@@ -55,7 +55,7 @@ async fn refunds_at_wechat(shop: &Shop, out_trade_no: &str) -> u32 {
 /// Whether the double payment of the order is still on the dashboard's attention list.
 fn double_payment_needs_attention(shop: &Shop, no: &str) -> bool {
     let items = shop.checkout.store.attention(1000).unwrap();
-    items.iter().any(|i| i.order_no.as_deref() == Some(no) && i.event.kind == "double_payment")
+    items.iter().any(|i| i.order_no.as_deref() == Some(no) && i.event.kind == EventKind::DoublePayment)
 }
 
 fn location(res: &reqwest::Response) -> String {
@@ -118,7 +118,7 @@ async fn the_extra_payment_is_refunded_at_wechat_while_the_order_stays_paid_with
     let o = shop.order(&order.no);
     assert_eq!((o.status, o.refunded.get()), (OrderStatus::PartiallyRefunded, 200), "only its own refund");
     assert_eq!(o.paid_by.as_deref(), Some(format!("{}-1", order.no).as_str()));
-    assert_eq!(shop.count_events(&order.no, "extra_payment_refunded"), 1);
+    assert_eq!(shop.count_events(&order.no, EventKind::ExtraPaymentRefunded), 1);
     let (_, page) = m.page(&format!("/admin/orders/{}", order.no)).await;
     assert!(page.contains("重复支付 · 已退款"), "the attempt shows it given back: {page}");
     assert!(!page.contains(&format!("/attempts/{extra}/refund")), "no second offer");
@@ -201,7 +201,7 @@ async fn an_extra_payment_refund_whose_notification_is_lost_is_settled_by_check_
     assert_eq!(res.status(), 303);
     assert_eq!(shop.checkout.store.refund(&no).unwrap().unwrap().status, RefundStatus::Success);
     assert!(!double_payment_needs_attention(&shop, &order.no));
-    assert_eq!(shop.count_events(&order.no, "extra_payment_refunded"), 1);
+    assert_eq!(shop.count_events(&order.no, EventKind::ExtraPaymentRefunded), 1);
     let o = shop.order(&order.no);
     assert_eq!((o.status, o.refunded.get()), (OrderStatus::Paid, 0));
     assert!(o.settled_refunds.is_empty(), "not counted against the order");

@@ -11,7 +11,7 @@ use wxcheckout::checkout::Checkout;
 use wxcheckout::checkout::pay::PayStart;
 use wxcheckout::config::{Config, Secret};
 use wxcheckout::domain::{
-    Attempt, AttemptState, Channel, Contact, Event, EventSource, Fen, Line, Order, OrderStatus,
+    Attempt, AttemptState, Channel, Contact, Event, EventKind, EventSource, Fen, Line, Order, OrderStatus,
 };
 
 use crate::helpers::{self, ADMIN_PASSWORD, Merchant, TestServer, until};
@@ -84,7 +84,7 @@ fn with_phone(mut o: Order, phone: &str) -> Order {
 }
 
 fn insert(checkout: &Checkout, o: &Order) {
-    let placed = Event::new(o.created_at, EventSource::Buyer, "placed", "test order");
+    let placed = Event::new(o.created_at, EventSource::Buyer, EventKind::Placed, "test order");
     checkout.store.insert_order(o, &[placed]).unwrap();
 }
 
@@ -214,8 +214,13 @@ async fn the_order_page_shows_lines_buyer_attempts_and_the_timeline_with_raw_xml
             (
                 (),
                 vec![
-                    Event::new(MAY_1_NOON + 60, EventSource::Notification, "paid", "paid by 240501000301-1")
-                        .with_raw(raw),
+                    Event::new(
+                        MAY_1_NOON + 60,
+                        EventSource::Notification,
+                        EventKind::Paid,
+                        "paid by 240501000301-1",
+                    )
+                    .with_raw(raw),
                 ],
             )
         })
@@ -306,12 +311,12 @@ async fn sync_with_wechat_applies_a_payment_whose_notifications_were_all_dropped
     let o = checkout.store.order(&no).unwrap().unwrap();
     assert_eq!(o.status, OrderStatus::Paid);
     let events = checkout.store.events(&no).unwrap();
-    let paid = events.iter().find(|e| e.kind == "paid").unwrap();
+    let paid = events.iter().find(|e| e.kind == EventKind::Paid).unwrap();
     assert_eq!(paid.source, EventSource::Admin);
-    assert!(events.iter().any(|e| e.kind == "synced"));
+    assert!(events.iter().any(|e| e.kind == EventKind::Synced));
     let again = merchant.post(&format!("/admin/orders/{no}/sync"), &[]).await.text().await.unwrap();
     assert!(again.contains("SUCCESS"), "a second sync changes nothing and says so");
-    assert_eq!(checkout.store.events(&no).unwrap().iter().filter(|e| e.kind == "paid").count(), 1);
+    assert_eq!(checkout.store.events(&no).unwrap().iter().filter(|e| e.kind == EventKind::Paid).count(), 1);
     let (_, audit) = merchant.page("/admin/log").await;
     assert!(audit.contains("order.sync"));
 }
@@ -354,7 +359,7 @@ async fn closing_a_pending_order_waits_out_wechats_five_minutes_then_closes_it_a
         .unwrap();
     assert_eq!(q.trade_state, wxcheckout::wxpay::messages::TradeState::Closed, "closed at WeChat too");
     let events = checkout.store.events(&no).unwrap();
-    assert!(events.iter().any(|e| e.kind == "closed" && e.source == EventSource::Admin));
+    assert!(events.iter().any(|e| e.kind == EventKind::Closed && e.source == EventSource::Admin));
     let again = merchant.post(&format!("/admin/orders/{no}/close"), &[]).await;
     assert_eq!(again.status(), 409, "a closed order is not closed twice");
 }

@@ -11,7 +11,7 @@ use std::time::Duration;
 use serde_json::json;
 use wxcheckout::config::Secret;
 use wxcheckout::domain::refund::RefundStatus;
-use wxcheckout::domain::{AttemptState, Order, OrderStatus};
+use wxcheckout::domain::{AttemptState, EventKind, Order, OrderStatus};
 use wxcheckout::wxpay::messages::{RefundQuery, RefundQueryBy};
 
 use crate::helpers::live::{self, Shop};
@@ -76,8 +76,8 @@ async fn half_of_a_paid_order_is_refunded_and_the_order_is_partially_refunded_on
     assert_eq!(o.refunded.get(), 500);
     let settled = shop.checkout.store.refund(&r.out_refund_no).unwrap().unwrap();
     assert_eq!(settled.status, RefundStatus::Success, "the notification settled our record too");
-    for kind in ["refund_requested", "refund_accepted", "refunded"] {
-        assert_eq!(shop.count_events(&order.no, kind), 1, "{kind}");
+    for kind in [EventKind::RefundRequested, EventKind::RefundAccepted, EventKind::Refunded] {
+        assert_eq!(shop.count_events(&order.no, kind.clone()), 1, "{kind}");
     }
     let audit = shop.checkout.store.recent_audit(10).unwrap();
     assert!(audit.iter().any(|e| e.action == "refund.start" && e.detail.contains(&order.no)), "{audit:?}");
@@ -125,7 +125,7 @@ async fn a_refund_wechat_did_not_answer_waits_and_the_retry_sends_the_same_numbe
     assert!(location(&res).contains("ok=false") && location(&res).contains("重试"), "{}", location(&res));
     let r = shop.checkout.store.refunds(&order.no).unwrap().remove(0);
     assert_eq!(r.status, RefundStatus::Requested);
-    assert_eq!(shop.count_events(&order.no, "refund_unanswered"), 1);
+    assert_eq!(shop.count_events(&order.no, EventKind::RefundUnanswered), 1);
     assert_eq!(refunds_at_wechat(&shop, &order).await, 0);
     let shown = res.headers()["location"].to_str().unwrap().to_owned();
     let (status, page) = m.page(&shown).await;
@@ -253,5 +253,5 @@ async fn a_live_shop_without_the_refund_certificate_tells_the_merchant_to_config
     );
     assert_eq!(checkout.store.order(&order.no).unwrap().unwrap().status, OrderStatus::Paid);
     let events = checkout.store.events(&order.no).unwrap();
-    assert!(events.iter().any(|e| e.kind == "refund_failed" && e.attention));
+    assert!(events.iter().any(|e| e.kind == EventKind::RefundFailed && e.attention));
 }

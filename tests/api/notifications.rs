@@ -8,7 +8,7 @@ use std::time::Duration;
 
 use reqwest::StatusCode;
 use serde_json::json;
-use wxcheckout::domain::{AttemptState, OrderStatus};
+use wxcheckout::domain::{AttemptState, EventKind, OrderStatus};
 use wxcheckout::wxpay::messages::{OrderRef, Refund, RefundStatus};
 use wxcheckout::wxpay::notify::{self, RefundInfo};
 use wxcheckout::wxpay::xml;
@@ -59,7 +59,7 @@ async fn a_payment_in_the_sandbox_pays_the_order_once_through_its_notification()
     let paid = shop.wait_order(&order.no, Duration::from_secs(10), |o| o.status == OrderStatus::Paid).await;
     assert_eq!(paid.paid_by.as_deref(), Some(format!("{}-1", order.no).as_str()));
     let events = shop.events(&order.no);
-    let paid_events: Vec<_> = events.iter().filter(|e| e.kind == "paid").collect();
+    let paid_events: Vec<_> = events.iter().filter(|e| e.kind == EventKind::Paid).collect();
     assert_eq!(paid_events.len(), 1, "{events:?}");
     assert!(paid_events[0].raw.as_deref().is_some_and(|r| r.contains("<transaction_id>")), "raw XML kept");
 }
@@ -77,7 +77,7 @@ async fn fifty_concurrent_copies_from_the_sandbox_pay_the_order_once() {
     assert_eq!(sent.tries.len(), 50, "all 50 copies were delivered in one attempt: {sent:?}");
     assert!(sent.tries.iter().all(|t| t == "200 SUCCESS"), "every copy got SUCCESS: {:?}", sent.tries);
     assert_eq!(shop.order(&order.no).status, OrderStatus::Paid);
-    assert_eq!(shop.count_events(&order.no, "paid"), 1);
+    assert_eq!(shop.count_events(&order.no, EventKind::Paid), 1);
     assert_eq!(shop.events(&order.no).len(), 1, "one state change; the 49 duplicates changed nothing");
 }
 
@@ -94,7 +94,7 @@ async fn five_sequential_copies_of_one_notification_change_the_order_once_and_al
     let order = shop.order(&no);
     assert_eq!(order.status, OrderStatus::Paid);
     assert_eq!(order.attempt(&otn).map(|a| a.state), Some(AttemptState::Paid));
-    assert_eq!(shop.count_events(&no, "paid"), 1);
+    assert_eq!(shop.count_events(&no, EventKind::Paid), 1);
     assert_eq!(shop.events(&no).len(), 1, "duplicates leave the timeline alone");
 }
 
@@ -109,7 +109,7 @@ async fn fifty_concurrent_copies_of_one_notification_change_the_order_once_and_a
         assert_success(r);
     }
     assert_eq!(shop.order(&no).status, OrderStatus::Paid);
-    assert_eq!(shop.count_events(&no, "paid"), 1);
+    assert_eq!(shop.count_events(&no, EventKind::Paid), 1);
 }
 
 /// POSTs `body` to `url` from `n` tasks at once: (status, content type, body) of each.
@@ -199,7 +199,7 @@ async fn a_wrong_amount_pays_nothing_is_put_before_the_admin_and_is_acknowledged
     assert_success(&shop.notify(notification(&paid(&otn, 1, "4200000001202401010000000007"))).await);
     assert_eq!(shop.order(&no).status, OrderStatus::Pending);
     let events = shop.events(&no);
-    assert!(events.iter().any(|e| e.kind == "amount_mismatch" && e.attention), "{events:?}");
+    assert!(events.iter().any(|e| e.kind == EventKind::AmountMismatch && e.attention), "{events:?}");
 }
 
 #[tokio::test]
@@ -210,7 +210,7 @@ async fn an_unknown_out_trade_no_pays_nothing_and_is_put_before_the_admin() {
         &shop.notify(notification(&paid("NOSUCHORDER-1", 1200, "4200000001202401010000000008"))).await,
     );
     assert_eq!(shop.order(&no).status, OrderStatus::Pending);
-    assert_eq!(shop.unmatched("unknown_order"), 1);
+    assert_eq!(shop.unmatched(EventKind::UnknownOrder), 1);
 }
 
 #[tokio::test]
@@ -221,7 +221,7 @@ async fn another_merchants_signed_notification_pays_nothing_and_is_acknowledged(
     p.mch_id = "1900000109".to_owned();
     assert_success(&shop.notify(notification(&p)).await);
     assert_eq!(shop.order(&no).status, OrderStatus::Pending);
-    assert_eq!(shop.unmatched("merchant_mismatch"), 1);
+    assert_eq!(shop.unmatched(EventKind::MerchantMismatch), 1);
 }
 
 #[tokio::test]
@@ -234,7 +234,7 @@ async fn a_failed_payment_notification_is_noted_on_the_order_and_changes_nothing
     sign::sign_in_place(&mut f, &live::key(), SignType::Md5, false);
     assert_success(&shop.notify(xml::to_xml(&f)).await);
     assert_eq!(shop.order(&no).status, OrderStatus::Pending);
-    assert_eq!(shop.count_events(&no, "payment_failed"), 1);
+    assert_eq!(shop.count_events(&no, EventKind::PaymentFailed), 1);
 }
 
 #[tokio::test]
@@ -254,8 +254,8 @@ async fn a_second_attempt_paid_too_is_a_double_payment_and_the_order_is_paid_onc
     assert_success(&shop.notify(second).await);
     let o = shop.order(&order.no);
     assert_eq!((o.status, o.paid_by.clone()), (OrderStatus::Paid, Some(format!("{}-1", order.no))));
-    assert_eq!(shop.count_events(&order.no, "paid"), 1);
-    assert_eq!(shop.count_events(&order.no, "double_payment"), 1);
+    assert_eq!(shop.count_events(&order.no, EventKind::Paid), 1);
+    assert_eq!(shop.count_events(&order.no, EventKind::DoublePayment), 1);
 }
 
 // ---- lost notifications and the check -------------------------------------------------------
@@ -284,7 +284,7 @@ async fn when_every_notification_is_dropped_the_buyers_check_finds_the_payment()
     let status: serde_json::Value = res.json().await.unwrap();
     assert_eq!(status["status"], "paid", "{status}");
     assert_eq!(shop.order(&order.no).status, OrderStatus::Paid);
-    let paid = shop.events(&order.no).into_iter().find(|e| e.kind == "paid").unwrap();
+    let paid = shop.events(&order.no).into_iter().find(|e| e.kind == EventKind::Paid).unwrap();
     assert_eq!(paid.source, wxcheckout::domain::EventSource::Query);
 }
 
@@ -315,7 +315,7 @@ async fn the_check_of_an_unpaid_order_changes_nothing_and_closed_attempts_are_ma
     let checked = shop.order(&order.no);
     assert_eq!(checked.status, OrderStatus::Pending);
     assert_eq!(checked.attempts[0].state, AttemptState::Closed);
-    assert_eq!(shop.count_events(&order.no, "attempt_closed"), 1);
+    assert_eq!(shop.count_events(&order.no, EventKind::AttemptClosed), 1);
 }
 
 // ---- refunds --------------------------------------------------------------------------------
@@ -340,7 +340,7 @@ async fn a_refund_notification_makes_the_order_partially_refunded_once() {
         .wait_order(&order.no, Duration::from_secs(10), |o| o.status == OrderStatus::PartiallyRefunded)
         .await;
     assert_eq!(o.refunded.get(), 120);
-    assert_eq!(shop.count_events(&order.no, "refunded"), 1);
+    assert_eq!(shop.count_events(&order.no, EventKind::Refunded), 1);
 
     // WeChat repeats it: nothing changes.
     let info = RefundInfo {
@@ -365,7 +365,7 @@ async fn a_refund_notification_makes_the_order_partially_refunded_once() {
     }
     let after = shop.order(&order.no);
     assert_eq!((after.status, after.refunded.get()), (OrderStatus::PartiallyRefunded, 120));
-    assert_eq!(shop.count_events(&order.no, "refunded"), 1);
+    assert_eq!(shop.count_events(&order.no, EventKind::Refunded), 1);
 
     // A refund notification that does not decrypt with our key changes nothing.
     let forged = notify::build_refund_notification(
@@ -388,6 +388,6 @@ async fn a_refund_notification_makes_the_order_partially_refunded_once() {
     );
     assert_success(&shop.refund_notify(change.clone()).await);
     assert_success(&shop.refund_notify(change).await);
-    assert_eq!(shop.count_events(&order.no, "refund_failed"), 1);
+    assert_eq!(shop.count_events(&order.no, EventKind::RefundFailed), 1);
     assert_eq!(shop.order(&order.no).refunded.get(), 120);
 }

@@ -10,7 +10,7 @@ use reqwest::header::{LOCATION, REFERER, USER_AGENT};
 use serde_json::Value;
 use wxcheckout::checkout::Checkout;
 use wxcheckout::config::{ProxyNet, SANDBOX_API_KEY, SANDBOX_APPID};
-use wxcheckout::domain::{AttemptState, Channel, Order};
+use wxcheckout::domain::{AttemptState, Channel, EventKind, Order};
 use wxcheckout::wxpay::ApiKey;
 use wxcheckout::wxpay::jsapi::{JsapiPayParams, verify_pay_params};
 use wxcheckout::wxpay::messages::{OrderRef, TradeState};
@@ -334,7 +334,7 @@ async fn a_buyer_who_moves_from_safari_to_wechat_gets_a_new_attempt_and_pays_the
     assert_eq!(stored.attempts[0].state, AttemptState::Open, "left open for the reconciler");
     assert_eq!(w.trade_state(&first).await, TradeState::NotPay);
     let events = w.checkout.store.events(&order.no).expect("events");
-    assert!(events.iter().any(|e| e.kind == "close_deferred" && e.message.contains(&first)));
+    assert!(events.iter().any(|e| e.kind == EventKind::CloseDeferred && e.message.contains(&first)));
 
     // Back in Safari after the 5 minutes: the JSAPI attempt is queried and closed this time.
     // why a wait on the clock: the rule is only time, and a closeorder to test it would close.
@@ -357,8 +357,8 @@ async fn a_buyer_who_moves_from_safari_to_wechat_gets_a_new_attempt_and_pays_the
     let stored = w.stored(&order);
     assert_eq!(stored.paid_by.as_deref(), Some(format!("{}-4", order.no).as_str()));
     let events = w.checkout.store.events(&order.no).expect("events");
-    assert_eq!(events.iter().filter(|e| e.kind == "paid").count(), 1);
-    assert!(!events.iter().any(|e| e.kind == "double_payment"));
+    assert_eq!(events.iter().filter(|e| e.kind == EventKind::Paid).count(), 1);
+    assert!(!events.iter().any(|e| e.kind == EventKind::DoublePayment));
 }
 
 #[tokio::test]
@@ -412,7 +412,7 @@ async fn a_valid_prepay_is_reused_and_wechat_is_asked_once() {
     let stored = w.stored(&order);
     assert_eq!(stored.attempts.len(), 1);
     let events = w.checkout.store.events(&order.no).expect("events");
-    assert_eq!(events.iter().filter(|e| e.kind == "prepay").count(), 1, "one unifiedorder");
+    assert_eq!(events.iter().filter(|e| e.kind == EventKind::Prepay).count(), 1, "one unifiedorder");
 
     // The H5 link, good for 5 minutes, is reused the same way.
     let (token, order) = w.order(&buyer).await;
@@ -438,7 +438,7 @@ async fn when_wechat_fails_the_buyer_may_try_again_and_the_retry_keeps_the_out_t
         html.contains(&format!("href=\"/pay/{token}\"")) && html.contains(&format!("href=\"/o/{token}\""))
     );
     let events = w.checkout.store.events(&order.no).expect("events");
-    assert!(events.iter().any(|e| e.kind == "wechat_error" && e.message.contains("SYSTEMERROR")));
+    assert!(events.iter().any(|e| e.kind == EventKind::WechatError && e.message.contains("SYSTEMERROR")));
 
     assert!(set(0.0).await.expect("control").status().is_success());
     let res = get_as(&buyer, &format!("/pay/{token}"), DESKTOP_CHROME).await;
@@ -531,7 +531,7 @@ async fn an_expired_prepay_is_renewed_for_the_same_out_trade_no_with_identical_p
     assert_eq!(after.attempts[0].out_trade_no, before.out_trade_no);
     assert_ne!(after.attempts[0].prepay_id, before.prepay_id, "a fresh prepay");
     let events = w.checkout.store.events(&order.no).expect("events");
-    assert!(events.iter().any(|e| e.kind == "prepay" && e.message.contains("renewed")));
+    assert!(events.iter().any(|e| e.kind == EventKind::Prepay && e.message.contains("renewed")));
 }
 
 #[tokio::test]
@@ -549,7 +549,7 @@ async fn a_renewal_wechat_refuses_as_a_duplicate_number_moves_to_a_new_attempt()
     assert_eq!(stored.attempts.len(), 2);
     assert!(stored.attempts[1].code_url.is_some());
     let events = w.checkout.store.events(&order.no).expect("events");
-    assert!(events.iter().any(|e| e.kind == "wechat_error" && e.message.contains("201")));
+    assert!(events.iter().any(|e| e.kind == EventKind::WechatError && e.message.contains("201")));
 }
 
 // ---- sandbox mode: WeChat in the shop's own process ------------------------------------------

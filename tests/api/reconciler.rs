@@ -11,7 +11,7 @@ use std::time::{Duration, Instant};
 use reqwest::StatusCode;
 use serde_json::json;
 use wxcheckout::config::Config;
-use wxcheckout::domain::{EventSource, OrderStatus, Product, Required};
+use wxcheckout::domain::{EventKind, EventSource, OrderStatus, Product, Required};
 use wxcheckout::wxpay::messages::{OrderRef, TradeState};
 
 use crate::helpers::live::{self, Shop, live_env, notification, paid};
@@ -41,7 +41,7 @@ async fn the_reconciler_finds_a_payment_whose_notifications_were_all_dropped_wit
     shop.pay(&code_url).await;
     let o = shop.wait_order(&order.no, Duration::from_secs(10), |o| o.status == OrderStatus::Paid).await;
     assert_eq!(o.paid_by.as_deref(), Some(format!("{}-1", order.no).as_str()));
-    let paid: Vec<_> = shop.events(&order.no).into_iter().filter(|e| e.kind == "paid").collect();
+    let paid: Vec<_> = shop.events(&order.no).into_iter().filter(|e| e.kind == EventKind::Paid).collect();
     assert_eq!(paid.len(), 1);
     assert_eq!(paid[0].source, EventSource::Reconciler);
 }
@@ -57,7 +57,7 @@ async fn an_unpaid_order_past_its_lifetime_is_closed_at_wechat_and_here() {
     let at_wechat = shop.checkout.wx.order_query(&OrderRef::OutTradeNo(otn)).await.unwrap();
     assert_eq!(at_wechat.trade_state, TradeState::Closed, "closed at WeChat before here");
     let events = shop.events(&order.no);
-    let closing = events.iter().find(|e| e.kind == "closed").unwrap();
+    let closing = events.iter().find(|e| e.kind == EventKind::Closed).unwrap();
     assert!(closing.message.starts_with("closed: expired"), "{}", closing.message);
 }
 
@@ -87,7 +87,8 @@ async fn an_attempt_wechat_forgot_despite_its_prepay_never_closes_the_order_by_i
     // why a second one, a second younger: the reconciler flags an expired order when it tries
     // to close it; once it has flagged this one, it has gone over the first again since.
     let younger = forgotten(order.created_at + 1, "wx20240101120000eeeeeeeeeeeeeeeeee");
-    let flagged = |no: &str| shop.events(no).into_iter().filter(|e| e.kind == "wechat_unknown").count();
+    let flagged =
+        |no: &str| shop.events(no).into_iter().filter(|e| e.kind == EventKind::WechatUnknown).count();
     until("the reconciler to flag the first order", || async { flagged(&order.no) == 1 }).await;
     until("the reconciler to flag the younger one", || async { flagged(&younger.no) == 1 }).await;
     assert_eq!(shop.order(&order.no).status, OrderStatus::Pending, "ORDERNOTEXIST alone closes nothing");
@@ -115,7 +116,7 @@ async fn a_paid_order_is_never_closed_even_when_its_payment_is_found_after_its_l
     shop.wait_order(&unpaid.no, Duration::from_secs(20), |o| o.status == OrderStatus::Closed).await;
     assert_eq!(shop.order(&order.no).status, OrderStatus::Paid);
     assert_eq!(shop.order(&notified.no).status, OrderStatus::Paid);
-    assert_eq!(shop.count_events(&order.no, "closed"), 0);
+    assert_eq!(shop.count_events(&order.no, EventKind::Closed), 0);
 }
 
 #[tokio::test]
@@ -214,7 +215,7 @@ async fn a_restart_keeps_every_order_and_a_repeated_notification_changes_nothing
         let want = if i == 0 { OrderStatus::Paid } else { OrderStatus::Pending };
         assert_eq!(o.status, want, "{no}");
     }
-    let paid = store.events(&orders[0].0).unwrap().into_iter().filter(|e| e.kind == "paid").count();
+    let paid = store.events(&orders[0].0).unwrap().into_iter().filter(|e| e.kind == EventKind::Paid).count();
     assert_eq!(paid, 1);
 }
 

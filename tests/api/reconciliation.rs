@@ -10,7 +10,7 @@ use serde_json::json;
 use wxcheckout::checkout::reconcile_bill::{beijing_today, day_label, due_day};
 use wxcheckout::config::Secret;
 use wxcheckout::domain::refund::RefundStatus;
-use wxcheckout::domain::{AttemptState, EventSource, Fen, Order, OrderStatus};
+use wxcheckout::domain::{AttemptState, EventKind, EventSource, Fen, Order, OrderStatus};
 use wxcheckout::store::refunds::{DiscrepancyKind, RunOutcome};
 
 use crate::helpers::live::Shop;
@@ -101,9 +101,13 @@ async fn a_run_finds_an_orphan_payment_a_payment_missing_from_the_bill_an_amount
     let applied = shop.order(&orphan.no);
     assert_eq!(applied.status, OrderStatus::Paid, "the orphan payment was applied");
     let events = shop.events(&orphan.no);
-    assert!(events.iter().any(|e| e.kind == "paid" && e.source == EventSource::Reconciler));
-    assert!(events.iter().any(|e| e.kind == "orphan_payment"));
-    assert_eq!(shop.count_events(&missing.no, "reconciliation"), 1, "the merchant is told on the order");
+    assert!(events.iter().any(|e| e.kind == EventKind::Paid && e.source == EventSource::Reconciler));
+    assert!(events.iter().any(|e| e.kind == EventKind::OrphanPayment));
+    assert_eq!(
+        shop.count_events(&missing.no, EventKind::Reconciliation),
+        1,
+        "the merchant is told on the order"
+    );
 
     let (status, page) = m.page(&format!("/admin/reconciliation?day={today}")).await;
     assert_eq!(status, 200);
@@ -122,7 +126,7 @@ async fn a_run_finds_an_orphan_payment_a_payment_missing_from_the_bill_an_amount
     m.post("/admin/reconciliation", &[("day", &today)]).await;
     let again = shop.checkout.store.reconciliation(&today).unwrap().unwrap();
     assert_eq!(again.discrepancies.len(), 3, "{:#?}", again.discrepancies);
-    assert_eq!(shop.count_events(&missing.no, "reconciliation"), 1, "not told twice");
+    assert_eq!(shop.count_events(&missing.no, EventKind::Reconciliation), 1, "not told twice");
 }
 
 #[tokio::test]
@@ -141,9 +145,9 @@ async fn a_payment_for_an_out_trade_no_we_never_issued_is_put_on_the_attention_l
     let d = &record.discrepancies[0];
     assert_eq!((d.kind, d.order_no.as_deref()), (DiscrepancyKind::UnknownPayment, None));
     assert_eq!(d.out_trade_no.as_deref(), Some(attempt.out_trade_no.as_str()));
-    assert_eq!(shop.unmatched("reconciliation"), 1, "on the attention list");
+    assert_eq!(shop.unmatched(EventKind::Reconciliation), 1, "on the attention list");
     m.post("/admin/reconciliation", &[("day", &today)]).await;
-    assert_eq!(shop.unmatched("reconciliation"), 1, "once, however often it runs");
+    assert_eq!(shop.unmatched(EventKind::Reconciliation), 1, "once, however often it runs");
     let (_, page) = m.page("/admin/reconciliation").await;
     assert!(page.contains("本店没有这个订单号") && page.contains(&attempt.out_trade_no), "{page}");
 }

@@ -5,7 +5,7 @@
 use std::sync::Arc;
 
 use wxcheckout::checkout::Checkout;
-use wxcheckout::domain::{Fen, Product, Required};
+use wxcheckout::domain::{EventKind, Fen, Product, Required};
 
 use crate::helpers::{self, Buyer};
 
@@ -92,7 +92,7 @@ async fn buy_now_creates_an_order_priced_from_the_store_and_redirects_to_an_ungu
     assert_eq!(order.no.len(), 12, "yyMMdd + 6 digits: {}", order.no);
     assert!(!order.no.contains(token) && !token.contains(&order.no));
     let events = checkout.store.events(&order.no).unwrap();
-    assert_eq!(events.first().map(|e| e.kind.as_str()), Some("placed"));
+    assert_eq!(events.first().map(|e| &e.kind), Some(&EventKind::Placed));
 }
 
 #[tokio::test]

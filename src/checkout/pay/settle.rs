@@ -4,7 +4,7 @@
 //! why its own file: these are the rules that protect against paying twice, and they read
 //! best apart from the rules for starting an attempt. `ORDERNOTEXIST` never closes anything.
 
-use crate::domain::{Applied, AttemptState, Event, EventSource};
+use crate::domain::{Applied, AttemptState, Event, EventKind, EventSource};
 use crate::wxpay::messages::{OrderQueryResponse, OrderRef, TradeState};
 
 use super::super::apply::facts_from_query;
@@ -51,7 +51,7 @@ impl Checkout {
                 _ => {
                     self.note(
                         order_no,
-                        "close_deferred",
+                        EventKind::CloseDeferred,
                         format!("closeorder {out_trade_no}: {e}; left open"),
                     )
                     .await?
@@ -91,14 +91,14 @@ impl Checkout {
             }
             a.state = AttemptState::Closed;
             let message = format!("attempt {out_trade_no} closed: {why}");
-            ((), vec![Event::new(at, EventSource::System, "attempt_closed", message)])
+            ((), vec![Event::new(at, EventSource::System, EventKind::AttemptClosed, message)])
         })?;
         self.store.flush().await?;
         Ok(())
     }
 
     /// An event that changes nothing but belongs in the timeline.
-    async fn note(&self, order_no: &str, kind: &str, message: String) -> Result<(), CheckoutError> {
+    async fn note(&self, order_no: &str, kind: EventKind, message: String) -> Result<(), CheckoutError> {
         let event = Event::new(self.now(), EventSource::System, kind, message);
         self.store.update_order(order_no, |_| ((), vec![event.clone()]))?;
         self.store.flush().await?;

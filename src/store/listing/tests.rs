@@ -3,7 +3,7 @@
 
 use super::*;
 use crate::domain::order::{Attempt, AttemptState, Line};
-use crate::domain::{Contact, Event, EventSource};
+use crate::domain::{Contact, Event, EventKind, EventSource};
 
 use crate::store::test_dir::TempDir;
 
@@ -66,7 +66,7 @@ fn filled(n: i64) -> (Store, TempDir) {
     let dir = TempDir::new("listing");
     let store = Store::open(dir.path()).expect("open");
     for i in 0..n {
-        let placed = Event::new(T0, EventSource::Buyer, "placed", "test");
+        let placed = Event::new(T0, EventSource::Buyer, EventKind::Placed, "test");
         store.insert_order(&order(i), &[placed]).expect("insert");
     }
     (store, dir)

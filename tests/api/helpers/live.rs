@@ -12,7 +12,9 @@ use url::Url;
 use wxcheckout::app;
 use wxcheckout::checkout::Checkout;
 use wxcheckout::config::{Config, SANDBOX_API_KEY};
-use wxcheckout::domain::{Attempt, AttemptState, Channel, Contact, Event, Fen, Line, Order, OrderStatus};
+use wxcheckout::domain::{
+    Attempt, AttemptState, Channel, Contact, Event, EventKind, Fen, Line, Order, OrderStatus,
+};
 use wxcheckout::store::Store;
 use wxcheckout::wxpay::messages::{TradeKind, TradeType, UnifiedOrder};
 use wxcheckout::wxpay::notify::{self, PaidOrder};
@@ -177,12 +179,12 @@ impl Shop {
         self.checkout.store.events(no).expect("events")
     }
 
-    pub fn count_events(&self, no: &str, kind: &str) -> usize {
+    pub fn count_events(&self, no: &str, kind: EventKind) -> usize {
         self.events(no).iter().filter(|e| e.kind == kind).count()
     }
 
     /// Attention items about no order, with `kind`.
-    pub fn unmatched(&self, kind: &str) -> usize {
+    pub fn unmatched(&self, kind: EventKind) -> usize {
         let items = self.checkout.store.attention(1000).expect("attention");
         items.iter().filter(|i| i.order_no.is_none() && i.event.kind == kind).count()
     }
