@@ -299,8 +299,8 @@ impl ProxyNet {
     }
 
     pub fn contains(&self, ip: IpAddr) -> bool {
-        let ip = canonical(ip);
-        match (canonical(self.addr), ip) {
+        let ip = crate::wxpay::canonical_ip(ip);
+        match (crate::wxpay::canonical_ip(self.addr), ip) {
             (IpAddr::V4(net), IpAddr::V4(ip)) => {
                 let mask = u32::MAX.checked_shl(32 - u32::from(self.prefix)).unwrap_or(0);
                 u32::from(net) & mask == u32::from(ip) & mask
@@ -311,14 +311,6 @@ impl ProxyNet {
             }
             _ => false,
         }
-    }
-}
-
-/// `::ffff:1.2.3.4` is the IPv4 peer 1.2.3.4.
-fn canonical(ip: IpAddr) -> IpAddr {
-    match ip {
-        IpAddr::V6(v6) => v6.to_ipv4_mapped().map_or(ip, IpAddr::V4),
-        v4 => v4,
     }
 }
 

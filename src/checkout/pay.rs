@@ -399,14 +399,9 @@ fn is_duplicate_number(e: &wxpay::Error) -> bool {
 /// with the new address. Other channels do not compare the address.
 fn same_network(a: &Attempt, client_ip: IpAddr) -> bool {
     a.channel != Channel::Mweb
-        || a.client_ip.parse::<IpAddr>().is_ok_and(|ip| canonical(ip) == canonical(client_ip))
-}
-
-fn canonical(ip: IpAddr) -> IpAddr {
-    match ip {
-        IpAddr::V6(v6) => v6.to_ipv4_mapped().map_or(ip, IpAddr::V4),
-        v4 => v4,
-    }
+        || a.client_ip
+            .parse::<IpAddr>()
+            .is_ok_and(|ip| crate::wxpay::canonical_ip(ip) == crate::wxpay::canonical_ip(client_ip))
 }
 
 /// The shop's public address: `public_url`, else the origin notifications go to.

@@ -36,7 +36,8 @@ impl<'r> FromRequest<'r> for ClientIp {
 /// `X-Forwarded-*` headers may then be believed too).
 pub fn from_trusted_proxy(req: &Request<'_>) -> bool {
     let trusted = req.rocket().state::<Config>().map_or(&[][..], |c| c.trusted_proxies.as_slice());
-    req.remote().is_some_and(|peer| trusted.iter().any(|net| net.contains(canonical(peer.ip()))))
+    req.remote()
+        .is_some_and(|peer| trusted.iter().any(|net| net.contains(crate::wxpay::canonical_ip(peer.ip()))))
 }
 
 /// The client behind `peer`: the peer itself unless it is a trusted proxy; then the right-most
@@ -50,7 +51,7 @@ pub fn client_ip(
     forwarded_for: &[&str],
     real_ip: Option<&str>,
 ) -> IpAddr {
-    let peer = canonical(peer);
+    let peer = crate::wxpay::canonical_ip(peer);
     let is_trusted = |ip: IpAddr| trusted.iter().any(|net| net.contains(ip));
     if !is_trusted(peer) {
         return peer;
@@ -80,16 +81,7 @@ fn from_forwarded_for(headers: &[&str], is_trusted: impl Fn(IpAddr) -> bool) -> 
 fn parse_entry(s: &str) -> Option<IpAddr> {
     let s = s.trim();
     let ip = s.parse::<IpAddr>().ok().or_else(|| s.parse::<SocketAddr>().ok().map(|a| a.ip()))?;
-    Some(canonical(ip))
-}
-
-/// why: an IPv4 buyer seen through a dual-stack socket is `::ffff:a.b.c.d`; WeChat compares
-/// `spbill_create_ip` with the IPv4 address it sees.
-fn canonical(ip: IpAddr) -> IpAddr {
-    match ip {
-        IpAddr::V6(v6) => v6.to_ipv4_mapped().map_or(ip, IpAddr::V4),
-        v4 => v4,
-    }
+    Some(crate::wxpay::canonical_ip(ip))
 }
 
 #[cfg(test)]

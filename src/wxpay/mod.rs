@@ -24,3 +24,12 @@ pub use xml::Fields;
 pub fn endpoint(base: &url::Url, path: &str) -> String {
     format!("{}/{}", base.as_str().trim_end_matches('/'), path.trim_start_matches('/'))
 }
+
+/// An address as WeChat compares `spbill_create_ip` with the payer's: an IPv4 address that
+/// arrived as `::ffff:a.b.c.d` (a dual-stack listener) is the IPv4 address.
+pub fn canonical_ip(ip: std::net::IpAddr) -> std::net::IpAddr {
+    match ip {
+        std::net::IpAddr::V6(v6) => v6.to_ipv4_mapped().map_or(ip, std::net::IpAddr::V4),
+        v4 => v4,
+    }
+}

@@ -105,9 +105,9 @@ fn linked_order(
 /// WeChat's error #1: the payer's address is not the `spbill_create_ip` the merchant sent
 /// (the shop sent a proxy's address, or the payer moved from Wi-Fi to mobile data).
 fn check_network(sandbox: &Sandbox, order: &SbOrder, payer: &ClientIp) -> Result<(), Refusal> {
-    let sent = order.spbill_create_ip.parse::<IpAddr>().ok().map(canonical);
+    let sent = order.spbill_create_ip.parse::<IpAddr>().ok().map(crate::wxpay::canonical_ip);
     let changed = sandbox.faults().payer_network_changed;
-    if !changed && sent == Some(canonical(payer.0)) {
+    if !changed && sent == Some(crate::wxpay::canonical_ip(payer.0)) {
         return Ok(());
     }
     let why = if changed { " (control: payer_network_changed)" } else { "" };
@@ -123,14 +123,6 @@ fn check_network(sandbox: &Sandbox, order: &SbOrder, payer: &ClientIp) -> Result
         NETWORK_CHECK_FAILED,
         "付款人的网络地址与商户下单时上报的 spbill_create_ip 不一致。 The payer's address differs from the spbill_create_ip the shop sent.",
     ))
-}
-
-/// An IPv4 address in its plain form, also when it arrived as `::ffff:a.b.c.d`.
-fn canonical(ip: IpAddr) -> IpAddr {
-    match ip {
-        IpAddr::V6(v6) => v6.to_ipv4_mapped().map_or(ip, IpAddr::V4),
-        v4 => v4,
-    }
 }
 
 /// WeChat's checks when the cashier opens, in the order its error pages are listed.
