@@ -7,7 +7,7 @@
 
 use std::time::Duration;
 
-use crate::domain::{AttemptState, Event, EventKind, EventSource, Order, OrderStatus};
+use crate::domain::{EventSource, Order, OrderStatus};
 use crate::wxpay::{self, messages::OrderRef, messages::TradeState};
 
 use super::apply::{Outcome, facts_from_query};
@@ -78,35 +78,36 @@ impl Checkout {
                 }
             }
             TradeState::Closed | TradeState::PayError | TradeState::Revoked => {
-                self.close_attempt(order_no, out_trade_no, &answer.trade_state, source).await?;
+                let message =
+                    format!("WeChat reports {out_trade_no} as {}: attempt closed", answer.trade_state);
+                self.close_attempt(order_no, out_trade_no, source, message).await?;
                 Ok(Queried::Ended(answer.trade_state))
             }
             _ => Ok(Queried::Unpaid),
         }
     }
 
-    /// Marks one attempt closed (WeChat says it can never be paid), with an event.
-    async fn close_attempt(
+    /// Marks one open attempt closed, with the event `message` from `source`, on disk when
+    /// this returns. `false`: it was not open (nothing written). The one way an attempt is
+    /// closed on our side: the check, the merchant's sync and settling before a new attempt.
+    pub(super) async fn close_attempt(
         &self,
         order_no: &str,
         out_trade_no: &str,
-        state: &TradeState,
         source: EventSource,
-    ) -> Result<(), CheckoutError> {
-        let message = format!("WeChat reports {out_trade_no} as {state}: attempt closed");
-        let (_, changed) = self.store.update_order(order_no, |o| {
-            let changed = close_open_attempt(o, out_trade_no);
-            let events = if changed {
-                vec![Event::new(self.now(), source, EventKind::AttemptClosed, message.clone())]
-            } else {
-                vec![]
-            };
-            (changed, events)
+        message: String,
+    ) -> Result<bool, CheckoutError> {
+        let at = self.now();
+        let (_, closed) = self.store.update_order(order_no, |o| {
+            match o.close_attempt(out_trade_no, at, source, message.clone()) {
+                Some(event) => (true, vec![event]),
+                None => (false, Vec::new()),
+            }
         })?;
-        if changed {
+        if closed {
             self.store.flush().await?;
         }
-        Ok(())
+        Ok(closed)
     }
 }
 
@@ -116,16 +117,4 @@ pub fn queryable_attempts(order: &Order) -> Vec<String> {
     let mut open: Vec<_> = order.open_attempts().filter(|a| a.prepay_id.is_some()).collect();
     open.sort_by_key(|a| std::cmp::Reverse(a.created_at));
     open.into_iter().map(|a| a.out_trade_no.clone()).collect()
-}
-
-/// Open → Closed for one attempt; the order's own status is not touched.
-fn close_open_attempt(order: &mut Order, out_trade_no: &str) -> bool {
-    match order.attempts.iter_mut().find(|a| a.out_trade_no == out_trade_no && a.state == AttemptState::Open)
-    {
-        Some(a) => {
-            a.state = AttemptState::Closed;
-            true
-        }
-        None => false,
-    }
 }

@@ -8,7 +8,7 @@
 
 use std::time::Duration;
 
-use crate::domain::{Applied, AttemptState, Event, EventKind, EventSource, Order, OrderStatus};
+use crate::domain::{Applied, Event, EventKind, EventSource, Order, OrderStatus};
 use crate::wxpay::messages::{OrderRef, TradeState};
 
 use super::apply::facts_from_query;
@@ -101,44 +101,12 @@ impl Checkout {
                 Ok(line(state, applied_words(&outcome.applied)))
             }
             TradeState::Closed | TradeState::PayError | TradeState::Revoked => {
-                let closed = self.close_attempt_here(&order.no, out_trade_no, &state).await?;
+                let message = format!("WeChat reports {out_trade_no} as {state}: attempt closed");
+                let closed = self.close_attempt(&order.no, out_trade_no, EventSource::Admin, message).await?;
                 Ok(line(state, if closed { "attempt closed" } else { "" }))
             }
             _ => Ok(line(state, "")),
         }
-    }
-
-    /// Marks an open attempt closed after WeChat said it can never be paid (as the buyer's
-    /// check does), with an event. `false`: it was not open.
-    async fn close_attempt_here(
-        &self,
-        order_no: &str,
-        out_trade_no: &str,
-        state: &str,
-    ) -> Result<bool, CheckoutError> {
-        let message = format!("WeChat reports {out_trade_no} as {state}: attempt closed");
-        let (_, changed) = self.store.update_order(order_no, |o| {
-            let open = o
-                .attempts
-                .iter_mut()
-                .find(|a| a.out_trade_no == out_trade_no && a.state == AttemptState::Open);
-            match open {
-                Some(a) => {
-                    a.state = AttemptState::Closed;
-                    (
-                        true,
-                        vec![Event::new(
-                            self.now(),
-                            EventSource::Admin,
-                            EventKind::AttemptClosed,
-                            message.clone(),
-                        )],
-                    )
-                }
-                None => (false, vec![]),
-            }
-        })?;
-        Ok(changed)
     }
 
     /// The merchant's *Close*: a pending order only. Each open attempt is queried first (a

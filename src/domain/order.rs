@@ -163,6 +163,20 @@ impl Order {
         self.attempts.iter_mut().find(|a| a.out_trade_no == out_trade_no)
     }
 
+    /// Closes the attempt `out_trade_no` if it is open (WeChat says it can never be paid, or
+    /// it was closed there), and gives the event that records it; `None` when it was not open.
+    pub fn close_attempt(
+        &mut self,
+        out_trade_no: &str,
+        at: i64,
+        source: EventSource,
+        message: String,
+    ) -> Option<Event> {
+        let a = self.attempt_mut(out_trade_no).filter(|a| a.state == AttemptState::Open)?;
+        a.state = AttemptState::Closed;
+        Some(Event::new(at, source, EventKind::AttemptClosed, message))
+    }
+
     /// Attempts that may still be paid at WeChat (to query before closing or switching).
     pub fn open_attempts(&self) -> impl Iterator<Item = &Attempt> {
         self.attempts.iter().filter(|a| a.state == AttemptState::Open)

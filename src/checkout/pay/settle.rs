@@ -4,7 +4,7 @@
 //! why its own file: these are the rules that protect against paying twice, and they read
 //! best apart from the rules for starting an attempt. `ORDERNOTEXIST` never closes anything.
 
-use crate::domain::{Applied, AttemptState, Event, EventKind, EventSource};
+use crate::domain::{Applied, Event, EventKind, EventSource};
 use crate::wxpay::messages::{OrderQueryResponse, OrderRef, TradeState};
 
 use super::super::apply::facts_from_query;
@@ -75,25 +75,15 @@ impl Checkout {
         Ok(matches!(outcome.applied, Applied::Paid | Applied::Duplicate | Applied::DoublePayment))
     }
 
+    /// Closes an open attempt on our side with the reason `why` (System).
     pub(super) async fn mark_closed(
         &self,
         order_no: &str,
         out_trade_no: &str,
         why: &str,
     ) -> Result<(), CheckoutError> {
-        let at = self.now();
-        self.store.update_order(order_no, |o| {
-            let Some(a) = o.attempts.iter_mut().find(|a| a.out_trade_no == out_trade_no) else {
-                return ((), Vec::new());
-            };
-            if a.state != AttemptState::Open {
-                return ((), Vec::new());
-            }
-            a.state = AttemptState::Closed;
-            let message = format!("attempt {out_trade_no} closed: {why}");
-            ((), vec![Event::new(at, EventSource::System, EventKind::AttemptClosed, message)])
-        })?;
-        self.store.flush().await?;
+        let message = format!("attempt {out_trade_no} closed: {why}");
+        self.close_attempt(order_no, out_trade_no, EventSource::System, message).await?;
         Ok(())
     }
 
