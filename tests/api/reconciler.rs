@@ -139,12 +139,19 @@ async fn closing_an_expired_order_gives_its_reserved_stock_back() {
         .place_order(&[("mug".to_owned(), 2)], wxcheckout::domain::Contact::default())
         .await
         .unwrap();
-    assert_eq!(shop.checkout.store.product("mug").unwrap().unwrap().stock, Some(3));
-    shop.wait_order(&order.no, Duration::from_secs(20), |o| o.status == OrderStatus::Closed).await;
+    // why either: with 0.6 s lifetimes a loaded machine may let the reconciler close the order
+    // (and give the stock back) before this read; then the order must already be closed.
+    let reserved = shop.checkout.store.product("mug").unwrap().unwrap().stock;
+    let closed = |o: &wxcheckout::domain::Order| o.status == OrderStatus::Closed;
+    assert!(
+        reserved == Some(3) || shop.checkout.store.order(&order.no).unwrap().is_some_and(|o| closed(&o)),
+        "placing reserved 2 of 5: {reserved:?}"
+    );
+    shop.wait_order(&order.no, Duration::from_secs(20), closed).await;
     let start = Instant::now();
     // why: the stock comes back right after the close is on disk, a moment after it shows.
     while shop.checkout.store.product("mug").unwrap().unwrap().stock != Some(5) {
-        assert!(start.elapsed() < Duration::from_secs(2), "stock not released");
+        assert!(start.elapsed() < Duration::from_secs(10), "stock not released");
         tokio::time::sleep(Duration::from_millis(20)).await;
     }
 }
