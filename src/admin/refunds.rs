@@ -19,7 +19,7 @@ use super::order_detail::check_action;
 use super::session::{ClientAddr, Token};
 use super::{Admin, AdminError, AdminSession, Chrome, Section, audit};
 use crate::checkout::refund_start::{Started, is_certificate_problem};
-use crate::checkout::{Checkout, CheckoutError};
+use crate::checkout::{Checkout, CheckoutError, Refused};
 use crate::domain::refund::{Refund, RefundStatus};
 use crate::domain::{Fen, OrderNo, OutTradeNo};
 use crate::web::{Frame, Lang, Page};
@@ -143,6 +143,54 @@ fn given_back_words(r: &Refund, out_trade_no: &str, lang: Lang) -> (String, bool
     }
 }
 
+/// Why the checkout refused a refund, in the merchant's language.
+fn refusal_words(why: &Refused, lang: Lang) -> String {
+    use crate::domain::refund::{ExtraDenied, RefundDenied};
+    let t = |zh: String, en: String| if lang == Lang::En { en } else { zh };
+    match why {
+        Refused::Refund(RefundDenied::NotPaid) => t(
+            "这笔订单未支付，不能退款。".into(),
+            "The order is not paid, so nothing can be refunded.".into(),
+        ),
+        Refused::Refund(RefundDenied::FullyRefunded) => {
+            t("这笔订单已全额退款。".into(), "The order is already fully refunded.".into())
+        }
+        Refused::Refund(RefundDenied::Zero) => {
+            t("退款金额须大于 0。".into(), "The amount must be more than ¥0.00.".into())
+        }
+        Refused::Refund(RefundDenied::TooMuch(left)) => t(
+            format!("退款金额超过可退金额：最多还可退 {left}（已付款，减去已退和退款中的金额）。"),
+            format!(
+                "More than can be refunded: at most {left} is left (paid, less settled and pending refunds)."
+            ),
+        ),
+        Refused::ExtraRefund(ExtraDenied::NoSuchAttempt) => t(
+            "这笔订单没有这个支付单号。".into(),
+            "This order has no payment attempt with that out_trade_no.".into(),
+        ),
+        Refused::ExtraRefund(ExtraDenied::NotPaid) => t(
+            "这笔支付没有付款，无需退还。".into(),
+            "That payment attempt was not paid: there is nothing to give back.".into(),
+        ),
+        Refused::ExtraRefund(ExtraDenied::Counted) => t(
+            "这是订单计入的那笔支付，请用“退款”表单退款。".into(),
+            "That is the order's counted payment: refund it with the Refund form.".into(),
+        ),
+        Refused::ReasonTooLong(n) => {
+            t(format!("退款原因最多 {n} 个字。"), format!("The reason may have at most {n} characters."))
+        }
+        Refused::NoRefundNumber => {
+            t("这笔订单的编号不能用作退款单号。".into(), "This order number cannot name a refund.".into())
+        }
+        Refused::NotRetryable(status) => t(
+            format!("只有等待微信答复的退款可以重试；这笔是 {status}。"),
+            format!("Only a refund waiting for WeChat can be retried; this one is {status}."),
+        ),
+        // why: not a refund's refusal; said as the checkout says it, should one ever reach here.
+        other => other.to_string(),
+    }
+}
+
 /// What the merchant reads when the refund certificate is missing.
 pub fn certificate_words(lang: Lang) -> &'static str {
     lang.t(
@@ -206,7 +254,7 @@ pub async fn start(
             };
             back(no, &words, ok)
         }
-        Err(CheckoutError::Invalid(msg)) => refused(frame, &session, no, msg),
+        Err(CheckoutError::Refused(why)) => refused(frame, &session, no, refusal_words(&why, frame.lang)),
         Err(e) => trouble(no, e, lang),
     }
 }
@@ -244,7 +292,7 @@ pub async fn retry(
             let (words, ok) = outcome_words(&r, frame.lang);
             back(no, &words, ok)
         }
-        Err(CheckoutError::Invalid(msg)) => refused(frame, &session, no, msg),
+        Err(CheckoutError::Refused(why)) => refused(frame, &session, no, refusal_words(&why, frame.lang)),
         Err(e) => trouble(no, e, frame.lang),
     }
 }
@@ -309,7 +357,7 @@ pub async fn give_back(
             };
             back(no, &words, ok)
         }
-        Err(CheckoutError::Invalid(msg)) => refused(frame, &session, no, msg),
+        Err(CheckoutError::Refused(why)) => refused(frame, &session, no, refusal_words(&why, frame.lang)),
         Err(e) => trouble(no, e, lang),
     }
 }

@@ -34,9 +34,15 @@ use crate::wxpay::{self, ApiKey, ClientConfig, SignType, WxPayClient};
 /// What a use case can fail with. `web` decides the HTTP status and the buyer's words.
 #[derive(Debug, thiserror::Error)]
 pub enum CheckoutError {
-    /// The buyer asked for something that is not possible (bad quantity, unknown product …).
-    #[error("{0}")]
-    Invalid(String),
+    /// A request the rules refuse (nothing changed); the caller words it for its user.
+    #[error("refused: {0}")]
+    Refused(#[from] Refused),
+    /// The configuration could not become the checkout's settings (at start).
+    #[error("settings: {0}")]
+    Setup(String),
+    /// Our own records broke an invariant: a bug, logged and never shown to a buyer.
+    #[error("broken record: {0}")]
+    Broken(String),
     #[error("not found")]
     NotFound,
     /// The order cannot be paid any more (paid, closed).
@@ -47,6 +53,34 @@ pub enum CheckoutError {
     Wechat(#[from] wxpay::Error),
     #[error("store: {0}")]
     Store(#[from] StoreError),
+}
+
+/// Why a use case refused a request, for the caller (web, admin) to put in its user's words.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+pub enum Refused {
+    /// WeCom, a mini-program web-view: no WeChat Pay channel works there.
+    #[error("this browser cannot pay")]
+    BrowserCannotPay,
+    /// JSAPI without the buyer's openid.
+    #[error("JSAPI needs the buyer's openid")]
+    NoOpenid,
+    /// The order the buyer asked for cannot be placed.
+    #[error(transparent)]
+    Order(#[from] place::Refusal),
+    /// The merchant's refund of the order's payment.
+    #[error(transparent)]
+    Refund(#[from] crate::domain::refund::RefundDenied),
+    /// The merchant's refund of a double payment.
+    #[error(transparent)]
+    ExtraRefund(#[from] crate::domain::refund::ExtraDenied),
+    #[error("the refund reason may have at most {0} characters")]
+    ReasonTooLong(usize),
+    /// Our order number is too long to make WeChat's `out_refund_no` of it.
+    #[error("this order number cannot name a refund")]
+    NoRefundNumber,
+    /// Only a refund waiting for WeChat's answer is sent again.
+    #[error("only a refund waiting for WeChat can be retried; this one is {0}")]
+    NotRetryable(&'static str),
 }
 
 /// Settings the use cases need, resolved from `Config` once.
@@ -119,8 +153,8 @@ impl Checkout {
 /// In sandbox mode with no base URLs configured, WeChat is the sandbox in this process.
 pub fn settings_and_client(config: &Config) -> Result<(Settings, WxPayClient), CheckoutError> {
     let local = Url::parse(&format!("http://{}/", local_addr(config)))
-        .map_err(|e| CheckoutError::Invalid(format!("listen address: {e}")))?;
-    let in_process = local.join("sandbox/").map_err(|e| CheckoutError::Invalid(e.to_string()))?;
+        .map_err(|e| CheckoutError::Setup(format!("listen address: {e}")))?;
+    let in_process = local.join("sandbox/").map_err(|e| CheckoutError::Setup(e.to_string()))?;
     let w = &config.wxpay;
     let base = |b: &Option<Url>| b.clone().unwrap_or_else(|| in_process.clone());
     let client = WxPayClient::new(ClientConfig {
@@ -137,7 +171,7 @@ pub fn settings_and_client(config: &Config) -> Result<(Settings, WxPayClient), C
     })?;
     let public = config.public_url.clone().unwrap_or(local);
     let join =
-        |path: &str| public.join(path).map(String::from).map_err(|e| CheckoutError::Invalid(e.to_string()));
+        |path: &str| public.join(path).map(String::from).map_err(|e| CheckoutError::Setup(e.to_string()));
     let settings = Settings {
         appid: w.appid.clone(),
         mch_id: w.mch_id.clone(),

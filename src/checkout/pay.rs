@@ -20,7 +20,7 @@ use crate::wxpay::messages::h5_wap_scene_info;
 use crate::wxpay::messages::{TradeKind, UnifiedOrder, UnifiedOrderResponse};
 use crate::wxpay::{self, xml};
 
-use super::{Checkout, CheckoutError};
+use super::{Checkout, CheckoutError, Refused};
 
 mod settle;
 
@@ -85,10 +85,10 @@ struct Payer {
 impl Payer {
     fn new(channel: Channel, openid: Option<String>) -> Result<Payer, CheckoutError> {
         match channel {
-            Channel::OpenInWechat => Err(CheckoutError::Invalid("this browser cannot pay".into())),
+            Channel::OpenInWechat => Err(Refused::BrowserCannotPay.into()),
             Channel::Jsapi => match openid.filter(|o| !o.is_empty()) {
                 Some(o) => Ok(Payer { channel, openid: Some(o) }),
-                None => Err(CheckoutError::Invalid("JSAPI needs the buyer's openid".into())),
+                None => Err(Refused::NoOpenid.into()),
             },
             // why: only JSAPI names the payer; an openid elsewhere would make attempts differ.
             Channel::Mweb | Channel::Native => Ok(Payer { channel, openid: None }),
@@ -169,7 +169,7 @@ impl Checkout {
         self.store.flush().await?;
         if out_trade_no.len() > 32 {
             // why: WeChat's limit; the order number scheme keeps far below it.
-            return Err(CheckoutError::Invalid(format!("out_trade_no {out_trade_no} is over 32 characters")));
+            return Err(CheckoutError::Broken(format!("out_trade_no {out_trade_no} is over 32 characters")));
         }
         self.prepay(order_no, &out_trade_no, client_ip, may_renew).await
     }
@@ -296,7 +296,7 @@ impl Checkout {
             Channel::Native => {
                 PayStart::Native { code_url: a.code_url.clone().ok_or_else(|| missing("code_url"))? }
             }
-            Channel::OpenInWechat => return Err(CheckoutError::Invalid("this browser cannot pay".into())),
+            Channel::OpenInWechat => return Err(Refused::BrowserCannotPay.into()),
         })
     }
 }
@@ -356,8 +356,8 @@ fn prepay_valid(a: &Attempt, now: i64) -> bool {
 /// The request for an attempt from what it stored; the buyer's IP is today's (H5 compares it
 /// with the address WeChat sees, and it legitimately changes between calls).
 fn unified_order(a: &Attempt, client_ip: IpAddr) -> Result<UnifiedOrder, CheckoutError> {
-    let r = a.request.as_ref().ok_or_else(|| CheckoutError::Invalid("attempt without its request".into()))?;
-    let missing = |what: &str| CheckoutError::Invalid(format!("attempt {} has no {what}", a.out_trade_no));
+    let r = a.request.as_ref().ok_or_else(|| CheckoutError::Broken("attempt without its request".into()))?;
+    let missing = |what: &str| CheckoutError::Broken(format!("attempt {} has no {what}", a.out_trade_no));
     let kind = match a.channel {
         Channel::Jsapi => TradeKind::Jsapi { openid: a.openid.clone().ok_or_else(|| missing("openid"))? },
         Channel::Native => {

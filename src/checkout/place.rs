@@ -154,7 +154,7 @@ impl From<crate::store::StoreError> for PlaceError {
 impl From<PlaceError> for CheckoutError {
     fn from(e: PlaceError) -> CheckoutError {
         match e {
-            PlaceError::Refused(r) => CheckoutError::Invalid(r.to_string()),
+            PlaceError::Refused(r) => CheckoutError::Refused(r.into()),
             PlaceError::Failed(e) => e,
         }
     }

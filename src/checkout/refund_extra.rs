@@ -8,29 +8,14 @@
 //! refund stay as they are — because the merchant still holds the buyer's one counted payment.
 //! Once WeChat reports it settled, the double payment leaves the attention list.
 
-use crate::domain::refund::{self, ExtraDenied, ExtraRefund, Refund};
+use crate::domain::refund::{self, ExtraRefund, Refund};
 use crate::domain::{Event, EventKind, EventSource, Fen};
 
 use super::refund_start::{NotStarted, Started};
-use super::{Checkout, CheckoutError};
+use super::{Checkout, CheckoutError, Refused};
 
 /// The reason kept with the refund and sent to WeChat (the buyer's refund message shows it).
 pub const REASON: &str = "重复支付退款";
-
-fn denied_words(d: &ExtraDenied) -> String {
-    match d {
-        ExtraDenied::NoSuchAttempt => {
-            "这笔订单没有这个支付单号 / this order has no payment attempt with that out_trade_no".into()
-        }
-        ExtraDenied::NotPaid => {
-            "这笔支付没有付款，无需退还 / that payment attempt was not paid: there is nothing to give back"
-                .into()
-        }
-        ExtraDenied::Counted => "这是订单计入的那笔支付，请用“退款”表单退款 / that is the order's counted \
-                                 payment: refund it with the Refund form"
-            .into(),
-    }
-}
 
 impl Checkout {
     /// Gives back the double payment `out_trade_no` of the order, whole: writes the refund
@@ -48,19 +33,16 @@ impl Checkout {
             let amount = match refund::may_refund_extra(&order, existing, out_trade_no) {
                 Ok(ExtraRefund::Start(amount)) => amount,
                 Ok(ExtraRefund::Started(r)) => return Err(NotStarted::Again(Box::new(r.clone()))),
-                Err(d) => return Err(NotStarted::Denied(denied_words(&d))),
+                Err(d) => return Err(NotStarted::Denied(d.into())),
             };
-            let no = refund::out_refund_no(order_no, existing.len() + 1).ok_or_else(|| {
-                NotStarted::Denied(
-                    "这笔订单的编号不能用作退款单号 / this order number cannot name a refund".into(),
-                )
-            })?;
+            let no = refund::out_refund_no(order_no, existing.len() + 1)
+                .ok_or(NotStarted::Denied(Refused::NoRefundNumber))?;
             Ok(Refund::new(no, order_no, amount, REASON, at).of_extra_payment(out_trade_no))
         })?;
         let refund = match decided {
             Ok(r) => r,
             Err(NotStarted::Again(earlier)) => return Ok(Started { refund: *earlier, repeated: true }),
-            Err(NotStarted::Denied(words)) => return Err(CheckoutError::Invalid(words)),
+            Err(NotStarted::Denied(why)) => return Err(why.into()),
         };
         let message = format!(
             "refund {} of {} requested to give back double payment {out_trade_no}; the order's own payment is unchanged",

@@ -19,7 +19,7 @@ use crate::wxpay::messages::{
 };
 use crate::wxpay::{self};
 
-use super::{Checkout, CheckoutError};
+use super::{Checkout, CheckoutError, Refused};
 
 /// A form sent again within this many seconds (same order, amount and reason) is the same
 /// refund. why a minute: WeChat also wants a minute between refunds of one order
@@ -38,8 +38,8 @@ pub struct Started {
 pub(super) enum NotStarted {
     /// The same form again: its refund.
     Again(Box<Refund>),
-    /// Refused, in the merchant's words.
-    Denied(String),
+    /// Refused: why.
+    Denied(Refused),
 }
 
 /// How WeChat answered a refund request.
@@ -74,20 +74,6 @@ pub fn is_certificate_problem(e: &CheckoutError) -> bool {
     matches!(e, CheckoutError::Wechat(wxpay::Error::CertNotConfigured | wxpay::Error::CertUnreadable(_)))
 }
 
-fn denied_words(d: &RefundDenied) -> String {
-    match d {
-        RefundDenied::NotPaid => {
-            "这笔订单未支付，不能退款 / the order is not paid, so nothing can be refunded".into()
-        }
-        RefundDenied::FullyRefunded => "这笔订单已全额退款 / the order is already fully refunded".into(),
-        RefundDenied::Zero => "退款金额须大于 0 / the amount must be more than ¥0.00".into(),
-        RefundDenied::TooMuch(left) => format!(
-            "退款金额超过可退金额：最多还可退 {left} / more than can be refunded: at most {left} is left \
-             (paid, less settled and pending refunds)"
-        ),
-    }
-}
-
 impl Checkout {
     /// Starts a refund of `amount` on a paid order; see [`Checkout::request_refund`].
     pub async fn start_refund(
@@ -111,10 +97,7 @@ impl Checkout {
     ) -> Result<Started, CheckoutError> {
         let reason = reason.trim();
         if reason.chars().count() > refund::MAX_REASON {
-            return Err(CheckoutError::Invalid(format!(
-                "退款原因最多 {0} 个字 / the reason may have at most {0} characters",
-                refund::MAX_REASON
-            )));
+            return Err(Refused::ReasonTooLong(refund::MAX_REASON).into());
         }
         let order = self.store.order(order_no)?.ok_or(CheckoutError::NotFound)?;
         let at = self.now();
@@ -122,18 +105,15 @@ impl Checkout {
             if let Some(r) = refund::same_recent(existing, amount, reason, at, SAME_FORM_WINDOW) {
                 return Err(NotStarted::Again(Box::new(r.clone())));
             }
-            refund::may_refund(&order, existing, amount).map_err(|d| NotStarted::Denied(denied_words(&d)))?;
-            let no = refund::out_refund_no(order_no, existing.len() + 1).ok_or_else(|| {
-                NotStarted::Denied(
-                    "这笔订单的编号不能用作退款单号 / this order number cannot name a refund".into(),
-                )
-            })?;
+            refund::may_refund(&order, existing, amount).map_err(|d| NotStarted::Denied(d.into()))?;
+            let no = refund::out_refund_no(order_no, existing.len() + 1)
+                .ok_or(NotStarted::Denied(Refused::NoRefundNumber))?;
             Ok(Refund::new(no, order_no, amount, reason, at))
         })?;
         let refund = match decided {
             Ok(r) => r,
             Err(NotStarted::Again(earlier)) => return Ok(Started { refund: *earlier, repeated: true }),
-            Err(NotStarted::Denied(words)) => return Err(CheckoutError::Invalid(words)),
+            Err(NotStarted::Denied(why)) => return Err(why.into()),
         };
         let message = format!("refund {} of {amount} requested: {reason}", refund.out_refund_no);
         self.note_refund(order_no, Event::new(at, EventSource::Admin, EventKind::RefundRequested, message))
@@ -151,10 +131,7 @@ impl Checkout {
             .filter(|r| r.order_no == order_no)
             .ok_or(CheckoutError::NotFound)?;
         if r.status != RefundStatus::Requested {
-            return Err(CheckoutError::Invalid(format!(
-                "只有等待微信答复的退款可以重试；这笔是 {0} / only a refund waiting for WeChat can be retried; this one is {0}",
-                r.status.as_str()
-            )));
+            return Err(Refused::NotRetryable(r.status.as_str()).into());
         }
         self.send_refund(&order, r).await
     }
@@ -167,7 +144,7 @@ impl Checkout {
             None => order.paid_by.clone(),
         };
         let Some(out_trade_no) = paid else {
-            return Err(CheckoutError::Invalid("这笔订单未支付 / the order is not paid".into()));
+            return Err(Refused::Refund(RefundDenied::NotPaid).into());
         };
         let req = messages::Refund {
             order: OrderRef::OutTradeNo(out_trade_no),
