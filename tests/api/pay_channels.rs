@@ -232,7 +232,9 @@ async fn a_phone_browser_pays_at_the_h5_cashier_reached_from_our_page_and_return
 
 #[tokio::test]
 async fn wechat_learns_the_openid_by_oauth_signs_the_bridge_parameters_and_remembers_the_buyer() {
-    let w = world(|_| {}).await;
+    // why 0.1: an OAuth code lives 5 scaled minutes; at 0.01 that is 3 s, which a loaded
+    // machine running the whole suite can pass between authorize and the exchange.
+    let w = world_at(0.1, |_| {}).await;
     let buyer = w.buyer();
     let (token, order) = w.order(&buyer).await;
 
