@@ -295,18 +295,33 @@ impl ProxyNet {
         };
         let max = if addr.is_ipv4() { 32 } else { 128 };
         let prefix = prefix.unwrap_or(max);
-        (prefix <= max).then_some(ProxyNet { addr, prefix })
+        if prefix > max {
+            return None;
+        }
+        // why: `::ffff:127.0.0.1` (how a dual-stack socket names the local proxy) is the IPv4
+        // address; kept as IPv6 with prefix 128, `contains` would compare it as a /32 with
+        // a shift past 32 bits, and trust every IPv4 client.
+        match addr {
+            IpAddr::V6(v6) => match v6.to_ipv4_mapped() {
+                Some(v4) => Some(ProxyNet { addr: IpAddr::V4(v4), prefix: prefix.checked_sub(96)? }),
+                None => Some(ProxyNet { addr, prefix }),
+            },
+            IpAddr::V4(_) => Some(ProxyNet { addr, prefix }),
+        }
     }
 
     pub fn contains(&self, ip: IpAddr) -> bool {
         let ip = crate::wxpay::canonical_ip(ip);
-        match (crate::wxpay::canonical_ip(self.addr), ip) {
+        let host_bits = |max: u32| max.checked_sub(u32::from(self.prefix));
+        match (self.addr, ip) {
             (IpAddr::V4(net), IpAddr::V4(ip)) => {
-                let mask = u32::MAX.checked_shl(32 - u32::from(self.prefix)).unwrap_or(0);
+                let Some(bits) = host_bits(32) else { return false };
+                let mask = u32::MAX.checked_shl(bits).unwrap_or(0);
                 u32::from(net) & mask == u32::from(ip) & mask
             }
             (IpAddr::V6(net), IpAddr::V6(ip)) => {
-                let mask = u128::MAX.checked_shl(128 - u32::from(self.prefix)).unwrap_or(0);
+                let Some(bits) = host_bits(128) else { return false };
+                let mask = u128::MAX.checked_shl(bits).unwrap_or(0);
                 u128::from(net) & mask == u128::from(ip) & mask
             }
             _ => false,
@@ -818,5 +833,20 @@ mod tests {
             }
             Ok(())
         });
+    }
+
+    #[test]
+    fn an_ipv4_mapped_trusted_proxy_trusts_that_ipv4_address_only() {
+        let local = ProxyNet::parse("::ffff:127.0.0.1").expect("parses");
+        assert!(local.contains("127.0.0.1".parse().expect("ip")));
+        assert!(local.contains("::ffff:127.0.0.1".parse().expect("ip")));
+        assert!(!local.contains("8.8.8.8".parse().expect("ip")));
+        let block = ProxyNet::parse("::ffff:10.0.0.0/104").expect("parses");
+        assert!(block.contains("10.1.2.3".parse().expect("ip")));
+        assert!(!block.contains("11.0.0.1".parse().expect("ip")));
+        assert!(
+            ProxyNet::parse("::ffff:10.0.0.0/64").is_none(),
+            "a mapped prefix below 96 is not an IPv4 block"
+        );
     }
 }
