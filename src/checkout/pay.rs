@@ -117,8 +117,12 @@ impl Checkout {
         let order = self.payable_order(order_no)?;
         let now = self.now();
         if let Some(a) = order.attempts.iter().rev().find(|a| a.state == AttemptState::Open) {
-            if payer.owns(a) {
-                if prepay_valid(a, now) && same_network(a, client_ip) {
+            // why a new attempt, not a renewal, for an H5 buyer on another network: whether
+            // WeChat's cashier compares the payer with a re-entered order's new
+            // `spbill_create_ip` or keeps the first is undocumented; a new `out_trade_no`
+            // carries the new address for certain (the old attempt is settled first).
+            if payer.owns(a) && same_network(a, client_ip) {
+                if prepay_valid(a, now) {
                     return self.pay_start(a);
                 }
                 if a.request.as_ref().is_some_and(|r| r.time_expire - now >= RENEW_MIN_AHEAD) {
@@ -395,8 +399,8 @@ fn is_duplicate_number(e: &wxpay::Error) -> bool {
 
 /// Whether an H5 link may be handed to the buyer at `client_ip`. why: WeChat's cashier
 /// refuses a payer whose address is not the attempt's `spbill_create_ip` ("网络环境未能通过
-/// 安全验证"), so a buyer who moved from Wi-Fi to mobile data needs a fresh `unifiedorder`
-/// with the new address. Other channels do not compare the address.
+/// 安全验证"), so a buyer who moved from Wi-Fi to mobile data needs a new attempt with the
+/// new address. Other channels do not compare the address.
 fn same_network(a: &Attempt, client_ip: IpAddr) -> bool {
     a.channel != Channel::Mweb
         || a.client_ip
