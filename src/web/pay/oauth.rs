@@ -34,9 +34,13 @@ const OPENID_DAYS: i64 = 30;
 pub fn remembered_openid(jar: &CookieJar<'_>, appid: &str) -> Option<String> {
     let cookie = jar.get_private(OPENID_COOKIE)?;
     let (app, openid) = cookie.value().split_once(':')?;
-    let valid = (1..=128).contains(&openid.len())
-        && openid.bytes().all(|b| b.is_ascii_alphanumeric() || b == b'-' || b == b'_');
-    (app == appid && valid).then(|| openid.to_owned())
+    (app == appid && valid_openid(openid)).then(|| openid.to_owned())
+}
+
+/// An openid as WeChat issues them (up to 128 URL-safe characters).
+fn valid_openid(openid: &str) -> bool {
+    (1..=128).contains(&openid.len())
+        && openid.bytes().all(|b| b.is_ascii_alphanumeric() || b == b'-' || b == b'_')
 }
 
 fn secure(checkout: &Checkout) -> bool {
@@ -143,9 +147,15 @@ pub async fn oauth_return(
         }
     };
     match result {
-        Ok(openid) => {
+        // why checked before remembering: an openid the cookie would not give back would send
+        // the buyer from /pay/<token> to OAuth and back here without end.
+        Ok(openid) if valid_openid(&openid) => {
             remember(jar, checkout, &openid);
             Ok(to_pay_page(&order))
+        }
+        Ok(openid) => {
+            tracing::warn!(len = openid.len(), "OAuth gave an openid that is not one");
+            Ok(pages::trouble(&ctx, &order, Trouble::SignInFailed))
         }
         Err(e) => {
             tracing::info!(error = %e, tries, "OAuth code exchange failed");
