@@ -82,15 +82,25 @@ pub fn domain_of(url: &Url) -> String {
 }
 
 /// Whether `url` is on the registered `domain`. A registered port must match; a registration
-/// without one matches any port (a sandbox allowance: live WeChat serves only the default
-/// ports, and a developer's shop on loopback picks its own).
+/// without one means the scheme's default port, as live WeChat has it — except on loopback,
+/// where any port matches (a sandbox allowance: a developer's shop picks its own port).
 fn domain_matches(domain: &str, url: &Url, subdomains: bool) -> bool {
     let Some(host) = url.host_str().map(str::to_ascii_lowercase) else {
         return false;
     };
     let (reg_host, reg_port) = split_domain(domain);
     let host_ok = host == reg_host || (subdomains && host.ends_with(&format!(".{reg_host}")));
-    host_ok && reg_port.is_none_or(|p| url.port_or_known_default() == Some(p))
+    let port_ok = match reg_port {
+        Some(p) => url.port_or_known_default() == Some(p),
+        None => url.port().is_none() || is_loopback_host(&reg_host),
+    };
+    host_ok && port_ok
+}
+
+/// `localhost`, `127.x.y.z` or `[::1]`.
+fn is_loopback_host(host: &str) -> bool {
+    let bare = host.trim_start_matches('[').trim_end_matches(']');
+    host == "localhost" || bare.parse::<std::net::IpAddr>().is_ok_and(|ip| ip.is_loopback())
 }
 
 /// `host[:port]` → (host, port); an IPv6 host keeps its brackets, as `Url::host_str` does.
@@ -168,7 +178,20 @@ mod tests {
     }
 
     #[test]
-    fn a_registered_port_must_match_and_no_port_means_any() {
+    fn a_domain_without_a_port_means_the_default_port_except_on_loopback() {
+        let r = Registration {
+            jsapi_dirs: vec![url("https://shop.example.com/pay/")],
+            h5_domains: vec!["shop.example.com".into()],
+            oauth_domains: vec!["shop.example.com".into()],
+        };
+        assert!(r.jsapi_page_allowed(&url("https://shop.example.com:443/pay/t")));
+        assert!(!r.jsapi_page_allowed(&url("https://shop.example.com:8443/pay/t")));
+        assert!(!r.h5_allows(&url("https://shop.example.com:8443/o/t")));
+        assert!(!r.oauth_allows(&url("http://shop.example.com:8000/pay/t/oauth")));
+    }
+
+    #[test]
+    fn a_registered_port_must_match_and_loopback_without_a_port_means_any() {
         let r = Registration {
             jsapi_dirs: vec![url("http://127.0.0.1/pay/")],
             h5_domains: vec!["127.0.0.1".into(), "shop.lan:8000".into()],
