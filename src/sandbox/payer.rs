@@ -54,6 +54,9 @@ pub(super) fn browser_openid(sandbox: &Sandbox, jar: &CookieJar<'_>) -> String {
 pub(super) struct Browser {
     pub referer: Option<String>,
     pub user_agent: Option<String>,
+    /// The request carries `X-Forwarded-For` / `X-Real-IP` from a peer not in
+    /// `trusted_proxies`: a proxy the configuration does not know of.
+    pub untrusted_forwarding: bool,
 }
 
 #[async_trait]
@@ -61,7 +64,9 @@ impl<'r> FromRequest<'r> for Browser {
     type Error = ();
     async fn from_request(req: &'r Request<'_>) -> Outcome<Self, ()> {
         let h = |name: &str| req.headers().get_one(name).map(str::to_owned).filter(|v| !v.is_empty());
-        Outcome::Success(Browser { referer: h("Referer"), user_agent: h("User-Agent") })
+        let forwarded = h("X-Forwarded-For").is_some() || h("X-Real-IP").is_some();
+        let untrusted_forwarding = forwarded && !crate::http::client_ip::from_trusted_proxy(req);
+        Outcome::Success(Browser { referer: h("Referer"), user_agent: h("User-Agent"), untrusted_forwarding })
     }
 }
 

@@ -15,6 +15,8 @@ use super::registered::{REFUSAL_LOG, Refusal, RegistrationSource};
 use crate::config::SandboxConfig;
 use crate::wxpay::{ApiKey, SignType};
 
+/// The longest refusal detail kept, in characters.
+const MAX_REFUSAL_DETAIL: usize = 300;
 /// How many notification deliveries the home page keeps.
 pub const DELIVERY_LOG: usize = 500;
 /// How many orders the gateway remembers. why: every unifiedorder adds one, and a sandbox
@@ -458,6 +460,9 @@ impl Sandbox {
     }
 
     fn log_refusal(&self, rule: &'static str, detail: String, warning: bool) {
+        // why cut: the detail quotes what a request sent (a Referer, a page URL); the log is
+        // bounded in entries and must be in bytes too.
+        let detail: String = detail.chars().take(MAX_REFUSAL_DETAIL).collect();
         if warning {
             tracing::warn!(rule, %detail, "sandbox: live WeChat may refuse this");
         } else {

@@ -668,3 +668,21 @@ async fn the_cashier_opens_only_from_and_returns_only_to_the_registered_h5_domai
     assert_eq!(status, StatusCode::FORBIDDEN);
     assert!(page.contains("商家存在未配置的参数"), "{page}");
 }
+
+#[tokio::test]
+async fn a_forwarded_header_from_a_proxy_not_in_trusted_proxies_is_warned_about_on_the_home_page() {
+    let server = helpers::spawn_sandbox(|_| {}).await;
+    let (_, mweb) = mweb_url(&server).await;
+    let res = browser()
+        .get(&mweb)
+        .header("User-Agent", IPHONE)
+        .header("Referer", SHOP_PAGE)
+        .header("X-Forwarded-For", "203.0.113.50")
+        .send()
+        .await
+        .unwrap();
+    // The sandbox sees the proxy's address as the shop did, so it opens; live WeChat would not.
+    assert_eq!(res.status(), StatusCode::OK);
+    let page = home(&server).await;
+    assert!(page.contains("not in trusted_proxies"), "{page}");
+}

@@ -133,6 +133,18 @@ fn check_opening(
     registered: &Registered,
     payer: &ClientIp,
 ) -> Result<(), Refusal> {
+    if browser.untrusted_forwarding {
+        // why a warning: behind a proxy missing from `trusted_proxies`, this sandbox and the
+        // shop both see the proxy's address, so they agree; live WeChat sees the buyer's and
+        // refuses with "网络环境未能通过安全验证".
+        sandbox.warned(
+            "H5 付款人网络 / H5 payer network",
+            format!(
+                "{}: X-Forwarded-For from a peer not in trusted_proxies (spbill_create_ip {})",
+                order.out_trade_no, order.spbill_create_ip
+            ),
+        );
+    }
     check_network(sandbox, order, payer)?;
     // why: WeChat only opens the cashier from a page of the merchant's H5 domain.
     let Some(referer) = browser.referer.as_deref() else {
