@@ -6,6 +6,7 @@ use std::sync::Arc;
 use askama::Template;
 use rocket::{State, get};
 
+use super::session::ClientAddr;
 use super::{Admin, AdminError, AdminSession, Chrome, Section, now};
 use crate::store::Store;
 use crate::store::admin::AuditEntry;
@@ -22,6 +23,14 @@ pub fn record(store: &Store, who: &str, action: &str, detail: &str, ip: &str) ->
         ip: ip.to_owned(),
     };
     store.append_audit(&entry)?;
+    Ok(())
+}
+
+/// The last step of every admin write: the merchant's action in the audit log, made durable
+/// together with whatever the action changed.
+pub async fn done(store: &Store, action: &str, detail: &str, addr: &ClientAddr) -> Result<(), AdminError> {
+    record(store, "admin", action, detail, &addr.text())?;
+    store.flush().await?;
     Ok(())
 }
 

@@ -344,8 +344,7 @@ pub async fn sync(
         }
     };
     let said: Vec<String> = lines.iter().map(sync_words).collect();
-    audit::record(&admin.store, "admin", "order.sync", &format!("{no}: {}", said.join("; ")), &addr.text())?;
-    admin.store.flush().await?;
+    audit::done(&admin.store, "order.sync", &format!("{no}: {}", said.join("; ")), &addr).await?;
     let title = frame.lang.t("已与微信支付核对", "Checked with WeChat Pay").to_owned();
     let lines = if said.is_empty() {
         vec![frame.lang.t("还没有支付记录。", "No payment attempt yet.").to_owned()]
@@ -379,8 +378,7 @@ pub async fn close(
         Err(e) => failed(e, frame.lang)?,
     };
     let detail = format!("{no}: {}", notice.title);
-    audit::record(&admin.store, "admin", "order.close", &detail, &addr.text())?;
-    admin.store.flush().await?;
+    audit::done(&admin.store, "order.close", &detail, &addr).await?;
     Ok((status, render(admin, &session, frame, no, Some(notice))?))
 }
 

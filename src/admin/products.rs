@@ -166,8 +166,7 @@ pub async fn create(
         admin.store.put_product_image(&product.slug, &bytes)?;
     }
     let detail = format!("{} {} {}", product.slug, product.name, product.price);
-    audit::record(&admin.store, "admin", "product.create", &detail, &addr.text())?;
-    admin.store.flush().await?;
+    audit::done(&admin.store, "product.create", &detail, &addr).await?;
     Ok(Either::Left(Redirect::to("/admin/products")))
 }
 
@@ -211,8 +210,7 @@ pub async fn update(
         admin.store.remove_product_image(slug)?;
     }
     let detail = format!("{} {} {}", product.slug, product.name, product.price);
-    audit::record(&admin.store, "admin", "product.update", &detail, &addr.text())?;
-    admin.store.flush().await?;
+    audit::done(&admin.store, "product.update", &detail, &addr).await?;
     Ok(Either::Left(Redirect::to("/admin/products")))
 }
 
@@ -250,8 +248,7 @@ async fn set_archived(
         })?
         .ok_or(AdminError::NotFound)?;
     let action = if archived { "product.archive" } else { "product.unarchive" };
-    audit::record(&admin.store, "admin", action, slug, &addr.text())?;
-    admin.store.flush().await?;
+    audit::done(&admin.store, action, slug, addr).await?;
     Ok(Redirect::to("/admin/products"))
 }
 
@@ -303,8 +300,7 @@ async fn shift(admin: &Admin, addr: &ClientAddr, slug: &str, up: bool) -> Result
     })?;
     if moved {
         let action = if up { "product.move_up" } else { "product.move_down" };
-        audit::record(&admin.store, "admin", action, slug, &addr.text())?;
-        admin.store.flush().await?;
+        audit::done(&admin.store, action, slug, addr).await?;
     }
     Ok(Redirect::to("/admin/products"))
 }
