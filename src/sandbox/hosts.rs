@@ -45,7 +45,8 @@ impl OwnHosts {
     }
 }
 
-fn is_loopback(url: &Url) -> bool {
+/// Whether `url` names this machine: a loopback address (IPv4-mapped too) or `localhost`.
+pub fn is_loopback(url: &Url) -> bool {
     match url.host() {
         Some(Host::Ipv4(ip)) => ip.is_loopback(),
         Some(Host::Ipv6(ip)) => ip.is_loopback() || ip.to_ipv4_mapped().is_some_and(|v4| v4.is_loopback()),

@@ -184,13 +184,7 @@ fn compared_params(req: &Req) -> BTreeMap<String, String> {
 /// through and warns (a loopback shop under test is exempt), rather than invent an error.
 fn warn_notify_url(sb: &Sandbox, notify_url: &str) {
     let Ok(url) = url::Url::parse(notify_url) else { return };
-    let loopback = match url.host() {
-        Some(url::Host::Ipv4(ip)) => ip.is_loopback(),
-        Some(url::Host::Ipv6(ip)) => ip.is_loopback(),
-        Some(url::Host::Domain(d)) => d.eq_ignore_ascii_case("localhost"),
-        None => true,
-    };
-    if loopback {
+    if crate::sandbox::hosts::is_loopback(&url) {
         return;
     }
     if url.scheme() != "https" {
