@@ -269,7 +269,7 @@ mod tests {
         let read = |s: &Store| -> Vec<(i64, String)> {
             s.recent_audit(10).expect("audit").into_iter().map(|e| (e.at, e.action)).collect()
         };
-        let s = Store::open(&dir).expect("open v2");
+        let s = crate::store::test_dir::reopen(&dir);
         let expected = vec![(1_714_564_801, "logout".to_owned()), (1_714_564_800, "login".to_owned())];
         assert_eq!(read(&s), expected);
         // A new entry sorts after the converted ones (same unit in the key).
@@ -284,7 +284,7 @@ mod tests {
         assert_eq!(read(&s).first().map(|e| e.1.as_str()), Some("later"));
         drop(s);
         // Opened again: schema 3 now, nothing converted twice.
-        let s = Store::open(&dir).expect("open v3");
+        let s = crate::store::test_dir::reopen(&dir);
         assert_eq!(s.meta.get("schema").expect("meta").map(|v| codec::u32_from(&v)), Some(3));
         assert_eq!(s.migrate_audit_to_seconds().expect("again"), 0);
         assert_eq!(read(&s)[1..], expected[..]);

@@ -449,6 +449,24 @@ pub(crate) mod test_dir {
         }
     }
 
+    /// Opens the store at `dir` again after a handle to it was dropped in this process.
+    ///
+    /// why a deadline: sled's background flusher can hold the directory's lock for a moment
+    /// after the last handle drops; a new process never meets it, a test in the same one can.
+    pub fn reopen(dir: &std::path::Path) -> super::Store {
+        let deadline = std::time::Instant::now() + std::time::Duration::from_secs(10);
+        loop {
+            match super::Store::open(dir) {
+                Ok(store) => return store,
+                Err(e) if std::time::Instant::now() < deadline => {
+                    tracing::debug!(error = %e, "store still locked; retrying");
+                    std::thread::sleep(std::time::Duration::from_millis(20));
+                }
+                Err(e) => panic!("reopen {}: {e}", dir.display()),
+            }
+        }
+    }
+
     impl Drop for TempDir {
         fn drop(&mut self) {
             let _ = std::fs::remove_dir_all(&self.0);

@@ -123,19 +123,7 @@ async fn what_was_flushed_is_there_after_reopening() {
         store.update_order("N1", |o| pay(o, "N1")).expect("update");
         store.flush().await.expect("flush");
     }
-    // why a deadline: sled's background flusher can hold the directory's lock for a moment
-    // after the last handle drops; a new process never meets it, a test in the same one can.
-    let deadline = std::time::Instant::now() + std::time::Duration::from_secs(10);
-    let store = loop {
-        match Store::open(dir.path()) {
-            Ok(store) => break store,
-            Err(e) if std::time::Instant::now() < deadline => {
-                tracing::debug!(error = %e, "store still locked; retrying");
-                tokio::time::sleep(std::time::Duration::from_millis(20)).await;
-            }
-            Err(e) => panic!("reopen: {e}"),
-        }
-    };
+    let store = super::test_dir::reopen(dir.path());
     assert_eq!(store.order("N1").expect("read").map(|o| o.status), Some(OrderStatus::Paid));
 }
 

@@ -214,7 +214,7 @@ fn a_data_dir_from_before_the_listing_indexes_gets_them_rebuilt_once_at_open() {
         store.meta.insert("schema", &1u32.to_be_bytes()).expect("meta");
         store.db.flush().expect("flush");
     }
-    let store = Store::open(dir.path()).expect("reopen");
+    let store = crate::store::test_dir::reopen(dir.path());
     assert!(store.meta.get(LISTING_BUILT).expect("meta").is_some(), "the rebuild is recorded");
     assert_eq!(store.meta.get("schema").expect("meta").as_deref(), Some(&SCHEMA_BYTES[..]));
     let q = OrderQuery { channel: Some(Channel::Native), limit: 10, ..OrderQuery::default() };
@@ -224,7 +224,7 @@ fn a_data_dir_from_before_the_listing_indexes_gets_them_rebuilt_once_at_open() {
     // Recorded: a second open does not rebuild (an emptied index stays empty).
     store.by_phone.clear().expect("clear");
     drop(store);
-    let store = Store::open(dir.path()).expect("reopen again");
+    let store = crate::store::test_dir::reopen(dir.path());
     assert!(store.find_orders("13800000002").expect("find").is_empty());
 }
 
