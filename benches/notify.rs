@@ -14,9 +14,9 @@ use std::sync::atomic::{AtomicUsize, Ordering};
 use std::time::{Duration, Instant};
 
 use wxcheckout::app;
-use wxcheckout::checkout::Checkout;
 use wxcheckout::config::{Config, SANDBOX_API_KEY, SANDBOX_APPID, SANDBOX_MCH_ID};
 use wxcheckout::domain::{Attempt, AttemptState, Channel, Contact, Fen, Line, Order, OrderStatus};
+use wxcheckout::store::Store;
 use wxcheckout::wxpay::messages::TradeType;
 use wxcheckout::wxpay::notify::{PaidOrder, build_payment_notification, notify_reply_success};
 use wxcheckout::wxpay::{ApiKey, SignType, xml};
@@ -40,13 +40,12 @@ async fn run() {
     let mut config = Config::sandbox_defaults();
     config.port = 0;
     config.data_dir = dir.clone();
-    let rocket = app::shop(config).unwrap();
-    let checkout = Arc::clone(rocket.state::<Arc<Checkout>>().unwrap());
+    let (rocket, store) = app::shop_and_store(config, wxcheckout::clock::Clock::system()).unwrap();
     let running = app::spawn(rocket).await.unwrap();
     let url = format!("{}/wxpay/notify", running.base_url());
 
-    let bodies = Arc::new(seed(&checkout));
-    checkout.store.flush().await.unwrap();
+    let bodies = Arc::new(seed(&store));
+    store.flush().await.unwrap();
     println!("{} orders stored; {} notifications from {CLIENTS} clients …", ORDERS, bodies.len());
 
     let next = Arc::new(AtomicUsize::new(0));
@@ -61,11 +60,11 @@ async fn run() {
     let elapsed = start.elapsed();
     report(&mut latencies, elapsed);
 
-    let paid = checkout.store.order_nos_with_status(OrderStatus::Paid).count();
+    let paid = store.order_nos_with_status(OrderStatus::Paid).count();
     println!("orders paid: {paid} of {ORDERS} (each exactly once; duplicates changed nothing)");
     running.shutdown.clone().notify();
     let _ = running.join.await;
-    drop(checkout);
+    drop(store);
     let _ = std::fs::remove_dir_all(&dir);
 }
 
@@ -105,13 +104,13 @@ fn report(latencies: &mut [Duration], elapsed: Duration) {
 
 /// N pending orders with one attempt each; returns two notifications per order, shuffled
 /// so that a duplicate may race its original.
-fn seed(checkout: &Checkout) -> Vec<String> {
+fn seed(store: &Store) -> Vec<String> {
     let key = ApiKey::new(SANDBOX_API_KEY);
     let mut bodies = Vec::with_capacity(ORDERS * 2);
     for i in 0..ORDERS {
         let no = format!("B{i:07}");
         let otn = format!("{no}-1");
-        checkout.store.insert_order(&order(&no, &otn), &[]).unwrap();
+        store.insert_order(&order(&no, &otn), &[]).unwrap();
         let f = build_payment_notification(&paid(&otn, i), &key, SignType::Md5, false);
         bodies.push(xml::to_xml(&f));
         bodies.push(xml::to_xml(&f));

@@ -112,7 +112,14 @@ pub fn shop(config: Config) -> Result<Rocket<Build>, AppError> {
 
 /// The shop on `clock` (tests set and advance it): the checkout, its reconciler and, in
 /// sandbox mode, the sandbox read the time from it, so the shop and "WeChat" agree on it.
-pub fn shop_with_clock(mut config: Config, clock: Clock) -> Result<Rocket<Build>, AppError> {
+pub fn shop_with_clock(config: Config, clock: Clock) -> Result<Rocket<Build>, AppError> {
+    Ok(shop_and_store(config, clock)?.0)
+}
+
+/// [`shop_with_clock`], and a handle on its database for whoever assembles the shop: tests
+/// arrange records and check them through it. In the shop itself the database belongs to the
+/// checkout (and the admin's own records to the admin); no route can reach it otherwise.
+pub fn shop_and_store(mut config: Config, clock: Clock) -> Result<(Rocket<Build>, Store), AppError> {
     if config.port == 0 && config.is_sandbox() && config.wxpay.api_base.is_none() {
         // why: the checkout calls the in-process sandbox by address, so it must be known
         // before launch; Rocket 0.5 cannot launch on a listener bound in advance.
@@ -124,8 +131,9 @@ pub fn shop_with_clock(mut config: Config, clock: Clock) -> Result<Rocket<Build>
         checkout::catalogue::seed_demo(&store)?;
     }
     let (settings, client) = checkout::settings_and_client(&config)?;
-    let admin = crate::admin::Admin::start(&config, store.clone())?;
-    let checkout = Arc::new(Checkout::with_clock(store, client, settings, clock.clone()));
+    let records = store.admin_records()?;
+    let checkout = Arc::new(Checkout::with_clock(store.clone(), client, settings, clock.clone()));
+    let admin = crate::admin::Admin::start(&config, records, Arc::clone(&checkout))?;
     let mut rocket = mount_shop(base(&config, &key))
         .manage(Arc::clone(&checkout))
         .manage(admin)
@@ -138,7 +146,7 @@ pub fn shop_with_clock(mut config: Config, clock: Clock) -> Result<Rocket<Build>
         let registration = sandbox::RegistrationSource::in_shop(&config);
         rocket = rocket.attach(sandbox::stage_with_clock(&config, registration, clock));
     }
-    Ok(rocket)
+    Ok((rocket, store))
 }
 
 /// The shop's URL map: each area at its base path (`base` adds `/healthz`, `/favicon.ico`
@@ -166,7 +174,7 @@ fn free_port(config: &Config) -> Result<u16, AppError> {
 fn flush_on_shutdown(checkout: Arc<Checkout>) -> AdHoc {
     AdHoc::on_shutdown("flush the store", move |_| {
         Box::pin(async move {
-            if let Err(e) = checkout.store.flush().await {
+            if let Err(e) = checkout.flush().await {
                 tracing::error!(error = %e, "could not flush the store at shutdown");
             }
         })
@@ -212,7 +220,7 @@ impl Fairing for Reconciler {
         if let Some(handle) = handle {
             // why: a round stops at its next await; bounded so a hung call cannot hold the exit.
             let _ = tokio::time::timeout(std::time::Duration::from_secs(5), handle).await;
-            if let Err(e) = self.checkout.store.flush().await {
+            if let Err(e) = self.checkout.flush().await {
                 tracing::error!(error = %e, "could not flush the store after the reconciler stopped");
             }
         }
@@ -236,7 +244,7 @@ pub fn sandbox_with(config: Config, sandbox: std::sync::Arc<sandbox::Sandbox>) -
 /// store one last time.
 pub async fn finish(rocket: &Rocket<Ignite>) {
     if let Some(checkout) = rocket.state::<Arc<Checkout>>() {
-        if let Err(e) = checkout.store.flush().await {
+        if let Err(e) = checkout.flush().await {
             tracing::error!(error = %e, "could not flush the store after stopping");
         }
     }

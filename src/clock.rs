@@ -3,9 +3,7 @@
 //!
 //! One type, cheap to clone, passed in at wiring (`app`): the system clock in production, a
 //! clock that only moves when told to in tests, so a test can let an order expire without
-//! waiting for it. Stored times are Unix seconds (`i64`), as docs/architecture.md says of
-//! orders and events; only the admin's sessions read milliseconds (`unix_ms`), see
-//! `store::admin::SessionRecord`.
+//! waiting for it. Every stored time is Unix seconds (`i64`), as docs/architecture.md says.
 //!
 //! Not for pacing: sleeps, rate limits and WeChat's protocol timers in the sandbox keep
 //! `Instant` and `tokio::time`, which a set clock must not freeze.
@@ -59,11 +57,6 @@ impl Clock {
         self.now().unix_timestamp()
     }
 
-    /// Now, in Unix milliseconds (only the admin's session idle times use them).
-    pub fn unix_ms(&self) -> i64 {
-        i64::try_from(self.now().unix_timestamp_nanos() / 1_000_000).unwrap_or(i64::MAX)
-    }
-
     /// Moves a set clock to `t`. The system clock cannot be set: it is left alone.
     pub fn set(&self, t: OffsetDateTime) {
         if let Some(at) = &self.fixed {
@@ -99,7 +92,6 @@ mod tests {
         clock.advance(Duration::from_millis(90 * 60 * 1000 + 250));
         assert_eq!(other.now(), datetime!(2024-05-01 13:30:00.25 UTC));
         assert_eq!(other.unix(), datetime!(2024-05-01 13:30 UTC).unix_timestamp());
-        assert_eq!(other.unix_ms(), datetime!(2024-05-01 13:30 UTC).unix_timestamp() * 1000 + 250);
         other.set(datetime!(2030-01-01 0:00 UTC));
         assert_eq!(clock.now(), datetime!(2030-01-01 0:00 UTC));
         assert_eq!(Clock::fixed_unix(1_714_564_800).now(), datetime!(2024-05-01 12:00 UTC));

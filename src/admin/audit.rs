@@ -7,30 +7,29 @@ use askama::Template;
 use rocket::{State, get};
 
 use super::session::ClientAddr;
-use super::{Admin, AdminError, AdminSession, Chrome, Section, now};
-use crate::store::Store;
+use super::{Admin, AdminError, AdminSession, Chrome, Section};
 use crate::store::admin::AuditEntry;
 use crate::web::{Frame, Page};
 use crate::wxpay::messages::beijing_display;
 
 /// Appends one entry. `who` is `admin` (one merchant, one password) or `?` for a failed login.
-pub fn record(store: &Store, who: &str, action: &str, detail: &str, ip: &str) -> Result<(), AdminError> {
+pub fn record(admin: &Admin, who: &str, action: &str, detail: &str, ip: &str) -> Result<(), AdminError> {
     let entry = AuditEntry {
-        at: now(),
+        at: admin.now(),
         who: who.to_owned(),
         action: action.to_owned(),
         detail: detail.to_owned(),
         ip: ip.to_owned(),
     };
-    store.append_audit(&entry)?;
+    admin.records.append_audit(&entry)?;
     Ok(())
 }
 
 /// The last step of every admin write: the merchant's action in the audit log, made durable
 /// together with whatever the action changed.
-pub async fn done(store: &Store, action: &str, detail: &str, addr: &ClientAddr) -> Result<(), AdminError> {
-    record(store, "admin", action, detail, &addr.text())?;
-    store.flush().await?;
+pub async fn done(admin: &Admin, action: &str, detail: &str, addr: &ClientAddr) -> Result<(), AdminError> {
+    record(admin, "admin", action, detail, &addr.text())?;
+    admin.records.flush().await?;
     Ok(())
 }
 
@@ -44,8 +43,9 @@ pub struct Row {
 }
 
 /// The latest `limit` entries, newest first, as the pages show them.
-pub fn recent(store: &Store, limit: usize) -> Result<Vec<Row>, AdminError> {
-    Ok(store
+pub fn recent(admin: &Admin, limit: usize) -> Result<Vec<Row>, AdminError> {
+    Ok(admin
+        .records
         .recent_audit(limit)?
         .into_iter()
         .map(|e| Row {
@@ -71,6 +71,6 @@ pub fn page(
     session: AdminSession,
     frame: Frame,
 ) -> Result<Page<AuditPage>, AdminError> {
-    let rows = recent(&admin.store, 500)?;
+    let rows = recent(admin, 500)?;
     Ok(Page(AuditPage { chrome: Chrome::new(frame, Some(&session), Section::Home), rows }))
 }

@@ -13,8 +13,9 @@ use time::{Date, Duration as Days};
 
 use super::orders::{beijing_midnight, beijing_today};
 use super::{Admin, AdminError, AdminSession, Chrome, Section, audit};
+use crate::checkout::Checkout;
 use crate::domain::{EventKind, Fen};
-use crate::store::{OrderSummary, Store, StoreError};
+use crate::store::{OrderSummary, StoreError};
 use crate::web::{Frame, Lang, Page};
 use crate::wxpay::messages::beijing_display;
 
@@ -83,11 +84,11 @@ impl Figures {
 ///
 /// why a day earlier: an order placed just before the window and paid inside it counts on its
 /// payment day; orders live at most `order_ttl` (hours) unpaid.
-pub fn figures(store: &Store, now: i64) -> Result<Figures, StoreError> {
+pub fn figures(checkout: &Checkout, now: i64) -> Result<Figures, StoreError> {
     let today = beijing_today(now);
     let from = beijing_midnight(today.saturating_sub(Days::days(DAYS as i64)));
     let to = beijing_midnight(today.saturating_add(Days::days(1)));
-    let summaries = store.order_summaries(from, to).collect::<Result<Vec<_>, _>>()?;
+    let summaries = checkout.order_summaries(from, to)?;
     Ok(Figures::of(summaries, today))
 }
 
@@ -203,8 +204,8 @@ fn tiles(f: &Figures, lang: Lang) -> Vec<Tile> {
         .collect()
 }
 
-fn attention(store: &Store, now: i64) -> Result<(Vec<Attention>, Vec<Stuck>), StoreError> {
-    let items = store
+fn attention(checkout: &Checkout, now: i64) -> Result<(Vec<Attention>, Vec<Stuck>), StoreError> {
+    let items = checkout
         .attention(20)?
         .into_iter()
         .map(|a| Attention {
@@ -214,7 +215,7 @@ fn attention(store: &Store, now: i64) -> Result<(Vec<Attention>, Vec<Stuck>), St
             order_no: a.order_no,
         })
         .collect();
-    let stuck = store
+    let stuck = checkout
         .stuck_pending(now - STUCK_AFTER_SECS, 20, 2_000)?
         .into_iter()
         .map(|o| Stuck { no: o.no, created: beijing_display(o.created_at), total: o.total.to_string() })
@@ -228,9 +229,9 @@ pub fn home(
     session: AdminSession,
     frame: Frame,
 ) -> Result<Page<DashboardPage>, AdminError> {
-    let now = crate::checkout::now();
-    let f = figures(&admin.store, now)?;
-    let (attention, stuck) = attention(&admin.store, now)?;
+    let now = admin.now();
+    let f = figures(&admin.checkout, now)?;
+    let (attention, stuck) = attention(&admin.checkout, now)?;
     let max = f.days.iter().map(|d| d.takings).max().unwrap_or(0);
     Ok(Page(DashboardPage {
         tiles: tiles(&f, frame.lang),
@@ -238,7 +239,7 @@ pub fn home(
         chart_max: yuan(max),
         attention,
         stuck,
-        rows: audit::recent(&admin.store, 10)?,
+        rows: audit::recent(admin, 10)?,
         chrome: Chrome::new(frame, Some(&session), Section::Home),
     }))
 }

@@ -20,11 +20,10 @@ use super::session::{ClientAddr, Token};
 use super::{Admin, AdminError, AdminSession, Chrome, Section, audit};
 use crate::checkout::Checkout;
 use crate::config::Config;
-use crate::store::{OrderQuery, Store};
+use crate::store::OrderQuery;
 use crate::web::{Frame, Lang, Page};
-use crate::wxpay::messages::OrderRef;
+use crate::wxpay;
 use crate::wxpay::oauth::OAuthErrorKind;
-use crate::wxpay::{self, WxPayClient};
 
 /// How far our clock may be from WeChat's before signatures with timestamps and bills by day
 /// go wrong.
@@ -97,11 +96,10 @@ pub async fn run(
 ) -> Result<Page<DoctorPage>, AdminError> {
     session.check_form(&form)?;
     let lang = frame.lang;
-    let wx = &checkout.wx;
     let ((key, binding), secret, clock, reachable) = tokio::join!(
-        key_and_binding(wx, lang),
-        app_secret(wx, lang),
-        clock(wx, lang),
+        key_and_binding(checkout, lang),
+        app_secret(checkout, lang),
+        clock(checkout, lang),
         reachable(config, lang)
     );
     let findings = vec![
@@ -113,14 +111,14 @@ pub async fn run(
         certificate(config, lang).await,
         clock,
         proxy(config, admin, lang),
-        buyer_ips(config, &checkout.store, lang),
+        buyer_ips(config, checkout, lang),
     ];
     let summary: Vec<String> = findings
         .iter()
         .filter(|f| f.level != Level::Ok)
         .map(|f| format!("{}: {}", f.title, f.css()))
         .collect();
-    audit::record(&admin.store, "admin", "doctor.run", &summary.join("; "), &addr.text())?;
+    audit::record(admin, "admin", "doctor.run", &summary.join("; "), &addr.text())?;
     Ok(Page(DoctorPage {
         chrome: Chrome::new(frame, Some(&session), Section::Settings),
         findings,
@@ -131,13 +129,8 @@ pub async fn run(
 const KEY: &str = "API 密钥 / API key";
 const BINDING: &str = "AppID 与商户号绑定 / appid bound to mch_id";
 
-/// A made-up `out_trade_no` nobody will ever have used.
-fn made_up_order() -> String {
-    format!("DOCTOR{}", crate::checkout::now())
-}
-
-async fn key_and_binding(wx: &WxPayClient, lang: Lang) -> (Finding, Finding) {
-    let answer = wx.order_query(&OrderRef::OutTradeNo(made_up_order())).await;
+async fn key_and_binding(checkout: &Checkout, lang: Lang) -> (Finding, Finding) {
+    let answer = checkout.probe_gateway().await;
     let fine_key =
         || finding(Level::Ok, KEY, lang.t("微信支付接受了签名。", "WeChat Pay accepted the signature."), "");
     let fine_binding = || {
@@ -244,9 +237,8 @@ fn is_merchant_error(return_msg: &str) -> bool {
 
 const SECRET: &str = "AppSecret（网页授权 / OAuth）";
 
-async fn app_secret(wx: &WxPayClient, lang: Lang) -> Finding {
-    let made_up = format!("doctor{}", crate::checkout::now());
-    match wx.oauth_openid(&made_up).await {
+async fn app_secret(checkout: &Checkout, lang: Lang) -> Finding {
+    match checkout.probe_oauth().await {
         Err(wxpay::Error::OAuth(e)) => match e.kind() {
             OAuthErrorKind::InvalidCode | OAuthErrorKind::CodeUsed => {
                 finding(Level::Ok, SECRET, lang.t("微信接受了 AppSecret。", "WeChat accepted the app secret."), "")
@@ -520,8 +512,8 @@ const CLOCK: &str = "服务器时钟 / Clock";
 
 /// Compares the `Date` header of the gateway's answer with our clock at the middle of the
 /// round trip.
-async fn clock(wx: &WxPayClient, lang: Lang) -> Finding {
-    let url = wxpay::endpoint(&wx.config().api_base, "pay/orderquery");
+async fn clock(checkout: &Checkout, lang: Lang) -> Finding {
+    let url = checkout.gateway_url("pay/orderquery");
     let http = match reqwest::Client::builder().timeout(Duration::from_secs(10)).build() {
         Ok(h) => h,
         Err(e) => return finding(Level::Warning, CLOCK, e.to_string(), ""),
@@ -640,8 +632,8 @@ fn not_public(ip: IpAddr) -> bool {
 }
 
 /// The buyer IPs of the newest payment attempts (newest first) as they went to WeChat.
-fn recent_buyer_ips(store: &Store) -> Result<Vec<IpAddr>, crate::store::StoreError> {
-    let page = store.list_orders(&OrderQuery { limit: RECENT_ORDERS, ..OrderQuery::default() })?;
+fn recent_buyer_ips(checkout: &Checkout) -> Result<Vec<IpAddr>, crate::store::StoreError> {
+    let page = checkout.list_orders(&OrderQuery { limit: RECENT_ORDERS, ..OrderQuery::default() })?;
     let mut attempts: Vec<_> = page.orders.iter().flat_map(|o| o.attempts.iter()).collect();
     attempts.sort_by_key(|a| std::cmp::Reverse(a.created_at));
     Ok(attempts.iter().filter_map(|a| a.client_ip.parse().ok()).take(RECENT_ATTEMPTS).collect())
@@ -650,7 +642,7 @@ fn recent_buyer_ips(store: &Store) -> Result<Vec<IpAddr>, crate::store::StoreErr
 /// why: the H5 cashier compares `spbill_create_ip` with the address it sees the buyer at; a
 /// proxy's own address there (no forwarding headers, or `trusted_proxies` not naming the
 /// proxy) fails every H5 payment, and the admin sees nothing of it but complaints.
-fn buyer_ips(config: &Config, store: &Store, lang: Lang) -> Finding {
+fn buyer_ips(config: &Config, checkout: &Checkout, lang: Lang) -> Finding {
     if config.is_sandbox() {
         return finding(
             Level::Ok,
@@ -662,7 +654,7 @@ fn buyer_ips(config: &Config, store: &Store, lang: Lang) -> Finding {
             "",
         );
     }
-    let ips = match recent_buyer_ips(store) {
+    let ips = match recent_buyer_ips(checkout) {
         Ok(ips) => ips,
         Err(e) => {
             return finding(

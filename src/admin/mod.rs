@@ -30,19 +30,23 @@ use std::time::Duration;
 
 use rocket::fairing::AdHoc;
 
-use crate::clock::Clock;
+use crate::checkout::Checkout;
 use crate::config::Config;
-use crate::store::Store;
+use crate::store::admin::AdminRecords;
 
 pub use error::AdminError;
-pub use session::{AdminSession, IdleTimeout, LoginLimiter};
+pub use session::{AdminSession, LoginLimiter};
 
 /// How long a session lives without a request: 30 minutes.
 pub const IDLE_TIMEOUT: Duration = Duration::from_secs(30 * 60);
 
 /// The admin's shared state (managed by Rocket as `Arc<Admin>`).
 pub struct Admin {
-    pub(crate) store: Store,
+    /// The admin's own records: password, sessions, audit log.
+    pub(crate) records: AdminRecords,
+    /// Everything else — orders, products, refunds, WeChat — is read and changed through the
+    /// checkout, whose clock is the admin's too.
+    pub(crate) checkout: Arc<Checkout>,
     /// Session cookies are `Secure` when the shop's public URL is https.
     pub(crate) secure_cookie: bool,
     pub(crate) limiter: LoginLimiter,
@@ -54,12 +58,17 @@ pub struct Admin {
 impl Admin {
     /// The admin of a starting shop: makes sure a password hash exists (configured, or
     /// generated and printed once), and drops sessions already idle.
-    pub fn start(config: &Config, store: Store) -> Result<Arc<Admin>, AdminError> {
-        password::ensure_at_start(config, &store)?;
-        let cutoff = now_ms() - i64::try_from(IDLE_TIMEOUT.as_millis()).unwrap_or(i64::MAX);
-        store.prune_admin_sessions(cutoff)?;
+    pub fn start(
+        config: &Config,
+        records: AdminRecords,
+        checkout: Arc<Checkout>,
+    ) -> Result<Arc<Admin>, AdminError> {
+        password::ensure_at_start(config, &records, checkout.now())?;
+        let cutoff = checkout.now().saturating_sub(secs(IDLE_TIMEOUT));
+        records.prune_sessions(cutoff)?;
         Ok(Arc::new(Admin {
-            store,
+            records,
+            checkout,
             secure_cookie: config.public_url.as_ref().is_some_and(|u| u.scheme() == "https"),
             limiter: LoginLimiter::default(),
             untrusted_forwarding: AtomicBool::new(false),
@@ -69,6 +78,16 @@ impl Admin {
     pub(crate) fn saw_untrusted_forwarding(&self) -> bool {
         self.untrusted_forwarding.load(Ordering::Relaxed)
     }
+
+    /// Unix seconds now, on the shop's clock (tests set it): the unit of every admin time.
+    pub(crate) fn now(&self) -> i64 {
+        self.checkout.now()
+    }
+}
+
+/// A duration in whole seconds, as stored times count.
+pub(crate) fn secs(d: Duration) -> i64 {
+    i64::try_from(d.as_secs()).unwrap_or(i64::MAX)
 }
 
 /// Every admin route, and the image route the shop's pages use.
@@ -116,17 +135,6 @@ pub fn forwarding_watch() -> AdHoc {
             }
         })
     })
-}
-
-/// Unix seconds now: the unit of the admin's stored times (audit log, password).
-pub(crate) fn now() -> i64 {
-    Clock::system().unix()
-}
-
-/// Unix milliseconds now, for session idle times only (`store::admin::SessionRecord` says
-/// why they keep milliseconds).
-pub(crate) fn now_ms() -> i64 {
-    Clock::system().unix_ms()
 }
 
 /// The client's address, for the rate limit and the audit log: the same rule as the

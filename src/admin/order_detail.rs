@@ -289,9 +289,9 @@ fn render(
     no: &str,
     notice: Option<Notice>,
 ) -> Result<Page<OrderPage>, AdminError> {
-    let order = admin.store.order(no)?.ok_or(AdminError::NotFound)?;
-    let events = admin.store.events(no)?;
-    let refunds = admin.store.refunds(no)?;
+    let order = admin.checkout.order(no)?.ok_or(AdminError::NotFound)?;
+    let events = admin.checkout.events(no)?;
+    let refunds = admin.checkout.refunds(no)?;
     let chrome = Chrome::new(frame, Some(session), Section::Orders);
     Ok(Page(OrderPage::of(&order, &refunds, events, chrome, notice)))
 }
@@ -344,7 +344,7 @@ pub async fn sync(
         }
     };
     let said: Vec<String> = lines.iter().map(sync_words).collect();
-    audit::done(&admin.store, "order.sync", &format!("{no}: {}", said.join("; ")), &addr).await?;
+    audit::done(admin, "order.sync", &format!("{no}: {}", said.join("; ")), &addr).await?;
     let title = frame.lang.t("已与微信支付核对", "Checked with WeChat Pay").to_owned();
     let lines = if said.is_empty() {
         vec![frame.lang.t("还没有支付记录。", "No payment attempt yet.").to_owned()]
@@ -378,7 +378,7 @@ pub async fn close(
         Err(e) => failed(e, frame.lang)?,
     };
     let detail = format!("{no}: {}", notice.title);
-    audit::done(&admin.store, "order.close", &detail, &addr).await?;
+    audit::done(admin, "order.close", &detail, &addr).await?;
     Ok((status, render(admin, &session, frame, no, Some(notice))?))
 }
 

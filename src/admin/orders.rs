@@ -241,7 +241,7 @@ pub fn list(admin: &State<Arc<Admin>>, session: AdminSession, frame: Frame, filt
         filter,
     };
     if let Some(q) = given(&page.filter.q).map(str::to_owned) {
-        page.rows = admin.store.find_orders(&q)?.iter().map(|o| Row::of(o, lang)).collect();
+        page.rows = admin.checkout.find_orders(&q)?.iter().map(|o| Row::of(o, lang)).collect();
         page.searched = Some(q);
         return Ok((Status::Ok, Page(page)));
     }
@@ -253,7 +253,7 @@ pub fn list(admin: &State<Arc<Admin>>, session: AdminSession, frame: Frame, filt
         Ok(q) => q,
         Err(bad) => return refused(page, bad),
     };
-    let found = match admin.store.list_orders(&query) {
+    let found = match admin.checkout.list_orders(&query) {
         Ok(found) => found,
         Err(StoreError::BadCursor) => return refused(page, BadFilter::Cursor),
         Err(e) => return Err(e.into()),

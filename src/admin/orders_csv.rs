@@ -14,8 +14,9 @@ use rocket::{Request, State, get};
 
 use super::orders::{Filter, channel_key};
 use super::{Admin, AdminError, AdminSession};
+use crate::checkout::Checkout;
 use crate::domain::Order;
-use crate::store::{OrderQuery, Store, StoreError};
+use crate::store::{OrderQuery, StoreError};
 use crate::wxpay::messages::beijing_display;
 
 /// The most rows one export holds; narrower dates export the rest.
@@ -118,7 +119,7 @@ pub fn row(o: &Order) -> Vec<u8> {
 ///
 /// why a store failure only ends the stream: the 200 and the first rows are already sent;
 /// it is logged, and the file then simply lacks its last rows.
-fn chunks(store: Store, mut query: OrderQuery) -> Chunks {
+fn chunks(checkout: Arc<Checkout>, mut query: OrderQuery) -> Chunks {
     let mut head = vec![0xEF, 0xBB, 0xBF];
     head.extend(record(&HEADER.map(str::to_owned)));
     let mut rows = 0;
@@ -128,7 +129,7 @@ fn chunks(store: Store, mut query: OrderQuery) -> Chunks {
             return None;
         }
         query.limit = CHUNK.min(MAX_ROWS - rows);
-        let page = match store.list_orders(&query) {
+        let page = match checkout.list_orders(&query) {
             Ok(page) => page,
             Err(e) => {
                 tracing::error!(error = %e, "CSV export cut short");
@@ -153,13 +154,13 @@ pub fn export(
 ) -> Result<Result<Csv, Status>, AdminError> {
     // why checked first: a bad filter is a 400, before any byte of a 200 is sent.
     let Ok(query) = filter.query(CHUNK) else { return Ok(Err(Status::BadRequest)) };
-    match admin.store.list_orders(&OrderQuery { limit: 1, ..query.clone() }) {
+    match admin.checkout.list_orders(&OrderQuery { limit: 1, ..query.clone() }) {
         Err(StoreError::BadCursor) => return Ok(Err(Status::BadRequest)),
         Err(e) => return Err(e.into()),
         Ok(_) => {}
     }
-    let body = chunks(admin.store.clone(), query);
-    let day = super::orders::beijing_today(crate::checkout::now());
+    let body = chunks(Arc::clone(&admin.checkout), query);
+    let day = super::orders::beijing_today(admin.now());
     let name = format!("orders-{}{:02}{:02}.csv", day.year(), u8::from(day.month()), day.day());
     Ok(Ok(Csv { body: ByteStream(rocket::futures::stream::iter(body)), file_name: name }))
 }

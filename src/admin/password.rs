@@ -10,10 +10,11 @@ use argon2::password_hash::phc::PasswordHash;
 use argon2::password_hash::{PasswordHasher, PasswordVerifier};
 use rand::RngExt;
 
-use super::{AdminError, now};
+use super::AdminError;
+use crate::clock::Clock;
 use crate::config::Config;
 use crate::store::Store;
-use crate::store::admin::{AuditEntry, PasswordRecord};
+use crate::store::admin::{AdminRecords, AuditEntry, PasswordRecord};
 
 /// Shortest password `set-password` accepts.
 pub const MIN_LEN: usize = 12;
@@ -42,8 +43,8 @@ pub fn generate() -> String {
 }
 
 /// Makes sure a hash is stored before the shop serves anything.
-pub fn ensure_at_start(config: &Config, store: &Store) -> Result<(), AdminError> {
-    let stored = store.admin_password()?;
+pub fn ensure_at_start(config: &Config, records: &AdminRecords, now: i64) -> Result<(), AdminError> {
+    let stored = records.password()?;
     match (&config.admin_password, stored) {
         (Some(configured), Some(rec))
             if rec.source == "configured" && verify(&rec.hash, configured.expose()) =>
@@ -51,14 +52,14 @@ pub fn ensure_at_start(config: &Config, store: &Store) -> Result<(), AdminError>
             Ok(())
         }
         (Some(configured), _) => {
-            replace(store, configured.expose(), "configured")?;
+            replace(records, configured.expose(), "configured", now)?;
             tracing::info!("admin password: using the configured one ([admin] password)");
             Ok(())
         }
         (None, Some(_)) => Ok(()),
         (None, None) => {
             let password = generate();
-            replace(store, &password, "generated")?;
+            replace(records, &password, "generated", now)?;
             // why: the one place a secret is printed, on purpose: with nothing configured the
             // merchant has no other way to learn it. Only its hash is stored.
             tracing::warn!(
@@ -72,10 +73,10 @@ pub fn ensure_at_start(config: &Config, store: &Store) -> Result<(), AdminError>
 }
 
 /// Stores the hash of `password` and ends every session (they were opened with the old one).
-fn replace(store: &Store, password: &str, source: &str) -> Result<(), AdminError> {
-    let record = PasswordRecord { hash: hash(password)?, source: source.to_owned(), changed_at: now() };
-    store.set_admin_password(&record)?;
-    store.prune_admin_sessions(i64::MAX)?;
+fn replace(records: &AdminRecords, password: &str, source: &str, now: i64) -> Result<(), AdminError> {
+    let record = PasswordRecord { hash: hash(password)?, source: source.to_owned(), changed_at: now };
+    records.set_password(&record)?;
+    records.prune_sessions(i64::MAX)?;
     Ok(())
 }
 
@@ -113,17 +114,19 @@ pub async fn set_offline(config: &Config, new: &str) -> Result<(), SetPasswordEr
             SetPasswordError::Other(e.to_string())
         }
     })?;
+    let records = store.admin_records().map_err(|e| SetPasswordError::Other(e.to_string()))?;
+    let now = Clock::system().unix();
     let other = |e: AdminError| SetPasswordError::Other(e.to_string());
-    replace(&store, new, "set-password").map_err(other)?;
+    replace(&records, new, "set-password", now).map_err(other)?;
     let entry = AuditEntry {
-        at: now(),
+        at: now,
         who: "admin".into(),
         action: "password.set".into(),
         detail: "changed with `wxcheckout admin set-password`; every session ended".into(),
         ip: "local command line".into(),
     };
-    store.append_audit(&entry).map_err(|e| SetPasswordError::Other(e.to_string()))?;
-    store.flush().await.map_err(|e| SetPasswordError::Other(e.to_string()))
+    records.append_audit(&entry).map_err(|e| SetPasswordError::Other(e.to_string()))?;
+    records.flush().await.map_err(|e| SetPasswordError::Other(e.to_string()))
 }
 
 #[cfg(test)]
@@ -151,22 +154,25 @@ mod tests {
     fn a_configured_password_is_hashed_once_and_rehashed_only_when_it_changes() {
         let dir = std::env::temp_dir().join(format!("wxcheckout-pw-{}", crate::checkout::new_token()));
         let store = Store::open(&dir).expect("open");
-        ensure_at_start(&config_in(&dir, Some("first-password-1")), &store).expect("start");
-        let first = store.admin_password().expect("read").expect("stored");
+        let records = store.admin_records().expect("records");
+        ensure_at_start(&config_in(&dir, Some("first-password-1")), &records, 1_800_000_000).expect("start");
+        let first = records.password().expect("read").expect("stored");
         assert_eq!(first.source, "configured");
         assert!(verify(&first.hash, "first-password-1"));
-        ensure_at_start(&config_in(&dir, Some("first-password-1")), &store).expect("restart");
-        assert_eq!(store.admin_password().expect("read").expect("stored").hash, first.hash, "unchanged");
-        ensure_at_start(&config_in(&dir, Some("second-password-2")), &store).expect("changed");
-        let second = store.admin_password().expect("read").expect("stored");
+        ensure_at_start(&config_in(&dir, Some("first-password-1")), &records, 1_800_000_000)
+            .expect("restart");
+        assert_eq!(records.password().expect("read").expect("stored").hash, first.hash, "unchanged");
+        ensure_at_start(&config_in(&dir, Some("second-password-2")), &records, 1_800_000_000)
+            .expect("changed");
+        let second = records.password().expect("read").expect("stored");
         assert!(verify(&second.hash, "second-password-2") && !verify(&second.hash, "first-password-1"));
-        ensure_at_start(&config_in(&dir, None), &store).expect("unconfigured");
+        ensure_at_start(&config_in(&dir, None), &records, 1_800_000_000).expect("unconfigured");
         assert_eq!(
-            store.admin_password().expect("read").expect("kept").hash,
+            records.password().expect("read").expect("kept").hash,
             second.hash,
             "kept, not regenerated"
         );
-        drop(store);
+        drop((records, store));
         let _ = std::fs::remove_dir_all(dir);
     }
 

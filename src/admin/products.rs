@@ -1,6 +1,6 @@
 //! `/admin/products`: the list in shop order (archived ones apart), create, edit, archive and
-//! unarchive, move up and down. Thin: the form is checked in `product_form`, records are
-//! kept by `store`.
+//! unarchive, move up and down. Thin: the form is checked in `product_form`, the change is
+//! made by the checkout's catalogue (`checkout::catalogue`).
 
 use std::sync::Arc;
 
@@ -13,6 +13,7 @@ use rocket::{Either, State, get, post};
 use super::product_form::{self, FormView, ImageChange, ProductForm};
 use super::session::{ClientAddr, Token};
 use super::{Admin, AdminError, AdminSession, Chrome, Section, audit, images};
+use crate::checkout::catalogue::NewImage;
 use crate::domain::product::ImageRef;
 use crate::domain::{Product, Slug};
 use crate::web::{Frame, Lang, Page};
@@ -76,7 +77,7 @@ pub fn list(
     frame: Frame,
 ) -> Result<Page<ListPage>, AdminError> {
     let (archived, active): (Vec<Product>, Vec<Product>) =
-        admin.store.products()?.into_iter().partition(|p| p.archived);
+        admin.checkout.products()?.into_iter().partition(|p| p.archived);
     let rows = |ps: &[Product]| ps.iter().map(|p| Row::of(p, frame.lang)).collect();
     Ok(Page(ListPage {
         chrome: Chrome::new(frame, Some(&session), Section::Products),
@@ -98,7 +99,7 @@ pub fn edit(
     slug: Option<Slug>,
 ) -> Result<Page<FormPage>, AdminError> {
     let slug = known(&slug)?;
-    let product = admin.store.product(slug)?.ok_or(AdminError::NotFound)?;
+    let product = admin.checkout.product(slug)?.ok_or(AdminError::NotFound)?;
     Ok(form_page(frame, &session, FormView::of(&product), None))
 }
 
@@ -144,29 +145,23 @@ pub async fn create(
         Ok(input) => input,
         Err(errors) => return refused(frame, &session, FormView::empty(), &form, errors),
     };
-    let position =
-        admin.store.products()?.iter().map(|p| p.position).max().map_or(0, |m| m.saturating_add(1));
-    let (image, bytes) = image_edit(input.image);
     let product = Product {
         slug: input.slug,
         name: input.name,
         description: input.description,
         price: input.price,
-        position,
+        position: 0,
         archived: false,
         stock: input.stock,
-        image: image.flatten(),
+        image: None,
         required: input.required,
     };
-    if !admin.store.create_product(&product)? {
+    if !admin.checkout.add_product(product.clone(), new_image(input.image))? {
         let taken = frame.lang.t("这个网址名已被使用，请换一个。", "This slug is taken; choose another.");
         return refused(frame, &session, FormView::empty(), &form, vec![("slug", taken.to_owned())]);
     }
-    if let Some(bytes) = bytes {
-        admin.store.put_product_image(&product.slug, &bytes)?;
-    }
     let detail = format!("{} {} {}", product.slug, product.name, product.price);
-    audit::done(&admin.store, "product.create", &detail, &addr).await?;
+    audit::done(admin, "product.create", &detail, &addr).await?;
     Ok(Either::Left(Redirect::to("/admin/products")))
 }
 
@@ -181,7 +176,7 @@ pub async fn update(
 ) -> FormReply {
     session.check_form(&form)?;
     let slug = known(&slug)?;
-    let existing = admin.store.product(slug)?.ok_or(AdminError::NotFound)?;
+    let existing = admin.checkout.product(slug)?.ok_or(AdminError::NotFound)?;
     let view = FormView::of(&existing);
     let Some(value) = &form.value else {
         return refused(frame, &session, view, &form, unreadable(frame.lang));
@@ -190,39 +185,30 @@ pub async fn update(
         Ok(input) => input,
         Err(errors) => return refused(frame, &session, view, &form, errors),
     };
-    let removing = matches!(input.image, ImageChange::Remove);
     // why: without the form's own record of the stock it showed, the stock read at the start
     // of this request is the best guess of what the merchant left untouched.
     let seen = input.stock_seen.unwrap_or(existing.stock);
-    let (image, bytes) = image_edit(std::mem::replace(&mut input.image, ImageChange::Keep));
-    // why: bytes first, so the product never names an image that is not stored yet.
-    if let Some(bytes) = bytes {
-        admin.store.put_product_image(slug, &bytes)?;
-    }
-    let (product, ()) = admin
-        .store
-        .update_product(slug, |current| {
-            input.edit(current, seen, image.clone());
+    let image = new_image(std::mem::replace(&mut input.image, ImageChange::Keep));
+    let product = admin
+        .checkout
+        .edit_product(slug, image, |current, image| {
+            input.edit(current, seen, image);
             Ok::<_, AdminError>(())
         })?
         .ok_or(AdminError::NotFound)?;
-    if removing {
-        admin.store.remove_product_image(slug)?;
-    }
     let detail = format!("{} {} {}", product.slug, product.name, product.price);
-    audit::done(&admin.store, "product.update", &detail, &addr).await?;
+    audit::done(admin, "product.update", &detail, &addr).await?;
     Ok(Either::Left(Redirect::to("/admin/products")))
 }
 
-/// What a checked form does to the image: the reference the product then names (`None`:
-/// keep the current one) and the bytes to store first.
-fn image_edit(change: ImageChange) -> (Option<Option<ImageRef>>, Option<Vec<u8>>) {
+/// What a checked form does to the image, as the catalogue stores it.
+fn new_image(change: ImageChange) -> NewImage {
     match change {
-        ImageChange::Keep => (None, None),
-        ImageChange::Remove => (Some(None), None),
+        ImageChange::Keep => NewImage::Keep,
+        ImageChange::Remove => NewImage::Remove,
         ImageChange::Replace { bytes, content_type } => {
             let image = ImageRef { content_type: content_type.to_owned(), etag: images::etag_of(&bytes) };
-            (Some(Some(image)), Some(bytes))
+            NewImage::Replace { image, bytes }
         }
     }
 }
@@ -240,15 +226,11 @@ async fn set_archived(
     slug: &str,
     archived: bool,
 ) -> Result<Redirect, AdminError> {
-    admin
-        .store
-        .update_product(slug, |p| {
-            p.archived = archived;
-            Ok::<_, AdminError>(())
-        })?
-        .ok_or(AdminError::NotFound)?;
+    if !admin.checkout.set_archived(slug, archived)? {
+        return Err(AdminError::NotFound);
+    }
     let action = if archived { "product.archive" } else { "product.unarchive" };
-    audit::done(&admin.store, action, slug, addr).await?;
+    audit::done(admin, action, slug, addr).await?;
     Ok(Redirect::to("/admin/products"))
 }
 
@@ -278,29 +260,13 @@ pub async fn unarchive(
     set_archived(admin, &addr, slug, false).await
 }
 
-/// Swaps a product with its neighbour among the products on sale, then numbers them 0, 1, …
-/// (so equal positions left by older data cannot make a move do nothing).
-///
-/// why one transaction over every product: the order is decided on the products as they
-/// are when it is written, and only their positions change (never a stock read earlier).
+/// Moves a product one place up or down among the products on sale (see
+/// `Checkout::move_product`).
 async fn shift(admin: &Admin, addr: &ClientAddr, slug: &str, up: bool) -> Result<Redirect, AdminError> {
-    let all = admin.store.products()?;
-    let slugs: Vec<&str> = all.iter().map(|p| p.slug.as_str()).collect();
-    let (_, moved) = admin.store.update_products(&slugs, |products| {
-        let mut active: Vec<&mut Product> = products.iter_mut().filter(|p| !p.archived).collect();
-        active.sort_by(|a, b| a.position.cmp(&b.position).then_with(|| a.slug.cmp(&b.slug)));
-        let i = active.iter().position(|p| p.slug == slug).ok_or(AdminError::NotFound)?;
-        let j = if up { i.checked_sub(1) } else { Some(i + 1).filter(|j| *j < active.len()) };
-        let Some(j) = j else { return Ok(false) };
-        active.swap(i, j);
-        for (position, product) in active.into_iter().enumerate() {
-            product.position = i64::try_from(position).unwrap_or(i64::MAX);
-        }
-        Ok::<_, AdminError>(true)
-    })?;
+    let moved = admin.checkout.move_product(slug, up)?.ok_or(AdminError::NotFound)?;
     if moved {
         let action = if up { "product.move_up" } else { "product.move_down" };
-        audit::done(&admin.store, action, slug, addr).await?;
+        audit::done(admin, action, slug, addr).await?;
     }
     Ok(Redirect::to("/admin/products"))
 }

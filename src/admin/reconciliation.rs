@@ -150,14 +150,14 @@ fn render(
 ) -> Result<Page<ReconciliationPage>, AdminError> {
     let lang = frame.lang;
     let today = checkout.beijing_today();
-    let recent = checkout.store.recent_reconciliations(31)?;
+    let recent = checkout.recent_reconciliations(31)?;
     // why: with no day asked for, the newest run (or yesterday, the day the task runs for).
     let chosen = day
         .and_then(parse_day)
         .map(day_label)
         .or_else(|| recent.first().map(|r| r.day.clone()))
         .unwrap_or_else(|| day_label(today.previous_day().unwrap_or(today)));
-    let run = checkout.store.reconciliation(&chosen)?.map(|r| view(&r, lang));
+    let run = checkout.reconciliation(&chosen)?.map(|r| view(&r, lang));
     let recent = recent
         .iter()
         .map(|r| DayLink {
@@ -230,7 +230,7 @@ pub async fn run(
         RunOutcome::Failed(why) => format!("failed: {why}"),
     };
     audit::record(
-        &admin.store,
+        admin,
         "admin",
         "reconciliation.run",
         &format!("{} → {outcome}", record.day),

@@ -238,7 +238,7 @@ pub async fn start(
     };
     let result = checkout.request_refund(no, amount, input.reason).await;
     let detail = format!("{no} {amount} \"{}\" → {}", input.reason.trim(), result_word(&result));
-    audit::record(&admin.store, "admin", "refund.start", &detail, &addr.text())?;
+    audit::record(admin, "admin", "refund.start", &detail, &addr.text())?;
     match result {
         Ok(Started { refund, repeated }) => {
             let (words, ok) = outcome_words(&refund, lang);
@@ -269,7 +269,7 @@ fn result_word(r: &Result<Started, CheckoutError>) -> String {
 
 #[post("/orders/<no>/refunds/<out_refund_no>/retry", data = "<form>")]
 pub async fn retry(
-    checkout: &State<Arc<Checkout>>,
+    admin: &State<Arc<Admin>>,
     session: AdminSession,
     frame: Frame,
     addr: ClientAddr,
@@ -278,15 +278,9 @@ pub async fn retry(
     form: Form<Contextual<'_, Token<'_>>>,
 ) -> Reply {
     let no = check_action(&session, &form, &no)?;
-    let result = checkout.retry_refund(no, out_refund_no).await;
+    let result = admin.checkout.retry_refund(no, out_refund_no).await;
     let word = result.as_ref().map_or_else(|e| format!("not sent: {e}"), |r| r.status.as_str().to_owned());
-    audit::record(
-        &checkout.store,
-        "admin",
-        "refund.retry",
-        &format!("{no} {out_refund_no} → {word}"),
-        &addr.text(),
-    )?;
+    audit::record(admin, "admin", "refund.retry", &format!("{no} {out_refund_no} → {word}"), &addr.text())?;
     match result {
         Ok(r) => {
             let (words, ok) = outcome_words(&r, frame.lang);
@@ -310,7 +304,7 @@ pub async fn settle(
     let no = check_action(&session, &form, &no)?;
     let result = checkout.check_refunds(no).await;
     let word = result.as_ref().map_or_else(|e| format!("failed: {e}"), |rs| summary(rs, Lang::En));
-    audit::record(&admin.store, "admin", "refund.check", &format!("{no} → {word}"), &addr.text())?;
+    audit::record(admin, "admin", "refund.check", &format!("{no} → {word}"), &addr.text())?;
     match result {
         Ok(refunds) => back(no, &summary(&refunds, frame.lang), true),
         Err(e) => trouble(no, e, frame.lang),
@@ -321,7 +315,7 @@ pub async fn settle(
 /// twice (a double click, a stale page), the second finds the first refund and sends nothing.
 #[post("/orders/<no>/attempts/<out_trade_no>/refund", data = "<form>")]
 pub async fn give_back(
-    checkout: &State<Arc<Checkout>>,
+    admin: &State<Arc<Admin>>,
     session: AdminSession,
     frame: Frame,
     addr: ClientAddr,
@@ -338,10 +332,10 @@ pub async fn give_back(
             lang.t("不是有效的支付单号（out_trade_no）。", "Not a valid payment number (out_trade_no).");
         return refused(frame, &session, no, msg.to_owned());
     };
-    let result = checkout.request_extra_refund(no, out_trade_no).await;
+    let result = admin.checkout.request_extra_refund(no, out_trade_no).await;
     let word = result_word(&result);
     let detail = format!("{no} {out_trade_no} → {word}");
-    audit::record(&checkout.store, "admin", "refund.extra", &detail, &addr.text())?;
+    audit::record(admin, "admin", "refund.extra", &detail, &addr.text())?;
     match result {
         Ok(Started { refund, repeated }) => {
             let (words, ok) = given_back_words(&refund, out_trade_no, lang);

@@ -20,7 +20,7 @@ use rocket::response::Redirect;
 use rocket::{Request, Responder, State, catch, get, post};
 use subtle::ConstantTimeEq;
 
-use super::{Admin, AdminError, Chrome, IDLE_TIMEOUT, Section, audit, client_ip, now_ms, password};
+use super::{Admin, AdminError, Chrome, IDLE_TIMEOUT, Section, audit, client_ip, password, secs};
 use crate::config::Config;
 use crate::http::same_origin::SameOrigin;
 use crate::store::admin::SessionRecord;
@@ -30,15 +30,6 @@ const COOKIE: &str = "wxcheckout_admin";
 /// Login attempts allowed per client address in `WINDOW`.
 const ATTEMPTS: usize = 5;
 const WINDOW: Duration = Duration::from_secs(60);
-
-/// Overrides the 30-minute idle timeout. Only tests manage this (`rocket.manage(IdleTimeout(…))`
-/// on the shop before launch), to see a session expire in a second; production never does.
-#[derive(Debug, Clone, Copy)]
-pub struct IdleTimeout(pub Duration);
-
-fn idle_timeout(req: &Request<'_>) -> Duration {
-    req.rocket().state::<IdleTimeout>().map_or(IDLE_TIMEOUT, |t| t.0)
-}
 
 fn random_token() -> String {
     let mut bytes = [0u8; 32];
@@ -85,14 +76,14 @@ impl AdminSession {
     }
 }
 
-fn session_cookie(id: String, idle: Duration, secure: bool) -> Cookie<'static> {
-    let secs = i64::try_from(idle.as_secs()).unwrap_or(i64::MAX).max(1);
+/// why the cookie's own lifetime too: the browser forgets it when the server would refuse it.
+fn session_cookie(id: String, secure: bool) -> Cookie<'static> {
     Cookie::build((COOKIE, id))
         .path("/admin")
         .http_only(true)
         .same_site(SameSite::Strict)
         .secure(secure)
-        .max_age(rocket::time::Duration::seconds(secs))
+        .max_age(rocket::time::Duration::seconds(secs(IDLE_TIMEOUT)))
         .build()
 }
 
@@ -112,10 +103,9 @@ impl<'r> FromRequest<'r> for AdminSession {
         let Some(id) = jar.get_private(COOKIE).map(|c| c.value().to_owned()) else {
             return Outcome::Error((Status::Unauthorized, ()));
         };
-        let idle = idle_timeout(req);
-        match touch(admin, &id, idle) {
+        match touch(admin, &id) {
             Ok(Some(record)) => {
-                jar.add_private(session_cookie(id.clone(), idle, admin.secure_cookie));
+                jar.add_private(session_cookie(id.clone(), admin.secure_cookie));
                 Outcome::Success(AdminSession { id, csrf: record.csrf, ip: record.ip })
             }
             Ok(None) => {
@@ -131,16 +121,18 @@ impl<'r> FromRequest<'r> for AdminSession {
 }
 
 /// The session `id` if it is still live; its idle clock restarts. An idle one is deleted.
-fn touch(admin: &Admin, id: &str, idle: Duration) -> Result<Option<SessionRecord>, AdminError> {
-    let Some(mut record) = admin.store.admin_session(id)? else { return Ok(None) };
-    let now = now_ms();
-    let idle_ms = i64::try_from(idle.as_millis()).unwrap_or(i64::MAX);
-    if now.saturating_sub(record.last_seen_ms) > idle_ms {
-        admin.store.remove_admin_session(id)?;
+fn touch(admin: &Admin, id: &str) -> Result<Option<SessionRecord>, AdminError> {
+    let Some(mut record) = admin.records.session(id)? else { return Ok(None) };
+    let now = admin.now();
+    if now.saturating_sub(record.last_seen_at) > secs(IDLE_TIMEOUT) {
+        admin.records.remove_session(id)?;
         return Ok(None);
     }
-    record.last_seen_ms = now;
-    admin.store.put_admin_session(id, &record)?;
+    // why: a session used again within its second needs no write.
+    if record.last_seen_at != now {
+        record.last_seen_at = now;
+        admin.records.put_session(id, &record)?;
+    }
     Ok(Some(record))
 }
 
@@ -227,14 +219,13 @@ pub async fn login(
     frame: Frame,
     addr: ClientAddr,
     jar: &CookieJar<'_>,
-    idle: IdleOf,
     form: Form<LoginForm<'_>>,
 ) -> LoginReply {
     if !admin.limiter.allow(addr.0) {
         tracing::warn!(ip = %addr.text(), "admin login rate limit reached");
         return LoginReply::Error(AdminError::TooManyAttempts);
     }
-    let stored = match admin.store.admin_password() {
+    let stored = match admin.records.password() {
         Ok(s) => s,
         Err(e) => return LoginReply::Error(e.into()),
     };
@@ -247,43 +238,27 @@ pub async fn login(
     .unwrap_or(false);
     let next = form.next.unwrap_or("");
     if !ok {
-        let _ = audit::record(&admin.store, "?", "login.failed", "", &addr.text());
+        let _ = audit::record(admin, "?", "login.failed", "", &addr.text());
         let error = frame.lang.t("密码不正确。", "That password is not right.");
         return LoginReply::Page((
             Status::Unauthorized,
             login_page_for(frame.lang, frame.sandbox, next, Some(error)),
         ));
     }
-    match start_session(admin, &addr, jar, idle.0) {
+    match start_session(admin, &addr, jar) {
         Ok(()) => LoginReply::Redirect(Redirect::to(safe_next(Some(next)))),
         Err(e) => LoginReply::Error(e),
     }
 }
 
-fn start_session(
-    admin: &Admin,
-    addr: &ClientAddr,
-    jar: &CookieJar<'_>,
-    idle: Duration,
-) -> Result<(), AdminError> {
+fn start_session(admin: &Admin, addr: &ClientAddr, jar: &CookieJar<'_>) -> Result<(), AdminError> {
     let id = random_token();
-    let now = now_ms();
-    let record = SessionRecord { csrf: random_token(), created_ms: now, last_seen_ms: now, ip: addr.text() };
-    admin.store.put_admin_session(&id, &record)?;
-    audit::record(&admin.store, "admin", "login", "", &addr.text())?;
-    jar.add_private(session_cookie(id, idle, admin.secure_cookie));
+    let now = admin.now();
+    let record = SessionRecord { csrf: random_token(), created_at: now, last_seen_at: now, ip: addr.text() };
+    admin.records.put_session(&id, &record)?;
+    audit::record(admin, "admin", "login", "", &addr.text())?;
+    jar.add_private(session_cookie(id, admin.secure_cookie));
     Ok(())
-}
-
-/// The idle timeout in effect, as a guard (tests may shorten it, see `IdleTimeout`).
-pub struct IdleOf(Duration);
-
-#[rocket::async_trait]
-impl<'r> FromRequest<'r> for IdleOf {
-    type Error = ();
-    async fn from_request(req: &'r Request<'_>) -> Outcome<Self, ()> {
-        Outcome::Success(IdleOf(idle_timeout(req)))
-    }
 }
 
 #[derive(FromForm)]
@@ -301,9 +276,9 @@ pub fn logout(
     form: Form<Contextual<'_, Token<'_>>>,
 ) -> Result<Redirect, AdminError> {
     session.check_form(&form)?;
-    admin.store.remove_admin_session(&session.id)?;
+    admin.records.remove_session(&session.id)?;
     jar.remove_private(removal_cookie());
-    audit::record(&admin.store, "admin", "logout", "", &addr.text())?;
+    audit::record(admin, "admin", "logout", "", &addr.text())?;
     Ok(Redirect::to("/admin/login"))
 }
 

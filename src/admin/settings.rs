@@ -59,7 +59,7 @@ pub fn page(
     frame: Frame,
     base: BuyerBase,
 ) -> Result<Page<SettingsPage>, AdminError> {
-    let password = admin.store.admin_password()?;
+    let password = admin.records.password()?;
     let password_text = match password {
         Some(p) => format!("{} · {} (argon2id)", p.source, beijing_display(p.changed_at)),
         None => "—".to_owned(),
@@ -69,8 +69,8 @@ pub fn page(
         settings: effective(config, frame.lang, password_text),
         registrations: registrations(
             &base.0,
-            &checkout.settings.notify_url,
-            &checkout.settings.refund_notify_url,
+            &checkout.settings().notify_url,
+            &checkout.settings().refund_notify_url,
         ),
         no_public_url: config.public_url.is_none(),
     }))

@@ -12,11 +12,13 @@ pub mod merchant;
 pub mod notification;
 pub mod pay;
 pub mod place;
+mod queries;
 pub mod reconcile;
 pub mod reconcile_bill;
 pub mod refund_extra;
 pub mod refund_start;
 pub mod refunds;
+mod wechat;
 
 use std::collections::HashMap;
 use std::sync::Mutex;
@@ -106,12 +108,15 @@ pub struct Settings {
 }
 
 /// The checkout: store, WeChat client and settings, shared by every request and the reconciler.
+///
+/// All of them are its own: web and admin read through its query methods (`queries`), reach
+/// WeChat through `wechat`, and change state only through its use cases.
 pub struct Checkout {
-    pub store: Store,
-    pub wx: WxPayClient,
-    pub settings: Settings,
+    store: Store,
+    wx: WxPayClient,
+    settings: Settings,
     /// The wall clock every use case reads "now" from (set by tests, see `crate::clock`).
-    pub clock: Clock,
+    clock: Clock,
     /// Last `orderquery` check per order (at most one every 2 s per order).
     checks: Mutex<HashMap<String, Instant>>,
 }
@@ -129,6 +134,21 @@ impl Checkout {
     /// Unix seconds now, on this checkout's clock.
     pub fn now(&self) -> i64 {
         self.clock.unix()
+    }
+
+    /// The clock the checkout reads the time from (the admin and the sandbox share it).
+    pub fn clock(&self) -> &Clock {
+        &self.clock
+    }
+
+    /// The settings resolved from the configuration at start.
+    pub fn settings(&self) -> &Settings {
+        &self.settings
+    }
+
+    /// Makes every change so far durable (at shutdown; each use case flushes its own).
+    pub async fn flush(&self) -> Result<(), StoreError> {
+        self.store.flush().await
     }
 
     /// Whether an `orderquery` check of `order_no` may run now, and if so records it.

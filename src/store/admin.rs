@@ -1,17 +1,18 @@
-//! The admin's own records, in feature trees: the password hash, sessions, the audit log and
-//! product images (bytes kept with the data, so a backup of `data_dir` is the whole shop).
+//! The admin's own records, in feature trees: the password hash, sessions and the audit log,
+//! reached only through [`AdminRecords`] — the one handle `admin` holds, which cannot read or
+//! write orders or products (those belong to `checkout`).
 //!
 //! Only storage: whether a password is right or a session still valid is decided in `admin`.
 
 use serde::{Deserialize, Serialize};
 
+use sled::Tree;
+
 use super::{Store, StoreError, codec, keys};
-use crate::domain::Product;
 
 const SETTINGS: &str = "feature:admin";
 const SESSIONS: &str = "feature:admin_sessions";
 const AUDIT: &str = "feature:admin_audit";
-const IMAGES: &str = "feature:product_images";
 
 const PASSWORD_KEY: &str = "password";
 
@@ -29,16 +30,15 @@ pub struct PasswordRecord {
 /// A signed-in admin browser. The cookie holds only `id`; logging out deletes this record,
 /// so a copied cookie is worthless afterwards.
 ///
-/// why milliseconds, the one exception to Unix seconds: the idle timeout is compared against
-/// them, and the API tests shorten it below a second (`admin::IdleTimeout`); in seconds a
-/// session used 0.2 s ago could read as a second old. They are never shown or kept past
-/// 30 minutes, so nothing else reads them.
+/// Times are Unix seconds, like every stored time. (Earlier versions kept milliseconds under
+/// other names; such a record does not decode, and `prune_sessions` at start drops it: after
+/// that upgrade the merchant signs in again once.)
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct SessionRecord {
     /// The form token of this session (hidden field `csrf` in every admin form).
     pub csrf: String,
-    pub created_ms: i64,
-    pub last_seen_ms: i64,
+    pub created_at: i64,
+    pub last_seen_at: i64,
     pub ip: String,
 }
 
@@ -53,9 +53,6 @@ pub struct AuditEntry {
     pub detail: String,
     pub ip: String,
 }
-
-/// Version byte of an image value (raw bytes follow).
-const IMAGE_V1: u8 = 1;
 
 /// why: a tiny sign-flipped time prefix keeps the audit log in time order in sled.
 fn audit_key(at: i64, id: u64) -> Vec<u8> {
@@ -85,46 +82,65 @@ impl StoreError {
     }
 }
 
+/// The admin's records: password, sessions, audit log. Cheap to clone.
+#[derive(Clone)]
+pub struct AdminRecords {
+    store: Store,
+    settings: Tree,
+    sessions: Tree,
+    audit: Tree,
+}
+
 impl Store {
+    /// The handle on the admin's records (and nothing else).
+    pub fn admin_records(&self) -> Result<AdminRecords, StoreError> {
+        Ok(AdminRecords {
+            settings: self.feature_tree(SETTINGS)?,
+            sessions: self.feature_tree(SESSIONS)?,
+            audit: self.feature_tree(AUDIT)?,
+            store: self.clone(),
+        })
+    }
+}
+
+impl AdminRecords {
     // ---- password ---------------------------------------------------------------------
 
-    pub fn admin_password(&self) -> Result<Option<PasswordRecord>, StoreError> {
-        let tree = self.feature_tree(SETTINGS)?;
-        tree.get(PASSWORD_KEY)?.map(|v| codec::decode(&v)).transpose().map_err(Into::into)
+    pub fn password(&self) -> Result<Option<PasswordRecord>, StoreError> {
+        self.settings.get(PASSWORD_KEY)?.map(|v| codec::decode(&v)).transpose().map_err(Into::into)
     }
 
-    pub fn set_admin_password(&self, record: &PasswordRecord) -> Result<(), StoreError> {
-        self.feature_tree(SETTINGS)?.insert(PASSWORD_KEY, codec::encode(record)?)?;
+    pub fn set_password(&self, record: &PasswordRecord) -> Result<(), StoreError> {
+        self.settings.insert(PASSWORD_KEY, codec::encode(record)?)?;
         Ok(())
     }
 
     // ---- sessions ---------------------------------------------------------------------
 
-    pub fn put_admin_session(&self, id: &str, session: &SessionRecord) -> Result<(), StoreError> {
-        self.feature_tree(SESSIONS)?.insert(id.as_bytes(), codec::encode(session)?)?;
+    pub fn put_session(&self, id: &str, session: &SessionRecord) -> Result<(), StoreError> {
+        self.sessions.insert(id.as_bytes(), codec::encode(session)?)?;
         Ok(())
     }
 
-    pub fn admin_session(&self, id: &str) -> Result<Option<SessionRecord>, StoreError> {
-        let tree = self.feature_tree(SESSIONS)?;
-        tree.get(id.as_bytes())?.map(|v| codec::decode(&v)).transpose().map_err(Into::into)
+    pub fn session(&self, id: &str) -> Result<Option<SessionRecord>, StoreError> {
+        self.sessions.get(id.as_bytes())?.map(|v| codec::decode(&v)).transpose().map_err(Into::into)
     }
 
-    pub fn remove_admin_session(&self, id: &str) -> Result<(), StoreError> {
-        self.feature_tree(SESSIONS)?.remove(id.as_bytes())?;
+    pub fn remove_session(&self, id: &str) -> Result<(), StoreError> {
+        self.sessions.remove(id.as_bytes())?;
         Ok(())
     }
 
-    /// Deletes sessions idle since before `idle_before_ms`, and every session when a new
-    /// password makes them all stale (`idle_before_ms = i64::MAX`). Returns how many.
-    pub fn prune_admin_sessions(&self, idle_before_ms: i64) -> Result<usize, StoreError> {
-        let tree = self.feature_tree(SESSIONS)?;
+    /// Deletes sessions idle since before `idle_before` (Unix seconds) and any that does not
+    /// decode, and every session when a new password makes them all stale
+    /// (`idle_before = i64::MAX`). Returns how many.
+    pub fn prune_sessions(&self, idle_before: i64) -> Result<usize, StoreError> {
         let mut removed = 0;
-        for entry in tree.iter() {
+        for entry in self.sessions.iter() {
             let (k, v) = entry?;
-            let stale = codec::decode::<SessionRecord>(&v).map_or(true, |s| s.last_seen_ms < idle_before_ms);
+            let stale = codec::decode::<SessionRecord>(&v).map_or(true, |s| s.last_seen_at < idle_before);
             if stale {
-                tree.remove(k)?;
+                self.sessions.remove(k)?;
                 removed += 1;
             }
         }
@@ -134,14 +150,14 @@ impl Store {
     // ---- audit log --------------------------------------------------------------------
 
     pub fn append_audit(&self, entry: &AuditEntry) -> Result<(), StoreError> {
-        let key = audit_key(entry.at, self.next_id()?);
-        self.feature_tree(AUDIT)?.insert(key, codec::encode(entry)?)?;
+        let key = audit_key(entry.at, self.store.next_id()?);
+        self.audit.insert(key, codec::encode(entry)?)?;
         Ok(())
     }
 
     /// The latest `limit` entries, newest first.
     pub fn recent_audit(&self, limit: usize) -> Result<Vec<AuditEntry>, StoreError> {
-        self.feature_tree(AUDIT)?
+        self.audit
             .iter()
             .rev()
             .take(limit)
@@ -152,6 +168,13 @@ impl Store {
             .collect()
     }
 
+    /// Makes every change so far durable (the whole database's, as [`Store::flush`]).
+    pub async fn flush(&self) -> Result<(), StoreError> {
+        self.store.flush().await
+    }
+}
+
+impl Store {
     /// Schema 2 → 3: the audit log's times become Unix seconds, like every other stored
     /// time, in the values and in the keys' time prefix. Each key keeps its id, so the order
     /// of entries within one second stays as it was.
@@ -182,48 +205,15 @@ impl Store {
         tree.apply_batch(batch)?;
         Ok(count)
     }
-
-    // ---- products and their images ----------------------------------------------------
-
-    /// Stores a new product unless its slug is taken (atomically). `false`: taken.
-    pub fn create_product(&self, product: &Product) -> Result<bool, StoreError> {
-        let value = codec::encode(product)?;
-        let swapped = self.products.compare_and_swap(product.slug.as_bytes(), None::<&[u8]>, Some(value))?;
-        Ok(swapped.is_ok())
-    }
-
-    pub fn put_product_image(&self, slug: &str, bytes: &[u8]) -> Result<(), StoreError> {
-        let mut value = Vec::with_capacity(bytes.len() + 1);
-        value.push(IMAGE_V1);
-        value.extend_from_slice(bytes);
-        self.feature_tree(IMAGES)?.insert(slug.as_bytes(), value)?;
-        Ok(())
-    }
-
-    pub fn product_image(&self, slug: &str) -> Result<Option<Vec<u8>>, StoreError> {
-        match self.feature_tree(IMAGES)?.get(slug.as_bytes())? {
-            None => Ok(None),
-            Some(v) => match v.split_first() {
-                Some((&IMAGE_V1, bytes)) => Ok(Some(bytes.to_vec())),
-                Some((&other, _)) => Err(codec::CodecError::Version(other).into()),
-                None => Err(codec::CodecError::Empty.into()),
-            },
-        }
-    }
-
-    pub fn remove_product_image(&self, slug: &str) -> Result<(), StoreError> {
-        self.feature_tree(IMAGES)?.remove(slug.as_bytes())?;
-        Ok(())
-    }
 }
 
 #[cfg(test)]
 mod tests {
     use super::*;
 
-    fn store() -> (Store, std::path::PathBuf) {
+    fn store() -> (AdminRecords, std::path::PathBuf) {
         let dir = std::env::temp_dir().join(format!("wxcheckout-admin-store-{}", rand::random::<u64>()));
-        (Store::open(&dir).expect("open"), dir)
+        (Store::open(&dir).expect("open").admin_records().expect("records"), dir)
     }
 
     #[test]
@@ -267,7 +257,13 @@ mod tests {
             db.flush().expect("flush");
         }
         let read = |s: &Store| -> Vec<(i64, String)> {
-            s.recent_audit(10).expect("audit").into_iter().map(|e| (e.at, e.action)).collect()
+            s.admin_records()
+                .expect("records")
+                .recent_audit(10)
+                .expect("audit")
+                .into_iter()
+                .map(|e| (e.at, e.action))
+                .collect()
         };
         let s = crate::store::test_dir::reopen(&dir);
         let expected = vec![(1_714_564_801, "logout".to_owned()), (1_714_564_800, "login".to_owned())];
@@ -280,7 +276,7 @@ mod tests {
             detail: String::new(),
             ip: "ip".into(),
         };
-        s.append_audit(&new).expect("append");
+        s.admin_records().expect("records").append_audit(&new).expect("append");
         assert_eq!(read(&s).first().map(|e| e.1.as_str()), Some("later"));
         drop(s);
         // Opened again: schema 3 now, nothing converted twice.
@@ -293,15 +289,16 @@ mod tests {
     }
 
     #[test]
-    fn idle_sessions_are_pruned_and_active_ones_kept() {
+    fn idle_sessions_and_sessions_of_an_older_format_are_pruned_and_active_ones_kept() {
         let (s, dir) = store();
         let rec =
-            |last| SessionRecord { csrf: "t".into(), created_ms: 0, last_seen_ms: last, ip: "ip".into() };
-        s.put_admin_session("old", &rec(10)).expect("put");
-        s.put_admin_session("new", &rec(100)).expect("put");
-        assert_eq!(s.prune_admin_sessions(50).expect("prune"), 1);
-        assert!(s.admin_session("old").expect("get").is_none());
-        assert!(s.admin_session("new").expect("get").is_some());
+            |last| SessionRecord { csrf: "t".into(), created_at: 0, last_seen_at: last, ip: "ip".into() };
+        s.put_session("old", &rec(10)).expect("put");
+        s.put_session("new", &rec(100)).expect("put");
+        s.sessions.insert("older-format", &b"\x01{\"created_ms\":1}"[..]).expect("put");
+        assert_eq!(s.prune_sessions(50).expect("prune"), 2, "the idle one and the one that does not decode");
+        assert!(s.session("old").expect("get").is_none());
+        assert!(s.session("new").expect("get").is_some());
         drop(s);
         let _ = std::fs::remove_dir_all(dir);
     }

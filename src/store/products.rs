@@ -16,6 +16,11 @@ use sled::transaction::{ConflictableTransactionError, TransactionError};
 use super::{Store, StoreError, codec};
 use crate::domain::Product;
 
+const IMAGES: &str = "feature:product_images";
+
+/// Version byte of an image value (raw bytes follow).
+const IMAGE_V1: u8 = 1;
+
 /// Why a product transaction stopped: the caller's closure refused, or the store failed.
 enum Stop<E> {
     Refused(E),
@@ -118,6 +123,39 @@ impl Store {
             Err(TransactionError::Abort(Stop::Store(e))) => Err(e.into()),
             Err(TransactionError::Storage(e)) => Err(StoreError::Sled(e).into()),
         }
+    }
+
+    /// Stores a new product unless its slug is taken (atomically). `false`: taken.
+    pub fn create_product(&self, product: &Product) -> Result<bool, StoreError> {
+        let value = codec::encode(product)?;
+        let swapped = self.products.compare_and_swap(product.slug.as_bytes(), None::<&[u8]>, Some(value))?;
+        Ok(swapped.is_ok())
+    }
+
+    // ---- images (bytes kept with the data, so a backup of `data_dir` is the whole shop) ----
+
+    pub fn put_product_image(&self, slug: &str, bytes: &[u8]) -> Result<(), StoreError> {
+        let mut value = Vec::with_capacity(bytes.len() + 1);
+        value.push(IMAGE_V1);
+        value.extend_from_slice(bytes);
+        self.feature_tree(IMAGES)?.insert(slug.as_bytes(), value)?;
+        Ok(())
+    }
+
+    pub fn product_image(&self, slug: &str) -> Result<Option<Vec<u8>>, StoreError> {
+        match self.feature_tree(IMAGES)?.get(slug.as_bytes())? {
+            None => Ok(None),
+            Some(v) => match v.split_first() {
+                Some((&IMAGE_V1, bytes)) => Ok(Some(bytes.to_vec())),
+                Some((&other, _)) => Err(codec::CodecError::Version(other).into()),
+                None => Err(codec::CodecError::Empty.into()),
+            },
+        }
+    }
+
+    pub fn remove_product_image(&self, slug: &str) -> Result<(), StoreError> {
+        self.feature_tree(IMAGES)?.remove(slug.as_bytes())?;
+        Ok(())
     }
 }
 

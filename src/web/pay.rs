@@ -61,7 +61,7 @@ pub struct BuyerBase(pub Url);
 impl<'r> FromRequest<'r> for BuyerBase {
     type Error = ();
     async fn from_request(req: &'r Request<'_>) -> Outcome<Self, ()> {
-        let public = req.rocket().state::<Arc<Checkout>>().and_then(|c| c.settings.public_url.clone());
+        let public = req.rocket().state::<Arc<Checkout>>().and_then(|c| c.settings().public_url.clone());
         Outcome::Success(BuyerBase(public.unwrap_or_else(|| crate::http::request_base(req))))
     }
 }
@@ -84,7 +84,7 @@ impl BuyerBase {
 /// origin; a separately run `wxcheckout sandbox` is configured as `open_base` and serves
 /// everything under `/sandbox/` (the real open.weixin.qq.com never does).
 fn sandbox_base(checkout: &Checkout, base: &BuyerBase) -> Option<String> {
-    let s = &checkout.settings;
+    let s = &checkout.settings();
     match &s.open_base {
         None if s.sandbox => Some(format!("{}/sandbox", base.origin())),
         Some(open) if s.sandbox || open.path().ends_with("/sandbox/") => {
@@ -120,7 +120,7 @@ async fn pay(
     let ctx = PayContext { checkout, frame, base, ip };
     match channel.0 {
         Channel::OpenInWechat => Ok(pages::open_in_wechat(&ctx, &order)),
-        Channel::Jsapi => match oauth::remembered_openid(jar, &checkout.settings.appid) {
+        Channel::Jsapi => match oauth::remembered_openid(jar, &checkout.settings().appid) {
             Some(openid) => Ok(start(&ctx, &order, Channel::Jsapi, Some(openid)).await),
             None => Ok(oauth::authorize(&ctx, &order, jar, 0)),
         },
@@ -131,7 +131,7 @@ async fn pay(
 /// The order a buyer token names: 404 when there is none (or the segment is not a token).
 fn order_for(checkout: &Checkout, token: Option<&BuyerToken>) -> Result<Order, Status> {
     let token = token.ok_or(Status::NotFound)?;
-    match checkout.store.order_by_token(token.as_str()) {
+    match checkout.order_by_token(token.as_str()) {
         Ok(Some(order)) => Ok(order),
         Ok(None) => Err(Status::NotFound),
         Err(e) => {
@@ -170,10 +170,10 @@ async fn start(ctx: &PayContext<'_>, order: &Order, channel: Channel, openid: Op
 /// why the rewrite: the in-process sandbox writes `mweb_url` for the address the shop called
 /// it at (loopback); a phone on the LAN reaches it at the address it reached the shop.
 fn mweb_link(ctx: &PayContext<'_>, mweb_url: &str, return_to: &str) -> String {
-    let s = &ctx.checkout.settings;
+    let s = &ctx.checkout.settings();
     let mut url = mweb_url.to_owned();
     if s.sandbox && s.open_base.is_none() && s.public_url.is_none() {
-        let api = ctx.checkout.wx.config().api_base.origin().ascii_serialization();
+        let api = ctx.checkout.gateway_origin();
         if let Some(rest) = mweb_url.strip_prefix(&api) {
             url = format!("{}{rest}", ctx.base.origin());
         }

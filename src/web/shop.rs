@@ -109,7 +109,7 @@ pub fn buyable(co: &Checkout, slug: &str) -> Result<Option<Product>, crate::stor
     if !valid_slug(slug) {
         return Ok(None);
     }
-    Ok(co.store.product(slug)?.filter(|p| !p.archived))
+    Ok(co.product(slug)?.filter(|p| !p.archived))
 }
 
 #[derive(Template)]
@@ -123,7 +123,7 @@ struct ListPage {
 /// `GET /`
 #[get("/")]
 fn list(co: &State<Arc<Checkout>>, frame: Frame, jar: &CookieJar<'_>) -> Result<Page<ListPage>, Problem> {
-    let products = co.store.products().map_err(|e| failed(frame, &e, "/"))?;
+    let products = co.products().map_err(|e| failed(frame, &e, "/"))?;
     let products = products.iter().filter(|p| !p.archived).map(ProductView::from).collect();
     Ok(Page(ListPage { frame, products, cart_count: Cart::from_jar(jar).count() }))
 }

@@ -1,8 +1,9 @@
 //! Signing in to `/admin`: password, sessions, idle expiry, CSRF on every write, the login
 //! rate limit, and no data without a session — over real HTTP.
 
-use std::time::{Duration, Instant};
+use std::time::Duration;
 
+use wxcheckout::clock::Clock;
 use wxcheckout::config::Secret;
 
 use crate::helpers::{self, ADMIN_PASSWORD, Buyer, Merchant, TestServer};
@@ -11,11 +12,10 @@ async fn shop() -> TestServer {
     helpers::spawn_shop(|c| c.admin_password = Some(Secret::new(ADMIN_PASSWORD))).await
 }
 
-/// The shop with the admin idle timeout shortened (what only tests do, see `IdleTimeout`).
-async fn shop_with_idle(idle: Duration) -> TestServer {
+/// The shop on a clock the test sets.
+async fn shop_on(clock: &Clock) -> TestServer {
     let (config, data_dir) = helpers::test_config(|c| c.admin_password = Some(Secret::new(ADMIN_PASSWORD)));
-    let rocket =
-        wxcheckout::app::shop(config).expect("test setup").manage(wxcheckout::admin::IdleTimeout(idle));
+    let (rocket, _) = helpers::build_shop(config, clock.clone());
     TestServer::start(rocket, data_dir).await
 }
 
@@ -122,20 +122,19 @@ async fn the_sixth_sign_in_attempt_in_a_minute_is_refused_even_with_the_right_pa
 }
 
 #[tokio::test]
-async fn a_session_ends_after_its_idle_time_and_each_request_restarts_the_clock() {
-    let idle = Duration::from_millis(500);
-    let server = shop_with_idle(idle).await;
+async fn a_session_ends_after_thirty_idle_minutes_and_each_request_restarts_the_clock() {
+    let clock = Clock::fixed_unix(1_800_000_000);
+    let server = shop_on(&clock).await;
     let merchant = Merchant::login(&server.url(), ADMIN_PASSWORD).await;
-    // Used every 50 ms for half as long again as its idle time: each request restarted the clock.
-    let start = Instant::now();
-    let mut last = Instant::now();
-    while start.elapsed() < idle * 3 / 2 {
-        tokio::time::sleep(Duration::from_millis(50)).await;
+    // Used every 20 minutes for an hour: each request restarted the 30 idle minutes.
+    for _ in 0..3 {
+        clock.advance(Duration::from_secs(20 * 60));
         assert_eq!(merchant.page("/admin").await.0, 200, "used within its idle time");
-        last = Instant::now();
     }
-    // Then left alone for longer than its idle time (a request now would restart the clock).
-    helpers::wait_out(last, idle + Duration::from_millis(100)).await;
+    // Exactly 30 minutes idle is still within it; a second more is not.
+    clock.advance(Duration::from_secs(30 * 60));
+    assert_eq!(merchant.page("/admin").await.0, 200, "30 minutes idle is within the idle time");
+    clock.advance(Duration::from_secs(30 * 60 + 1));
     let (status, html) = merchant.page("/admin/products").await;
     assert_eq!(status, 401);
     assert!(html.contains("name=\"password\""));

@@ -123,7 +123,7 @@ async fn the_extra_payment_is_refunded_at_wechat_while_the_order_stays_paid_with
     assert!(page.contains("重复支付 · 已退款"), "the attempt shows it given back: {page}");
     assert!(!page.contains(&format!("/attempts/{extra}/refund")), "no second offer");
     assert!(page.contains("¥6.00"), "what is left to refund is the order's own: {page}");
-    let audit = shop.checkout.store.recent_audit(10).unwrap();
+    let audit = shop.checkout.store.admin_records().unwrap().recent_audit(10).unwrap();
     assert!(audit.iter().any(|e| e.action == "refund.extra" && e.detail.contains(&extra)), "{audit:?}");
 }
 
@@ -176,7 +176,7 @@ async fn a_bad_form_token_the_counted_payment_or_an_unknown_one_changes_nothing_
     assert!(double_payment_needs_attention(&shop, &order.no));
     let o = shop.order(&order.no);
     assert_eq!((o.status, o.refunded.get()), (OrderStatus::Paid, 0));
-    let audit = shop.checkout.store.recent_audit(20).unwrap();
+    let audit = shop.checkout.store.admin_records().unwrap().recent_audit(20).unwrap();
     assert!(!audit.iter().any(|e| e.action == "refund.extra" && e.detail.contains(&extra)), "{audit:?}");
 }
 

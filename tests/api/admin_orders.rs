@@ -4,8 +4,6 @@
 // why: a test that cannot unwrap has failed; the lint guards request paths, not tests.
 #![allow(clippy::unwrap_used)]
 
-use std::sync::Arc;
-
 use serde_json::json;
 use wxcheckout::checkout::Checkout;
 use wxcheckout::checkout::pay::PayStart;
@@ -16,7 +14,7 @@ use wxcheckout::domain::{
 
 use crate::helpers::{self, ADMIN_PASSWORD, Merchant, TestServer, until};
 
-async fn shop_with(tune: impl FnOnce(&mut Config)) -> (TestServer, Arc<Checkout>, Merchant) {
+async fn shop_with(tune: impl FnOnce(&mut Config)) -> (TestServer, helpers::ShopHandle, Merchant) {
     let (server, checkout) = helpers::spawn_shop_with_checkout(|c| {
         c.admin_password = Some(Secret::new(ADMIN_PASSWORD));
         tune(c);
@@ -26,7 +24,7 @@ async fn shop_with(tune: impl FnOnce(&mut Config)) -> (TestServer, Arc<Checkout>
     (server, checkout, merchant)
 }
 
-async fn shop() -> (TestServer, Arc<Checkout>, Merchant) {
+async fn shop() -> (TestServer, helpers::ShopHandle, Merchant) {
     shop_with(|_| {}).await
 }
 
@@ -83,7 +81,7 @@ fn with_phone(mut o: Order, phone: &str) -> Order {
     o
 }
 
-fn insert(checkout: &Checkout, o: &Order) {
+fn insert(checkout: &helpers::ShopHandle, o: &Order) {
     let placed = Event::new(o.created_at, EventSource::Buyer, EventKind::Placed, "test order");
     checkout.store.insert_order(o, &[placed]).unwrap();
 }

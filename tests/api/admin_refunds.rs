@@ -79,7 +79,7 @@ async fn half_of_a_paid_order_is_refunded_and_the_order_is_partially_refunded_on
     for kind in [EventKind::RefundRequested, EventKind::RefundAccepted, EventKind::Refunded] {
         assert_eq!(shop.count_events(&order.no, kind.clone()), 1, "{kind}");
     }
-    let audit = shop.checkout.store.recent_audit(10).unwrap();
+    let audit = shop.checkout.store.admin_records().unwrap().recent_audit(10).unwrap();
     assert!(audit.iter().any(|e| e.action == "refund.start" && e.detail.contains(&order.no)), "{audit:?}");
     assert_eq!(refunds_at_wechat(&shop, &order).await, 1);
 }
@@ -217,7 +217,7 @@ async fn a_refund_whose_notification_is_lost_is_settled_by_check_refund_status()
     let o = shop.order(&order.no);
     assert_eq!((o.status, o.refunded.get()), (OrderStatus::PartiallyRefunded, 300));
     assert_eq!(shop.checkout.store.refunds(&order.no).unwrap()[0].status, RefundStatus::Success);
-    let audit = shop.checkout.store.recent_audit(10).unwrap();
+    let audit = shop.checkout.store.admin_records().unwrap().recent_audit(10).unwrap();
     assert!(audit.iter().any(|e| e.action == "refund.check"));
 }
 

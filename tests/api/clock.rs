@@ -2,11 +2,9 @@
 //! the test holds, so times are exact and an order's lifetime passes without waiting for it.
 #![allow(clippy::unwrap_used)] // why: a test fails loudly on purpose
 
-use std::sync::Arc;
 use std::time::Duration;
 
 use time::macros::datetime;
-use wxcheckout::checkout::Checkout;
 use wxcheckout::clock::Clock;
 use wxcheckout::config::Config;
 use wxcheckout::domain::OrderStatus;
@@ -14,10 +12,9 @@ use wxcheckout::domain::OrderStatus;
 use crate::helpers::{self, Buyer, TestServer};
 
 /// The shop (with the sandbox inside) on `clock`, and a handle on its checkout.
-async fn shop_on(clock: &Clock, tune: impl FnOnce(&mut Config)) -> (TestServer, Arc<Checkout>, Buyer) {
+async fn shop_on(clock: &Clock, tune: impl FnOnce(&mut Config)) -> (TestServer, helpers::ShopHandle, Buyer) {
     let (config, data_dir) = helpers::test_config(tune);
-    let rocket = wxcheckout::app::shop_with_clock(config, clock.clone()).expect("shop builds");
-    let checkout = rocket.state::<Arc<Checkout>>().expect("the shop manages its checkout").clone();
+    let (rocket, checkout) = helpers::build_shop(config, clock.clone());
     let server = TestServer::start(rocket, data_dir).await;
     let buyer = Buyer::new(&server.url());
     (server, checkout, buyer)

@@ -333,7 +333,7 @@ async fn a_refund_notification_makes_the_order_partially_refunded_once() {
         total_fee: 300,
         refund_fee: 120,
         refund_desc: None,
-        notify_url: Some(shop.checkout.settings.refund_notify_url.clone()),
+        notify_url: Some(shop.checkout.settings().refund_notify_url.clone()),
     };
     let accepted = shop.checkout.wx.refund(&refund).await.unwrap();
     let o = shop
@@ -358,7 +358,7 @@ async fn a_refund_notification_makes_the_order_partially_refunded_once() {
         refund_account: None,
         refund_request_source: None,
     };
-    let (appid, mch_id) = (&shop.checkout.settings.appid, &shop.checkout.settings.mch_id);
+    let (appid, mch_id) = (&shop.checkout.settings().appid, &shop.checkout.settings().mch_id);
     let again = notify::build_refund_notification(appid, mch_id, "n0nce", &info, &live::key());
     for _ in 0..3 {
         assert_success(&shop.refund_notify(again.clone()).await);

@@ -2,26 +2,23 @@
 //! the check button, and orders that survive a restart of the built binary.
 #![allow(clippy::unwrap_used)] // why: a test fails loudly on purpose
 
-use std::sync::Arc;
-
-use wxcheckout::checkout::Checkout;
 use wxcheckout::domain::{Fen, Order, OrderStatus};
 
 use crate::helpers::{self, Buyer};
 
-async fn shop_with_order() -> (helpers::TestServer, Arc<Checkout>, Buyer, String) {
+async fn shop_with_order() -> (helpers::TestServer, helpers::ShopHandle, Buyer, String) {
     let (server, checkout) = helpers::spawn_shop_with_checkout(|_| {}).await;
     let buyer = Buyer::new(&server.url());
     let page = buyer.buy_now("pour-over-coffee", 2).await;
     (server, checkout, buyer, page)
 }
 
-fn order_at(checkout: &Checkout, page: &str) -> Order {
+fn order_at(checkout: &helpers::ShopHandle, page: &str) -> Order {
     checkout.store.order_by_token(page.strip_prefix("/o/").unwrap()).unwrap().unwrap()
 }
 
 /// Moves the order to a state the test needs (the payment paths have their own suites).
-fn change(checkout: &Checkout, page: &str, f: impl Fn(&mut Order)) {
+fn change(checkout: &helpers::ShopHandle, page: &str, f: impl Fn(&mut Order)) {
     let no = order_at(checkout, page).no;
     checkout.store.update_order(&no, |o| (f(o), Vec::new())).unwrap();
 }

@@ -3,12 +3,10 @@
 //! live mode pointed at it, as a merchant's shop is pointed at WeChat. The buyer is a
 //! cookie-keeping client that follows no redirects, so each hop is seen.
 
-use std::sync::Arc;
 use std::time::{Duration, Instant};
 
 use reqwest::header::{LOCATION, REFERER, USER_AGENT};
 use serde_json::Value;
-use wxcheckout::checkout::Checkout;
 use wxcheckout::config::{ProxyNet, SANDBOX_API_KEY, SANDBOX_APPID};
 use wxcheckout::domain::{AttemptState, Channel, EventKind, Order};
 use wxcheckout::wxpay::ApiKey;
@@ -27,7 +25,7 @@ const WECOM: &str = "Mozilla/5.0 (iPhone; CPU iPhone OS 16_0 like Mac OS X) Appl
 struct World {
     sandbox: ChildServer,
     shop: TestServer,
-    checkout: Arc<Checkout>,
+    checkout: helpers::ShopHandle,
 }
 
 async fn world(tune: impl FnOnce(&mut wxcheckout::config::Config)) -> World {

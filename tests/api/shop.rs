@@ -2,14 +2,11 @@
 //! create nothing, and the cross-site guard.
 #![allow(clippy::unwrap_used)] // why: a test fails loudly on purpose
 
-use std::sync::Arc;
-
-use wxcheckout::checkout::Checkout;
 use wxcheckout::domain::{EventKind, Fen, Product, Required};
 
 use crate::helpers::{self, Buyer};
 
-async fn shop() -> (helpers::TestServer, Arc<Checkout>, Buyer) {
+async fn shop() -> (helpers::TestServer, helpers::ShopHandle, Buyer) {
     let (server, checkout) = helpers::spawn_shop_with_checkout(|_| {}).await;
     let buyer = Buyer::new(&server.url());
     (server, checkout, buyer)
@@ -19,7 +16,7 @@ fn token_of(location: &str) -> &str {
     location.strip_prefix("/o/").expect("an order page")
 }
 
-fn put(checkout: &Checkout, slug: &str, fen: u64, tune: impl FnOnce(&mut Product)) {
+fn put(checkout: &helpers::ShopHandle, slug: &str, fen: u64, tune: impl FnOnce(&mut Product)) {
     let mut p = Product {
         slug: slug.to_owned(),
         name: format!("Product {slug}"),

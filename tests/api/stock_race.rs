@@ -8,7 +8,6 @@ use std::sync::atomic::{AtomicBool, Ordering};
 use std::time::{Duration, Instant};
 
 use tokio::sync::watch;
-use wxcheckout::checkout::Checkout;
 use wxcheckout::config::Secret;
 use wxcheckout::domain::{Fen, Line, OrderStatus, Product, Required};
 
@@ -65,7 +64,7 @@ async fn buy_one(base: String, mut changes: watch::Receiver<u64>, over: Arc<Atom
 /// The reconciler's side: expired orders (placed an hour ago, their units reserved then)
 /// appear at once, and the running reconciler closes them one by one and gives their stock
 /// back while the buyers race. Returns the units given back.
-async fn expire_orders(checkout: Arc<Checkout>, bump: Arc<watch::Sender<u64>>) -> u32 {
+async fn expire_orders(checkout: helpers::ShopHandle, bump: Arc<watch::Sender<u64>>) -> u32 {
     let mut expired = Vec::new();
     for (i, qty) in EXPIRED.into_iter().enumerate() {
         let mut order = helpers::live::new_order(&format!("EXPIRED{i}"), u64::from(qty) * 3000);
@@ -160,7 +159,7 @@ async fn forty_buyers_racing_for_the_last_units_while_stock_comes_back_and_the_m
         .map(|_| tokio::spawn(buy_one(server.url(), changes.clone(), Arc::clone(&over))))
         .collect();
     let (released, edited_name) = tokio::join!(
-        expire_orders(Arc::clone(&checkout), Arc::clone(&bump)),
+        expire_orders(checkout.clone(), Arc::clone(&bump)),
         merchant_rounds(merchant, Arc::clone(&bump)),
     );
     over.store(true, Ordering::SeqCst);

@@ -10,7 +10,6 @@ use std::sync::Arc;
 use rocket::http::{Cookie, CookieJar, SameSite, Status};
 use rocket::response::Redirect;
 use rocket::{State, get};
-use url::Url;
 
 use super::pages::{self, Trouble};
 use super::{BuyerBase, PayAnswer, PayContext, order_for, to_order_page};
@@ -44,11 +43,11 @@ fn valid_openid(openid: &str) -> bool {
 }
 
 fn secure(checkout: &Checkout) -> bool {
-    checkout.settings.public_url.as_ref().is_some_and(|u| u.scheme() == "https")
+    checkout.settings().public_url.as_ref().is_some_and(|u| u.scheme() == "https")
 }
 
 fn remember(jar: &CookieJar<'_>, checkout: &Checkout, openid: &str) {
-    let cookie = Cookie::build((OPENID_COOKIE, format!("{}:{openid}", checkout.settings.appid)))
+    let cookie = Cookie::build((OPENID_COOKIE, format!("{}:{openid}", checkout.settings().appid)))
         .path(COOKIE_PATH)
         .http_only(true)
         // why: Lax, not Strict: the buyer comes back from WeChat's OAuth page, another site.
@@ -69,25 +68,13 @@ pub fn authorize(ctx: &PayContext<'_>, order: &Order, jar: &CookieJar<'_>, tries
         .max_age(rocket::time::Duration::minutes(STATE_MINUTES));
     jar.add_private(cookie);
     let redirect_uri = ctx.base.join(&format!("pay/{}/oauth", order.token));
-    match authorize_url(ctx, &redirect_uri, &state) {
+    match ctx.checkout.authorize_url(&ctx.base.origin(), &redirect_uri, &state) {
         Ok(url) => PayAnswer::Redirect(Redirect::found(url)),
         Err(e) => {
             tracing::error!(error = %e, "cannot build the OAuth URL");
             pages::problem(ctx, order, WechatProblem::Config)
         }
     }
-}
-
-/// why: with the sandbox in this process and no `open_base`, the client's OAuth base is its
-/// loopback address; the buyer's browser reaches the sandbox where it reached the shop.
-fn authorize_url(ctx: &PayContext<'_>, redirect_uri: &str, state: &str) -> Result<String, wxpay::Error> {
-    let s = &ctx.checkout.settings;
-    if s.sandbox && s.open_base.is_none() {
-        let base = Url::parse(&format!("{}/sandbox/", ctx.base.0.origin().ascii_serialization()))
-            .map_err(|e| wxpay::Error::InvalidInput(e.to_string()))?;
-        return wxpay::oauth::authorize_url(&base, &s.appid, redirect_uri, state);
-    }
-    ctx.checkout.wx.authorize_url(redirect_uri, state)
 }
 
 /// The `wx_oauth` cookie: `(state, token, tries)`.
@@ -129,7 +116,7 @@ pub async fn oauth_return(
         return Ok(to_order_page(&order));
     }
     let ctx = PayContext { checkout, frame, base, ip };
-    let appid = &checkout.settings.appid;
+    let appid = &checkout.settings().appid;
     let pending = pending_state(jar).filter(|(s, t, _)| Some(s.as_str()) == state && *t == order.token);
     let Some((_, _, tries)) = pending else {
         // why: a reload or a repeated redirect after the openid was learned can carry on;
@@ -141,7 +128,7 @@ pub async fn oauth_return(
     };
     jar.remove_private(Cookie::build(STATE_COOKIE).path(COOKIE_PATH));
     let result = match code.filter(|c| !c.is_empty()) {
-        Some(code) => checkout.wx.oauth_openid(code).await,
+        Some(code) => checkout.buyer_openid(code).await,
         None => {
             Err(wxpay::Error::OAuth(wxpay::oauth::OAuthError { errcode: 41008, errmsg: "no code".into() }))
         }

@@ -105,7 +105,7 @@ impl Cart {
 
 /// Secure cookies when the shop's public address is https.
 fn secure(co: &Checkout) -> bool {
-    co.settings.public_url.as_ref().is_some_and(|u| u.scheme() == "https")
+    co.settings().public_url.as_ref().is_some_and(|u| u.scheme() == "https")
 }
 
 /// One line of the cart page, priced from the store.

@@ -24,7 +24,7 @@ fn serve(
 ) -> Option<Asset> {
     let slug = slug?;
     let slug = slug.as_str();
-    let product = checkout.store.product(slug).ok()??;
+    let product = checkout.product(slug).ok()??;
     let meta = product.image?;
     let versioned = v == Some(meta.etag.as_str());
     let quoted = format!("\"{}\"", meta.etag);
@@ -32,7 +32,7 @@ fn serve(
     if inm.0.as_deref().is_some_and(|h| h.split(',').any(|t| t.trim() == quoted || t.trim() == "*")) {
         return Some(Asset::new(quoted, None, versioned).nosniff());
     }
-    let bytes = checkout.store.product_image(slug).ok()??;
+    let bytes = checkout.product_image(slug).ok()??;
     let content_type = ContentType::parse_flexible(&meta.content_type)?;
     Some(Asset::new(quoted, Some((Cow::Owned(bytes), content_type)), versioned).nosniff())
 }

@@ -3,14 +3,11 @@
 //! straight from the sandbox's unifiedorder (as `/pay/<token>` would), so these suites do
 //! not depend on the pay pages; notifications, checks and the reconciler run over HTTP.
 
-use std::sync::Arc;
 use std::time::{Duration, Instant};
 
 use reqwest::StatusCode;
 use serde_json::Value;
 use url::Url;
-use wxcheckout::app;
-use wxcheckout::checkout::Checkout;
 use wxcheckout::config::{Config, SANDBOX_API_KEY};
 use wxcheckout::domain::{
     Attempt, AttemptState, Channel, Contact, Event, EventKind, Fen, Line, Order, OrderStatus,
@@ -54,7 +51,7 @@ pub async fn sandbox_process() -> ChildServer {
 pub struct Shop {
     pub sandbox: ChildServer,
     pub server: TestServer,
-    pub checkout: Arc<Checkout>,
+    pub checkout: super::ShopHandle,
     pub http: reqwest::Client,
 }
 
@@ -69,8 +66,7 @@ impl Shop {
     pub async fn start_at(time_scale: f64, tune: impl FnOnce(&mut Config)) -> Shop {
         let sandbox = super::spawn_sandbox_process(time_scale).await;
         let (config, data_dir) = live_config(&sandbox.sandbox_base(), tune);
-        let rocket = app::shop(config).expect("shop builds");
-        let checkout = Arc::clone(rocket.state::<Arc<Checkout>>().expect("checkout managed"));
+        let (rocket, checkout) = super::build_shop(config, wxcheckout::clock::Clock::system());
         let server = TestServer::start(rocket, data_dir).await;
         let http = reqwest::Client::builder()
             .redirect(reqwest::redirect::Policy::none())
@@ -122,7 +118,7 @@ impl Shop {
             spbill_create_ip: "127.0.0.1".to_owned(),
             time_start: None,
             time_expire: None,
-            notify_url: self.checkout.settings.notify_url.clone(),
+            notify_url: self.checkout.settings().notify_url.clone(),
             device_info: None,
             detail: None,
         };

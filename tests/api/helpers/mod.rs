@@ -3,14 +3,47 @@
 //! merchant's browser, waiting for a condition with a deadline, and the sandbox's delivery log.
 
 use std::future::Future;
+use std::ops::Deref;
 use std::path::PathBuf;
 use std::process::{Child, Command, Stdio};
+use std::sync::Arc;
 use std::time::{Duration, Instant};
 
 use wxcheckout::app::{self, Running};
+use wxcheckout::checkout::Checkout;
+use wxcheckout::clock::Clock;
 use wxcheckout::config::{Config, SandboxConfig};
+use wxcheckout::store::Store;
+use wxcheckout::wxpay::WxPayClient;
 
 pub mod live;
+
+/// A test's handle on a shop in this process: its checkout (what the app uses; `Deref`s to
+/// it), its database, which only the test reaches, to arrange records and check them, and a
+/// WeChat client of the same merchant, to ask "WeChat" (the sandbox) what it knows.
+#[derive(Clone)]
+pub struct ShopHandle {
+    pub checkout: Arc<Checkout>,
+    pub store: Store,
+    pub wx: WxPayClient,
+}
+
+impl Deref for ShopHandle {
+    type Target = Checkout;
+    fn deref(&self) -> &Checkout {
+        &self.checkout
+    }
+}
+
+/// The shop for `config` on `clock`, not yet launched, and the test's handle on it.
+pub fn build_shop(config: Config, clock: Clock) -> (rocket::Rocket<rocket::Build>, ShopHandle) {
+    let (rocket, store) = app::shop_and_store(config, clock).expect("shop builds");
+    let checkout = Arc::clone(rocket.state::<Arc<Checkout>>().expect("the shop manages its checkout"));
+    // why the managed config: it holds the port the in-process sandbox will be reached at.
+    let config = rocket.state::<Config>().expect("the shop manages its config");
+    let (_, wx) = wxcheckout::checkout::settings_and_client(config).expect("client");
+    (rocket, ShopHandle { checkout, store, wx })
+}
 
 /// How long a test waits for something that should happen at once (a notification, a
 /// reconciler round) before it fails.
@@ -228,16 +261,10 @@ pub mod tempdir {
 
 /// `wxcheckout serve` in this process, with a handle on its checkout (to count orders in its
 /// store, change a product, or move an order to a state the test needs).
-pub async fn spawn_shop_with_checkout(
-    tune: impl FnOnce(&mut Config),
-) -> (TestServer, std::sync::Arc<wxcheckout::checkout::Checkout>) {
+pub async fn spawn_shop_with_checkout(tune: impl FnOnce(&mut Config)) -> (TestServer, ShopHandle) {
     let (config, data_dir) = test_config(tune);
-    let rocket = app::shop(config).expect("shop builds");
-    let checkout = rocket
-        .state::<std::sync::Arc<wxcheckout::checkout::Checkout>>()
-        .expect("the shop manages its checkout")
-        .clone();
-    (TestServer::start(rocket, data_dir).await, checkout)
+    let (rocket, shop) = build_shop(config, Clock::system());
+    (TestServer::start(rocket, data_dir).await, shop)
 }
 
 /// A buyer's browser: follows no redirects (tests look at them) and keeps cookies by hand.
@@ -366,14 +393,9 @@ pub fn live_config(wechat_base: &str, tune: impl FnOnce(&mut Config)) -> (Config
 
 /// `wxcheckout serve` in this process in LIVE mode ([`live_config`]) with the demo
 /// catalogue, and a handle on its checkout.
-pub async fn spawn_live_shop(
-    wechat_base: &str,
-    tune: impl FnOnce(&mut Config),
-) -> (TestServer, std::sync::Arc<wxcheckout::checkout::Checkout>) {
+pub async fn spawn_live_shop(wechat_base: &str, tune: impl FnOnce(&mut Config)) -> (TestServer, ShopHandle) {
     let (config, data_dir) = live_config(wechat_base, tune);
-    let rocket = app::shop(config).expect("shop builds");
-    let checkout =
-        rocket.state::<std::sync::Arc<wxcheckout::checkout::Checkout>>().expect("managed checkout").clone();
+    let (rocket, checkout) = build_shop(config, Clock::system());
     wxcheckout::checkout::catalogue::seed_demo(&checkout.store).expect("demo catalogue");
     (TestServer::start(rocket, data_dir).await, checkout)
 }
