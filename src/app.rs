@@ -5,17 +5,18 @@
 
 use std::net::SocketAddr;
 use std::path::Path;
+use std::sync::Arc;
+use std::time::Duration;
 
 use figment::Figment;
-use rocket::data::{Limits, ToByteUnit};
+use rocket::data::ToByteUnit;
 use rocket::fairing::{AdHoc, Fairing, Info, Kind};
 use rocket::{Build, Ignite, Orbit, Rocket, Shutdown};
-
-use std::sync::Arc;
 
 use crate::checkout::{self, Checkout, CheckoutError};
 use crate::clock::Clock;
 use crate::config::Config;
+use crate::http::gate::{self, Gate, Limits};
 use crate::store::{Store, StoreError};
 use crate::{sandbox, web};
 
@@ -27,6 +28,8 @@ pub enum AppError {
     Rocket(#[from] Box<rocket::Error>),
     #[error("server stopped before it started listening")]
     NoLiftoff,
+    #[error("cannot listen on {addr}: {source}")]
+    Bind { addr: String, source: std::io::Error },
     #[error("database: {0}")]
     Store(#[from] StoreError),
     #[error("{0}")]
@@ -37,7 +40,7 @@ pub enum AppError {
 
 /// Rocket's own settings from ours: address, port, limits, no Rocket.toml, no banner.
 fn rocket_figment(config: &Config, secret_key: &str) -> Figment {
-    let limits = Limits::default()
+    let limits = rocket::data::Limits::default()
         // why: bounded bodies everywhere; WeChat messages are far below 64 KiB.
         .limit("form", 64.kibibytes())
         .limit("data-form", 2.mebibytes())
@@ -263,24 +266,50 @@ impl Running {
     }
 }
 
-/// Launches `rocket` and returns once it listens, with the port it really bound
-/// (Rocket writes it back into its config before liftoff, so port 0 works).
+/// Launches `rocket` behind the gate (`http::gate`) and returns once both listen. The gate
+/// binds the configured address and port (port 0: a free one, reported in `Running::addr`);
+/// Rocket binds a loopback port only the gate connects to.
 pub async fn spawn(rocket: Rocket<Build>) -> Result<Running, AppError> {
+    let config = rocket.state::<Config>().cloned().unwrap_or_else(Config::sandbox_defaults);
+    let bind_error = |source| AppError::Bind { addr: format!("{}:{}", config.address, config.port), source };
+    let listener = tokio::net::TcpListener::bind((config.address, config.port)).await.map_err(bind_error)?;
+    let addr = listener.local_addr().map_err(bind_error)?;
+    let gate = Gate::new(gate_limits(&config));
+    let inner = rocket.figment().clone().merge(("address", "127.0.0.1")).merge(("port", 0));
     let (tx, rx) = tokio::sync::oneshot::channel::<SocketAddr>();
     let tx = std::sync::Mutex::new(Some(tx));
-    let rocket = rocket.attach(AdHoc::on_liftoff("report address", move |r| {
-        let addr = SocketAddr::new(r.config().address, r.config().port);
-        Box::pin(async move {
-            if let Some(tx) = tx.lock().ok().and_then(|mut t| t.take()) {
-                let _ = tx.send(addr);
-            }
-        })
-    }));
+    let rocket = rocket.configure(inner).manage(Arc::clone(&gate)).attach(AdHoc::on_liftoff(
+        "report address",
+        move |r| {
+            let addr = SocketAddr::new(r.config().address, r.config().port);
+            Box::pin(async move {
+                if let Some(tx) = tx.lock().ok().and_then(|mut t| t.take()) {
+                    let _ = tx.send(addr);
+                }
+            })
+        },
+    ));
     let ignited = rocket.ignite().await.map_err(|e| AppError::Rocket(Box::new(e)))?;
     let shutdown = ignited.shutdown();
     let join = tokio::spawn(async move { ignited.launch().await });
-    let addr = rx.await.map_err(|_| AppError::NoLiftoff)?;
+    let inner_addr = rx.await.map_err(|_| AppError::NoLiftoff)?;
+    tokio::spawn(gate.run(listener, inner_addr, shutdown.clone()));
     Ok(Running { addr, shutdown, join })
+}
+
+/// The gate's limits from `[connections]`; with no `max`, what the open-file limit allows.
+fn gate_limits(config: &Config) -> Limits {
+    let c = &config.connections;
+    let max = match c.max {
+        0 => gate::default_max(gate::raise_open_files_limit()),
+        n => usize::try_from(n).unwrap_or(usize::MAX),
+    };
+    Limits {
+        header_timeout: Duration::from_secs(c.header_timeout_secs),
+        idle_timeout: Duration::from_secs(c.idle_timeout_secs),
+        per_address: usize::try_from(c.per_address).unwrap_or(usize::MAX),
+        max,
+    }
 }
 
 #[cfg(test)]

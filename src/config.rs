@@ -103,6 +103,8 @@ struct RawConfig {
     sandbox: SandboxConfig,
     #[serde(default)]
     admin: RawAdmin,
+    #[serde(default)]
+    connections: ConnectionsConfig,
 }
 
 impl Default for RawConfig {
@@ -119,7 +121,44 @@ impl Default for RawConfig {
             wxpay: RawWxpay::default(),
             sandbox: SandboxConfig::default(),
             admin: RawAdmin::default(),
+            connections: ConnectionsConfig::default(),
         }
+    }
+}
+
+/// `[connections]`: how the gate in front of the server bounds connections (`http::gate`).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Deserialize, Serialize)]
+#[serde(deny_unknown_fields, default)]
+pub struct ConnectionsConfig {
+    /// A client must send its first request's headers within this many seconds.
+    pub header_timeout_secs: u64,
+    /// A connection with nothing moving either way for this many seconds is closed.
+    pub idle_timeout_secs: u64,
+    /// Connections one client address may hold at once (buyers behind one carrier NAT share
+    /// an address, so this is generous).
+    pub per_address: u32,
+    /// Connections at once in all; 0: what the open-file limit leaves room for.
+    pub max: u32,
+}
+
+impl Default for ConnectionsConfig {
+    fn default() -> Self {
+        ConnectionsConfig { header_timeout_secs: 10, idle_timeout_secs: 60, per_address: 64, max: 0 }
+    }
+}
+
+impl ConnectionsConfig {
+    fn validate(&self) -> Result<(), ConfigError> {
+        if !(1..=300).contains(&self.header_timeout_secs) {
+            return Err(bad("connections.header_timeout_secs", "must be from 1 to 300"));
+        }
+        if !(1..=3600).contains(&self.idle_timeout_secs) {
+            return Err(bad("connections.idle_timeout_secs", "must be from 1 to 3600"));
+        }
+        if self.per_address == 0 {
+            return Err(bad("connections.per_address", "must be at least 1"));
+        }
+        Ok(())
     }
 }
 
@@ -363,6 +402,7 @@ pub struct Config {
     pub admin_password: Option<Secret>,
     pub wxpay: WxpayConfig,
     pub sandbox: SandboxConfig,
+    pub connections: ConnectionsConfig,
 }
 
 /// Values given on the command line, which win over file and environment.
@@ -447,6 +487,7 @@ impl RawConfig {
             return Err(bad("reconcile_scale", "must be a number above 0 and at most 1 (1 in production)"));
         }
         self.sandbox.validate()?;
+        self.connections.validate()?;
         let wxpay = self.wxpay.validate(public_url.as_ref())?;
         Ok(Config {
             port: self.port,
@@ -460,6 +501,7 @@ impl RawConfig {
             admin_password: self.admin.password.filter(|p| !p.is_empty()).map(Secret),
             wxpay,
             sandbox: self.sandbox,
+            connections: self.connections,
         })
     }
 }

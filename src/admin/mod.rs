@@ -129,7 +129,7 @@ pub fn forwarding_watch() -> AdHoc {
             else {
                 return;
             };
-            let peer = req.remote().map(|a| a.ip());
+            let peer = crate::http::gate::peer(req).map(|a| a.ip());
             if !peer.is_some_and(|ip| config.trusted_proxies.iter().any(|net| net.contains(ip))) {
                 admin.untrusted_forwarding.store(true, Ordering::Relaxed);
             }
@@ -140,7 +140,7 @@ pub fn forwarding_watch() -> AdHoc {
 /// The client's address, for the rate limit and the audit log: the same rule as the
 /// checkout's (`web::client_ip`), so forwarding headers count only from trusted proxies.
 pub(crate) fn client_ip(req: &rocket::Request<'_>) -> Option<IpAddr> {
-    let peer = req.remote()?.ip();
+    let peer = crate::http::gate::peer(req)?.ip();
     let trusted = req.rocket().state::<Config>().map_or(&[][..], |c| c.trusted_proxies.as_slice());
     let forwarded: Vec<&str> = req.headers().get("X-Forwarded-For").collect();
     let real_ip = req.headers().get_one("X-Real-IP");

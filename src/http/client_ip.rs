@@ -22,7 +22,7 @@ impl<'r> FromRequest<'r> for ClientIp {
     type Error = ();
 
     async fn from_request(req: &'r Request<'_>) -> Outcome<Self, ()> {
-        let Some(peer) = req.remote().map(|a| a.ip()) else {
+        let Some(peer) = super::gate::peer(req).map(|a| a.ip()) else {
             return Outcome::Error((Status::BadRequest, ()));
         };
         let trusted = req.rocket().state::<Config>().map_or(&[][..], |c| c.trusted_proxies.as_slice());
@@ -36,7 +36,7 @@ impl<'r> FromRequest<'r> for ClientIp {
 /// `X-Forwarded-*` headers may then be believed too).
 pub fn from_trusted_proxy(req: &Request<'_>) -> bool {
     let trusted = req.rocket().state::<Config>().map_or(&[][..], |c| c.trusted_proxies.as_slice());
-    req.remote()
+    super::gate::peer(req)
         .is_some_and(|peer| trusted.iter().any(|net| net.contains(crate::wxpay::canonical_ip(peer.ip()))))
 }
 

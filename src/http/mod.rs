@@ -1,11 +1,13 @@
 //! `http`: the little that the shop and the sandbox both need from HTTP, owned by neither:
 //! the askama page responder with the security headers every page sends, where a request
-//! came from (`client_ip`, `request_base`) and the cross-site guard (`same_origin`).
+//! came from (`client_ip`, `request_base`), the cross-site guard (`same_origin`) and the gate
+//! every connection passes before Rocket (`gate`).
 //!
 //! The sandbox talks to the shop only over HTTP, as WeChat does; it shares this module and
 //! the protocol codec (`wxpay`), never the shop's `web` code.
 
 pub mod client_ip;
+pub mod gate;
 pub mod same_origin;
 
 use askama::Template;
