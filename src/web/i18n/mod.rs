@@ -1,4 +1,11 @@
-//! The buyer's language: Chinese by default, English when `Accept-Language` prefers it.
+//! The buyer's language: Chinese by default, English when `Accept-Language` prefers it; and
+//! the words the Rust code says in it (`Lang::words`), one table per language.
+
+mod en;
+mod words;
+mod zh;
+
+pub use words::Words;
 
 use rocket::request::{FromRequest, Outcome};
 use rocket::{Request, State};
@@ -47,7 +54,15 @@ impl Lang {
         }
     }
 
-    /// Picks the text in this language.
+    /// Every message the Rust code shows, in this language.
+    pub fn words(self) -> &'static Words {
+        match self {
+            Lang::Zh => &zh::ZH,
+            Lang::En => &en::EN,
+        }
+    }
+
+    /// Picks the text in this language (for templates; Rust code uses `words`).
     pub fn t(self, zh: &'static str, en: &'static str) -> &'static str {
         match self {
             Lang::Zh => zh,

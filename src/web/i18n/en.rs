@@ -1,0 +1,98 @@
+//! Every message of `Words` in English, for buyers and merchants whose browser prefers it.
+
+use super::words::Words;
+
+pub const EN: Words = Words {
+    // Admin doctor.
+    doctor_ok: "OK",
+    doctor_warning: "Warning",
+    doctor_problem: "Problem",
+    doctor_key_accepted: "WeChat Pay accepted the signature.",
+    doctor_binding_accepted: "WeChat Pay accepts this appid with this mch_id.",
+    doctor_unchecked: "Not checked: WeChat Pay refused the request at an earlier step.",
+    doctor_unchecked_todo: "Fix the problem above, then run the checks again.",
+    doctor_key_business_error: |code, des| {
+        format!("The signature is right, but WeChat Pay answered {code}: {des}")
+    },
+    doctor_key_business_error_todo: "Run the checks again later; if it persists, ask WeChat Pay.",
+    doctor_key_wrong: |msg| {
+        format!("The API key is wrong: WeChat Pay answered \"signature error\".（{msg}）")
+    },
+    doctor_key_wrong_todo: "Look up or reset the APIv2 key in the merchant platform (Account center → API security), put it in wxpay.api_key (32 characters) and restart.",
+    doctor_binding_wrong: |msg| {
+        format!("The appid and mch_id are not bound, or one of them is wrong.（{msg}）")
+    },
+    doctor_binding_wrong_todo: "Check wxpay.appid and wxpay.mch_id; bind this appid in the merchant platform (Product center → AppID management).",
+    doctor_request_refused: |msg| format!("WeChat Pay refused the request: {msg}"),
+    doctor_answer_unverified: "WeChat Pay's answer does not verify with our API key: the key is wrong.",
+    doctor_answer_unverified_todo: "Check the APIv2 key in the merchant platform (API security), put it in wxpay.api_key and restart.",
+    doctor_other_merchant: |field, got| format!("WeChat Pay answered for another merchant: {field} = {got}"),
+    doctor_other_merchant_todo: "Check wxpay.appid and wxpay.mch_id.",
+    doctor_pay_unreachable: |e| format!("Could not reach WeChat Pay: {e}"),
+    doctor_pay_unreachable_todo: "Check the server's network and DNS, and wxpay.api_base.",
+    doctor_answer_unreadable: |e| format!("WeChat Pay's answer could not be read: {e}"),
+    doctor_secret_accepted: "WeChat accepted the app secret.",
+    doctor_secret_wrong: |errcode| {
+        format!(
+            "The app secret is wrong: buyers inside WeChat cannot pay (JSAPI needs their openid).（{errcode}）"
+        )
+    },
+    doctor_secret_wrong_todo: "Reset the AppSecret in the official account platform (Settings → Basic configuration), put it in wxpay.app_secret, and add the server's IP to the IP whitelist.",
+    doctor_appid_unknown: |errcode| format!("WeChat does not know this appid.（{errcode}）"),
+    doctor_appid_unknown_todo: "Check wxpay.appid: it must be the official account's appid.",
+    doctor_wechat_busy: "WeChat was busy; not checked.",
+    doctor_try_later: "Try again later.",
+    doctor_wechat_answered: |answer| format!("WeChat answered: {answer}"),
+    doctor_secret_unchecked: |e| format!("Not checked: {e}"),
+    doctor_secret_unchecked_todo: "Check the network and wxpay.sns_base.",
+    doctor_made_up_code_accepted: "WeChat accepted a made-up code, which is odd.",
+    doctor_public_url_private: |url| {
+        format!(
+            "{url} is a loopback or private address: WeChat cannot reach it from the internet, so no notification arrives and nothing can be registered."
+        )
+    },
+    doctor_public_url_private_todo: "Set public_url to the https domain buyers and WeChat reach the shop at (like https://shop.example.com).",
+    doctor_public_url_ip: |url| {
+        format!(
+            "{url} uses an IP address: the JSAPI payment directory, the H5 domain and the OAuth domain must each be registered as a (filed) domain name; an IP cannot be."
+        )
+    },
+    doctor_public_url_ip_todo: "Give the shop a domain name, serve it over https and set public_url to https://that-domain.",
+    doctor_public_url_sandbox: "Sandbox mode: https is not needed.",
+    doctor_public_url_http: |url| {
+        format!("{url} is not https: WeChat sends no notifications to http addresses.")
+    },
+    doctor_public_url_http_todo: "Serve the domain over HTTPS (nginx + Let's Encrypt, say) and set public_url to https://…",
+    doctor_public_url_missing: "public_url is not set.",
+    doctor_public_url_missing_todo: "Set public_url to the shop's https address.",
+    doctor_reachable_sandbox: "Sandbox mode: checked only in live mode.",
+    doctor_reachable_todo: "Make sure the domain resolves to this server, its HTTPS certificate is valid and current, and the reverse proxy forwards to this program; WeChat's notifications take the same way.",
+    doctor_reachable: |url| format!("{url} is answered by this shop."),
+    doctor_reachable_not_live: |url| format!("{url} is not answered by this shop in live mode."),
+    doctor_reachable_status: |url, status| format!("{url} answered {status}"),
+    doctor_unreachable: |url, why| format!("{url} cannot be reached: {why}"),
+    doctor_cert_sandbox: "Sandbox mode: refunds need no certificate.",
+    doctor_cert_missing: "No refund certificate is configured: refunds will fail.",
+    doctor_cert_missing_todo: "Download the API certificate in the merchant platform (API security) and set wxpay.cert_pem and wxpay.key_pem to apiclient_cert.pem and apiclient_key.pem.",
+    doctor_cert_files_todo: "Make sure the files exist, this program may read them, and they are the PEM files from the merchant platform.",
+    doctor_cert_ok: "The certificate and its key can be read, and the key belongs to the certificate.",
+    doctor_cert_key_mismatch: |why| {
+        format!("The key does not belong to the certificate, or cannot be used: refunds will fail.（{why}）")
+    },
+    doctor_cert_key_mismatch_todo: "Point cert_pem and key_pem at the apiclient_cert.pem and apiclient_key.pem of the same download.",
+    doctor_cert_not_pem: "The files are not a PEM certificate and key.",
+    doctor_cert_unreadable: |e| format!("Cannot read: {e}"),
+    doctor_clock_unknown: "Could not get WeChat Pay's time.",
+    doctor_clock_off: |off| format!("This machine's clock differs from WeChat Pay's by {off} s"),
+    doctor_clock_off_todo: "Turn on time synchronisation (systemd-timesyncd or chrony).",
+    doctor_clock_ok: |off| format!("Differs from WeChat Pay's by {off} s"),
+    doctor_proxy_ok: "No X-Forwarded-For from an untrusted address.",
+    doctor_proxy_none_trusted: "Requests carry X-Forwarded-For but no trusted proxy is configured: H5 payments would send the proxy's address to WeChat as the buyer's IP, which WeChat may refuse.",
+    doctor_proxy_untrusted: "Requests with X-Forwarded-For arrive from an address not in trusted_proxies.",
+    doctor_proxy_todo: "Add the reverse proxy's address to trusted_proxies (like [\"127.0.0.1\"]) and restart.",
+    doctor_buyer_ip_sandbox: "Sandbox mode: checked only in live mode (in the sandbox the buyer is this machine).",
+    doctor_buyer_ip_unreadable: |e| format!("Could not read the recent orders: {e}"),
+    doctor_buyer_ip_none_yet: "No payment attempts yet, so no buyer IPs to look at; run the checks again after the first payments.",
+    doctor_buyer_ip_proxy: " That is the reverse proxy's address, not the buyer's: the proxy sends no X-Forwarded-For / X-Real-IP, or trusted_proxies does not name the proxy. H5 payments will fail with \"网络环境未能通过安全验证，请稍后再试\" (the network failed the security check).",
+    doctor_buyer_ip_todo: "Have the reverse proxy pass the peer's address (nginx: proxy_set_header X-Forwarded-For $proxy_add_x_forwarded_for; and proxy_set_header X-Real-IP $remote_addr;), put the proxy's address in trusted_proxies ([\"127.0.0.1\"] for a proxy on this machine), restart, and make a test payment.",
+};

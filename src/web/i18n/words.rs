@@ -1,0 +1,152 @@
+//! What the Rust code says to buyers and merchants: one field per message, filled in once per
+//! language by `zh::ZH` and `en::EN`. Text that lives in a template stays in the template.
+//!
+//! why a struct, not a map of keys: both tables are complete struct literals, so a message
+//! missing in one language (or a misspelt name) does not compile. A message with values in it
+//! is a function, so each language puts the values where its own word order wants them.
+
+use std::fmt::Display;
+
+/// Every message, in one language. Get it with `Lang::words`.
+pub struct Words {
+    // Admin doctor (`/admin/doctor`): the badge of each check, what it found, what to do.
+    /// Badge of a check that passed.
+    pub doctor_ok: &'static str,
+    /// Badge of a check that found something to look at.
+    pub doctor_warning: &'static str,
+    /// Badge of a check that found something that will break payments or refunds.
+    pub doctor_problem: &'static str,
+    /// The API key check passed: WeChat Pay accepted our signature.
+    pub doctor_key_accepted: &'static str,
+    /// The appid/mch_id check passed.
+    pub doctor_binding_accepted: &'static str,
+    /// A check skipped because WeChat Pay refused the request before getting to it.
+    pub doctor_unchecked: &'static str,
+    /// What to do about a skipped check.
+    pub doctor_unchecked_todo: &'static str,
+    /// The signature was right but WeChat Pay answered with a business error (`err_code`,
+    /// `err_code_des`).
+    pub doctor_key_business_error: fn(&str, &str) -> String,
+    /// What to do about a business error to a harmless question.
+    pub doctor_key_business_error_todo: &'static str,
+    /// WeChat Pay answered "signature error" (its `return_msg`): the API key is wrong.
+    pub doctor_key_wrong: fn(&str) -> String,
+    /// Where to find and set the API key.
+    pub doctor_key_wrong_todo: &'static str,
+    /// WeChat Pay says appid and mch_id do not belong together (its `return_msg`).
+    pub doctor_binding_wrong: fn(&str) -> String,
+    /// Where to check and bind appid and mch_id.
+    pub doctor_binding_wrong_todo: &'static str,
+    /// WeChat Pay refused the request for another reason (its `return_msg`).
+    pub doctor_request_refused: fn(&str) -> String,
+    /// WeChat Pay's answer does not verify with our API key.
+    pub doctor_answer_unverified: &'static str,
+    /// What to do when WeChat Pay's answer does not verify.
+    pub doctor_answer_unverified_todo: &'static str,
+    /// WeChat Pay answered for another merchant (the field that differs, and its value).
+    pub doctor_other_merchant: fn(&str, &str) -> String,
+    /// Check the appid and mch_id settings.
+    pub doctor_other_merchant_todo: &'static str,
+    /// WeChat Pay could not be reached (the error).
+    pub doctor_pay_unreachable: fn(&dyn Display) -> String,
+    /// What to check when WeChat Pay cannot be reached.
+    pub doctor_pay_unreachable_todo: &'static str,
+    /// WeChat Pay's answer could not be read (the error).
+    pub doctor_answer_unreadable: fn(&dyn Display) -> String,
+    /// The app secret check passed.
+    pub doctor_secret_accepted: &'static str,
+    /// WeChat says the app secret is wrong (its errcode).
+    pub doctor_secret_wrong: fn(i64) -> String,
+    /// Where to reset the app secret.
+    pub doctor_secret_wrong_todo: &'static str,
+    /// WeChat does not know the appid (its errcode).
+    pub doctor_appid_unknown: fn(i64) -> String,
+    /// What the appid must be.
+    pub doctor_appid_unknown_todo: &'static str,
+    /// WeChat was too busy to answer the app secret check.
+    pub doctor_wechat_busy: &'static str,
+    /// Try again later.
+    pub doctor_try_later: &'static str,
+    /// WeChat answered something unexpected (the answer).
+    pub doctor_wechat_answered: fn(&dyn Display) -> String,
+    /// The app secret was not checked (the error).
+    pub doctor_secret_unchecked: fn(&dyn Display) -> String,
+    /// What to check when the app secret could not be checked.
+    pub doctor_secret_unchecked_todo: &'static str,
+    /// WeChat accepted a made-up OAuth code.
+    pub doctor_made_up_code_accepted: &'static str,
+    /// `public_url` (given) is a loopback or private address.
+    pub doctor_public_url_private: fn(&str) -> String,
+    /// What `public_url` should be instead of a private address.
+    pub doctor_public_url_private_todo: &'static str,
+    /// `public_url` (given) is an IP address, which WeChat will not register.
+    pub doctor_public_url_ip: fn(&str) -> String,
+    /// Give the shop a domain name.
+    pub doctor_public_url_ip_todo: &'static str,
+    /// In the sandbox `public_url` needs no https.
+    pub doctor_public_url_sandbox: &'static str,
+    /// `public_url` (given) is plain http.
+    pub doctor_public_url_http: fn(&str) -> String,
+    /// Serve the shop over https.
+    pub doctor_public_url_http_todo: &'static str,
+    /// `public_url` is not set.
+    pub doctor_public_url_missing: &'static str,
+    /// Set `public_url`.
+    pub doctor_public_url_missing_todo: &'static str,
+    /// In the sandbox the reachability check is skipped.
+    pub doctor_reachable_sandbox: &'static str,
+    /// What to check when the shop does not answer at its public URL.
+    pub doctor_reachable_todo: &'static str,
+    /// The URL (given) is answered by this shop.
+    pub doctor_reachable: fn(&str) -> String,
+    /// The URL (given) is answered, but not by this shop in live mode.
+    pub doctor_reachable_not_live: fn(&str) -> String,
+    /// The URL (given) answered with an HTTP status other than 200 (given).
+    pub doctor_reachable_status: fn(&str, &dyn Display) -> String,
+    /// The URL (given) cannot be reached (the error and its causes).
+    pub doctor_unreachable: fn(&str, &str) -> String,
+    /// In the sandbox refunds need no certificate.
+    pub doctor_cert_sandbox: &'static str,
+    /// No refund certificate is configured.
+    pub doctor_cert_missing: &'static str,
+    /// Where to download the certificate and what to configure.
+    pub doctor_cert_missing_todo: &'static str,
+    /// What to check when the certificate files are unusable.
+    pub doctor_cert_files_todo: &'static str,
+    /// The certificate and its key are readable and belong together.
+    pub doctor_cert_ok: &'static str,
+    /// The key does not belong to the certificate (the TLS library's reason).
+    pub doctor_cert_key_mismatch: fn(&str) -> String,
+    /// Use the certificate and key of the same download.
+    pub doctor_cert_key_mismatch_todo: &'static str,
+    /// The files are not PEM.
+    pub doctor_cert_not_pem: &'static str,
+    /// A certificate file cannot be read (the file and the error).
+    pub doctor_cert_unreadable: fn(&str) -> String,
+    /// WeChat Pay's time could not be had.
+    pub doctor_clock_unknown: &'static str,
+    /// Our clock is off WeChat Pay's by more than allowed (seconds).
+    pub doctor_clock_off: fn(i64) -> String,
+    /// Turn on time synchronisation.
+    pub doctor_clock_off_todo: &'static str,
+    /// Our clock is close enough to WeChat Pay's (seconds).
+    pub doctor_clock_ok: fn(i64) -> String,
+    /// No forwarding header came from an untrusted peer.
+    pub doctor_proxy_ok: &'static str,
+    /// Forwarding headers arrive but no trusted proxy is configured.
+    pub doctor_proxy_none_trusted: &'static str,
+    /// Forwarding headers arrive from a peer not in `trusted_proxies`.
+    pub doctor_proxy_untrusted: &'static str,
+    /// Add the proxy to `trusted_proxies`.
+    pub doctor_proxy_todo: &'static str,
+    /// In the sandbox the buyer-IP check is skipped.
+    pub doctor_buyer_ip_sandbox: &'static str,
+    /// The recent orders could not be read (the error).
+    pub doctor_buyer_ip_unreadable: fn(&dyn Display) -> String,
+    /// No payment attempts yet, so no buyer IPs to look at.
+    pub doctor_buyer_ip_none_yet: &'static str,
+    /// Why a private buyer IP means the proxy's address went to WeChat (follows the finding).
+    pub doctor_buyer_ip_proxy: &'static str,
+    /// How to make the proxy pass the buyer's address.
+    pub doctor_buyer_ip_todo: &'static str,
+}
