@@ -73,9 +73,7 @@ fn outcome_words(r: &Refund, lang: Lang) -> (String, bool) {
             },
             true,
         ),
-        RefundStatus::Success => {
-            (lang.t("退款已完成：", "Refund settled: ").to_owned() + &format!("{no} ({amount})"), true)
-        }
+        RefundStatus::Success => ((lang.words().refund_settled)(no, amount), true),
         // why: a form sent twice gets the first refund back while it is still being sent.
         RefundStatus::Requested if r.last_error.is_none() => (
             match lang.is_en() {
@@ -103,17 +101,8 @@ fn outcome_words(r: &Refund, lang: Lang) -> (String, bool) {
             },
             false,
         ),
-        RefundStatus::Change => (
-            lang.t(
-                "退款异常（CHANGE）：请通过其他方式退款。",
-                "The refund failed at the bank (CHANGE): refund another way.",
-            )
-            .to_owned(),
-            false,
-        ),
-        RefundStatus::Closed => {
-            (lang.t("退款已关闭，未退款。", "The refund was closed; nothing was refunded.").to_owned(), false)
-        }
+        RefundStatus::Change => (lang.words().refund_change.to_owned(), false),
+        RefundStatus::Closed => (lang.words().refund_closed.to_owned(), false),
     }
 }
 
@@ -193,10 +182,7 @@ fn refusal_words(why: &Refused, lang: Lang) -> String {
 
 /// What the merchant reads when the refund certificate is missing.
 pub fn certificate_words(lang: Lang) -> &'static str {
-    lang.t(
-        "未发送退款：缺少或无法读取退款证书。请上传退款证书（apiclient_cert.pem、apiclient_key.pem），并在配置中设置 cert_pem 和 key_pem 后重新退款。",
-        "Refund not sent: the refund certificate is missing or unreadable. Upload the certificate (apiclient_cert.pem, apiclient_key.pem) and configure cert_pem and key_pem, then refund again.",
-    )
+    lang.words().refund_certificate_missing
 }
 
 /// A checkout failure that is not the merchant's input: ours (store) is a 500, WeChat's and
@@ -226,15 +212,11 @@ pub async fn start(
     let no = check_action(&session, &form, &no)?;
     let lang = frame.lang;
     let Some(input) = &form.value else {
-        let msg = lang.t("请填写退款金额和原因。", "Fill in the amount and the reason.");
-        return refused(frame, &session, no, msg.to_owned());
+        return refused(frame, &session, no, lang.words().refund_form_incomplete.to_owned());
     };
     let amount = match Fen::parse_yuan(input.amount) {
         Ok(a) => a,
-        Err(e) => {
-            let msg = format!("{}{e}", lang.t("退款金额无效：", "Not an amount in yuan: "));
-            return refused(frame, &session, no, msg);
-        }
+        Err(e) => return refused(frame, &session, no, (lang.words().refund_amount_invalid)(&e)),
     };
     let result = checkout.request_refund(no, amount, input.reason).await;
     let detail = format!("{no} {amount} \"{}\" → {}", input.reason.trim(), result_word(&result));
@@ -243,13 +225,7 @@ pub async fn start(
         Ok(Started { refund, repeated }) => {
             let (words, ok) = outcome_words(&refund, lang);
             let words = match repeated {
-                true => format!(
-                    "{}{words}",
-                    lang.t(
-                        "同样的退款刚刚已发起，未重复发起。",
-                        "The same refund was just started; it was not started again. "
-                    )
-                ),
+                true => (lang.words().refund_repeated)(&words),
                 false => words,
             };
             back(no, &words, ok)
@@ -334,9 +310,7 @@ pub async fn give_back(
     // why refused, not 404: the order exists; a segment that is not an out_trade_no is never
     // looked up or echoed.
     let Some(out_trade_no) = out_trade_no.as_ref().map(OutTradeNo::as_str) else {
-        let msg =
-            lang.t("不是有效的支付单号（out_trade_no）。", "Not a valid payment number (out_trade_no).");
-        return refused(frame, &session, no, msg.to_owned());
+        return refused(frame, &session, no, lang.words().refund_bad_out_trade_no.to_owned());
     };
     let result = checkout.request_extra_refund(no, out_trade_no).await;
     let word = result_word(&result);
@@ -346,13 +320,7 @@ pub async fn give_back(
         Ok(Started { refund, repeated }) => {
             let (words, ok) = given_back_words(&refund, out_trade_no, lang);
             let words = match repeated {
-                true => format!(
-                    "{}{words}",
-                    lang.t(
-                        "这笔重复支付的退款已经发起过，未重复发起。",
-                        "This extra payment's refund was already started; it was not started again. "
-                    )
-                ),
+                true => (lang.words().extra_refund_repeated)(&words),
                 false => words,
             };
             back(no, &words, ok)
@@ -365,11 +333,11 @@ pub async fn give_back(
 /// "R1 success, R2 processing" after asking WeChat.
 fn summary(refunds: &[Refund], lang: Lang) -> String {
     if refunds.is_empty() {
-        return lang.t("这笔订单没有退款。", "This order has no refunds.").to_owned();
+        return lang.words().refunds_none.to_owned();
     }
     let each: Vec<String> =
         refunds.iter().map(|r| format!("{} {}", r.out_refund_no, r.status.as_str())).collect();
-    format!("{}{}", lang.t("已向微信查询退款状态：", "Refund status checked with WeChat: "), each.join(", "))
+    (lang.words().refunds_checked)(&each.join(", "))
 }
 
 #[cfg(test)]

@@ -95,4 +95,65 @@ pub const EN: Words = Words {
     doctor_buyer_ip_none_yet: "No payment attempts yet, so no buyer IPs to look at; run the checks again after the first payments.",
     doctor_buyer_ip_proxy: " That is the reverse proxy's address, not the buyer's: the proxy sends no X-Forwarded-For / X-Real-IP, or trusted_proxies does not name the proxy. H5 payments will fail with \"网络环境未能通过安全验证，请稍后再试\" (the network failed the security check).",
     doctor_buyer_ip_todo: "Have the reverse proxy pass the peer's address (nginx: proxy_set_header X-Forwarded-For $proxy_add_x_forwarded_for; and proxy_set_header X-Real-IP $remote_addr;), put the proxy's address in trusted_proxies ([\"127.0.0.1\"] for a proxy on this machine), restart, and make a test payment.",
+
+    // States.
+    state_pending: "pending",
+    state_paid: "paid",
+    state_closed: "closed",
+    state_refunded: "refunded",
+    state_partially_refunded: "partially refunded",
+    attempt_open: "open",
+    refund_state_requested: "not yet accepted by WeChat",
+    refund_state_processing: "processing",
+    refund_state_failed: |why| format!("failed: {why}"),
+    refund_state_change: "REFUNDCHANGE: settle it in the merchant platform",
+    channel_jsapi: "In WeChat (JSAPI)",
+    channel_mweb: "Phone browser (H5)",
+    channel_native: "QR code (Native)",
+    channel_open_in_wechat: "Open in WeChat",
+
+    // Admin orders list.
+    orders_bad_status: "There is no such order status.",
+    orders_bad_channel: "There is no such payment channel.",
+    orders_bad_date: "Dates look like 2024-05-01.",
+    orders_stale_cursor: "This page link is stale; start again.",
+
+    // Admin order page.
+    extra_payment_to_give_back: "double payment · to give back",
+    extra_payment_retry: |state| {
+        format!("double payment · to give back (the last refund did not go through: {state})")
+    },
+    extra_payment_refund: |state| format!("double payment · {state}"),
+    order_action_failed: "Not done",
+    order_synced: "Checked with WeChat Pay",
+    order_sync_no_attempt: "No payment attempt yet.",
+    order_closed: "The order is closed",
+    order_closed_detail: "Closed at WeChat Pay; reserved stock is back.",
+    order_close_paid: "Not closed: the order is paid",
+    order_close_paid_detail: "WeChat Pay reports it paid; it is now recorded as paid.",
+    order_not_closed: "Not closed",
+    order_close_not_pending: |status| format!("Only pending orders close; this one is {status}"),
+    order_close_too_early: "Not closed: the payment began less than 5 minutes ago",
+    order_close_too_early_detail: |out_trade_no, secs| {
+        format!(
+            "WeChat Pay refuses to close in the first 5 minutes; nothing changed: {out_trade_no} · try again in about {secs} s"
+        )
+    },
+
+    // Refunds.
+    refund_settled: |no, amount| format!("Refund settled: {no} ({amount})"),
+    refund_change: "The refund failed at the bank (CHANGE): refund another way.",
+    refund_closed: "The refund was closed; nothing was refunded.",
+    refund_certificate_missing: "Refund not sent: the refund certificate is missing or unreadable. Upload the certificate (apiclient_cert.pem, apiclient_key.pem) and configure cert_pem and key_pem, then refund again.",
+    refund_form_incomplete: "Fill in the amount and the reason.",
+    refund_amount_invalid: |why| format!("Not an amount in yuan: {why}"),
+    refund_repeated: |outcome| {
+        format!("The same refund was just started; it was not started again. {outcome}")
+    },
+    refund_bad_out_trade_no: "Not a valid payment number (out_trade_no).",
+    extra_refund_repeated: |outcome| {
+        format!("This extra payment's refund was already started; it was not started again. {outcome}")
+    },
+    refunds_none: "This order has no refunds.",
+    refunds_checked: |each| format!("Refund status checked with WeChat: {each}"),
 };

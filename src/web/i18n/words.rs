@@ -7,6 +7,8 @@
 
 use std::fmt::Display;
 
+use crate::domain::Fen;
+
 /// Every message, in one language. Get it with `Lang::words`.
 pub struct Words {
     // Admin doctor (`/admin/doctor`): the badge of each check, what it found, what to do.
@@ -149,4 +151,98 @@ pub struct Words {
     pub doctor_buyer_ip_proxy: &'static str,
     /// How to make the proxy pass the buyer's address.
     pub doctor_buyer_ip_todo: &'static str,
+
+    // States, as the admin order list and order page show them.
+    /// An order waiting for its payment.
+    pub state_pending: &'static str,
+    /// An order, or a payment attempt, that is paid.
+    pub state_paid: &'static str,
+    /// An order, a payment attempt or a refund that is closed.
+    pub state_closed: &'static str,
+    /// An order refunded in full, or a refund that settled.
+    pub state_refunded: &'static str,
+    /// An order refunded in part.
+    pub state_partially_refunded: &'static str,
+    /// A payment attempt still open.
+    pub attempt_open: &'static str,
+    /// A refund recorded but not (verifiably) accepted by WeChat yet.
+    pub refund_state_requested: &'static str,
+    /// A refund WeChat accepted and is processing.
+    pub refund_state_processing: &'static str,
+    /// A refund WeChat refused (its reason).
+    pub refund_state_failed: fn(&str) -> String,
+    /// A refund that failed at the bank (`REFUNDCHANGE`).
+    pub refund_state_change: &'static str,
+    /// Payment channel: JSAPI, inside WeChat.
+    pub channel_jsapi: &'static str,
+    /// Payment channel: H5, in a phone browser.
+    pub channel_mweb: &'static str,
+    /// Payment channel: Native, a QR code.
+    pub channel_native: &'static str,
+    /// Payment channel: none yet, the buyer was asked to open the page in WeChat.
+    pub channel_open_in_wechat: &'static str,
+
+    // Admin orders list: a filter that cannot be used.
+    /// The status filter names no order status.
+    pub orders_bad_status: &'static str,
+    /// The channel filter names no payment channel.
+    pub orders_bad_channel: &'static str,
+    /// A date filter is not a date.
+    pub orders_bad_date: &'static str,
+    /// The page cursor is stale or made up.
+    pub orders_stale_cursor: &'static str,
+
+    // Admin order page: double payments and the results of Sync and Close.
+    /// A double payment not given back yet.
+    pub extra_payment_to_give_back: &'static str,
+    /// A double payment whose last refund did not go through (that refund's state).
+    pub extra_payment_retry: fn(&str) -> String,
+    /// A double payment being or already given back (its refund's state).
+    pub extra_payment_refund: fn(&str) -> String,
+    /// Title of an order action WeChat Pay did not let finish.
+    pub order_action_failed: &'static str,
+    /// Title after Sync with WeChat.
+    pub order_synced: &'static str,
+    /// Sync with WeChat found no payment attempt to ask about.
+    pub order_sync_no_attempt: &'static str,
+    /// Title after the order was closed.
+    pub order_closed: &'static str,
+    /// What closing the order did.
+    pub order_closed_detail: &'static str,
+    /// Title when Close found the order paid.
+    pub order_close_paid: &'static str,
+    /// What Close did on finding the order paid.
+    pub order_close_paid_detail: &'static str,
+    /// Title when Close was refused.
+    pub order_not_closed: &'static str,
+    /// Only pending orders close (this order's state, in words).
+    pub order_close_not_pending: fn(&str) -> String,
+    /// Title when Close came within five minutes of a payment starting.
+    pub order_close_too_early: &'static str,
+    /// WeChat Pay will not close yet (the payment's `out_trade_no`, seconds to wait).
+    pub order_close_too_early_detail: fn(&str, u64) -> String,
+
+    // Refunds: the order page's refund actions and their outcomes.
+    /// A refund that settled (its `out_refund_no`, its amount).
+    pub refund_settled: fn(&str, Fen) -> String,
+    /// A refund that failed at the bank (`CHANGE`).
+    pub refund_change: &'static str,
+    /// A refund WeChat closed without refunding.
+    pub refund_closed: &'static str,
+    /// The refund certificate is missing or unreadable, so no refund was sent.
+    pub refund_certificate_missing: &'static str,
+    /// The refund form came without amount or reason.
+    pub refund_form_incomplete: &'static str,
+    /// The refund amount is not an amount in yuan (why).
+    pub refund_amount_invalid: fn(&dyn Display) -> String,
+    /// The same refund form came twice; the first refund's outcome follows (given).
+    pub refund_repeated: fn(&str) -> String,
+    /// A path segment that is not a payment number (`out_trade_no`).
+    pub refund_bad_out_trade_no: &'static str,
+    /// A double payment's refund was asked for again; the first one's outcome follows (given).
+    pub extra_refund_repeated: fn(&str) -> String,
+    /// Check refund status found no refunds.
+    pub refunds_none: &'static str,
+    /// Check refund status asked WeChat (each refund and its state, listed).
+    pub refunds_checked: fn(&str) -> String,
 }

@@ -81,4 +81,57 @@ pub const ZH: Words = Words {
     doctor_buyer_ip_none_yet: "还没有付款尝试，暂无买家 IP 可查；有买家付款后再检查一次。",
     doctor_buyer_ip_proxy: "这是反向代理的地址，不是买家的：代理没有发送 X-Forwarded-For / X-Real-IP，或 trusted_proxies 没有包含代理的地址。H5 支付会失败，买家看到“网络环境未能通过安全验证，请稍后再试”。",
     doctor_buyer_ip_todo: "让反向代理把对端地址放进请求头（nginx：proxy_set_header X-Forwarded-For $proxy_add_x_forwarded_for; 和 proxy_set_header X-Real-IP $remote_addr;），把代理的地址写进 trusted_proxies（同机代理为 [\"127.0.0.1\"]），重启后再付一笔试试。",
+
+    // States.
+    state_pending: "待支付",
+    state_paid: "已支付",
+    state_closed: "已关闭",
+    state_refunded: "已退款",
+    state_partially_refunded: "部分退款",
+    attempt_open: "进行中",
+    refund_state_requested: "待微信受理",
+    refund_state_processing: "退款中",
+    refund_state_failed: |why| format!("失败: {why}"),
+    refund_state_change: "退款异常，请在商户平台处理",
+    channel_jsapi: "微信内 (JSAPI)",
+    channel_mweb: "手机浏览器 (H5)",
+    channel_native: "扫码 (Native)",
+    channel_open_in_wechat: "请在微信中打开",
+
+    // Admin orders list.
+    orders_bad_status: "没有这个订单状态。",
+    orders_bad_channel: "没有这个支付方式。",
+    orders_bad_date: "日期格式应为 2024-05-01。",
+    orders_stale_cursor: "翻页链接已失效，请从第一页开始。",
+
+    // Admin order page.
+    extra_payment_to_give_back: "重复支付 · 待退还",
+    extra_payment_retry: |state| format!("重复支付 · 待退还 (上次退还未成功： {state})"),
+    extra_payment_refund: |state| format!("重复支付 · {state}"),
+    order_action_failed: "未完成",
+    order_synced: "已与微信支付核对",
+    order_sync_no_attempt: "还没有支付记录。",
+    order_closed: "订单已关闭",
+    order_closed_detail: "已在微信支付关单，预留的库存已退回。",
+    order_close_paid: "未关闭：订单已支付",
+    order_close_paid_detail: "微信支付显示此订单已付款，已记为已支付。",
+    order_not_closed: "未关闭",
+    order_close_not_pending: |status| format!("只有待支付的订单可以关闭；当前状态： {status}"),
+    order_close_too_early: "未关闭：支付发起不足 5 分钟",
+    order_close_too_early_detail: |out_trade_no, secs| {
+        format!("微信支付不接受在前 5 分钟内关单，未做任何更改： {out_trade_no} · 请稍候再试，约 {secs} s")
+    },
+
+    // Refunds.
+    refund_settled: |no, amount| format!("退款已完成：{no} ({amount})"),
+    refund_change: "退款异常（CHANGE）：请通过其他方式退款。",
+    refund_closed: "退款已关闭，未退款。",
+    refund_certificate_missing: "未发送退款：缺少或无法读取退款证书。请上传退款证书（apiclient_cert.pem、apiclient_key.pem），并在配置中设置 cert_pem 和 key_pem 后重新退款。",
+    refund_form_incomplete: "请填写退款金额和原因。",
+    refund_amount_invalid: |why| format!("退款金额无效：{why}"),
+    refund_repeated: |outcome| format!("同样的退款刚刚已发起，未重复发起。{outcome}"),
+    refund_bad_out_trade_no: "不是有效的支付单号（out_trade_no）。",
+    extra_refund_repeated: |outcome| format!("这笔重复支付的退款已经发起过，未重复发起。{outcome}"),
+    refunds_none: "这笔订单没有退款。",
+    refunds_checked: |each| format!("已向微信查询退款状态：{each}"),
 };
