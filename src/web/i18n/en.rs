@@ -156,4 +156,44 @@ pub const EN: Words = Words {
     },
     refunds_none: "This order has no refunds.",
     refunds_checked: |each| format!("Refund status checked with WeChat: {each}"),
+
+    // Admin dashboard.
+    dashboard_today: "Today",
+    dashboard_7_days: "7 days",
+    dashboard_30_days: "30 days",
+
+    // Admin products.
+    product_stock_unlimited: "unlimited",
+    product_not_saved: "Not saved: please fix what is marked below.",
+    product_form_unreadable: "The form could not be read (the upload may be over 1 MiB); try again.",
+    product_slug_taken: "This slug is taken; choose another.",
+    product_slug_invalid: "Use 1–64 lowercase letters, digits and hyphens, not starting or ending with a hyphen, like iced-coffee.",
+    product_name_invalid: "Give a name (at most 100 characters).",
+    product_description_too_long: "At most 4000 characters.",
+    product_price_too_low: "The price must be at least 0.01 yuan.",
+    product_price_invalid: "Type the price in yuan with at most two decimals, like 19.90.",
+    product_stock_invalid: "Stock is a whole number; leave it empty for unlimited.",
+    product_image_too_large: "The image must be at most 1 MiB.",
+    product_image_unreadable: "The image could not be read; try again.",
+    product_image_type: "Only JPEG, PNG or WebP images are accepted.",
+
+    // Admin reconciliation.
+    reconciliation_agrees: "The bill and our records agree.",
+    reconciliation_no_trades: "WeChat has no bill for the day: no trades that day.",
+    reconciliation_bill_failed: |why| format!("The bill could not be had (retried later): {why}"),
+    reconciliation_by_hand: "by hand",
+    reconciliation_daily: "daily",
+    reconciliation_bad_day: "Choose a day from the last three months, today at the latest (yyyy-mm-dd).",
+    reconciliation_failed: |e| format!("The reconciliation did not finish: {e}"),
+
+    // Admin settings.
+    settings_not_set: "not set",
+    settings_sandbox_in_process: "the sandbox in this process",
+    settings_mode_sandbox: "sandbox (no real money)",
+    settings_mode_live: "live",
+    settings_cookie_key_configured: "configured",
+    settings_cookie_key_generated: "generated, kept in the data directory",
+
+    // Admin login.
+    login_wrong_password: "That password is not right.",
 };

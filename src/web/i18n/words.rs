@@ -245,4 +245,74 @@ pub struct Words {
     pub refunds_none: &'static str,
     /// Check refund status asked WeChat (each refund and its state, listed).
     pub refunds_checked: fn(&str) -> String,
+
+    // Admin dashboard: the periods of the takings tiles.
+    /// The tile for today.
+    pub dashboard_today: &'static str,
+    /// The tile for the last 7 days.
+    pub dashboard_7_days: &'static str,
+    /// The tile for the last 30 days.
+    pub dashboard_30_days: &'static str,
+
+    // Admin products: the list and the product form.
+    /// A product's stock when it is not counted.
+    pub product_stock_unlimited: &'static str,
+    /// Above a product form sent back with problems.
+    pub product_not_saved: &'static str,
+    /// A product form that could not be read at all.
+    pub product_form_unreadable: &'static str,
+    /// The slug of a new product is taken.
+    pub product_slug_taken: &'static str,
+    /// The slug is not 1–64 lowercase letters, digits and hyphens.
+    pub product_slug_invalid: &'static str,
+    /// The name is empty or too long.
+    pub product_name_invalid: &'static str,
+    /// The description is too long.
+    pub product_description_too_long: &'static str,
+    /// The price is zero.
+    pub product_price_too_low: &'static str,
+    /// The price is not an amount in yuan.
+    pub product_price_invalid: &'static str,
+    /// The stock is not a whole number.
+    pub product_stock_invalid: &'static str,
+    /// The image is over the size limit.
+    pub product_image_too_large: &'static str,
+    /// The image upload could not be read.
+    pub product_image_unreadable: &'static str,
+    /// The image is not JPEG, PNG or WebP.
+    pub product_image_type: &'static str,
+
+    // Admin reconciliation: a day's run and the form to run one.
+    /// WeChat's bill and our records agree.
+    pub reconciliation_agrees: &'static str,
+    /// WeChat has no bill for the day because nothing was traded.
+    pub reconciliation_no_trades: &'static str,
+    /// The bill could not be had (why); the daily task retries.
+    pub reconciliation_bill_failed: fn(&str) -> String,
+    /// A run the merchant started.
+    pub reconciliation_by_hand: &'static str,
+    /// A run of the daily task.
+    pub reconciliation_daily: &'static str,
+    /// The day asked for is not one of the last three months.
+    pub reconciliation_bad_day: &'static str,
+    /// A run did not finish (the error).
+    pub reconciliation_failed: fn(&dyn Display) -> String,
+
+    // Admin settings: values shown in place of a setting.
+    /// A setting that is not set.
+    pub settings_not_set: &'static str,
+    /// The WeChat address when the in-process sandbox answers.
+    pub settings_sandbox_in_process: &'static str,
+    /// Mode: sandbox.
+    pub settings_mode_sandbox: &'static str,
+    /// Mode: live.
+    pub settings_mode_live: &'static str,
+    /// The cookie key is set in the configuration.
+    pub settings_cookie_key_configured: &'static str,
+    /// The cookie key was generated and kept in the data directory.
+    pub settings_cookie_key_generated: &'static str,
+
+    // Admin login.
+    /// The password was wrong.
+    pub login_wrong_password: &'static str,
 }

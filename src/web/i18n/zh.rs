@@ -134,4 +134,44 @@ pub const ZH: Words = Words {
     extra_refund_repeated: |outcome| format!("这笔重复支付的退款已经发起过，未重复发起。{outcome}"),
     refunds_none: "这笔订单没有退款。",
     refunds_checked: |each| format!("已向微信查询退款状态：{each}"),
+
+    // Admin dashboard.
+    dashboard_today: "今天",
+    dashboard_7_days: "近 7 天",
+    dashboard_30_days: "近 30 天",
+
+    // Admin products.
+    product_stock_unlimited: "不限",
+    product_not_saved: "未保存：请改正下面标出的问题。",
+    product_form_unreadable: "表单无法读取（上传内容可能超过 1 MB），请重试。",
+    product_slug_taken: "这个网址名已被使用，请换一个。",
+    product_slug_invalid: "网址名只能用小写字母、数字和连字符（1–64 个，不以连字符开头或结尾），如 iced-coffee。",
+    product_name_invalid: "请填写名称（最多 100 个字）。",
+    product_description_too_long: "描述最多 4000 个字。",
+    product_price_too_low: "价格至少 0.01 元。",
+    product_price_invalid: "请用元填写价格，最多两位小数，如 19.90。",
+    product_stock_invalid: "库存请填整数，不限量请留空。",
+    product_image_too_large: "图片不能超过 1 MB。",
+    product_image_unreadable: "图片读取失败，请重试。",
+    product_image_type: "只接受 JPEG、PNG 或 WebP 图片。",
+
+    // Admin reconciliation.
+    reconciliation_agrees: "账单与本店记录一致。",
+    reconciliation_no_trades: "微信当天没有账单：当天没有交易。",
+    reconciliation_bill_failed: |why| format!("未能取得账单，稍后会重试：{why}"),
+    reconciliation_by_hand: "手动",
+    reconciliation_daily: "每日自动",
+    reconciliation_bad_day: "请选择今天或之前三个月内的日期（yyyy-mm-dd）。",
+    reconciliation_failed: |e| format!("对账未完成：{e}"),
+
+    // Admin settings.
+    settings_not_set: "未设置",
+    settings_sandbox_in_process: "本进程内的沙箱",
+    settings_mode_sandbox: "沙箱（无真实资金）",
+    settings_mode_live: "正式",
+    settings_cookie_key_configured: "已配置",
+    settings_cookie_key_generated: "自动生成，保存在数据目录",
+
+    // Admin login.
+    login_wrong_password: "密码不正确。",
 };
