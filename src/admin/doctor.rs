@@ -484,45 +484,16 @@ fn buyer_ips(config: &Config, store: &Store, lang: Lang) -> Finding {
         }
     }
     let bad_count = ips.iter().filter(|ip| not_public(**ip)).count();
+    let bad_list = bad.join(", ");
     if !not_public(*newest) {
-        let found = match lang {
-            Lang::Zh => format!("最近 {n} 次付款尝试中，最新一次的买家 IP 是公网地址（{newest}）。"),
-            Lang::En => {
-                format!("Of the last {n} payment attempts, the newest carried a public buyer IP ({newest}).")
-            }
-        };
-        let earlier = match (bad_count, lang) {
-            (0, _) => String::new(),
-            (k, Lang::Zh) => format!("更早的 {k} 次是内网地址（{}），看来已经修好。", bad.join(", ")),
-            (k, Lang::En) => {
-                format!(
-                    " {k} earlier ones carried private addresses ({}); that looks fixed now.",
-                    bad.join(", ")
-                )
-            }
+        let found = (w.doctor_buyer_ip_public)(n, newest);
+        let earlier = match bad_count {
+            0 => String::new(),
+            k => (w.doctor_buyer_ip_fixed)(k, &bad_list),
         };
         return finding(Level::Ok, BUYER_IP, format!("{found}{earlier}"), "");
     }
-    let bad_list = bad.join(", ");
-    let which = match (lang, n, bad_count == n) {
-        (Lang::Zh, _, true) => {
-            format!("最近 {n} 次付款尝试发给微信的买家 IP 都是本机或内网地址：{bad_list}。")
-        }
-        (Lang::Zh, _, false) => {
-            format!(
-                "最近 {n} 次付款尝试中有 {bad_count} 次（包括最新一次）发给微信的买家 IP 是本机或内网地址：{bad_list}。"
-            )
-        }
-        (Lang::En, 1, _) => {
-            format!("The newest payment attempt sent WeChat a loopback or private buyer IP: {bad_list}.")
-        }
-        (Lang::En, _, true) => {
-            format!("All {n} newest payment attempts sent WeChat a loopback or private buyer IP: {bad_list}.")
-        }
-        (Lang::En, _, false) => format!(
-            "{bad_count} of the {n} newest payment attempts, the newest among them, sent WeChat a loopback or private buyer IP: {bad_list}."
-        ),
-    };
+    let which = (w.doctor_buyer_ip_private)(n, bad_count, &bad_list);
     let found = format!("{which}{}", w.doctor_buyer_ip_proxy);
     finding(Level::Warning, BUYER_IP, found, w.doctor_buyer_ip_todo)
 }

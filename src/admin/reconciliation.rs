@@ -70,36 +70,17 @@ fn view(r: &ReconciliationRecord, lang: Lang) -> RunView {
     let w = lang.words();
     let (outcome, ok) = match &r.outcome {
         RunOutcome::Compared if r.discrepancies.is_empty() => (w.reconciliation_agrees.to_owned(), true),
-        RunOutcome::Compared => (
-            match en {
-                true => format!("{} difference(s) found.", r.discrepancies.len()),
-                false => format!("发现 {} 处不一致。", r.discrepancies.len()),
-            },
-            false,
-        ),
+        RunOutcome::Compared => ((w.reconciliation_differences)(r.discrepancies.len()), false),
         RunOutcome::NoTrades => (w.reconciliation_no_trades.to_owned(), r.discrepancies.is_empty()),
         RunOutcome::Failed(why) => ((w.reconciliation_bill_failed)(why), false),
     };
-    let bill = match en {
-        true => format!(
-            "{} payment(s) {}, {} refund(s) {}",
-            r.bill_payments,
-            yuan(r.bill_paid_fen),
-            r.bill_refunds,
-            yuan(r.bill_refunded_fen)
-        ),
-        false => format!(
-            "收款 {} 笔 {}，退款 {} 笔 {}",
-            r.bill_payments,
-            yuan(r.bill_paid_fen),
-            r.bill_refunds,
-            yuan(r.bill_refunded_fen)
-        ),
-    };
-    let ours = match en {
-        true => format!("{} payment(s), {} refund(s) started", r.our_payments, r.our_refunds),
-        false => format!("收款 {} 笔，发起退款 {} 笔", r.our_payments, r.our_refunds),
-    };
+    let bill = (w.reconciliation_bill)(
+        r.bill_payments,
+        &yuan(r.bill_paid_fen),
+        r.bill_refunds,
+        &yuan(r.bill_refunded_fen),
+    );
+    let ours = (w.reconciliation_ours)(r.our_payments, r.our_refunds);
     RunView {
         run_at: beijing_display(r.run_at),
         trigger: if r.trigger == BY_ADMIN { w.reconciliation_by_hand } else { w.reconciliation_daily },

@@ -60,74 +60,29 @@ fn refused(frame: Frame, session: &AdminSession, no: &str, message: String) -> R
 
 /// The refund's state in the merchant's words, and whether it went well.
 fn outcome_words(r: &Refund, lang: Lang) -> (String, bool) {
+    let w = lang.words();
     let (no, amount) = (&r.out_refund_no, r.amount);
     match &r.status {
-        RefundStatus::Processing => (
-            match lang.is_en() {
-                true => format!(
-                    "Refund {no} of {amount} accepted by WeChat; the order shows it refunded once WeChat reports success."
-                ),
-                false => {
-                    format!("退款 {no}（{amount}）已被微信受理，处理中；微信确认成功后订单显示为已退款。")
-                }
-            },
-            true,
-        ),
-        RefundStatus::Success => ((lang.words().refund_settled)(no, amount), true),
+        RefundStatus::Processing => ((w.refund_accepted)(no, amount), true),
+        RefundStatus::Success => ((w.refund_settled)(no, amount), true),
         // why: a form sent twice gets the first refund back while it is still being sent.
-        RefundStatus::Requested if r.last_error.is_none() => (
-            match lang.is_en() {
-                true => format!("Refund {no} of {amount} is being sent to WeChat; reload in a moment."),
-                false => format!("退款 {no}（{amount}）正在提交给微信，请稍后刷新。"),
-            },
-            true,
-        ),
+        RefundStatus::Requested if r.last_error.is_none() => ((w.refund_sending)(no, amount), true),
         RefundStatus::Requested => {
-            let why = r.last_error.clone().unwrap_or_default();
-            let words = match lang.is_en() {
-                true => format!(
-                    "Refund {no} is recorded but WeChat gave no usable answer ({why}). Press Retry: the same refund number is never refunded twice."
-                ),
-                false => format!(
-                    "退款 {no} 已记录，但微信没有有效答复（{why}）。请点“重试”：同一退款单号不会重复退款。"
-                ),
-            };
-            (words, false)
+            ((w.refund_unanswered)(no, r.last_error.as_deref().unwrap_or_default()), false)
         }
-        RefundStatus::Failed(why) => (
-            match lang.is_en() {
-                true => format!("WeChat refused refund {no}: {why}. Nothing was refunded."),
-                false => format!("微信拒绝了退款 {no}：{why}。未退任何款项。"),
-            },
-            false,
-        ),
-        RefundStatus::Change => (lang.words().refund_change.to_owned(), false),
-        RefundStatus::Closed => (lang.words().refund_closed.to_owned(), false),
+        RefundStatus::Failed(why) => ((w.refund_refused)(no, why), false),
+        RefundStatus::Change => (w.refund_change.to_owned(), false),
+        RefundStatus::Closed => (w.refund_closed.to_owned(), false),
     }
 }
 
 /// The outcome of giving back the double payment `out_trade_no`, and whether it went well.
 fn given_back_words(r: &Refund, out_trade_no: &str, lang: Lang) -> (String, bool) {
+    let w = lang.words();
     let (no, amount) = (&r.out_refund_no, r.amount);
     match &r.status {
-        RefundStatus::Processing => (
-            match lang.is_en() {
-                true => format!(
-                    "Refund {no} of {amount} giving back the extra payment {out_trade_no} was accepted by WeChat; the order's own payment is unchanged."
-                ),
-                false => format!(
-                    "退还重复支付 {out_trade_no}：退款 {no}（{amount}）已被微信受理，处理中；订单本身的支付不变。"
-                ),
-            },
-            true,
-        ),
-        RefundStatus::Success => (
-            match lang.is_en() {
-                true => format!("The extra payment {out_trade_no} was given back: refund {no} ({amount})."),
-                false => format!("重复支付 {out_trade_no} 已退还：退款 {no}（{amount}）。"),
-            },
-            true,
-        ),
+        RefundStatus::Processing => ((w.extra_refund_accepted)(out_trade_no, no, amount), true),
+        RefundStatus::Success => ((w.extra_refund_settled)(out_trade_no, no, amount), true),
         _ => outcome_words(r, lang),
     }
 }
@@ -135,46 +90,18 @@ fn given_back_words(r: &Refund, out_trade_no: &str, lang: Lang) -> (String, bool
 /// Why the checkout refused a refund, in the merchant's language.
 fn refusal_words(why: &Refused, lang: Lang) -> String {
     use crate::domain::refund::{ExtraDenied, RefundDenied};
-    let t = |zh: String, en: String| if lang == Lang::En { en } else { zh };
+    let w = lang.words();
     match why {
-        Refused::Refund(RefundDenied::NotPaid) => t(
-            "这笔订单未支付，不能退款。".into(),
-            "The order is not paid, so nothing can be refunded.".into(),
-        ),
-        Refused::Refund(RefundDenied::FullyRefunded) => {
-            t("这笔订单已全额退款。".into(), "The order is already fully refunded.".into())
-        }
-        Refused::Refund(RefundDenied::Zero) => {
-            t("退款金额须大于 0。".into(), "The amount must be more than ¥0.00.".into())
-        }
-        Refused::Refund(RefundDenied::TooMuch(left)) => t(
-            format!("退款金额超过可退金额：最多还可退 {left}（已付款，减去已退和退款中的金额）。"),
-            format!(
-                "More than can be refunded: at most {left} is left (paid, less settled and pending refunds)."
-            ),
-        ),
-        Refused::ExtraRefund(ExtraDenied::NoSuchAttempt) => t(
-            "这笔订单没有这个支付单号。".into(),
-            "This order has no payment attempt with that out_trade_no.".into(),
-        ),
-        Refused::ExtraRefund(ExtraDenied::NotPaid) => t(
-            "这笔支付没有付款，无需退还。".into(),
-            "That payment attempt was not paid: there is nothing to give back.".into(),
-        ),
-        Refused::ExtraRefund(ExtraDenied::Counted) => t(
-            "这是订单计入的那笔支付，请用“退款”表单退款。".into(),
-            "That is the order's counted payment: refund it with the Refund form.".into(),
-        ),
-        Refused::ReasonTooLong(n) => {
-            t(format!("退款原因最多 {n} 个字。"), format!("The reason may have at most {n} characters."))
-        }
-        Refused::NoRefundNumber => {
-            t("这笔订单的编号不能用作退款单号。".into(), "This order number cannot name a refund.".into())
-        }
-        Refused::NotRetryable(status) => t(
-            format!("只有等待微信答复的退款可以重试；这笔是 {status}。"),
-            format!("Only a refund waiting for WeChat can be retried; this one is {status}."),
-        ),
+        Refused::Refund(RefundDenied::NotPaid) => w.refund_denied_not_paid.to_owned(),
+        Refused::Refund(RefundDenied::FullyRefunded) => w.refund_denied_fully_refunded.to_owned(),
+        Refused::Refund(RefundDenied::Zero) => w.refund_denied_zero.to_owned(),
+        Refused::Refund(RefundDenied::TooMuch(left)) => (w.refund_denied_too_much)(*left),
+        Refused::ExtraRefund(ExtraDenied::NoSuchAttempt) => w.extra_refund_no_such_attempt.to_owned(),
+        Refused::ExtraRefund(ExtraDenied::NotPaid) => w.extra_refund_not_paid.to_owned(),
+        Refused::ExtraRefund(ExtraDenied::Counted) => w.extra_refund_counted.to_owned(),
+        Refused::ReasonTooLong(n) => (w.refund_reason_too_long)(*n),
+        Refused::NoRefundNumber => w.refund_no_number.to_owned(),
+        Refused::NotRetryable(status) => (w.refund_not_retryable)(status),
         // why: not a refund's refusal; said as the checkout says it, should one ever reach here.
         other => other.to_string(),
     }

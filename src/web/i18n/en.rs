@@ -93,6 +93,21 @@ pub const EN: Words = Words {
     doctor_buyer_ip_sandbox: "Sandbox mode: checked only in live mode (in the sandbox the buyer is this machine).",
     doctor_buyer_ip_unreadable: |e| format!("Could not read the recent orders: {e}"),
     doctor_buyer_ip_none_yet: "No payment attempts yet, so no buyer IPs to look at; run the checks again after the first payments.",
+    doctor_buyer_ip_public: |n, newest| {
+        format!("Of the last {n} payment attempts, the newest carried a public buyer IP ({newest}).")
+    },
+    doctor_buyer_ip_fixed: |k, list| {
+        format!(" {k} earlier ones carried private addresses ({list}); that looks fixed now.")
+    },
+    doctor_buyer_ip_private: |n, bad, list| match (n, bad == n) {
+        (1, _) => format!("The newest payment attempt sent WeChat a loopback or private buyer IP: {list}."),
+        (_, true) => {
+            format!("All {n} newest payment attempts sent WeChat a loopback or private buyer IP: {list}.")
+        }
+        (_, false) => format!(
+            "{bad} of the {n} newest payment attempts, the newest among them, sent WeChat a loopback or private buyer IP: {list}."
+        ),
+    },
     doctor_buyer_ip_proxy: " That is the reverse proxy's address, not the buyer's: the proxy sends no X-Forwarded-For / X-Real-IP, or trusted_proxies does not name the proxy. H5 payments will fail with \"网络环境未能通过安全验证，请稍后再试\" (the network failed the security check).",
     doctor_buyer_ip_todo: "Have the reverse proxy pass the peer's address (nginx: proxy_set_header X-Forwarded-For $proxy_add_x_forwarded_for; and proxy_set_header X-Real-IP $remote_addr;), put the proxy's address in trusted_proxies ([\"127.0.0.1\"] for a proxy on this machine), restart, and make a test payment.",
 
@@ -141,6 +156,42 @@ pub const EN: Words = Words {
     },
 
     // Refunds.
+    refund_accepted: |no, amount| {
+        format!(
+            "Refund {no} of {amount} accepted by WeChat; the order shows it refunded once WeChat reports success."
+        )
+    },
+    refund_sending: |no, amount| {
+        format!("Refund {no} of {amount} is being sent to WeChat; reload in a moment.")
+    },
+    refund_unanswered: |no, why| {
+        format!(
+            "Refund {no} is recorded but WeChat gave no usable answer ({why}). Press Retry: the same refund number is never refunded twice."
+        )
+    },
+    refund_refused: |no, why| format!("WeChat refused refund {no}: {why}. Nothing was refunded."),
+    extra_refund_accepted: |out_trade_no, no, amount| {
+        format!(
+            "Refund {no} of {amount} giving back the extra payment {out_trade_no} was accepted by WeChat; the order's own payment is unchanged."
+        )
+    },
+    extra_refund_settled: |out_trade_no, no, amount| {
+        format!("The extra payment {out_trade_no} was given back: refund {no} ({amount}).")
+    },
+    refund_denied_not_paid: "The order is not paid, so nothing can be refunded.",
+    refund_denied_fully_refunded: "The order is already fully refunded.",
+    refund_denied_zero: "The amount must be more than ¥0.00.",
+    refund_denied_too_much: |left| {
+        format!("More than can be refunded: at most {left} is left (paid, less settled and pending refunds).")
+    },
+    extra_refund_no_such_attempt: "This order has no payment attempt with that out_trade_no.",
+    extra_refund_not_paid: "That payment attempt was not paid: there is nothing to give back.",
+    extra_refund_counted: "That is the order's counted payment: refund it with the Refund form.",
+    refund_reason_too_long: |n| format!("The reason may have at most {n} characters."),
+    refund_no_number: "This order number cannot name a refund.",
+    refund_not_retryable: |status| {
+        format!("Only a refund waiting for WeChat can be retried; this one is {status}.")
+    },
     refund_settled: |no, amount| format!("Refund settled: {no} ({amount})"),
     refund_change: "The refund failed at the bank (CHANGE): refund another way.",
     refund_closed: "The refund was closed; nothing was refunded.",
@@ -181,6 +232,11 @@ pub const EN: Words = Words {
     reconciliation_agrees: "The bill and our records agree.",
     reconciliation_no_trades: "WeChat has no bill for the day: no trades that day.",
     reconciliation_bill_failed: |why| format!("The bill could not be had (retried later): {why}"),
+    reconciliation_differences: |n| format!("{n} difference(s) found."),
+    reconciliation_bill: |payments, paid, refunds, refunded| {
+        format!("{payments} payment(s) {paid}, {refunds} refund(s) {refunded}")
+    },
+    reconciliation_ours: |payments, refunds| format!("{payments} payment(s), {refunds} refund(s) started"),
     reconciliation_by_hand: "by hand",
     reconciliation_daily: "daily",
     reconciliation_bad_day: "Choose a day from the last three months, today at the latest (yyyy-mm-dd).",

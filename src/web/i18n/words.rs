@@ -147,6 +147,13 @@ pub struct Words {
     pub doctor_buyer_ip_unreadable: fn(&dyn Display) -> String,
     /// No payment attempts yet, so no buyer IPs to look at.
     pub doctor_buyer_ip_none_yet: &'static str,
+    /// The newest payment attempt carried a public buyer IP (attempts looked at, that IP).
+    pub doctor_buyer_ip_public: fn(usize, &dyn Display) -> String,
+    /// Earlier attempts carried private addresses, but no longer (how many, which, listed).
+    pub doctor_buyer_ip_fixed: fn(usize, &str) -> String,
+    /// Recent attempts, the newest among them, sent WeChat a private buyer IP (attempts looked
+    /// at, how many of them did, which addresses, listed).
+    pub doctor_buyer_ip_private: fn(usize, usize, &str) -> String,
     /// Why a private buyer IP means the proxy's address went to WeChat (follows the finding).
     pub doctor_buyer_ip_proxy: &'static str,
     /// How to make the proxy pass the buyer's address.
@@ -223,6 +230,40 @@ pub struct Words {
     pub order_close_too_early_detail: fn(&str, u64) -> String,
 
     // Refunds: the order page's refund actions and their outcomes.
+    /// A refund WeChat accepted and is processing (its `out_refund_no`, its amount).
+    pub refund_accepted: fn(&str, Fen) -> String,
+    /// A refund being sent to WeChat right now (its `out_refund_no`, its amount).
+    pub refund_sending: fn(&str, Fen) -> String,
+    /// A refund WeChat gave no usable answer to (its `out_refund_no`, the last error).
+    pub refund_unanswered: fn(&str, &str) -> String,
+    /// A refund WeChat refused (its `out_refund_no`, WeChat's reason).
+    pub refund_refused: fn(&str, &str) -> String,
+    /// A refund giving back a double payment was accepted (the double payment's
+    /// `out_trade_no`, the refund's `out_refund_no`, its amount).
+    pub extra_refund_accepted: fn(&str, &str, Fen) -> String,
+    /// A double payment was given back (its `out_trade_no`, the refund's `out_refund_no`, its
+    /// amount).
+    pub extra_refund_settled: fn(&str, &str, Fen) -> String,
+    /// Refused: the order is not paid.
+    pub refund_denied_not_paid: &'static str,
+    /// Refused: the order is already refunded in full.
+    pub refund_denied_fully_refunded: &'static str,
+    /// Refused: the amount is zero.
+    pub refund_denied_zero: &'static str,
+    /// Refused: more than is left to refund (what is left).
+    pub refund_denied_too_much: fn(Fen) -> String,
+    /// Refused: the order has no payment attempt with that `out_trade_no`.
+    pub extra_refund_no_such_attempt: &'static str,
+    /// Refused: that payment attempt was not paid.
+    pub extra_refund_not_paid: &'static str,
+    /// Refused: that is the payment the order counts, refunded with the Refund form.
+    pub extra_refund_counted: &'static str,
+    /// Refused: the reason is longer than allowed (the most characters).
+    pub refund_reason_too_long: fn(usize) -> String,
+    /// Refused: the order number cannot make a refund number.
+    pub refund_no_number: &'static str,
+    /// Refused: only a refund waiting for WeChat can be retried (this one's state).
+    pub refund_not_retryable: fn(&str) -> String,
     /// A refund that settled (its `out_refund_no`, its amount).
     pub refund_settled: fn(&str, Fen) -> String,
     /// A refund that failed at the bank (`CHANGE`).
@@ -289,6 +330,12 @@ pub struct Words {
     pub reconciliation_no_trades: &'static str,
     /// The bill could not be had (why); the daily task retries.
     pub reconciliation_bill_failed: fn(&str) -> String,
+    /// WeChat's bill and our records differ (how many differences).
+    pub reconciliation_differences: fn(usize) -> String,
+    /// What WeChat's bill holds (payments, their sum, refunds, their sum).
+    pub reconciliation_bill: fn(u64, &str, u64, &str) -> String,
+    /// What our records hold for the day (payments, refunds started).
+    pub reconciliation_ours: fn(u64, u64) -> String,
     /// A run the merchant started.
     pub reconciliation_by_hand: &'static str,
     /// A run of the daily task.

@@ -79,6 +79,19 @@ pub const ZH: Words = Words {
     doctor_buyer_ip_sandbox: "沙箱模式：只在正式模式下检查（沙箱里买家就在本机）。",
     doctor_buyer_ip_unreadable: |e| format!("未能读取最近的订单： {e}"),
     doctor_buyer_ip_none_yet: "还没有付款尝试，暂无买家 IP 可查；有买家付款后再检查一次。",
+    doctor_buyer_ip_public: |n, newest| {
+        format!("最近 {n} 次付款尝试中，最新一次的买家 IP 是公网地址（{newest}）。")
+    },
+    doctor_buyer_ip_fixed: |k, list| format!("更早的 {k} 次是内网地址（{list}），看来已经修好。"),
+    doctor_buyer_ip_private: |n, bad, list| {
+        if bad == n {
+            format!("最近 {n} 次付款尝试发给微信的买家 IP 都是本机或内网地址：{list}。")
+        } else {
+            format!(
+                "最近 {n} 次付款尝试中有 {bad} 次（包括最新一次）发给微信的买家 IP 是本机或内网地址：{list}。"
+            )
+        }
+    },
     doctor_buyer_ip_proxy: "这是反向代理的地址，不是买家的：代理没有发送 X-Forwarded-For / X-Real-IP，或 trusted_proxies 没有包含代理的地址。H5 支付会失败，买家看到“网络环境未能通过安全验证，请稍后再试”。",
     doctor_buyer_ip_todo: "让反向代理把对端地址放进请求头（nginx：proxy_set_header X-Forwarded-For $proxy_add_x_forwarded_for; 和 proxy_set_header X-Real-IP $remote_addr;），把代理的地址写进 trusted_proxies（同机代理为 [\"127.0.0.1\"]），重启后再付一笔试试。",
 
@@ -123,6 +136,34 @@ pub const ZH: Words = Words {
     },
 
     // Refunds.
+    refund_accepted: |no, amount| {
+        format!("退款 {no}（{amount}）已被微信受理，处理中；微信确认成功后订单显示为已退款。")
+    },
+    refund_sending: |no, amount| format!("退款 {no}（{amount}）正在提交给微信，请稍后刷新。"),
+    refund_unanswered: |no, why| {
+        format!("退款 {no} 已记录，但微信没有有效答复（{why}）。请点“重试”：同一退款单号不会重复退款。")
+    },
+    refund_refused: |no, why| format!("微信拒绝了退款 {no}：{why}。未退任何款项。"),
+    extra_refund_accepted: |out_trade_no, no, amount| {
+        format!(
+            "退还重复支付 {out_trade_no}：退款 {no}（{amount}）已被微信受理，处理中；订单本身的支付不变。"
+        )
+    },
+    extra_refund_settled: |out_trade_no, no, amount| {
+        format!("重复支付 {out_trade_no} 已退还：退款 {no}（{amount}）。")
+    },
+    refund_denied_not_paid: "这笔订单未支付，不能退款。",
+    refund_denied_fully_refunded: "这笔订单已全额退款。",
+    refund_denied_zero: "退款金额须大于 0。",
+    refund_denied_too_much: |left| {
+        format!("退款金额超过可退金额：最多还可退 {left}（已付款，减去已退和退款中的金额）。")
+    },
+    extra_refund_no_such_attempt: "这笔订单没有这个支付单号。",
+    extra_refund_not_paid: "这笔支付没有付款，无需退还。",
+    extra_refund_counted: "这是订单计入的那笔支付，请用“退款”表单退款。",
+    refund_reason_too_long: |n| format!("退款原因最多 {n} 个字。"),
+    refund_no_number: "这笔订单的编号不能用作退款单号。",
+    refund_not_retryable: |status| format!("只有等待微信答复的退款可以重试；这笔是 {status}。"),
     refund_settled: |no, amount| format!("退款已完成：{no} ({amount})"),
     refund_change: "退款异常（CHANGE）：请通过其他方式退款。",
     refund_closed: "退款已关闭，未退款。",
@@ -159,6 +200,11 @@ pub const ZH: Words = Words {
     reconciliation_agrees: "账单与本店记录一致。",
     reconciliation_no_trades: "微信当天没有账单：当天没有交易。",
     reconciliation_bill_failed: |why| format!("未能取得账单，稍后会重试：{why}"),
+    reconciliation_differences: |n| format!("发现 {n} 处不一致。"),
+    reconciliation_bill: |payments, paid, refunds, refunded| {
+        format!("收款 {payments} 笔 {paid}，退款 {refunds} 笔 {refunded}")
+    },
+    reconciliation_ours: |payments, refunds| format!("收款 {payments} 笔，发起退款 {refunds} 笔"),
     reconciliation_by_hand: "手动",
     reconciliation_daily: "每日自动",
     reconciliation_bad_day: "请选择今天或之前三个月内的日期（yyyy-mm-dd）。",
