@@ -103,4 +103,53 @@ mod tests {
         assert_eq!(Lang::from_accept_language("en;q=0.3,zh;q=0.7"), Lang::Zh);
         assert_eq!(Lang::from_accept_language("de"), Lang::Zh);
     }
+
+    #[test]
+    fn every_language_has_its_own_words_for_a_refund_that_settled() {
+        let amount = crate::domain::Fen::new(800).expect("fen");
+        let zh = (Lang::Zh.words().refund_settled)("NR1", amount);
+        let en = (Lang::En.words().refund_settled)("NR1", amount);
+        assert_eq!(zh, "退款已完成：NR1 (¥8.00)");
+        assert_eq!(en, "Refund settled: NR1 (¥8.00)");
+    }
+
+    #[test]
+    fn plain_messages_are_said_in_both_languages_and_never_empty() {
+        for words in [Lang::Zh.words(), Lang::En.words()] {
+            for message in [
+                words.doctor_ok,
+                words.state_paid,
+                words.channel_native,
+                words.orders_stale_cursor,
+                words.refund_certificate_missing,
+                words.product_image_type,
+                words.reconciliation_agrees,
+                words.settings_not_set,
+                words.login_wrong_password,
+            ] {
+                assert!(!message.trim().is_empty());
+            }
+        }
+        assert_ne!(Lang::Zh.words().state_paid, Lang::En.words().state_paid);
+        assert_ne!(Lang::Zh.words().refund_certificate_missing, Lang::En.words().refund_certificate_missing);
+    }
+
+    #[test]
+    fn each_language_puts_the_values_where_its_own_word_order_wants_them() {
+        let zh = Lang::Zh.words();
+        let en = Lang::En.words();
+        assert_eq!(
+            (zh.order_close_too_early_detail)("N-1", 42),
+            "微信支付不接受在前 5 分钟内关单，未做任何更改： N-1 · 请稍候再试，约 42 s"
+        );
+        assert_eq!(
+            (en.order_close_too_early_detail)("N-1", 42),
+            "WeChat Pay refuses to close in the first 5 minutes; nothing changed: N-1 · try again in about 42 s"
+        );
+        assert_eq!((zh.reconciliation_ours)(3, 1), "收款 3 笔，发起退款 1 笔");
+        assert_eq!((en.reconciliation_ours)(3, 1), "3 payment(s), 1 refund(s) started");
+        assert!((en.doctor_buyer_ip_private)(1, 1, "127.0.0.1").starts_with("The newest payment attempt"));
+        assert!((en.doctor_buyer_ip_private)(5, 2, "10.0.0.1").starts_with("2 of the 5 newest"));
+        assert!((zh.doctor_buyer_ip_private)(5, 5, "10.0.0.1").contains("都是本机或内网地址"));
+    }
 }
