@@ -189,7 +189,8 @@ fn bars(f: &Figures) -> Vec<Bar> {
 }
 
 fn tiles(f: &Figures, lang: Lang) -> Vec<Tile> {
-    [(1, lang.t("今天", "Today")), (7, lang.t("近 7 天", "7 days")), (30, lang.t("近 30 天", "30 days"))]
+    let w = lang.words();
+    [(1, w.dashboard_today), (7, w.dashboard_7_days), (30, w.dashboard_30_days)]
         .into_iter()
         .map(|(n, label)| {
             let d = f.last(n);

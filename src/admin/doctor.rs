@@ -56,9 +56,9 @@ impl Finding {
 
     pub fn badge(&self, lang: &Lang) -> &'static str {
         match self.level {
-            Level::Ok => lang.t("正常", "OK"),
-            Level::Warning => lang.t("注意", "Warning"),
-            Level::Problem => lang.t("有问题", "Problem"),
+            Level::Ok => lang.words().doctor_ok,
+            Level::Warning => lang.words().doctor_warning,
+            Level::Problem => lang.words().doctor_problem,
         }
     }
 }
@@ -130,50 +130,27 @@ const KEY: &str = "API 密钥 / API key";
 const BINDING: &str = "AppID 与商户号绑定 / appid bound to mch_id";
 
 async fn key_and_binding(checkout: &Checkout, lang: Lang) -> (Finding, Finding) {
+    let w = lang.words();
     let answer = checkout.probe_gateway().await;
-    let fine_key =
-        || finding(Level::Ok, KEY, lang.t("微信支付接受了签名。", "WeChat Pay accepted the signature."), "");
-    let fine_binding = || {
-        finding(
-            Level::Ok,
-            BINDING,
-            lang.t("微信支付认可这对 AppID 和商户号。", "WeChat Pay accepts this appid with this mch_id."),
-            "",
-        )
-    };
-    let unchecked = |title| {
-        finding(
-            Level::Warning,
-            title,
-            lang.t(
-                "未能检查：微信支付在前一步就拒绝了请求。",
-                "Not checked: WeChat Pay refused the request at an earlier step.",
-            ),
-            lang.t("先解决上面的问题，再运行检查。", "Fix the problem above, then run the checks again."),
-        )
-    };
+    let fine_key = || finding(Level::Ok, KEY, w.doctor_key_accepted, "");
+    let fine_binding = || finding(Level::Ok, BINDING, w.doctor_binding_accepted, "");
+    let unchecked = |title| finding(Level::Warning, title, w.doctor_unchecked, w.doctor_unchecked_todo);
     match answer {
         Ok(_) => (fine_key(), fine_binding()),
-        Err(wxpay::Error::Business { err_code, .. }) if err_code == "ORDERNOTEXIST" => (fine_key(), fine_binding()),
+        Err(wxpay::Error::Business { err_code, .. }) if err_code == "ORDERNOTEXIST" => {
+            (fine_key(), fine_binding())
+        }
         Err(wxpay::Error::Business { err_code, err_code_des, .. }) => (
             finding(
                 Level::Warning,
                 KEY,
-                format!("{} {err_code}: {err_code_des}", lang.t("签名正确，但微信支付回答了", "The signature is right, but WeChat Pay answered")),
-                lang.t("稍后再运行检查；若一直如此，请联系微信支付。", "Run the checks again later; if it persists, ask WeChat Pay."),
+                (w.doctor_key_business_error)(&err_code, &err_code_des),
+                w.doctor_key_business_error_todo,
             ),
             fine_binding(),
         ),
         Err(wxpay::Error::Protocol { return_msg, .. }) if is_signature_error(&return_msg) => (
-            finding(
-                Level::Problem,
-                KEY,
-                format!("{}（{return_msg}）", lang.t("API 密钥不对：微信支付回答“签名错误”。", "The API key is wrong: WeChat Pay answered \"signature error\".")),
-                lang.t(
-                    "在商户平台 → 账户中心 → API 安全 查看或重设 APIv2 密钥，填入 wxpay.api_key（32 位），并重启。",
-                    "Look up or reset the APIv2 key in the merchant platform (Account center → API security), put it in wxpay.api_key (32 characters) and restart.",
-                ),
-            ),
+            finding(Level::Problem, KEY, (w.doctor_key_wrong)(&return_msg), w.doctor_key_wrong_todo),
             unchecked(BINDING),
         ),
         Err(wxpay::Error::Protocol { return_msg, .. }) if is_merchant_error(&return_msg) => (
@@ -181,24 +158,15 @@ async fn key_and_binding(checkout: &Checkout, lang: Lang) -> (Finding, Finding) 
             finding(
                 Level::Problem,
                 BINDING,
-                format!("{}（{return_msg}）", lang.t("AppID 与商户号没有绑定，或其中一个填错了。", "The appid and mch_id are not bound, or one of them is wrong.")),
-                lang.t(
-                    "核对 wxpay.appid 和 wxpay.mch_id；在商户平台 → 产品中心 → AppID 账号管理 中关联这个 AppID。",
-                    "Check wxpay.appid and wxpay.mch_id; bind this appid in the merchant platform (Product center → AppID management).",
-                ),
+                (w.doctor_binding_wrong)(&return_msg),
+                w.doctor_binding_wrong_todo,
             ),
         ),
-        Err(wxpay::Error::Protocol { return_msg, .. }) => (
-            finding(Level::Warning, KEY, format!("{} {return_msg}", lang.t("微信支付拒绝了请求：", "WeChat Pay refused the request:")), ""),
-            unchecked(BINDING),
-        ),
+        Err(wxpay::Error::Protocol { return_msg, .. }) => {
+            (finding(Level::Warning, KEY, (w.doctor_request_refused)(&return_msg), ""), unchecked(BINDING))
+        }
         Err(wxpay::Error::BadSignature(_)) => (
-            finding(
-                Level::Problem,
-                KEY,
-                lang.t("微信支付的回答用我们的 API 密钥验不过签名：密钥不对。", "WeChat Pay's answer does not verify with our API key: the key is wrong."),
-                lang.t("在商户平台 → API 安全 核对 APIv2 密钥，填入 wxpay.api_key 并重启。", "Check the APIv2 key in the merchant platform (API security), put it in wxpay.api_key and restart."),
-            ),
+            finding(Level::Problem, KEY, w.doctor_answer_unverified, w.doctor_answer_unverified_todo),
             fine_binding(),
         ),
         Err(wxpay::Error::WrongMerchant { field, got }) => (
@@ -206,23 +174,15 @@ async fn key_and_binding(checkout: &Checkout, lang: Lang) -> (Finding, Finding) 
             finding(
                 Level::Problem,
                 BINDING,
-                format!("{} {field} = {got}", lang.t("微信支付的回答属于另一个商户：", "WeChat Pay answered for another merchant:")),
-                lang.t("核对 wxpay.appid 和 wxpay.mch_id。", "Check wxpay.appid and wxpay.mch_id."),
+                (w.doctor_other_merchant)(field, &got),
+                w.doctor_other_merchant_todo,
             ),
         ),
         Err(e @ wxpay::Error::Transport(_)) => (
-            finding(
-                Level::Problem,
-                KEY,
-                format!("{} {e}", lang.t("连不上微信支付：", "Could not reach WeChat Pay:")),
-                lang.t("检查服务器的网络和 DNS，以及 wxpay.api_base。", "Check the server's network and DNS, and wxpay.api_base."),
-            ),
+            finding(Level::Problem, KEY, (w.doctor_pay_unreachable)(&e), w.doctor_pay_unreachable_todo),
             unchecked(BINDING),
         ),
-        Err(e) => (
-            finding(Level::Warning, KEY, format!("{} {e}", lang.t("无法读懂微信支付的回答：", "WeChat Pay's answer could not be read:")), ""),
-            unchecked(BINDING),
-        ),
+        Err(e) => (finding(Level::Warning, KEY, (w.doctor_answer_unreadable)(&e), ""), unchecked(BINDING)),
     }
 }
 
@@ -238,103 +198,64 @@ fn is_merchant_error(return_msg: &str) -> bool {
 const SECRET: &str = "AppSecret（网页授权 / OAuth）";
 
 async fn app_secret(checkout: &Checkout, lang: Lang) -> Finding {
+    let w = lang.words();
     match checkout.probe_oauth().await {
         Err(wxpay::Error::OAuth(e)) => match e.kind() {
             OAuthErrorKind::InvalidCode | OAuthErrorKind::CodeUsed => {
-                finding(Level::Ok, SECRET, lang.t("微信接受了 AppSecret。", "WeChat accepted the app secret."), "")
+                finding(Level::Ok, SECRET, w.doctor_secret_accepted, "")
             }
             OAuthErrorKind::BadSecret => finding(
                 Level::Problem,
                 SECRET,
-                format!("{}（{}）", lang.t("AppSecret 不对：微信内的买家无法付款（JSAPI 需要 openid）。", "The app secret is wrong: buyers inside WeChat cannot pay (JSAPI needs their openid)."), e.errcode),
-                lang.t(
-                    "在公众平台 → 设置与开发 → 基本配置 重置 AppSecret，填入 wxpay.app_secret，并把服务器 IP 加入 IP 白名单。",
-                    "Reset the AppSecret in the official account platform (Settings → Basic configuration), put it in wxpay.app_secret, and add the server's IP to the IP whitelist.",
-                ),
+                (w.doctor_secret_wrong)(e.errcode),
+                w.doctor_secret_wrong_todo,
             ),
             OAuthErrorKind::InvalidAppid => finding(
                 Level::Problem,
                 SECRET,
-                format!("{}（{}）", lang.t("微信不认识这个 AppID。", "WeChat does not know this appid."), e.errcode),
-                lang.t("核对 wxpay.appid：它必须是公众号的 AppID。", "Check wxpay.appid: it must be the official account's appid."),
+                (w.doctor_appid_unknown)(e.errcode),
+                w.doctor_appid_unknown_todo,
             ),
-            OAuthErrorKind::Busy => finding(Level::Warning, SECRET, lang.t("微信繁忙，未能检查。", "WeChat was busy; not checked."), lang.t("稍后再试。", "Try again later.")),
-            _ => finding(Level::Warning, SECRET, format!("{} {e}", lang.t("微信回答：", "WeChat answered:")), ""),
+            OAuthErrorKind::Busy => finding(Level::Warning, SECRET, w.doctor_wechat_busy, w.doctor_try_later),
+            _ => finding(Level::Warning, SECRET, (w.doctor_wechat_answered)(&e), ""),
         },
-        Err(e) => finding(
-            Level::Warning,
-            SECRET,
-            format!("{} {e}", lang.t("未能检查：", "Not checked:")),
-            lang.t("检查网络和 wxpay.sns_base。", "Check the network and wxpay.sns_base."),
-        ),
-        Ok(_) => finding(Level::Warning, SECRET, lang.t("微信接受了一个编造的 code，这不正常。", "WeChat accepted a made-up code, which is odd."), ""),
+        Err(e) => {
+            finding(Level::Warning, SECRET, (w.doctor_secret_unchecked)(&e), w.doctor_secret_unchecked_todo)
+        }
+        Ok(_) => finding(Level::Warning, SECRET, w.doctor_made_up_code_accepted, ""),
     }
 }
 
 const PUBLIC_URL: &str = "公网地址 / Public URL";
 
 fn public_url(config: &Config, lang: Lang) -> Finding {
+    let w = lang.words();
     match (&config.public_url, config.is_sandbox()) {
         (Some(u), false) if url_host_ip(u).is_some_and(not_public) || u.host_str() == Some("localhost") => {
             finding(
                 Level::Problem,
                 PUBLIC_URL,
-                format!(
-                    "{u} {}",
-                    lang.t(
-                        "是本机或内网地址：微信从公网访问不到它，收不到支付通知，也无法登记。",
-                        "is a loopback or private address: WeChat cannot reach it from the internet, so no notification arrives and nothing can be registered."
-                    )
-                ),
-                lang.t(
-                    "把 public_url 设为买家和微信都能访问的 https 域名（如 https://shop.example.com）。",
-                    "Set public_url to the https domain buyers and WeChat reach the shop at (like https://shop.example.com).",
-                ),
+                (w.doctor_public_url_private)(u.as_str()),
+                w.doctor_public_url_private_todo,
             )
         }
         (Some(u), false) if url_host_ip(u).is_some() => finding(
             Level::Warning,
             PUBLIC_URL,
-            format!(
-                "{u} {}",
-                lang.t(
-                    "用的是 IP 地址：JSAPI 支付目录、H5 支付域名和网页授权域名都要登记一个（已备案的）域名，IP 无法登记。",
-                    "uses an IP address: the JSAPI payment directory, the H5 domain and the OAuth domain must each be registered as a (filed) domain name; an IP cannot be."
-                )
-            ),
-            lang.t(
-                "给商店一个域名，配置 https，把 public_url 改为 https://域名。",
-                "Give the shop a domain name, serve it over https and set public_url to https://that-domain.",
-            ),
+            (w.doctor_public_url_ip)(u.as_str()),
+            w.doctor_public_url_ip_todo,
         ),
         (Some(u), _) if u.scheme() == "https" => finding(Level::Ok, PUBLIC_URL, format!("{u}"), ""),
-        (_, true) => finding(
-            Level::Ok,
-            PUBLIC_URL,
-            lang.t("沙箱模式：不需要 https。", "Sandbox mode: https is not needed."),
-            "",
-        ),
+        (_, true) => finding(Level::Ok, PUBLIC_URL, w.doctor_public_url_sandbox, ""),
         (Some(u), false) => finding(
             Level::Problem,
             PUBLIC_URL,
-            format!(
-                "{u} {}",
-                lang.t(
-                    "不是 https：微信不会把支付通知发到 http 地址。",
-                    "is not https: WeChat sends no notifications to http addresses."
-                )
-            ),
-            lang.t(
-                "为域名配置 HTTPS（如 nginx + Let's Encrypt），把 public_url 改为 https://…",
-                "Serve the domain over HTTPS (nginx + Let's Encrypt, say) and set public_url to https://…",
-            ),
+            (w.doctor_public_url_http)(u.as_str()),
+            w.doctor_public_url_http_todo,
         ),
-        (None, false) => finding(
-            Level::Problem,
-            PUBLIC_URL,
-            lang.t("未设置 public_url。", "public_url is not set."),
-            lang.t("把 public_url 设为商店的 https 地址。", "Set public_url to the shop's https address."),
-        ),
+        (None, false) => {
+            finding(Level::Problem, PUBLIC_URL, w.doctor_public_url_missing, w.doctor_public_url_missing_todo)
+        }
     }
 }
 
@@ -355,13 +276,9 @@ const REACHABLE: &str = "公网地址可访问 / Public URL reachable";
 /// why only a warning on failure: some networks cannot reach their own public address from
 /// inside (no hairpin NAT) while the internet can; a failure here is a strong hint, not proof.
 async fn reachable(config: &Config, lang: Lang) -> Finding {
+    let w = lang.words();
     let Some(base) = config.public_url.as_ref().filter(|_| !config.is_sandbox()) else {
-        return finding(
-            Level::Ok,
-            REACHABLE,
-            lang.t("沙箱模式：只在正式模式下检查。", "Sandbox mode: checked only in live mode."),
-            "",
-        );
+        return finding(Level::Ok, REACHABLE, w.doctor_reachable_sandbox, "");
     };
     let Ok(url) = base.join("healthz") else {
         return finding(Level::Warning, REACHABLE, format!("{base}healthz ?"), "");
@@ -374,44 +291,22 @@ async fn reachable(config: &Config, lang: Lang) -> Finding {
         Ok(h) => h,
         Err(e) => return finding(Level::Warning, REACHABLE, e.to_string(), ""),
     };
-    let fix = lang.t(
-        "确认域名解析到这台服务器，HTTPS 证书有效且未过期，反向代理把请求转发到本程序；微信的通知也走这条路。",
-        "Make sure the domain resolves to this server, its HTTPS certificate is valid and current, and the reverse proxy forwards to this program; WeChat's notifications take the same way.",
-    );
+    let fix = w.doctor_reachable_todo;
     match http.get(url.clone()).send().await {
         Ok(r) if r.status() == reqwest::StatusCode::OK => {
             let body = r.text().await.unwrap_or_default();
             if body.contains("\"mode\":\"live\"") {
-                finding(
-                    Level::Ok,
-                    REACHABLE,
-                    format!("{url} {}", lang.t("由本商店应答。", "is answered by this shop.")),
-                    "",
-                )
+                finding(Level::Ok, REACHABLE, (w.doctor_reachable)(url.as_str()), "")
             } else {
-                finding(
-                    Level::Warning,
-                    REACHABLE,
-                    format!(
-                        "{url} {}",
-                        lang.t("应答的不是正式模式的本商店。", "is not answered by this shop in live mode.")
-                    ),
-                    fix,
-                )
+                finding(Level::Warning, REACHABLE, (w.doctor_reachable_not_live)(url.as_str()), fix)
             }
         }
-        Ok(r) => finding(
-            Level::Warning,
-            REACHABLE,
-            format!("{url} {} {}", lang.t("应答", "answered"), r.status()),
-            fix,
-        ),
-        Err(e) => finding(
-            Level::Warning,
-            REACHABLE,
-            format!("{url} {} {}", lang.t("访问不到：", "cannot be reached:"), error_chain(&e)),
-            fix,
-        ),
+        Ok(r) => {
+            finding(Level::Warning, REACHABLE, (w.doctor_reachable_status)(url.as_str(), &r.status()), fix)
+        }
+        Err(e) => {
+            finding(Level::Warning, REACHABLE, (w.doctor_unreachable)(url.as_str(), &error_chain(&e)), fix)
+        }
     }
 }
 
@@ -430,37 +325,21 @@ fn error_chain(e: &dyn std::error::Error) -> String {
 const CERT: &str = "退款证书 / Refund certificate";
 
 async fn certificate(config: &Config, lang: Lang) -> Finding {
-    let w = &config.wxpay;
-    let (cert, key) = match (&w.cert_pem, &w.key_pem) {
+    let w = lang.words();
+    let (cert, key) = match (&config.wxpay.cert_pem, &config.wxpay.key_pem) {
         (Some(c), Some(k)) => (c, k),
         _ if config.is_sandbox() => {
-            return finding(
-                Level::Ok,
-                CERT,
-                lang.t("沙箱模式：退款不需要证书。", "Sandbox mode: refunds need no certificate."),
-                "",
-            );
+            return finding(Level::Ok, CERT, w.doctor_cert_sandbox, "");
         }
         _ => {
-            return finding(
-                Level::Problem,
-                CERT,
-                lang.t("没有配置退款证书：退款会失败。", "No refund certificate is configured: refunds will fail."),
-                lang.t(
-                    "在商户平台 → API 安全 下载 API 证书，把 apiclient_cert.pem 和 apiclient_key.pem 的路径填入 wxpay.cert_pem 和 wxpay.key_pem。",
-                    "Download the API certificate in the merchant platform (API security) and set wxpay.cert_pem and wxpay.key_pem to apiclient_cert.pem and apiclient_key.pem.",
-                ),
-            );
+            return finding(Level::Problem, CERT, w.doctor_cert_missing, w.doctor_cert_missing_todo);
         }
     };
     let read = |p: &std::path::PathBuf| {
         let p = p.clone();
         async move { tokio::fs::read_to_string(&p).await.map_err(|e| format!("{}: {e}", p.display())) }
     };
-    let fix = lang.t(
-        "确认文件存在、本程序有权读取，且是商户平台下载的 PEM 文件。",
-        "Make sure the files exist, this program may read them, and they are the PEM files from the merchant platform.",
-    );
+    let fix = w.doctor_cert_files_todo;
     match (read(cert).await, read(key).await) {
         (Ok(c), Ok(k)) if c.contains("-----BEGIN CERTIFICATE-----") && k.contains("PRIVATE KEY-----") => {
             // why build a client: that is what a refund does with these files, and the TLS
@@ -469,42 +348,17 @@ async fn certificate(config: &Config, lang: Lang) -> Finding {
             let built = reqwest::Identity::from_pem(pem.as_bytes())
                 .and_then(|id| reqwest::Client::builder().identity(id).build());
             match built {
-                Ok(_) => finding(
-                    Level::Ok,
-                    CERT,
-                    lang.t(
-                        "证书和私钥可以读取，私钥属于这张证书。",
-                        "The certificate and its key can be read, and the key belongs to the certificate.",
-                    ),
-                    "",
-                ),
+                Ok(_) => finding(Level::Ok, CERT, w.doctor_cert_ok, ""),
                 Err(e) => finding(
                     Level::Problem,
                     CERT,
-                    format!(
-                        "{}（{}）",
-                        lang.t(
-                            "私钥与证书不配对，或无法使用：退款会失败。",
-                            "The key does not belong to the certificate, or cannot be used: refunds will fail.",
-                        ),
-                        error_chain(&e)
-                    ),
-                    lang.t(
-                        "cert_pem 和 key_pem 要用同一次下载的 apiclient_cert.pem 和 apiclient_key.pem。",
-                        "Point cert_pem and key_pem at the apiclient_cert.pem and apiclient_key.pem of the same download.",
-                    ),
+                    (w.doctor_cert_key_mismatch)(&error_chain(&e)),
+                    w.doctor_cert_key_mismatch_todo,
                 ),
             }
         }
-        (Ok(_), Ok(_)) => finding(
-            Level::Problem,
-            CERT,
-            lang.t("文件不是 PEM 格式的证书和私钥。", "The files are not a PEM certificate and key."),
-            fix,
-        ),
-        (Err(e), _) | (_, Err(e)) => {
-            finding(Level::Problem, CERT, format!("{} {e}", lang.t("无法读取：", "Cannot read:")), fix)
-        }
+        (Ok(_), Ok(_)) => finding(Level::Problem, CERT, w.doctor_cert_not_pem, fix),
+        (Err(e), _) | (_, Err(e)) => finding(Level::Problem, CERT, (w.doctor_cert_unreadable)(&e), fix),
     }
 }
 
@@ -524,37 +378,17 @@ async fn clock(checkout: &Checkout, lang: Lang) -> Finding {
     let theirs = answer
         .ok()
         .and_then(|r| r.headers().get("date").and_then(|d| d.to_str().ok()).and_then(parse_http_date));
+    let w = lang.words();
     let Some(theirs) = theirs else {
-        return finding(
-            Level::Warning,
-            CLOCK,
-            lang.t("未能得到微信支付的时间。", "Could not get WeChat Pay's time."),
-            "",
-        );
+        return finding(Level::Warning, CLOCK, w.doctor_clock_unknown, "");
     };
     let ours = before + (after - before) / 2;
     let diff: time::Duration = ours - theirs;
     let off = diff.whole_seconds();
     if off.abs() > CLOCK_TOLERANCE {
-        finding(
-            Level::Warning,
-            CLOCK,
-            format!(
-                "{} {off} s",
-                lang.t("本机时钟与微信支付相差", "This machine's clock differs from WeChat Pay's by")
-            ),
-            lang.t(
-                "启用时间同步（如 systemd-timesyncd 或 chrony）。",
-                "Turn on time synchronisation (systemd-timesyncd or chrony).",
-            ),
-        )
+        finding(Level::Warning, CLOCK, (w.doctor_clock_off)(off), w.doctor_clock_off_todo)
     } else {
-        finding(
-            Level::Ok,
-            CLOCK,
-            format!("{} {off} s", lang.t("与微信支付相差", "Differs from WeChat Pay's by")),
-            "",
-        )
+        finding(Level::Ok, CLOCK, (w.doctor_clock_ok)(off), "")
     }
 }
 
@@ -569,37 +403,16 @@ fn parse_http_date(s: &str) -> Option<OffsetDateTime> {
 const PROXY: &str = "反向代理 / Reverse proxy";
 
 fn proxy(config: &Config, admin: &Admin, lang: Lang) -> Finding {
+    let w = lang.words();
     if !admin.saw_untrusted_forwarding() {
-        return finding(
-            Level::Ok,
-            PROXY,
-            lang.t(
-                "没有来自不受信任地址的 X-Forwarded-For。",
-                "No X-Forwarded-For from an untrusted address.",
-            ),
-            "",
-        );
+        return finding(Level::Ok, PROXY, w.doctor_proxy_ok, "");
     }
     let found = if config.trusted_proxies.is_empty() {
-        lang.t(
-            "请求带有 X-Forwarded-For，但没有配置可信代理：H5 支付会把代理的地址当作买家 IP 发给微信，微信可能拒绝。",
-            "Requests carry X-Forwarded-For but no trusted proxy is configured: H5 payments would send the proxy's address to WeChat as the buyer's IP, which WeChat may refuse.",
-        )
+        w.doctor_proxy_none_trusted
     } else {
-        lang.t(
-            "有请求从不在 trusted_proxies 中的地址带着 X-Forwarded-For 到来。",
-            "Requests with X-Forwarded-For arrive from an address not in trusted_proxies.",
-        )
+        w.doctor_proxy_untrusted
     };
-    finding(
-        Level::Warning,
-        PROXY,
-        found,
-        lang.t(
-            "把反向代理的地址加入 trusted_proxies（如 [\"127.0.0.1\"]）并重启。",
-            "Add the reverse proxy's address to trusted_proxies (like [\"127.0.0.1\"]) and restart.",
-        ),
-    )
+    finding(Level::Warning, PROXY, found, w.doctor_proxy_todo)
 }
 
 const BUYER_IP: &str = "买家 IP / Buyer IP";
@@ -643,38 +456,16 @@ fn recent_buyer_ips(checkout: &Checkout) -> Result<Vec<IpAddr>, crate::store::St
 /// proxy's own address there (no forwarding headers, or `trusted_proxies` not naming the
 /// proxy) fails every H5 payment, and the admin sees nothing of it but complaints.
 fn buyer_ips(config: &Config, checkout: &Checkout, lang: Lang) -> Finding {
+    let w = lang.words();
     if config.is_sandbox() {
-        return finding(
-            Level::Ok,
-            BUYER_IP,
-            lang.t(
-                "沙箱模式：只在正式模式下检查（沙箱里买家就在本机）。",
-                "Sandbox mode: checked only in live mode (in the sandbox the buyer is this machine).",
-            ),
-            "",
-        );
+        return finding(Level::Ok, BUYER_IP, w.doctor_buyer_ip_sandbox, "");
     }
     let ips = match recent_buyer_ips(checkout) {
         Ok(ips) => ips,
-        Err(e) => {
-            return finding(
-                Level::Warning,
-                BUYER_IP,
-                format!("{} {e}", lang.t("未能读取最近的订单：", "Could not read the recent orders:")),
-                "",
-            );
-        }
+        Err(e) => return finding(Level::Warning, BUYER_IP, (w.doctor_buyer_ip_unreadable)(&e), ""),
     };
     let Some(newest) = ips.first() else {
-        return finding(
-            Level::Ok,
-            BUYER_IP,
-            lang.t(
-                "还没有付款尝试，暂无买家 IP 可查；有买家付款后再检查一次。",
-                "No payment attempts yet, so no buyer IPs to look at; run the checks again after the first payments.",
-            ),
-            "",
-        );
+        return finding(Level::Ok, BUYER_IP, w.doctor_buyer_ip_none_yet, "");
     };
     let n = ips.len();
     let mut bad: Vec<String> = Vec::new();
@@ -685,59 +476,18 @@ fn buyer_ips(config: &Config, checkout: &Checkout, lang: Lang) -> Finding {
         }
     }
     let bad_count = ips.iter().filter(|ip| not_public(**ip)).count();
+    let bad_list = bad.join(", ");
     if !not_public(*newest) {
-        let found = match lang {
-            Lang::Zh => format!("最近 {n} 次付款尝试中，最新一次的买家 IP 是公网地址（{newest}）。"),
-            Lang::En => {
-                format!("Of the last {n} payment attempts, the newest carried a public buyer IP ({newest}).")
-            }
-        };
-        let earlier = match (bad_count, lang) {
-            (0, _) => String::new(),
-            (k, Lang::Zh) => format!("更早的 {k} 次是内网地址（{}），看来已经修好。", bad.join(", ")),
-            (k, Lang::En) => {
-                format!(
-                    " {k} earlier ones carried private addresses ({}); that looks fixed now.",
-                    bad.join(", ")
-                )
-            }
+        let found = (w.doctor_buyer_ip_public)(n, newest);
+        let earlier = match bad_count {
+            0 => String::new(),
+            k => (w.doctor_buyer_ip_fixed)(k, &bad_list),
         };
         return finding(Level::Ok, BUYER_IP, format!("{found}{earlier}"), "");
     }
-    let bad_list = bad.join(", ");
-    let which = match (lang, n, bad_count == n) {
-        (Lang::Zh, _, true) => {
-            format!("最近 {n} 次付款尝试发给微信的买家 IP 都是本机或内网地址：{bad_list}。")
-        }
-        (Lang::Zh, _, false) => {
-            format!(
-                "最近 {n} 次付款尝试中有 {bad_count} 次（包括最新一次）发给微信的买家 IP 是本机或内网地址：{bad_list}。"
-            )
-        }
-        (Lang::En, 1, _) => {
-            format!("The newest payment attempt sent WeChat a loopback or private buyer IP: {bad_list}.")
-        }
-        (Lang::En, _, true) => {
-            format!("All {n} newest payment attempts sent WeChat a loopback or private buyer IP: {bad_list}.")
-        }
-        (Lang::En, _, false) => format!(
-            "{bad_count} of the {n} newest payment attempts, the newest among them, sent WeChat a loopback or private buyer IP: {bad_list}."
-        ),
-    };
-    let why = lang.t(
-        "这是反向代理的地址，不是买家的：代理没有发送 X-Forwarded-For / X-Real-IP，或 trusted_proxies 没有包含代理的地址。H5 支付会失败，买家看到“网络环境未能通过安全验证，请稍后再试”。",
-        " That is the reverse proxy's address, not the buyer's: the proxy sends no X-Forwarded-For / X-Real-IP, or trusted_proxies does not name the proxy. H5 payments will fail with \"网络环境未能通过安全验证，请稍后再试\" (the network failed the security check).",
-    );
-    let found = format!("{which}{why}");
-    finding(
-        Level::Warning,
-        BUYER_IP,
-        found,
-        lang.t(
-            "让反向代理把对端地址放进请求头（nginx：proxy_set_header X-Forwarded-For $proxy_add_x_forwarded_for; 和 proxy_set_header X-Real-IP $remote_addr;），把代理的地址写进 trusted_proxies（同机代理为 [\"127.0.0.1\"]），重启后再付一笔试试。",
-            "Have the reverse proxy pass the peer's address (nginx: proxy_set_header X-Forwarded-For $proxy_add_x_forwarded_for; and proxy_set_header X-Real-IP $remote_addr;), put the proxy's address in trusted_proxies ([\"127.0.0.1\"] for a proxy on this machine), restart, and make a test payment.",
-        ),
-    )
+    let which = (w.doctor_buyer_ip_private)(n, bad_count, &bad_list);
+    let found = format!("{which}{}", w.doctor_buyer_ip_proxy);
+    finding(Level::Warning, BUYER_IP, found, w.doctor_buyer_ip_todo)
 }
 
 #[cfg(test)]

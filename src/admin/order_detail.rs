@@ -134,10 +134,11 @@ fn text(v: &Option<String>) -> String {
 }
 
 fn attempt_state(s: AttemptState, lang: Lang) -> &'static str {
+    let w = lang.words();
     match s {
-        AttemptState::Open => lang.t("进行中", "open"),
-        AttemptState::Paid => lang.t("已支付", "paid"),
-        AttemptState::Closed => lang.t("已关闭", "closed"),
+        AttemptState::Open => w.attempt_open,
+        AttemptState::Paid => w.state_paid,
+        AttemptState::Closed => w.state_closed,
     }
 }
 
@@ -148,15 +149,14 @@ fn source_word(e: &Event) -> String {
 /// A refund's state in the merchant's language (the browser showed a bare "success" on the
 /// Chinese page).
 fn refund_state(s: &RefundStatus, lang: Lang) -> String {
+    let w = lang.words();
     match s {
-        RefundStatus::Requested => lang.t("待微信受理", "not yet accepted by WeChat").to_owned(),
-        RefundStatus::Processing => lang.t("退款中", "processing").to_owned(),
-        RefundStatus::Success => lang.t("已退款", "refunded").to_owned(),
-        RefundStatus::Failed(why) => format!("{}: {why}", lang.t("失败", "failed")),
-        RefundStatus::Change => lang
-            .t("退款异常，请在商户平台处理", "REFUNDCHANGE: settle it in the merchant platform")
-            .to_owned(),
-        RefundStatus::Closed => lang.t("已关闭", "closed").to_owned(),
+        RefundStatus::Requested => w.refund_state_requested.to_owned(),
+        RefundStatus::Processing => w.refund_state_processing.to_owned(),
+        RefundStatus::Success => w.state_refunded.to_owned(),
+        RefundStatus::Failed(why) => (w.refund_state_failed)(why),
+        RefundStatus::Change => w.refund_state_change.to_owned(),
+        RefundStatus::Closed => w.state_closed.to_owned(),
     }
 }
 
@@ -179,16 +179,11 @@ fn refund_views(refunds: &[Refund], lang: Lang) -> Vec<RefundView> {
 
 /// A double payment's state: to give back, or where its refund stands.
 fn extra_words(refund: Option<&Refund>, lang: Lang) -> String {
-    let double = lang.t("重复支付", "double payment");
+    let w = lang.words();
     match refund {
-        None => format!("{double} · {}", lang.t("待退还", "to give back")),
-        Some(r) if !refund::extra_refund_stands(r) => format!(
-            "{double} · {} ({} {})",
-            lang.t("待退还", "to give back"),
-            lang.t("上次退还未成功：", "the last refund did not go through:"),
-            refund_state(&r.status, lang)
-        ),
-        Some(r) => format!("{double} · {}", refund_state(&r.status, lang)),
+        None => w.extra_payment_to_give_back.to_owned(),
+        Some(r) if !refund::extra_refund_stands(r) => (w.extra_payment_retry)(&refund_state(&r.status, lang)),
+        Some(r) => (w.extra_payment_refund)(&refund_state(&r.status, lang)),
     }
 }
 
@@ -319,7 +314,7 @@ fn failed(e: CheckoutError, lang: Lang) -> Result<(Status, Notice), AdminError> 
         CheckoutError::Store(e) => Err(AdminError::Store(e)),
         other => {
             tracing::warn!(error = %other, "admin order action failed");
-            let title = lang.t("未完成", "Not done").to_owned();
+            let title = lang.words().order_action_failed.to_owned();
             Ok((Status::BadGateway, Notice { ok: false, title, lines: vec![other.to_string()] }))
         }
     }
@@ -345,12 +340,9 @@ pub async fn sync(
     };
     let said: Vec<String> = lines.iter().map(sync_words).collect();
     audit::done(admin, "order.sync", &format!("{no}: {}", said.join("; ")), &addr).await?;
-    let title = frame.lang.t("已与微信支付核对", "Checked with WeChat Pay").to_owned();
-    let lines = if said.is_empty() {
-        vec![frame.lang.t("还没有支付记录。", "No payment attempt yet.").to_owned()]
-    } else {
-        said
-    };
+    let w = frame.lang.words();
+    let title = w.order_synced.to_owned();
+    let lines = if said.is_empty() { vec![w.order_sync_no_attempt.to_owned()] } else { said };
     Ok((Status::Ok, render(admin, &session, frame, no, Some(Notice { ok: true, title, lines }))?))
 }
 
@@ -386,49 +378,24 @@ fn close_notice(outcome: &CloseOutcome, lang: Lang) -> (Status, Notice) {
     let refused = |title: &str, line: String| {
         (Status::Conflict, Notice { ok: false, title: title.to_owned(), lines: vec![line] })
     };
+    let w = lang.words();
     match outcome {
         CloseOutcome::Closed => (
             Status::Ok,
             Notice {
                 ok: true,
-                title: lang.t("订单已关闭", "The order is closed").to_owned(),
-                lines: vec![
-                    lang.t(
-                        "已在微信支付关单，预留的库存已退回。",
-                        "Closed at WeChat Pay; reserved stock is back.",
-                    )
-                    .to_owned(),
-                ],
+                title: w.order_closed.to_owned(),
+                lines: vec![w.order_closed_detail.to_owned()],
             },
         ),
-        CloseOutcome::Paid => refused(
-            lang.t("未关闭：订单已支付", "Not closed: the order is paid"),
-            lang.t(
-                "微信支付显示此订单已付款，已记为已支付。",
-                "WeChat Pay reports it paid; it is now recorded as paid.",
-            )
-            .to_owned(),
-        ),
-        CloseOutcome::NotPending(s) => refused(
-            lang.t("未关闭", "Not closed"),
-            format!(
-                "{} {}",
-                lang.t("只有待支付的订单可以关闭；当前状态：", "Only pending orders close; this one is"),
-                status_words(*s, lang)
-            ),
-        ),
+        CloseOutcome::Paid => refused(w.order_close_paid, w.order_close_paid_detail.to_owned()),
+        CloseOutcome::NotPending(s) => {
+            refused(w.order_not_closed, (w.order_close_not_pending)(status_words(*s, lang)))
+        }
         CloseOutcome::TooEarly { out_trade_no, wait } => refused(
-            lang.t("未关闭：支付发起不足 5 分钟", "Not closed: the payment began less than 5 minutes ago"),
-            format!(
-                "{} {out_trade_no} · {} {} s",
-                lang.t(
-                    "微信支付不接受在前 5 分钟内关单，未做任何更改：",
-                    "WeChat Pay refuses to close in the first 5 minutes; nothing changed:"
-                ),
-                lang.t("请稍候再试，约", "try again in about"),
-                wait.as_secs().max(1)
-            ),
+            w.order_close_too_early,
+            (w.order_close_too_early_detail)(out_trade_no, wait.as_secs().max(1)),
         ),
-        CloseOutcome::Refused(why) => refused(lang.t("未关闭", "Not closed"), why.clone()),
+        CloseOutcome::Refused(why) => refused(w.order_not_closed, why.clone()),
     }
 }

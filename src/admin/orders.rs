@@ -46,13 +46,12 @@ pub enum BadFilter {
 
 impl BadFilter {
     pub fn words(self, lang: Lang) -> &'static str {
+        let w = lang.words();
         match self {
-            BadFilter::Status => lang.t("没有这个订单状态。", "There is no such order status."),
-            BadFilter::Channel => lang.t("没有这个支付方式。", "There is no such payment channel."),
-            BadFilter::Date => lang.t("日期格式应为 2024-05-01。", "Dates look like 2024-05-01."),
-            BadFilter::Cursor => {
-                lang.t("翻页链接已失效，请从第一页开始。", "This page link is stale; start again.")
-            }
+            BadFilter::Status => w.orders_bad_status,
+            BadFilter::Channel => w.orders_bad_channel,
+            BadFilter::Date => w.orders_bad_date,
+            BadFilter::Cursor => w.orders_stale_cursor,
         }
     }
 }
@@ -77,21 +76,23 @@ pub fn channel_key(c: Channel) -> &'static str {
 }
 
 pub fn channel_words(c: Channel, lang: Lang) -> &'static str {
+    let w = lang.words();
     match c {
-        Channel::Jsapi => lang.t("微信内 (JSAPI)", "In WeChat (JSAPI)"),
-        Channel::Mweb => lang.t("手机浏览器 (H5)", "Phone browser (H5)"),
-        Channel::Native => lang.t("扫码 (Native)", "QR code (Native)"),
-        Channel::OpenInWechat => lang.t("请在微信中打开", "Open in WeChat"),
+        Channel::Jsapi => w.channel_jsapi,
+        Channel::Mweb => w.channel_mweb,
+        Channel::Native => w.channel_native,
+        Channel::OpenInWechat => w.channel_open_in_wechat,
     }
 }
 
 pub fn status_words(s: OrderStatus, lang: Lang) -> &'static str {
+    let w = lang.words();
     match s {
-        OrderStatus::Pending => lang.t("待支付", "pending"),
-        OrderStatus::Paid => lang.t("已支付", "paid"),
-        OrderStatus::Closed => lang.t("已关闭", "closed"),
-        OrderStatus::Refunded => lang.t("已退款", "refunded"),
-        OrderStatus::PartiallyRefunded => lang.t("部分退款", "partially refunded"),
+        OrderStatus::Pending => w.state_pending,
+        OrderStatus::Paid => w.state_paid,
+        OrderStatus::Closed => w.state_closed,
+        OrderStatus::Refunded => w.state_refunded,
+        OrderStatus::PartiallyRefunded => w.state_partially_refunded,
     }
 }
 

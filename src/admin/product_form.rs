@@ -153,41 +153,34 @@ pub async fn check(
     slug: Option<&str>,
     lang: Lang,
 ) -> Result<ProductInput, Vec<(&'static str, String)>> {
+    let w = lang.words();
     let mut errors: Vec<(&'static str, String)> = Vec::new();
-    let mut fail = |field: &'static str, zh: &'static str, en: &'static str| {
-        errors.push((field, lang.t(zh, en).to_owned()));
+    let mut fail = |field: &'static str, message: &'static str| {
+        errors.push((field, message.to_owned()));
     };
     let slug = match slug {
         Some(s) => s.to_owned(),
         None => form.slug.unwrap_or("").trim().to_owned(),
     };
     if !valid_slug(&slug) {
-        fail(
-            "slug",
-            "网址名只能用小写字母、数字和连字符（1–64 个，不以连字符开头或结尾），如 iced-coffee。",
-            "Use 1–64 lowercase letters, digits and hyphens, not starting or ending with a hyphen, like iced-coffee.",
-        );
+        fail("slug", w.product_slug_invalid);
     }
     let name = form.name.unwrap_or("").trim().to_owned();
     if name.is_empty() || name.chars().count() > MAX_NAME {
-        fail("name", "请填写名称（最多 100 个字）。", "Give a name (at most 100 characters).");
+        fail("name", w.product_name_invalid);
     }
     let description = form.description.unwrap_or("").trim().to_owned();
     if description.chars().count() > MAX_DESCRIPTION {
-        fail("description", "描述最多 4000 个字。", "At most 4000 characters.");
+        fail("description", w.product_description_too_long);
     }
     let price = match Fen::parse_yuan(form.price.unwrap_or("")) {
         Ok(p) if p.get() > 0 => Some(p),
         Ok(_) => {
-            fail("price", "价格至少 0.01 元。", "The price must be at least 0.01 yuan.");
+            fail("price", w.product_price_too_low);
             None
         }
         Err(_) => {
-            fail(
-                "price",
-                "请用元填写价格，最多两位小数，如 19.90。",
-                "Type the price in yuan with at most two decimals, like 19.90.",
-            );
+            fail("price", w.product_price_invalid);
             None
         }
     };
@@ -196,11 +189,7 @@ pub async fn check(
         s => match s.parse::<u32>() {
             Ok(n) => Some(Some(n)),
             Err(_) => {
-                fail(
-                    "stock",
-                    "库存请填整数，不限量请留空。",
-                    "Stock is a whole number; leave it empty for unlimited.",
-                );
+                fail("stock", w.product_stock_invalid);
                 None
             }
         },
@@ -240,7 +229,8 @@ pub async fn check(
 
 /// The uploaded image, checked by its bytes; an empty file field means "no new image".
 async fn read_image(form: &ProductForm<'_>, lang: Lang) -> Result<ImageChange, String> {
-    let too_large = || lang.t("图片不能超过 1 MB。", "The image must be at most 1 MiB.").to_owned();
+    let w = lang.words();
+    let too_large = || w.product_image_too_large.to_owned();
     let file = match &form.image {
         Some(f) if !f.is_empty() => f,
         _ if form.remove_image => return Ok(ImageChange::Remove),
@@ -249,8 +239,7 @@ async fn read_image(form: &ProductForm<'_>, lang: Lang) -> Result<ImageChange, S
     if !file.is_complete() || file.len() > MAX_IMAGE as u64 {
         return Err(too_large());
     }
-    let unreadable =
-        |_| lang.t("图片读取失败，请重试。", "The image could not be read; try again.").to_owned();
+    let unreadable = |_| w.product_image_unreadable.to_owned();
     let mut bytes = Vec::with_capacity(usize::try_from(file.len()).unwrap_or(0));
     let reader = file.open().await.map_err(unreadable)?;
     // why: read one byte past the limit, so a file that grew after the size check is caught.
@@ -260,8 +249,6 @@ async fn read_image(form: &ProductForm<'_>, lang: Lang) -> Result<ImageChange, S
     }
     match images::sniff(&bytes) {
         Some(content_type) => Ok(ImageChange::Replace { bytes, content_type }),
-        None => Err(lang
-            .t("只接受 JPEG、PNG 或 WebP 图片。", "Only JPEG, PNG or WebP images are accepted.")
-            .to_owned()),
+        None => Err(w.product_image_type.to_owned()),
     }
 }

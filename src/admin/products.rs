@@ -37,7 +37,7 @@ impl Row {
             slug: p.slug.clone(),
             name: p.name.clone(),
             price: p.price.to_string(),
-            stock: p.stock.map_or_else(|| lang.t("不限", "unlimited").to_owned(), |s| s.to_string()),
+            stock: p.stock.map_or_else(|| lang.words().product_stock_unlimited.to_owned(), |s| s.to_string()),
             image_url: images::url(p),
         }
     }
@@ -111,8 +111,7 @@ fn refused(
     form: &Contextual<'_, ProductForm<'_>>,
     errors: Vec<(&'static str, String)>,
 ) -> FormReply {
-    let problem =
-        frame.lang.t("未保存：请改正下面标出的问题。", "Not saved: please fix what is marked below.");
+    let problem = frame.lang.words().product_not_saved;
     let view = FormView { errors, ..view.refill(form) };
     Ok(Either::Right((
         Status::UnprocessableEntity,
@@ -122,11 +121,7 @@ fn refused(
 
 /// A form that could not be read at all (too large a body, a broken upload).
 fn unreadable(lang: Lang) -> Vec<(&'static str, String)> {
-    let msg = lang.t(
-        "表单无法读取（上传内容可能超过 1 MB），请重试。",
-        "The form could not be read (the upload may be over 1 MiB); try again.",
-    );
-    vec![("image", msg.to_owned())]
+    vec![("image", lang.words().product_form_unreadable.to_owned())]
 }
 
 #[post("/products", data = "<form>")]
@@ -157,7 +152,7 @@ pub async fn create(
         required: input.required,
     };
     if !admin.checkout.add_product(product.clone(), new_image(input.image))? {
-        let taken = frame.lang.t("这个网址名已被使用，请换一个。", "This slug is taken; choose another.");
+        let taken = frame.lang.words().product_slug_taken;
         return refused(frame, &session, FormView::empty(), &form, vec![("slug", taken.to_owned())]);
     }
     let detail = format!("{} {} {}", product.slug, product.name, product.price);

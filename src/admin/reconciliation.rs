@@ -67,57 +67,23 @@ fn yuan(fen: u64) -> String {
 
 fn view(r: &ReconciliationRecord, lang: Lang) -> RunView {
     let en = lang.is_en();
+    let w = lang.words();
     let (outcome, ok) = match &r.outcome {
-        RunOutcome::Compared if r.discrepancies.is_empty() => {
-            (lang.t("账单与本店记录一致。", "The bill and our records agree.").to_owned(), true)
-        }
-        RunOutcome::Compared => (
-            match en {
-                true => format!("{} difference(s) found.", r.discrepancies.len()),
-                false => format!("发现 {} 处不一致。", r.discrepancies.len()),
-            },
-            false,
-        ),
-        RunOutcome::NoTrades => (
-            lang.t("微信当天没有账单：当天没有交易。", "WeChat has no bill for the day: no trades that day.")
-                .to_owned(),
-            r.discrepancies.is_empty(),
-        ),
-        RunOutcome::Failed(why) => (
-            format!(
-                "{}{why}",
-                lang.t("未能取得账单，稍后会重试：", "The bill could not be had (retried later): ")
-            ),
-            false,
-        ),
+        RunOutcome::Compared if r.discrepancies.is_empty() => (w.reconciliation_agrees.to_owned(), true),
+        RunOutcome::Compared => ((w.reconciliation_differences)(r.discrepancies.len()), false),
+        RunOutcome::NoTrades => (w.reconciliation_no_trades.to_owned(), r.discrepancies.is_empty()),
+        RunOutcome::Failed(why) => ((w.reconciliation_bill_failed)(why), false),
     };
-    let bill = match en {
-        true => format!(
-            "{} payment(s) {}, {} refund(s) {}",
-            r.bill_payments,
-            yuan(r.bill_paid_fen),
-            r.bill_refunds,
-            yuan(r.bill_refunded_fen)
-        ),
-        false => format!(
-            "收款 {} 笔 {}，退款 {} 笔 {}",
-            r.bill_payments,
-            yuan(r.bill_paid_fen),
-            r.bill_refunds,
-            yuan(r.bill_refunded_fen)
-        ),
-    };
-    let ours = match en {
-        true => format!("{} payment(s), {} refund(s) started", r.our_payments, r.our_refunds),
-        false => format!("收款 {} 笔，发起退款 {} 笔", r.our_payments, r.our_refunds),
-    };
+    let bill = (w.reconciliation_bill)(
+        r.bill_payments,
+        &yuan(r.bill_paid_fen),
+        r.bill_refunds,
+        &yuan(r.bill_refunded_fen),
+    );
+    let ours = (w.reconciliation_ours)(r.our_payments, r.our_refunds);
     RunView {
         run_at: beijing_display(r.run_at),
-        trigger: if r.trigger == BY_ADMIN {
-            lang.t("手动", "by hand")
-        } else {
-            lang.t("每日自动", "daily")
-        },
+        trigger: if r.trigger == BY_ADMIN { w.reconciliation_by_hand } else { w.reconciliation_daily },
         outcome,
         ok,
         bill,
@@ -207,11 +173,8 @@ pub async fn run(
     let today = checkout.beijing_today();
     let day = form.value.as_ref().and_then(|f| parse_day(f.day));
     let Some(day) = day.filter(|d| *d <= today && (today - *d).whole_days() <= OLDEST_DAYS) else {
-        let msg = lang.t(
-            "请选择今天或之前三个月内的日期（yyyy-mm-dd）。",
-            "Choose a day from the last three months, today at the latest (yyyy-mm-dd).",
-        );
-        let page = render(checkout, &session, frame, None, Some(msg.to_owned()))?;
+        let msg = lang.words().reconciliation_bad_day.to_owned();
+        let page = render(checkout, &session, frame, None, Some(msg))?;
         return Ok(Either::Right((Status::UnprocessableEntity, page)));
     };
     let record = match checkout.reconcile_day(day, BY_ADMIN).await {
@@ -219,7 +182,7 @@ pub async fn run(
         Err(CheckoutError::Store(e)) => return Err(AdminError::Store(e)),
         Err(e) => {
             tracing::error!(error = %e, "reconciliation run failed");
-            let msg = format!("{}{e}", lang.t("对账未完成：", "The reconciliation did not finish: "));
+            let msg = (lang.words().reconciliation_failed)(&e);
             let page = render(checkout, &session, frame, Some(&day_label(day)), Some(msg))?;
             return Ok(Either::Right((Status::BadGateway, page)));
         }

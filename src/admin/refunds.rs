@@ -60,85 +60,29 @@ fn refused(frame: Frame, session: &AdminSession, no: &str, message: String) -> R
 
 /// The refund's state in the merchant's words, and whether it went well.
 fn outcome_words(r: &Refund, lang: Lang) -> (String, bool) {
+    let w = lang.words();
     let (no, amount) = (&r.out_refund_no, r.amount);
     match &r.status {
-        RefundStatus::Processing => (
-            match lang.is_en() {
-                true => format!(
-                    "Refund {no} of {amount} accepted by WeChat; the order shows it refunded once WeChat reports success."
-                ),
-                false => {
-                    format!("退款 {no}（{amount}）已被微信受理，处理中；微信确认成功后订单显示为已退款。")
-                }
-            },
-            true,
-        ),
-        RefundStatus::Success => {
-            (lang.t("退款已完成：", "Refund settled: ").to_owned() + &format!("{no} ({amount})"), true)
-        }
+        RefundStatus::Processing => ((w.refund_accepted)(no, amount), true),
+        RefundStatus::Success => ((w.refund_settled)(no, amount), true),
         // why: a form sent twice gets the first refund back while it is still being sent.
-        RefundStatus::Requested if r.last_error.is_none() => (
-            match lang.is_en() {
-                true => format!("Refund {no} of {amount} is being sent to WeChat; reload in a moment."),
-                false => format!("退款 {no}（{amount}）正在提交给微信，请稍后刷新。"),
-            },
-            true,
-        ),
+        RefundStatus::Requested if r.last_error.is_none() => ((w.refund_sending)(no, amount), true),
         RefundStatus::Requested => {
-            let why = r.last_error.clone().unwrap_or_default();
-            let words = match lang.is_en() {
-                true => format!(
-                    "Refund {no} is recorded but WeChat gave no usable answer ({why}). Press Retry: the same refund number is never refunded twice."
-                ),
-                false => format!(
-                    "退款 {no} 已记录，但微信没有有效答复（{why}）。请点“重试”：同一退款单号不会重复退款。"
-                ),
-            };
-            (words, false)
+            ((w.refund_unanswered)(no, r.last_error.as_deref().unwrap_or_default()), false)
         }
-        RefundStatus::Failed(why) => (
-            match lang.is_en() {
-                true => format!("WeChat refused refund {no}: {why}. Nothing was refunded."),
-                false => format!("微信拒绝了退款 {no}：{why}。未退任何款项。"),
-            },
-            false,
-        ),
-        RefundStatus::Change => (
-            lang.t(
-                "退款异常（CHANGE）：请通过其他方式退款。",
-                "The refund failed at the bank (CHANGE): refund another way.",
-            )
-            .to_owned(),
-            false,
-        ),
-        RefundStatus::Closed => {
-            (lang.t("退款已关闭，未退款。", "The refund was closed; nothing was refunded.").to_owned(), false)
-        }
+        RefundStatus::Failed(why) => ((w.refund_refused)(no, why), false),
+        RefundStatus::Change => (w.refund_change.to_owned(), false),
+        RefundStatus::Closed => (w.refund_closed.to_owned(), false),
     }
 }
 
 /// The outcome of giving back the double payment `out_trade_no`, and whether it went well.
 fn given_back_words(r: &Refund, out_trade_no: &str, lang: Lang) -> (String, bool) {
+    let w = lang.words();
     let (no, amount) = (&r.out_refund_no, r.amount);
     match &r.status {
-        RefundStatus::Processing => (
-            match lang.is_en() {
-                true => format!(
-                    "Refund {no} of {amount} giving back the extra payment {out_trade_no} was accepted by WeChat; the order's own payment is unchanged."
-                ),
-                false => format!(
-                    "退还重复支付 {out_trade_no}：退款 {no}（{amount}）已被微信受理，处理中；订单本身的支付不变。"
-                ),
-            },
-            true,
-        ),
-        RefundStatus::Success => (
-            match lang.is_en() {
-                true => format!("The extra payment {out_trade_no} was given back: refund {no} ({amount})."),
-                false => format!("重复支付 {out_trade_no} 已退还：退款 {no}（{amount}）。"),
-            },
-            true,
-        ),
+        RefundStatus::Processing => ((w.extra_refund_accepted)(out_trade_no, no, amount), true),
+        RefundStatus::Success => ((w.extra_refund_settled)(out_trade_no, no, amount), true),
         _ => outcome_words(r, lang),
     }
 }
@@ -146,46 +90,18 @@ fn given_back_words(r: &Refund, out_trade_no: &str, lang: Lang) -> (String, bool
 /// Why the checkout refused a refund, in the merchant's language.
 fn refusal_words(why: &Refused, lang: Lang) -> String {
     use crate::domain::refund::{ExtraDenied, RefundDenied};
-    let t = |zh: String, en: String| if lang == Lang::En { en } else { zh };
+    let w = lang.words();
     match why {
-        Refused::Refund(RefundDenied::NotPaid) => t(
-            "这笔订单未支付，不能退款。".into(),
-            "The order is not paid, so nothing can be refunded.".into(),
-        ),
-        Refused::Refund(RefundDenied::FullyRefunded) => {
-            t("这笔订单已全额退款。".into(), "The order is already fully refunded.".into())
-        }
-        Refused::Refund(RefundDenied::Zero) => {
-            t("退款金额须大于 0。".into(), "The amount must be more than ¥0.00.".into())
-        }
-        Refused::Refund(RefundDenied::TooMuch(left)) => t(
-            format!("退款金额超过可退金额：最多还可退 {left}（已付款，减去已退和退款中的金额）。"),
-            format!(
-                "More than can be refunded: at most {left} is left (paid, less settled and pending refunds)."
-            ),
-        ),
-        Refused::ExtraRefund(ExtraDenied::NoSuchAttempt) => t(
-            "这笔订单没有这个支付单号。".into(),
-            "This order has no payment attempt with that out_trade_no.".into(),
-        ),
-        Refused::ExtraRefund(ExtraDenied::NotPaid) => t(
-            "这笔支付没有付款，无需退还。".into(),
-            "That payment attempt was not paid: there is nothing to give back.".into(),
-        ),
-        Refused::ExtraRefund(ExtraDenied::Counted) => t(
-            "这是订单计入的那笔支付，请用“退款”表单退款。".into(),
-            "That is the order's counted payment: refund it with the Refund form.".into(),
-        ),
-        Refused::ReasonTooLong(n) => {
-            t(format!("退款原因最多 {n} 个字。"), format!("The reason may have at most {n} characters."))
-        }
-        Refused::NoRefundNumber => {
-            t("这笔订单的编号不能用作退款单号。".into(), "This order number cannot name a refund.".into())
-        }
-        Refused::NotRetryable(status) => t(
-            format!("只有等待微信答复的退款可以重试；这笔是 {status}。"),
-            format!("Only a refund waiting for WeChat can be retried; this one is {status}."),
-        ),
+        Refused::Refund(RefundDenied::NotPaid) => w.refund_denied_not_paid.to_owned(),
+        Refused::Refund(RefundDenied::FullyRefunded) => w.refund_denied_fully_refunded.to_owned(),
+        Refused::Refund(RefundDenied::Zero) => w.refund_denied_zero.to_owned(),
+        Refused::Refund(RefundDenied::TooMuch(left)) => (w.refund_denied_too_much)(*left),
+        Refused::ExtraRefund(ExtraDenied::NoSuchAttempt) => w.extra_refund_no_such_attempt.to_owned(),
+        Refused::ExtraRefund(ExtraDenied::NotPaid) => w.extra_refund_not_paid.to_owned(),
+        Refused::ExtraRefund(ExtraDenied::Counted) => w.extra_refund_counted.to_owned(),
+        Refused::ReasonTooLong(n) => (w.refund_reason_too_long)(*n),
+        Refused::NoRefundNumber => w.refund_no_number.to_owned(),
+        Refused::NotRetryable(status) => (w.refund_not_retryable)(status),
         // why: not a refund's refusal; said as the checkout says it, should one ever reach here.
         other => other.to_string(),
     }
@@ -193,10 +109,7 @@ fn refusal_words(why: &Refused, lang: Lang) -> String {
 
 /// What the merchant reads when the refund certificate is missing.
 pub fn certificate_words(lang: Lang) -> &'static str {
-    lang.t(
-        "未发送退款：缺少或无法读取退款证书。请上传退款证书（apiclient_cert.pem、apiclient_key.pem），并在配置中设置 cert_pem 和 key_pem 后重新退款。",
-        "Refund not sent: the refund certificate is missing or unreadable. Upload the certificate (apiclient_cert.pem, apiclient_key.pem) and configure cert_pem and key_pem, then refund again.",
-    )
+    lang.words().refund_certificate_missing
 }
 
 /// A checkout failure that is not the merchant's input: ours (store) is a 500, WeChat's and
@@ -226,15 +139,11 @@ pub async fn start(
     let no = check_action(&session, &form, &no)?;
     let lang = frame.lang;
     let Some(input) = &form.value else {
-        let msg = lang.t("请填写退款金额和原因。", "Fill in the amount and the reason.");
-        return refused(frame, &session, no, msg.to_owned());
+        return refused(frame, &session, no, lang.words().refund_form_incomplete.to_owned());
     };
     let amount = match Fen::parse_yuan(input.amount) {
         Ok(a) => a,
-        Err(e) => {
-            let msg = format!("{}{e}", lang.t("退款金额无效：", "Not an amount in yuan: "));
-            return refused(frame, &session, no, msg);
-        }
+        Err(e) => return refused(frame, &session, no, (lang.words().refund_amount_invalid)(&e)),
     };
     let result = checkout.request_refund(no, amount, input.reason).await;
     let detail = format!("{no} {amount} \"{}\" → {}", input.reason.trim(), result_word(&result));
@@ -243,13 +152,7 @@ pub async fn start(
         Ok(Started { refund, repeated }) => {
             let (words, ok) = outcome_words(&refund, lang);
             let words = match repeated {
-                true => format!(
-                    "{}{words}",
-                    lang.t(
-                        "同样的退款刚刚已发起，未重复发起。",
-                        "The same refund was just started; it was not started again. "
-                    )
-                ),
+                true => (lang.words().refund_repeated)(&words),
                 false => words,
             };
             back(no, &words, ok)
@@ -328,9 +231,7 @@ pub async fn give_back(
     // why refused, not 404: the order exists; a segment that is not an out_trade_no is never
     // looked up or echoed.
     let Some(out_trade_no) = out_trade_no.as_ref().map(OutTradeNo::as_str) else {
-        let msg =
-            lang.t("不是有效的支付单号（out_trade_no）。", "Not a valid payment number (out_trade_no).");
-        return refused(frame, &session, no, msg.to_owned());
+        return refused(frame, &session, no, lang.words().refund_bad_out_trade_no.to_owned());
     };
     let result = admin.checkout.request_extra_refund(no, out_trade_no).await;
     let word = result_word(&result);
@@ -340,13 +241,7 @@ pub async fn give_back(
         Ok(Started { refund, repeated }) => {
             let (words, ok) = given_back_words(&refund, out_trade_no, lang);
             let words = match repeated {
-                true => format!(
-                    "{}{words}",
-                    lang.t(
-                        "这笔重复支付的退款已经发起过，未重复发起。",
-                        "This extra payment's refund was already started; it was not started again. "
-                    )
-                ),
+                true => (lang.words().extra_refund_repeated)(&words),
                 false => words,
             };
             back(no, &words, ok)
@@ -359,11 +254,11 @@ pub async fn give_back(
 /// "R1 success, R2 processing" after asking WeChat.
 fn summary(refunds: &[Refund], lang: Lang) -> String {
     if refunds.is_empty() {
-        return lang.t("这笔订单没有退款。", "This order has no refunds.").to_owned();
+        return lang.words().refunds_none.to_owned();
     }
     let each: Vec<String> =
         refunds.iter().map(|r| format!("{} {}", r.out_refund_no, r.status.as_str())).collect();
-    format!("{}{}", lang.t("已向微信查询退款状态：", "Refund status checked with WeChat: "), each.join(", "))
+    (lang.words().refunds_checked)(&each.join(", "))
 }
 
 #[cfg(test)]

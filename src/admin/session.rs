@@ -239,7 +239,7 @@ pub async fn login(
     let next = form.next.unwrap_or("");
     if !ok {
         let _ = audit::record(admin, "?", "login.failed", "", &addr.text());
-        let error = frame.lang.t("密码不正确。", "That password is not right.");
+        let error = frame.lang.words().login_wrong_password;
         return LoginReply::Page((
             Status::Unauthorized,
             login_page_for(frame.lang, frame.sandbox, next, Some(error)),

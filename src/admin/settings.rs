@@ -78,19 +78,13 @@ pub fn page(
 
 fn effective(config: &Config, lang: Lang, password: String) -> Vec<Setting> {
     let w = &config.wxpay;
-    let none = || lang.t("未设置", "not set").to_owned();
+    let words = lang.words();
+    let none = || words.settings_not_set.to_owned();
     let url = |u: &Option<Url>| {
-        u.as_ref().map_or_else(
-            || lang.t("本进程内的沙箱", "the sandbox in this process").to_owned(),
-            Url::to_string,
-        )
+        u.as_ref().map_or_else(|| words.settings_sandbox_in_process.to_owned(), Url::to_string)
     };
     let path = |p: &Option<std::path::PathBuf>| p.as_ref().map_or_else(none, |p| p.display().to_string());
-    let mode = if config.is_sandbox() {
-        lang.t("沙箱（无真实资金）", "sandbox (no real money)")
-    } else {
-        lang.t("正式", "live")
-    };
+    let mode = if config.is_sandbox() { words.settings_mode_sandbox } else { words.settings_mode_live };
     vec![
         Setting { label: "模式 / Mode", value: mode.to_owned(), key: "wxpay.mode" },
         Setting {
@@ -145,9 +139,9 @@ fn effective(config: &Config, lang: Lang, password: String) -> Vec<Setting> {
         Setting {
             label: "Cookie 密钥 / Cookie key",
             value: if config.secret_key.is_some() {
-                lang.t("已配置", "configured")
+                words.settings_cookie_key_configured
             } else {
-                lang.t("自动生成，保存在数据目录", "generated, kept in the data directory")
+                words.settings_cookie_key_generated
             }
             .to_owned(),
             key: "secret_key",

@@ -1,0 +1,255 @@
+//! Every message of `Words` in English, for buyers and merchants whose browser prefers it.
+
+use super::words::Words;
+
+pub const EN: Words = Words {
+    // Admin doctor.
+    doctor_ok: "OK",
+    doctor_warning: "Warning",
+    doctor_problem: "Problem",
+    doctor_key_accepted: "WeChat Pay accepted the signature.",
+    doctor_binding_accepted: "WeChat Pay accepts this appid with this mch_id.",
+    doctor_unchecked: "Not checked: WeChat Pay refused the request at an earlier step.",
+    doctor_unchecked_todo: "Fix the problem above, then run the checks again.",
+    doctor_key_business_error: |code, des| {
+        format!("The signature is right, but WeChat Pay answered {code}: {des}")
+    },
+    doctor_key_business_error_todo: "Run the checks again later; if it persists, ask WeChat Pay.",
+    doctor_key_wrong: |msg| {
+        format!("The API key is wrong: WeChat Pay answered \"signature error\".（{msg}）")
+    },
+    doctor_key_wrong_todo: "Look up or reset the APIv2 key in the merchant platform (Account center → API security), put it in wxpay.api_key (32 characters) and restart.",
+    doctor_binding_wrong: |msg| {
+        format!("The appid and mch_id are not bound, or one of them is wrong.（{msg}）")
+    },
+    doctor_binding_wrong_todo: "Check wxpay.appid and wxpay.mch_id; bind this appid in the merchant platform (Product center → AppID management).",
+    doctor_request_refused: |msg| format!("WeChat Pay refused the request: {msg}"),
+    doctor_answer_unverified: "WeChat Pay's answer does not verify with our API key: the key is wrong.",
+    doctor_answer_unverified_todo: "Check the APIv2 key in the merchant platform (API security), put it in wxpay.api_key and restart.",
+    doctor_other_merchant: |field, got| format!("WeChat Pay answered for another merchant: {field} = {got}"),
+    doctor_other_merchant_todo: "Check wxpay.appid and wxpay.mch_id.",
+    doctor_pay_unreachable: |e| format!("Could not reach WeChat Pay: {e}"),
+    doctor_pay_unreachable_todo: "Check the server's network and DNS, and wxpay.api_base.",
+    doctor_answer_unreadable: |e| format!("WeChat Pay's answer could not be read: {e}"),
+    doctor_secret_accepted: "WeChat accepted the app secret.",
+    doctor_secret_wrong: |errcode| {
+        format!(
+            "The app secret is wrong: buyers inside WeChat cannot pay (JSAPI needs their openid).（{errcode}）"
+        )
+    },
+    doctor_secret_wrong_todo: "Reset the AppSecret in the official account platform (Settings → Basic configuration), put it in wxpay.app_secret, and add the server's IP to the IP whitelist.",
+    doctor_appid_unknown: |errcode| format!("WeChat does not know this appid.（{errcode}）"),
+    doctor_appid_unknown_todo: "Check wxpay.appid: it must be the official account's appid.",
+    doctor_wechat_busy: "WeChat was busy; not checked.",
+    doctor_try_later: "Try again later.",
+    doctor_wechat_answered: |answer| format!("WeChat answered: {answer}"),
+    doctor_secret_unchecked: |e| format!("Not checked: {e}"),
+    doctor_secret_unchecked_todo: "Check the network and wxpay.sns_base.",
+    doctor_made_up_code_accepted: "WeChat accepted a made-up code, which is odd.",
+    doctor_public_url_private: |url| {
+        format!(
+            "{url} is a loopback or private address: WeChat cannot reach it from the internet, so no notification arrives and nothing can be registered."
+        )
+    },
+    doctor_public_url_private_todo: "Set public_url to the https domain buyers and WeChat reach the shop at (like https://shop.example.com).",
+    doctor_public_url_ip: |url| {
+        format!(
+            "{url} uses an IP address: the JSAPI payment directory, the H5 domain and the OAuth domain must each be registered as a (filed) domain name; an IP cannot be."
+        )
+    },
+    doctor_public_url_ip_todo: "Give the shop a domain name, serve it over https and set public_url to https://that-domain.",
+    doctor_public_url_sandbox: "Sandbox mode: https is not needed.",
+    doctor_public_url_http: |url| {
+        format!("{url} is not https: WeChat sends no notifications to http addresses.")
+    },
+    doctor_public_url_http_todo: "Serve the domain over HTTPS (nginx + Let's Encrypt, say) and set public_url to https://…",
+    doctor_public_url_missing: "public_url is not set.",
+    doctor_public_url_missing_todo: "Set public_url to the shop's https address.",
+    doctor_reachable_sandbox: "Sandbox mode: checked only in live mode.",
+    doctor_reachable_todo: "Make sure the domain resolves to this server, its HTTPS certificate is valid and current, and the reverse proxy forwards to this program; WeChat's notifications take the same way.",
+    doctor_reachable: |url| format!("{url} is answered by this shop."),
+    doctor_reachable_not_live: |url| format!("{url} is not answered by this shop in live mode."),
+    doctor_reachable_status: |url, status| format!("{url} answered {status}"),
+    doctor_unreachable: |url, why| format!("{url} cannot be reached: {why}"),
+    doctor_cert_sandbox: "Sandbox mode: refunds need no certificate.",
+    doctor_cert_missing: "No refund certificate is configured: refunds will fail.",
+    doctor_cert_missing_todo: "Download the API certificate in the merchant platform (API security) and set wxpay.cert_pem and wxpay.key_pem to apiclient_cert.pem and apiclient_key.pem.",
+    doctor_cert_files_todo: "Make sure the files exist, this program may read them, and they are the PEM files from the merchant platform.",
+    doctor_cert_ok: "The certificate and its key can be read, and the key belongs to the certificate.",
+    doctor_cert_key_mismatch: |why| {
+        format!("The key does not belong to the certificate, or cannot be used: refunds will fail.（{why}）")
+    },
+    doctor_cert_key_mismatch_todo: "Point cert_pem and key_pem at the apiclient_cert.pem and apiclient_key.pem of the same download.",
+    doctor_cert_not_pem: "The files are not a PEM certificate and key.",
+    doctor_cert_unreadable: |e| format!("Cannot read: {e}"),
+    doctor_clock_unknown: "Could not get WeChat Pay's time.",
+    doctor_clock_off: |off| format!("This machine's clock differs from WeChat Pay's by {off} s"),
+    doctor_clock_off_todo: "Turn on time synchronisation (systemd-timesyncd or chrony).",
+    doctor_clock_ok: |off| format!("Differs from WeChat Pay's by {off} s"),
+    doctor_proxy_ok: "No X-Forwarded-For from an untrusted address.",
+    doctor_proxy_none_trusted: "Requests carry X-Forwarded-For but no trusted proxy is configured: H5 payments would send the proxy's address to WeChat as the buyer's IP, which WeChat may refuse.",
+    doctor_proxy_untrusted: "Requests with X-Forwarded-For arrive from an address not in trusted_proxies.",
+    doctor_proxy_todo: "Add the reverse proxy's address to trusted_proxies (like [\"127.0.0.1\"]) and restart.",
+    doctor_buyer_ip_sandbox: "Sandbox mode: checked only in live mode (in the sandbox the buyer is this machine).",
+    doctor_buyer_ip_unreadable: |e| format!("Could not read the recent orders: {e}"),
+    doctor_buyer_ip_none_yet: "No payment attempts yet, so no buyer IPs to look at; run the checks again after the first payments.",
+    doctor_buyer_ip_public: |n, newest| {
+        format!("Of the last {n} payment attempts, the newest carried a public buyer IP ({newest}).")
+    },
+    doctor_buyer_ip_fixed: |k, list| {
+        format!(" {k} earlier ones carried private addresses ({list}); that looks fixed now.")
+    },
+    doctor_buyer_ip_private: |n, bad, list| match (n, bad == n) {
+        (1, _) => format!("The newest payment attempt sent WeChat a loopback or private buyer IP: {list}."),
+        (_, true) => {
+            format!("All {n} newest payment attempts sent WeChat a loopback or private buyer IP: {list}.")
+        }
+        (_, false) => format!(
+            "{bad} of the {n} newest payment attempts, the newest among them, sent WeChat a loopback or private buyer IP: {list}."
+        ),
+    },
+    doctor_buyer_ip_proxy: " That is the reverse proxy's address, not the buyer's: the proxy sends no X-Forwarded-For / X-Real-IP, or trusted_proxies does not name the proxy. H5 payments will fail with \"网络环境未能通过安全验证，请稍后再试\" (the network failed the security check).",
+    doctor_buyer_ip_todo: "Have the reverse proxy pass the peer's address (nginx: proxy_set_header X-Forwarded-For $proxy_add_x_forwarded_for; and proxy_set_header X-Real-IP $remote_addr;), put the proxy's address in trusted_proxies ([\"127.0.0.1\"] for a proxy on this machine), restart, and make a test payment.",
+
+    // States.
+    state_pending: "pending",
+    state_paid: "paid",
+    state_closed: "closed",
+    state_refunded: "refunded",
+    state_partially_refunded: "partially refunded",
+    attempt_open: "open",
+    refund_state_requested: "not yet accepted by WeChat",
+    refund_state_processing: "processing",
+    refund_state_failed: |why| format!("failed: {why}"),
+    refund_state_change: "REFUNDCHANGE: settle it in the merchant platform",
+    channel_jsapi: "In WeChat (JSAPI)",
+    channel_mweb: "Phone browser (H5)",
+    channel_native: "QR code (Native)",
+    channel_open_in_wechat: "Open in WeChat",
+
+    // Admin orders list.
+    orders_bad_status: "There is no such order status.",
+    orders_bad_channel: "There is no such payment channel.",
+    orders_bad_date: "Dates look like 2024-05-01.",
+    orders_stale_cursor: "This page link is stale; start again.",
+
+    // Admin order page.
+    extra_payment_to_give_back: "double payment · to give back",
+    extra_payment_retry: |state| {
+        format!("double payment · to give back (the last refund did not go through: {state})")
+    },
+    extra_payment_refund: |state| format!("double payment · {state}"),
+    order_action_failed: "Not done",
+    order_synced: "Checked with WeChat Pay",
+    order_sync_no_attempt: "No payment attempt yet.",
+    order_closed: "The order is closed",
+    order_closed_detail: "Closed at WeChat Pay; reserved stock is back.",
+    order_close_paid: "Not closed: the order is paid",
+    order_close_paid_detail: "WeChat Pay reports it paid; it is now recorded as paid.",
+    order_not_closed: "Not closed",
+    order_close_not_pending: |status| format!("Only pending orders close; this one is {status}"),
+    order_close_too_early: "Not closed: the payment began less than 5 minutes ago",
+    order_close_too_early_detail: |out_trade_no, secs| {
+        format!(
+            "WeChat Pay refuses to close in the first 5 minutes; nothing changed: {out_trade_no} · try again in about {secs} s"
+        )
+    },
+
+    // Refunds.
+    refund_accepted: |no, amount| {
+        format!(
+            "Refund {no} of {amount} accepted by WeChat; the order shows it refunded once WeChat reports success."
+        )
+    },
+    refund_sending: |no, amount| {
+        format!("Refund {no} of {amount} is being sent to WeChat; reload in a moment.")
+    },
+    refund_unanswered: |no, why| {
+        format!(
+            "Refund {no} is recorded but WeChat gave no usable answer ({why}). Press Retry: the same refund number is never refunded twice."
+        )
+    },
+    refund_refused: |no, why| format!("WeChat refused refund {no}: {why}. Nothing was refunded."),
+    extra_refund_accepted: |out_trade_no, no, amount| {
+        format!(
+            "Refund {no} of {amount} giving back the extra payment {out_trade_no} was accepted by WeChat; the order's own payment is unchanged."
+        )
+    },
+    extra_refund_settled: |out_trade_no, no, amount| {
+        format!("The extra payment {out_trade_no} was given back: refund {no} ({amount}).")
+    },
+    refund_denied_not_paid: "The order is not paid, so nothing can be refunded.",
+    refund_denied_fully_refunded: "The order is already fully refunded.",
+    refund_denied_zero: "The amount must be more than ¥0.00.",
+    refund_denied_too_much: |left| {
+        format!("More than can be refunded: at most {left} is left (paid, less settled and pending refunds).")
+    },
+    extra_refund_no_such_attempt: "This order has no payment attempt with that out_trade_no.",
+    extra_refund_not_paid: "That payment attempt was not paid: there is nothing to give back.",
+    extra_refund_counted: "That is the order's counted payment: refund it with the Refund form.",
+    refund_reason_too_long: |n| format!("The reason may have at most {n} characters."),
+    refund_no_number: "This order number cannot name a refund.",
+    refund_not_retryable: |status| {
+        format!("Only a refund waiting for WeChat can be retried; this one is {status}.")
+    },
+    refund_settled: |no, amount| format!("Refund settled: {no} ({amount})"),
+    refund_change: "The refund failed at the bank (CHANGE): refund another way.",
+    refund_closed: "The refund was closed; nothing was refunded.",
+    refund_certificate_missing: "Refund not sent: the refund certificate is missing or unreadable. Upload the certificate (apiclient_cert.pem, apiclient_key.pem) and configure cert_pem and key_pem, then refund again.",
+    refund_form_incomplete: "Fill in the amount and the reason.",
+    refund_amount_invalid: |why| format!("Not an amount in yuan: {why}"),
+    refund_repeated: |outcome| {
+        format!("The same refund was just started; it was not started again. {outcome}")
+    },
+    refund_bad_out_trade_no: "Not a valid payment number (out_trade_no).",
+    extra_refund_repeated: |outcome| {
+        format!("This extra payment's refund was already started; it was not started again. {outcome}")
+    },
+    refunds_none: "This order has no refunds.",
+    refunds_checked: |each| format!("Refund status checked with WeChat: {each}"),
+
+    // Admin dashboard.
+    dashboard_today: "Today",
+    dashboard_7_days: "7 days",
+    dashboard_30_days: "30 days",
+
+    // Admin products.
+    product_stock_unlimited: "unlimited",
+    product_not_saved: "Not saved: please fix what is marked below.",
+    product_form_unreadable: "The form could not be read (the upload may be over 1 MiB); try again.",
+    product_slug_taken: "This slug is taken; choose another.",
+    product_slug_invalid: "Use 1–64 lowercase letters, digits and hyphens, not starting or ending with a hyphen, like iced-coffee.",
+    product_name_invalid: "Give a name (at most 100 characters).",
+    product_description_too_long: "At most 4000 characters.",
+    product_price_too_low: "The price must be at least 0.01 yuan.",
+    product_price_invalid: "Type the price in yuan with at most two decimals, like 19.90.",
+    product_stock_invalid: "Stock is a whole number; leave it empty for unlimited.",
+    product_image_too_large: "The image must be at most 1 MiB.",
+    product_image_unreadable: "The image could not be read; try again.",
+    product_image_type: "Only JPEG, PNG or WebP images are accepted.",
+
+    // Admin reconciliation.
+    reconciliation_agrees: "The bill and our records agree.",
+    reconciliation_no_trades: "WeChat has no bill for the day: no trades that day.",
+    reconciliation_bill_failed: |why| format!("The bill could not be had (retried later): {why}"),
+    reconciliation_differences: |n| format!("{n} difference(s) found."),
+    reconciliation_bill: |payments, paid, refunds, refunded| {
+        format!("{payments} payment(s) {paid}, {refunds} refund(s) {refunded}")
+    },
+    reconciliation_ours: |payments, refunds| format!("{payments} payment(s), {refunds} refund(s) started"),
+    reconciliation_by_hand: "by hand",
+    reconciliation_daily: "daily",
+    reconciliation_bad_day: "Choose a day from the last three months, today at the latest (yyyy-mm-dd).",
+    reconciliation_failed: |e| format!("The reconciliation did not finish: {e}"),
+
+    // Admin settings.
+    settings_not_set: "not set",
+    settings_sandbox_in_process: "the sandbox in this process",
+    settings_mode_sandbox: "sandbox (no real money)",
+    settings_mode_live: "live",
+    settings_cookie_key_configured: "configured",
+    settings_cookie_key_generated: "generated, kept in the data directory",
+
+    // Admin login.
+    login_wrong_password: "That password is not right.",
+};

@@ -1,0 +1,365 @@
+//! What the Rust code says to buyers and merchants: one field per message, filled in once per
+//! language by `zh::ZH` and `en::EN`. Text that lives in a template stays in the template.
+//!
+//! why a struct, not a map of keys: both tables are complete struct literals, so a message
+//! missing in one language (or a misspelt name) does not compile. A message with values in it
+//! is a function, so each language puts the values where its own word order wants them.
+
+use std::fmt::Display;
+
+use crate::domain::Fen;
+
+/// Every message, in one language. Get it with `Lang::words`.
+pub struct Words {
+    // Admin doctor (`/admin/doctor`): the badge of each check, what it found, what to do.
+    /// Badge of a check that passed.
+    pub doctor_ok: &'static str,
+    /// Badge of a check that found something to look at.
+    pub doctor_warning: &'static str,
+    /// Badge of a check that found something that will break payments or refunds.
+    pub doctor_problem: &'static str,
+    /// The API key check passed: WeChat Pay accepted our signature.
+    pub doctor_key_accepted: &'static str,
+    /// The appid/mch_id check passed.
+    pub doctor_binding_accepted: &'static str,
+    /// A check skipped because WeChat Pay refused the request before getting to it.
+    pub doctor_unchecked: &'static str,
+    /// What to do about a skipped check.
+    pub doctor_unchecked_todo: &'static str,
+    /// The signature was right but WeChat Pay answered with a business error (`err_code`,
+    /// `err_code_des`).
+    pub doctor_key_business_error: fn(&str, &str) -> String,
+    /// What to do about a business error to a harmless question.
+    pub doctor_key_business_error_todo: &'static str,
+    /// WeChat Pay answered "signature error" (its `return_msg`): the API key is wrong.
+    pub doctor_key_wrong: fn(&str) -> String,
+    /// Where to find and set the API key.
+    pub doctor_key_wrong_todo: &'static str,
+    /// WeChat Pay says appid and mch_id do not belong together (its `return_msg`).
+    pub doctor_binding_wrong: fn(&str) -> String,
+    /// Where to check and bind appid and mch_id.
+    pub doctor_binding_wrong_todo: &'static str,
+    /// WeChat Pay refused the request for another reason (its `return_msg`).
+    pub doctor_request_refused: fn(&str) -> String,
+    /// WeChat Pay's answer does not verify with our API key.
+    pub doctor_answer_unverified: &'static str,
+    /// What to do when WeChat Pay's answer does not verify.
+    pub doctor_answer_unverified_todo: &'static str,
+    /// WeChat Pay answered for another merchant (the field that differs, and its value).
+    pub doctor_other_merchant: fn(&str, &str) -> String,
+    /// Check the appid and mch_id settings.
+    pub doctor_other_merchant_todo: &'static str,
+    /// WeChat Pay could not be reached (the error).
+    pub doctor_pay_unreachable: fn(&dyn Display) -> String,
+    /// What to check when WeChat Pay cannot be reached.
+    pub doctor_pay_unreachable_todo: &'static str,
+    /// WeChat Pay's answer could not be read (the error).
+    pub doctor_answer_unreadable: fn(&dyn Display) -> String,
+    /// The app secret check passed.
+    pub doctor_secret_accepted: &'static str,
+    /// WeChat says the app secret is wrong (its errcode).
+    pub doctor_secret_wrong: fn(i64) -> String,
+    /// Where to reset the app secret.
+    pub doctor_secret_wrong_todo: &'static str,
+    /// WeChat does not know the appid (its errcode).
+    pub doctor_appid_unknown: fn(i64) -> String,
+    /// What the appid must be.
+    pub doctor_appid_unknown_todo: &'static str,
+    /// WeChat was too busy to answer the app secret check.
+    pub doctor_wechat_busy: &'static str,
+    /// Try again later.
+    pub doctor_try_later: &'static str,
+    /// WeChat answered something unexpected (the answer).
+    pub doctor_wechat_answered: fn(&dyn Display) -> String,
+    /// The app secret was not checked (the error).
+    pub doctor_secret_unchecked: fn(&dyn Display) -> String,
+    /// What to check when the app secret could not be checked.
+    pub doctor_secret_unchecked_todo: &'static str,
+    /// WeChat accepted a made-up OAuth code.
+    pub doctor_made_up_code_accepted: &'static str,
+    /// `public_url` (given) is a loopback or private address.
+    pub doctor_public_url_private: fn(&str) -> String,
+    /// What `public_url` should be instead of a private address.
+    pub doctor_public_url_private_todo: &'static str,
+    /// `public_url` (given) is an IP address, which WeChat will not register.
+    pub doctor_public_url_ip: fn(&str) -> String,
+    /// Give the shop a domain name.
+    pub doctor_public_url_ip_todo: &'static str,
+    /// In the sandbox `public_url` needs no https.
+    pub doctor_public_url_sandbox: &'static str,
+    /// `public_url` (given) is plain http.
+    pub doctor_public_url_http: fn(&str) -> String,
+    /// Serve the shop over https.
+    pub doctor_public_url_http_todo: &'static str,
+    /// `public_url` is not set.
+    pub doctor_public_url_missing: &'static str,
+    /// Set `public_url`.
+    pub doctor_public_url_missing_todo: &'static str,
+    /// In the sandbox the reachability check is skipped.
+    pub doctor_reachable_sandbox: &'static str,
+    /// What to check when the shop does not answer at its public URL.
+    pub doctor_reachable_todo: &'static str,
+    /// The URL (given) is answered by this shop.
+    pub doctor_reachable: fn(&str) -> String,
+    /// The URL (given) is answered, but not by this shop in live mode.
+    pub doctor_reachable_not_live: fn(&str) -> String,
+    /// The URL (given) answered with an HTTP status other than 200 (given).
+    pub doctor_reachable_status: fn(&str, &dyn Display) -> String,
+    /// The URL (given) cannot be reached (the error and its causes).
+    pub doctor_unreachable: fn(&str, &str) -> String,
+    /// In the sandbox refunds need no certificate.
+    pub doctor_cert_sandbox: &'static str,
+    /// No refund certificate is configured.
+    pub doctor_cert_missing: &'static str,
+    /// Where to download the certificate and what to configure.
+    pub doctor_cert_missing_todo: &'static str,
+    /// What to check when the certificate files are unusable.
+    pub doctor_cert_files_todo: &'static str,
+    /// The certificate and its key are readable and belong together.
+    pub doctor_cert_ok: &'static str,
+    /// The key does not belong to the certificate (the TLS library's reason).
+    pub doctor_cert_key_mismatch: fn(&str) -> String,
+    /// Use the certificate and key of the same download.
+    pub doctor_cert_key_mismatch_todo: &'static str,
+    /// The files are not PEM.
+    pub doctor_cert_not_pem: &'static str,
+    /// A certificate file cannot be read (the file and the error).
+    pub doctor_cert_unreadable: fn(&str) -> String,
+    /// WeChat Pay's time could not be had.
+    pub doctor_clock_unknown: &'static str,
+    /// Our clock is off WeChat Pay's by more than allowed (seconds).
+    pub doctor_clock_off: fn(i64) -> String,
+    /// Turn on time synchronisation.
+    pub doctor_clock_off_todo: &'static str,
+    /// Our clock is close enough to WeChat Pay's (seconds).
+    pub doctor_clock_ok: fn(i64) -> String,
+    /// No forwarding header came from an untrusted peer.
+    pub doctor_proxy_ok: &'static str,
+    /// Forwarding headers arrive but no trusted proxy is configured.
+    pub doctor_proxy_none_trusted: &'static str,
+    /// Forwarding headers arrive from a peer not in `trusted_proxies`.
+    pub doctor_proxy_untrusted: &'static str,
+    /// Add the proxy to `trusted_proxies`.
+    pub doctor_proxy_todo: &'static str,
+    /// In the sandbox the buyer-IP check is skipped.
+    pub doctor_buyer_ip_sandbox: &'static str,
+    /// The recent orders could not be read (the error).
+    pub doctor_buyer_ip_unreadable: fn(&dyn Display) -> String,
+    /// No payment attempts yet, so no buyer IPs to look at.
+    pub doctor_buyer_ip_none_yet: &'static str,
+    /// The newest payment attempt carried a public buyer IP (attempts looked at, that IP).
+    pub doctor_buyer_ip_public: fn(usize, &dyn Display) -> String,
+    /// Earlier attempts carried private addresses, but no longer (how many, which, listed).
+    pub doctor_buyer_ip_fixed: fn(usize, &str) -> String,
+    /// Recent attempts, the newest among them, sent WeChat a private buyer IP (attempts looked
+    /// at, how many of them did, which addresses, listed).
+    pub doctor_buyer_ip_private: fn(usize, usize, &str) -> String,
+    /// Why a private buyer IP means the proxy's address went to WeChat (follows the finding).
+    pub doctor_buyer_ip_proxy: &'static str,
+    /// How to make the proxy pass the buyer's address.
+    pub doctor_buyer_ip_todo: &'static str,
+
+    // States, as the admin order list and order page show them.
+    /// An order waiting for its payment.
+    pub state_pending: &'static str,
+    /// An order, or a payment attempt, that is paid.
+    pub state_paid: &'static str,
+    /// An order, a payment attempt or a refund that is closed.
+    pub state_closed: &'static str,
+    /// An order refunded in full, or a refund that settled.
+    pub state_refunded: &'static str,
+    /// An order refunded in part.
+    pub state_partially_refunded: &'static str,
+    /// A payment attempt still open.
+    pub attempt_open: &'static str,
+    /// A refund recorded but not (verifiably) accepted by WeChat yet.
+    pub refund_state_requested: &'static str,
+    /// A refund WeChat accepted and is processing.
+    pub refund_state_processing: &'static str,
+    /// A refund WeChat refused (its reason).
+    pub refund_state_failed: fn(&str) -> String,
+    /// A refund that failed at the bank (`REFUNDCHANGE`).
+    pub refund_state_change: &'static str,
+    /// Payment channel: JSAPI, inside WeChat.
+    pub channel_jsapi: &'static str,
+    /// Payment channel: H5, in a phone browser.
+    pub channel_mweb: &'static str,
+    /// Payment channel: Native, a QR code.
+    pub channel_native: &'static str,
+    /// Payment channel: none yet, the buyer was asked to open the page in WeChat.
+    pub channel_open_in_wechat: &'static str,
+
+    // Admin orders list: a filter that cannot be used.
+    /// The status filter names no order status.
+    pub orders_bad_status: &'static str,
+    /// The channel filter names no payment channel.
+    pub orders_bad_channel: &'static str,
+    /// A date filter is not a date.
+    pub orders_bad_date: &'static str,
+    /// The page cursor is stale or made up.
+    pub orders_stale_cursor: &'static str,
+
+    // Admin order page: double payments and the results of Sync and Close.
+    /// A double payment not given back yet.
+    pub extra_payment_to_give_back: &'static str,
+    /// A double payment whose last refund did not go through (that refund's state).
+    pub extra_payment_retry: fn(&str) -> String,
+    /// A double payment being or already given back (its refund's state).
+    pub extra_payment_refund: fn(&str) -> String,
+    /// Title of an order action WeChat Pay did not let finish.
+    pub order_action_failed: &'static str,
+    /// Title after Sync with WeChat.
+    pub order_synced: &'static str,
+    /// Sync with WeChat found no payment attempt to ask about.
+    pub order_sync_no_attempt: &'static str,
+    /// Title after the order was closed.
+    pub order_closed: &'static str,
+    /// What closing the order did.
+    pub order_closed_detail: &'static str,
+    /// Title when Close found the order paid.
+    pub order_close_paid: &'static str,
+    /// What Close did on finding the order paid.
+    pub order_close_paid_detail: &'static str,
+    /// Title when Close was refused.
+    pub order_not_closed: &'static str,
+    /// Only pending orders close (this order's state, in words).
+    pub order_close_not_pending: fn(&str) -> String,
+    /// Title when Close came within five minutes of a payment starting.
+    pub order_close_too_early: &'static str,
+    /// WeChat Pay will not close yet (the payment's `out_trade_no`, seconds to wait).
+    pub order_close_too_early_detail: fn(&str, u64) -> String,
+
+    // Refunds: the order page's refund actions and their outcomes.
+    /// A refund WeChat accepted and is processing (its `out_refund_no`, its amount).
+    pub refund_accepted: fn(&str, Fen) -> String,
+    /// A refund being sent to WeChat right now (its `out_refund_no`, its amount).
+    pub refund_sending: fn(&str, Fen) -> String,
+    /// A refund WeChat gave no usable answer to (its `out_refund_no`, the last error).
+    pub refund_unanswered: fn(&str, &str) -> String,
+    /// A refund WeChat refused (its `out_refund_no`, WeChat's reason).
+    pub refund_refused: fn(&str, &str) -> String,
+    /// A refund giving back a double payment was accepted (the double payment's
+    /// `out_trade_no`, the refund's `out_refund_no`, its amount).
+    pub extra_refund_accepted: fn(&str, &str, Fen) -> String,
+    /// A double payment was given back (its `out_trade_no`, the refund's `out_refund_no`, its
+    /// amount).
+    pub extra_refund_settled: fn(&str, &str, Fen) -> String,
+    /// Refused: the order is not paid.
+    pub refund_denied_not_paid: &'static str,
+    /// Refused: the order is already refunded in full.
+    pub refund_denied_fully_refunded: &'static str,
+    /// Refused: the amount is zero.
+    pub refund_denied_zero: &'static str,
+    /// Refused: more than is left to refund (what is left).
+    pub refund_denied_too_much: fn(Fen) -> String,
+    /// Refused: the order has no payment attempt with that `out_trade_no`.
+    pub extra_refund_no_such_attempt: &'static str,
+    /// Refused: that payment attempt was not paid.
+    pub extra_refund_not_paid: &'static str,
+    /// Refused: that is the payment the order counts, refunded with the Refund form.
+    pub extra_refund_counted: &'static str,
+    /// Refused: the reason is longer than allowed (the most characters).
+    pub refund_reason_too_long: fn(usize) -> String,
+    /// Refused: the order number cannot make a refund number.
+    pub refund_no_number: &'static str,
+    /// Refused: only a refund waiting for WeChat can be retried (this one's state).
+    pub refund_not_retryable: fn(&str) -> String,
+    /// A refund that settled (its `out_refund_no`, its amount).
+    pub refund_settled: fn(&str, Fen) -> String,
+    /// A refund that failed at the bank (`CHANGE`).
+    pub refund_change: &'static str,
+    /// A refund WeChat closed without refunding.
+    pub refund_closed: &'static str,
+    /// The refund certificate is missing or unreadable, so no refund was sent.
+    pub refund_certificate_missing: &'static str,
+    /// The refund form came without amount or reason.
+    pub refund_form_incomplete: &'static str,
+    /// The refund amount is not an amount in yuan (why).
+    pub refund_amount_invalid: fn(&dyn Display) -> String,
+    /// The same refund form came twice; the first refund's outcome follows (given).
+    pub refund_repeated: fn(&str) -> String,
+    /// A path segment that is not a payment number (`out_trade_no`).
+    pub refund_bad_out_trade_no: &'static str,
+    /// A double payment's refund was asked for again; the first one's outcome follows (given).
+    pub extra_refund_repeated: fn(&str) -> String,
+    /// Check refund status found no refunds.
+    pub refunds_none: &'static str,
+    /// Check refund status asked WeChat (each refund and its state, listed).
+    pub refunds_checked: fn(&str) -> String,
+
+    // Admin dashboard: the periods of the takings tiles.
+    /// The tile for today.
+    pub dashboard_today: &'static str,
+    /// The tile for the last 7 days.
+    pub dashboard_7_days: &'static str,
+    /// The tile for the last 30 days.
+    pub dashboard_30_days: &'static str,
+
+    // Admin products: the list and the product form.
+    /// A product's stock when it is not counted.
+    pub product_stock_unlimited: &'static str,
+    /// Above a product form sent back with problems.
+    pub product_not_saved: &'static str,
+    /// A product form that could not be read at all.
+    pub product_form_unreadable: &'static str,
+    /// The slug of a new product is taken.
+    pub product_slug_taken: &'static str,
+    /// The slug is not 1–64 lowercase letters, digits and hyphens.
+    pub product_slug_invalid: &'static str,
+    /// The name is empty or too long.
+    pub product_name_invalid: &'static str,
+    /// The description is too long.
+    pub product_description_too_long: &'static str,
+    /// The price is zero.
+    pub product_price_too_low: &'static str,
+    /// The price is not an amount in yuan.
+    pub product_price_invalid: &'static str,
+    /// The stock is not a whole number.
+    pub product_stock_invalid: &'static str,
+    /// The image is over the size limit.
+    pub product_image_too_large: &'static str,
+    /// The image upload could not be read.
+    pub product_image_unreadable: &'static str,
+    /// The image is not JPEG, PNG or WebP.
+    pub product_image_type: &'static str,
+
+    // Admin reconciliation: a day's run and the form to run one.
+    /// WeChat's bill and our records agree.
+    pub reconciliation_agrees: &'static str,
+    /// WeChat has no bill for the day because nothing was traded.
+    pub reconciliation_no_trades: &'static str,
+    /// The bill could not be had (why); the daily task retries.
+    pub reconciliation_bill_failed: fn(&str) -> String,
+    /// WeChat's bill and our records differ (how many differences).
+    pub reconciliation_differences: fn(usize) -> String,
+    /// What WeChat's bill holds (payments, their sum, refunds, their sum).
+    pub reconciliation_bill: fn(u64, &str, u64, &str) -> String,
+    /// What our records hold for the day (payments, refunds started).
+    pub reconciliation_ours: fn(u64, u64) -> String,
+    /// A run the merchant started.
+    pub reconciliation_by_hand: &'static str,
+    /// A run of the daily task.
+    pub reconciliation_daily: &'static str,
+    /// The day asked for is not one of the last three months.
+    pub reconciliation_bad_day: &'static str,
+    /// A run did not finish (the error).
+    pub reconciliation_failed: fn(&dyn Display) -> String,
+
+    // Admin settings: values shown in place of a setting.
+    /// A setting that is not set.
+    pub settings_not_set: &'static str,
+    /// The WeChat address when the in-process sandbox answers.
+    pub settings_sandbox_in_process: &'static str,
+    /// Mode: sandbox.
+    pub settings_mode_sandbox: &'static str,
+    /// Mode: live.
+    pub settings_mode_live: &'static str,
+    /// The cookie key is set in the configuration.
+    pub settings_cookie_key_configured: &'static str,
+    /// The cookie key was generated and kept in the data directory.
+    pub settings_cookie_key_generated: &'static str,
+
+    // Admin login.
+    /// The password was wrong.
+    pub login_wrong_password: &'static str,
+}
