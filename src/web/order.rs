@@ -31,7 +31,7 @@ pub fn routes() -> Vec<rocket::Route> {
 }
 
 /// The order a buyer token names; a segment that is not a token is not looked up at all.
-fn find(co: &Checkout, token: Option<&BuyerToken>) -> Result<Option<Order>, StoreError> {
+pub(super) fn find(co: &Checkout, token: Option<&BuyerToken>) -> Result<Option<Order>, StoreError> {
     match token {
         Some(t) => co.store.order_by_token(t.as_str()),
         None => Ok(None),
