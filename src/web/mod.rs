@@ -1,9 +1,10 @@
 //! `web`: what every page shares — the askama responder, embedded static files with
-//! ETags, the health check and the error pages.
+//! ETags, the health check and the buyer's error (`error`: its statuses and its page).
 //!
 //! Thin by design: no sled keys, signing or money arithmetic here.
 
 pub mod assets;
+pub mod error;
 pub mod i18n;
 pub mod notify;
 pub mod order;
@@ -11,15 +12,14 @@ pub mod params;
 pub mod pay;
 pub mod shop;
 
+pub use error::BuyerError;
 pub use i18n::{Frame, Lang};
 // why re-exported: every shop and admin page renders through the shared responder.
 pub use crate::http::{CSP, Page};
 
-use askama::Template;
-use rocket::http::Status;
 use rocket::response::{self, Responder};
 use rocket::serde::json::{Json, Value, json};
-use rocket::{Request, State, catch, get};
+use rocket::{Request, State, get};
 
 use crate::config::Config;
 
@@ -49,33 +49,7 @@ pub fn healthz(config: &State<Config>) -> Json<Value> {
     Json(json!({ "status": "ok", "mode": mode }))
 }
 
-#[derive(Template)]
-#[template(path = "error.html")]
-pub struct ErrorPage {
-    frame: Frame,
-    code: u16,
-    title: &'static str,
-    detail: &'static str,
-}
-
-fn error_page(status: Status) -> Page<ErrorPage> {
-    let (title, detail) = match status.code {
-        400 => ("请求有误 / Bad request", "The request could not be understood."),
-        401 => ("需要登录 / Sign in required", "Please sign in first."),
-        403 => ("禁止访问 / Forbidden", "This action is not allowed."),
-        404 => ("页面不存在 / Not found", "There is nothing at this address."),
-        413 => ("内容过大 / Too large", "What was sent is larger than allowed."),
-        422 => ("内容无效 / Invalid", "Some of what was sent is not valid."),
-        _ => ("出错了 / Something went wrong", "Please try again in a moment."),
-    };
-    Page(ErrorPage { frame: Frame { lang: Lang::Zh, sandbox: false }, code: status.code, title, detail })
-}
-
-#[catch(default)]
-pub fn default_catcher(status: Status, _req: &Request<'_>) -> (Status, Page<ErrorPage>) {
-    (status, error_page(status))
-}
-
+/// Every status that no route answered itself gets the buyer's error page.
 pub fn catchers() -> Vec<rocket::Catcher> {
-    rocket::catchers![default_catcher]
+    rocket::catchers![error::default_catcher]
 }

@@ -21,8 +21,9 @@ use crate::checkout::Checkout;
 use crate::domain::BuyerToken;
 use crate::domain::{Order, OrderStatus};
 use crate::http::same_origin::SameOrigin;
-use crate::web::shop::{NoStore, Problem, failed, not_found};
-use crate::web::{Frame, Page, assets};
+use crate::store::StoreError;
+use crate::web::shop::NoStore;
+use crate::web::{BuyerError, Frame, Page, assets};
 use crate::wxpay::messages::beijing_display;
 
 pub fn routes() -> Vec<rocket::Route> {
@@ -30,15 +31,11 @@ pub fn routes() -> Vec<rocket::Route> {
 }
 
 /// The order a buyer token names; a segment that is not a token is not looked up at all.
-fn find(co: &Checkout, token: Option<&BuyerToken>) -> Result<Option<Order>, crate::store::StoreError> {
+pub(super) fn find(co: &Checkout, token: Option<&BuyerToken>) -> Result<Option<Order>, StoreError> {
     match token {
         Some(t) => co.order_by_token(t.as_str()),
         None => Ok(None),
     }
-}
-
-fn order_not_found(frame: Frame) -> Problem {
-    not_found(frame, ("订单不存在", "Order not found"))
 }
 
 /// `/o/<token>/status`: what the page polls.
@@ -149,10 +146,8 @@ fn show(
     frame: Frame,
     token: Option<BuyerToken>,
     checked: Option<&str>,
-) -> Result<NoStore<Page<OrderPage>>, Problem> {
-    let order = find(co, token.as_ref())
-        .map_err(|e| failed(frame, &e, "/"))?
-        .ok_or_else(|| order_not_found(frame))?;
+) -> Result<NoStore<Page<OrderPage>>, BuyerError> {
+    let order = find(co, token.as_ref())?.ok_or(BuyerError::OrderNotFound)?;
     let checked = match checked {
         Some("failed") => Some(Checked::Failed),
         Some(_) => Some(Checked::NotSeen),
@@ -201,18 +196,14 @@ impl<'r> FromRequest<'r> for WantsJson {
 #[post("/<token>/check")]
 async fn check(
     co: &State<Arc<Checkout>>,
-    frame: Frame,
     _same_origin: SameOrigin,
     wants: WantsJson,
     token: Option<BuyerToken>,
-) -> Either<Redirect, Either<JsonAnswer, Problem>> {
-    let order = match find(co, token.as_ref()) {
-        Ok(Some(o)) => o,
-        Ok(None) if wants.0 => {
-            return Either::Right(Either::Left(json_error(Status::NotFound, "no such order")));
-        }
-        Ok(None) => return Either::Right(Either::Right(order_not_found(frame))),
-        Err(e) => return Either::Right(Either::Right(failed(frame, &e, "/"))),
+) -> Result<Either<Redirect, JsonAnswer>, BuyerError> {
+    let order = match find(co, token.as_ref())? {
+        Some(o) => o,
+        None if wants.0 => return Ok(Either::Right(json_error(Status::NotFound, "no such order"))),
+        None => return Err(BuyerError::OrderNotFound),
     };
     let (order, outcome) = match co.check_order(&order.no).await {
         Ok(checked) => (checked, "1"),
@@ -223,14 +214,14 @@ async fn check(
         }
     };
     if wants.0 {
-        return Either::Right(Either::Left(json_status(&order)));
+        return Ok(Either::Right(json_status(&order)));
     }
     let to = if order.status == OrderStatus::Pending {
         format!("/o/{}?checked={outcome}", order.token)
     } else {
         format!("/o/{}", order.token)
     };
-    Either::Left(Redirect::to(to))
+    Ok(Either::Left(Redirect::to(to)))
 }
 
 #[cfg(test)]

@@ -11,26 +11,26 @@ mod pages;
 
 use std::sync::Arc;
 
-use rocket::http::{CookieJar, Status};
+use rocket::http::CookieJar;
 use rocket::request::{FromRequest, Outcome};
 use rocket::response::{Redirect, Responder};
 use rocket::{Request, State, get};
 use url::Url;
 use url::form_urlencoded::byte_serialize;
 
-use super::{Frame, Page};
+use super::{BuyerError, Frame, Page};
 use crate::checkout::pay::{PayStart, WechatProblem, wechat_problem};
 use crate::checkout::{Checkout, CheckoutError};
 use crate::domain::{BuyerToken, Channel, Order, OrderStatus};
 use crate::http::client_ip::ClientIp;
 
-pub use pages::{JsapiPage, MwebPage, NativePage, OpenInWechatPage, ProblemPage};
+pub use pages::{JsapiPage, MwebPage, NativePage, OpenInWechatPage};
 
 pub fn routes() -> Vec<rocket::Route> {
     rocket::routes![pay, oauth::oauth_return]
 }
 
-/// Every answer of the pay routes.
+/// Every answer of the pay routes but an error (a [`BuyerError`]).
 #[derive(Responder)]
 pub enum PayAnswer {
     Redirect(Redirect),
@@ -38,7 +38,6 @@ pub enum PayAnswer {
     Mweb(Page<MwebPage>),
     Native(Page<NativePage>),
     OpenInWechat(Page<OpenInWechatPage>),
-    Problem((Status, Page<ProblemPage>)),
 }
 
 /// The channel the browser's User-Agent allows.
@@ -112,7 +111,7 @@ async fn pay(
     base: BuyerBase,
     ip: ClientIp,
     jar: &CookieJar<'_>,
-) -> Result<PayAnswer, Status> {
+) -> Result<PayAnswer, BuyerError> {
     let order = order_for(checkout, token.as_ref())?;
     if order.status != OrderStatus::Pending {
         return Ok(to_order_page(&order));
@@ -121,24 +120,16 @@ async fn pay(
     match channel.0 {
         Channel::OpenInWechat => Ok(pages::open_in_wechat(&ctx, &order)),
         Channel::Jsapi => match oauth::remembered_openid(jar, &checkout.settings().appid) {
-            Some(openid) => Ok(start(&ctx, &order, Channel::Jsapi, Some(openid)).await),
-            None => Ok(oauth::authorize(&ctx, &order, jar, 0)),
+            Some(openid) => start(&ctx, &order, Channel::Jsapi, Some(openid)).await,
+            None => oauth::authorize(&ctx, &order, jar, 0),
         },
-        other => Ok(start(&ctx, &order, other, None).await),
+        other => start(&ctx, &order, other, None).await,
     }
 }
 
-/// The order a buyer token names: 404 when there is none (or the segment is not a token).
-fn order_for(checkout: &Checkout, token: Option<&BuyerToken>) -> Result<Order, Status> {
-    let token = token.ok_or(Status::NotFound)?;
-    match checkout.order_by_token(token.as_str()) {
-        Ok(Some(order)) => Ok(order),
-        Ok(None) => Err(Status::NotFound),
-        Err(e) => {
-            tracing::error!(error = %e, "order lookup failed");
-            Err(Status::InternalServerError)
-        }
-    }
+/// The order a buyer token names (none, or a segment that is not a token: not found).
+fn order_for(checkout: &Checkout, token: Option<&BuyerToken>) -> Result<Order, BuyerError> {
+    super::order::find(checkout, token)?.ok_or(BuyerError::OrderNotFound)
 }
 
 fn to_order_page(order: &Order) -> PayAnswer {
@@ -146,21 +137,27 @@ fn to_order_page(order: &Order) -> PayAnswer {
 }
 
 /// Starts or resumes the payment and renders the channel's page.
-async fn start(ctx: &PayContext<'_>, order: &Order, channel: Channel, openid: Option<String>) -> PayAnswer {
+async fn start(
+    ctx: &PayContext<'_>,
+    order: &Order,
+    channel: Channel,
+    openid: Option<String>,
+) -> Result<PayAnswer, BuyerError> {
     let started = ctx.checkout.start_payment(&order.no, channel, openid, ctx.ip.0).await;
     match started {
-        Ok(PayStart::Jsapi(params)) => pages::jsapi(ctx, order, &params),
+        Ok(PayStart::Jsapi(params)) => Ok(pages::jsapi(ctx, order, &params)),
         Ok(PayStart::Mweb { mweb_url }) => {
             let link = mweb_link(ctx, &mweb_url, &ctx.base.join(&format!("o/{}", order.token)));
-            pages::mweb(ctx, order, link)
+            Ok(pages::mweb(ctx, order, link))
         }
         Ok(PayStart::Native { code_url }) => pages::native(ctx, order, &code_url),
-        Err(CheckoutError::NotPayable(_)) => to_order_page(order),
-        Err(CheckoutError::Wechat(e)) => pages::problem(ctx, order, wechat_problem(&e)),
-        Err(CheckoutError::NotFound) => PayAnswer::Problem((Status::NotFound, pages::not_found(ctx))),
+        Err(CheckoutError::NotPayable(_)) => Ok(to_order_page(order)),
+        Err(CheckoutError::Wechat(e)) => Err(BuyerError::wechat(wechat_problem(&e), order)),
+        Err(CheckoutError::NotFound) => Err(BuyerError::OrderNotFound),
         Err(e) => {
+            // why not a 500: the order is there and a payment may work in a moment.
             tracing::error!(order = %order.no, error = %e, "could not start a payment");
-            pages::problem(ctx, order, WechatProblem::Unavailable)
+            Err(BuyerError::wechat(WechatProblem::Unavailable, order))
         }
     }
 }

@@ -12,16 +12,16 @@ use std::sync::Arc;
 
 use askama::Template;
 use rocket::form::{Form, FromForm};
-use rocket::http::{CookieJar, Header, Status};
+use rocket::http::{CookieJar, Header};
 use rocket::response::{self, Redirect, Responder};
 use rocket::{Request, State, get, post};
 
 use crate::checkout::Checkout;
-use crate::checkout::place::{MAX_QTY, PlaceError, Refusal};
+use crate::checkout::place::{MAX_QTY, Refusal};
 use crate::domain::product::valid_slug;
 use crate::domain::{Contact, Product, Required, Slug};
 use crate::http::same_origin::SameOrigin;
-use crate::web::{Frame, Page};
+use crate::web::{BuyerError, Frame, Page};
 
 use cart::Cart;
 
@@ -38,47 +38,6 @@ impl<'r, 'o: 'r, R: Responder<'r, 'o>> Responder<'r, 'o> for NoStore<R> {
         res.set_header(Header::new("Cache-Control", "no-store"));
         Ok(res)
     }
-}
-
-/// A 4xx page that tells the buyer what to fix, with a way back.
-#[derive(Template)]
-#[template(path = "shop/problem.html")]
-pub struct ProblemPage {
-    pub frame: Frame,
-    pub title: String,
-    pub detail: String,
-    pub back: String,
-}
-
-pub type Problem = (Status, Page<ProblemPage>);
-
-pub fn problem(frame: Frame, status: Status, title: (&str, &str), detail: String, back: &str) -> Problem {
-    let title = if frame.lang.is_en() { title.1 } else { title.0 };
-    (status, Page(ProblemPage { frame, title: title.to_owned(), detail, back: back.to_owned() }))
-}
-
-/// The buyer's words for a refused order (422).
-pub fn refused(frame: Frame, r: &Refusal, back: &str) -> Problem {
-    let detail = if frame.lang.is_en() { r.to_string() } else { r.zh() };
-    problem(
-        frame,
-        Status::UnprocessableEntity,
-        ("请修改后再试", "Please fix this and try again"),
-        detail,
-        back,
-    )
-}
-
-/// A failure of ours: logged; the buyer gets a short apology (500).
-pub fn failed(frame: Frame, e: &dyn std::fmt::Display, back: &str) -> Problem {
-    tracing::error!(error = %e, "buyer request failed");
-    let detail = frame.lang.t("请稍后再试。", "Please try again in a moment.").to_owned();
-    problem(frame, Status::InternalServerError, ("出错了", "Something went wrong"), detail, back)
-}
-
-pub fn not_found(frame: Frame, what: (&str, &str)) -> Problem {
-    let detail = frame.lang.t("请返回首页看看其他商品。", "Go back to the shop to see what there is.");
-    problem(frame, Status::NotFound, what, detail.to_owned(), "/")
 }
 
 /// A product as the shop shows it.
@@ -122,8 +81,8 @@ struct ListPage {
 
 /// `GET /`
 #[get("/")]
-fn list(co: &State<Arc<Checkout>>, frame: Frame, jar: &CookieJar<'_>) -> Result<Page<ListPage>, Problem> {
-    let products = co.products().map_err(|e| failed(frame, &e, "/"))?;
+fn list(co: &State<Arc<Checkout>>, frame: Frame, jar: &CookieJar<'_>) -> Result<Page<ListPage>, BuyerError> {
+    let products = co.products()?;
     let products = products.iter().filter(|p| !p.archived).map(ProductView::from).collect();
     Ok(Page(ListPage { frame, products, cart_count: Cart::from_jar(jar).count() }))
 }
@@ -145,14 +104,12 @@ fn product(
     frame: Frame,
     jar: &CookieJar<'_>,
     slug: Option<Slug>,
-) -> Result<Page<ProductPage>, Problem> {
+) -> Result<Page<ProductPage>, BuyerError> {
     let found = match &slug {
-        Some(slug) => buyable(co, slug.as_str()),
-        None => Ok(None),
+        Some(slug) => buyable(co, slug.as_str())?,
+        None => None,
     };
-    let p = found
-        .map_err(|e| failed(frame, &e, "/"))?
-        .ok_or_else(|| not_found(frame, ("商品不存在", "No such product")))?;
+    let p = found.ok_or(BuyerError::ProductNotFound)?;
     Ok(Page(ProductPage {
         frame,
         product: ProductView::from(&p),
@@ -202,28 +159,22 @@ fn wanted(form: &CheckoutForm<'_>, cart: &Cart) -> (Result<Vec<(String, u32)>, R
 #[post("/checkout", data = "<form>")]
 async fn checkout(
     co: &State<Arc<Checkout>>,
-    frame: Frame,
     _same_origin: SameOrigin,
     jar: &CookieJar<'_>,
     form: Form<CheckoutForm<'_>>,
-) -> Result<Redirect, Problem> {
+) -> Result<Redirect, BuyerError> {
     let cart = Cart::from_jar(jar);
     let (lines, back) = wanted(&form, &cart);
-    let lines = lines.map_err(|r| refused(frame, &r, &back))?;
+    let lines = lines.map_err(|r| BuyerError::refused(r, &back))?;
     let contact = Contact {
         name: form.name.clone(),
         phone: form.phone.clone(),
         address: form.address.clone(),
         note: form.note.clone(),
     };
-    match co.try_place_order(&lines, contact).await {
-        Ok(order) => {
-            if form.from_cart.is_some() {
-                Cart::clear(jar);
-            }
-            Ok(Redirect::to(format!("/o/{}", order.token)))
-        }
-        Err(PlaceError::Refused(r)) => Err(refused(frame, &r, &back)),
-        Err(PlaceError::Failed(e)) => Err(failed(frame, &e, &back)),
+    let order = co.try_place_order(&lines, contact).await.map_err(|e| BuyerError::placing(e, &back))?;
+    if form.from_cart.is_some() {
+        Cart::clear(jar);
     }
+    Ok(Redirect::to(format!("/o/{}", order.token)))
 }

@@ -8,7 +8,7 @@ use std::time::{Duration, Instant};
 use reqwest::header::{LOCATION, REFERER, USER_AGENT};
 use serde_json::Value;
 use wxcheckout::config::{ProxyNet, SANDBOX_API_KEY, SANDBOX_APPID};
-use wxcheckout::domain::{AttemptState, Channel, EventKind, Order};
+use wxcheckout::domain::{AttemptState, Channel, EventKind, Order, OrderStatus};
 use wxcheckout::wxpay::ApiKey;
 use wxcheckout::wxpay::jsapi::{JsapiPayParams, verify_pay_params};
 use wxcheckout::wxpay::messages::{OrderRef, TradeState};
@@ -452,8 +452,24 @@ async fn when_wechat_fails_the_buyer_may_try_again_and_the_retry_keeps_the_out_t
 async fn unknown_tokens_are_not_found() {
     let w = world(|_| {}).await;
     let buyer = w.buyer();
-    assert_eq!(get_as(&buyer, "/pay/nosuchtoken", IPHONE_SAFARI).await.status(), 404);
+    let res = get_as(&buyer, "/pay/nosuchtoken", IPHONE_SAFARI).await;
+    assert_eq!(res.status(), 404);
+    assert!(res.text().await.expect("page").contains("<h1>订单不存在</h1>"), "the order page's words");
     assert_eq!(get_as(&buyer, "/pay/nosuchtoken/oauth?code=x&state=y", IPHONE_WECHAT).await.status(), 404);
+}
+
+#[tokio::test]
+async fn when_wechat_refuses_the_shops_api_key_the_buyer_is_told_to_contact_the_shop_with_a_502() {
+    let w = world(|c| c.wxpay.api_key = ApiKey::new("0123456789abcdef0123456789abcdef")).await;
+    let buyer = w.buyer();
+    let (token, order) = w.order(&buyer).await;
+
+    let res = get_as(&buyer, &format!("/pay/{token}"), DESKTOP_CHROME).await;
+    assert_eq!(res.status(), 502);
+    let html = res.text().await.expect("page");
+    assert!(html.contains("<h1>暂时无法支付</h1>") && html.contains("商户配置有误，请联系商家。"), "{html}");
+    assert!(html.contains(&format!("href=\"/o/{token}\"")), "the order can still be viewed");
+    assert_eq!(w.stored(&order).status, OrderStatus::Pending);
 }
 
 // ---- the buyer's IP, as the gateway receives it ---------------------------------------------

@@ -7,8 +7,8 @@ mod zh;
 
 pub use words::Words;
 
+use rocket::Request;
 use rocket::request::{FromRequest, Outcome};
-use rocket::{Request, State};
 
 use crate::config::Config;
 
@@ -78,14 +78,21 @@ pub struct Frame {
     pub sandbox: bool,
 }
 
+impl Frame {
+    /// The frame of `req`; also for responders, which cannot wait for a request guard.
+    pub fn of(req: &Request<'_>) -> Frame {
+        let lang = Lang::from_accept_language(req.headers().get_one("Accept-Language").unwrap_or(""));
+        let sandbox = req.rocket().state::<Config>().is_some_and(Config::is_sandbox);
+        Frame { lang, sandbox }
+    }
+}
+
 #[rocket::async_trait]
 impl<'r> FromRequest<'r> for Frame {
     type Error = ();
 
     async fn from_request(req: &'r Request<'_>) -> Outcome<Self, ()> {
-        let lang = Lang::from_accept_language(req.headers().get_one("Accept-Language").unwrap_or(""));
-        let sandbox = req.guard::<&State<Config>>().await.succeeded().is_some_and(|c| c.is_sandbox());
-        Outcome::Success(Frame { lang, sandbox })
+        Outcome::Success(Frame::of(req))
     }
 }
 

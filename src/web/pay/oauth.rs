@@ -7,17 +7,16 @@
 
 use std::sync::Arc;
 
-use rocket::http::{Cookie, CookieJar, SameSite, Status};
+use rocket::http::{Cookie, CookieJar, SameSite};
 use rocket::response::Redirect;
 use rocket::{State, get};
 
-use super::pages::{self, Trouble};
 use super::{BuyerBase, PayAnswer, PayContext, order_for, to_order_page};
 use crate::checkout::Checkout;
 use crate::checkout::pay::{WechatProblem, wechat_problem};
 use crate::domain::{BuyerToken, Order, OrderStatus};
 use crate::http::client_ip::ClientIp;
-use crate::web::Frame;
+use crate::web::{BuyerError, Frame};
 use crate::wxpay::oauth::OAuthErrorKind;
 use crate::wxpay::{self, client::nonce};
 
@@ -58,7 +57,12 @@ fn remember(jar: &CookieJar<'_>, checkout: &Checkout, openid: &str) {
 }
 
 /// Sends the buyer to WeChat's authorize page; `tries` counts the OAuth retries so far.
-pub fn authorize(ctx: &PayContext<'_>, order: &Order, jar: &CookieJar<'_>, tries: u8) -> PayAnswer {
+pub fn authorize(
+    ctx: &PayContext<'_>,
+    order: &Order,
+    jar: &CookieJar<'_>,
+    tries: u8,
+) -> Result<PayAnswer, BuyerError> {
     let state = nonce()[..16].to_owned();
     let cookie = Cookie::build((STATE_COOKIE, format!("{state}:{}:{tries}", order.token)))
         .path(COOKIE_PATH)
@@ -69,10 +73,10 @@ pub fn authorize(ctx: &PayContext<'_>, order: &Order, jar: &CookieJar<'_>, tries
     jar.add_private(cookie);
     let redirect_uri = ctx.base.join(&format!("pay/{}/oauth", order.token));
     match ctx.checkout.authorize_url(&ctx.base.origin(), &redirect_uri, &state) {
-        Ok(url) => PayAnswer::Redirect(Redirect::found(url)),
+        Ok(url) => Ok(PayAnswer::Redirect(Redirect::found(url))),
         Err(e) => {
             tracing::error!(error = %e, "cannot build the OAuth URL");
-            pages::problem(ctx, order, WechatProblem::Config)
+            Err(BuyerError::wechat(WechatProblem::Config, order))
         }
     }
 }
@@ -110,7 +114,7 @@ pub async fn oauth_return(
     base: BuyerBase,
     ip: ClientIp,
     jar: &CookieJar<'_>,
-) -> Result<PayAnswer, Status> {
+) -> Result<PayAnswer, BuyerError> {
     let order = order_for(checkout, token.as_ref())?;
     if order.status != OrderStatus::Pending {
         return Ok(to_order_page(&order));
@@ -124,7 +128,7 @@ pub async fn oauth_return(
         if remembered_openid(jar, appid).is_some() {
             return Ok(to_pay_page(&order));
         }
-        return Ok(pages::trouble(&ctx, &order, Trouble::SignInExpired));
+        return Err(BuyerError::SignInExpired { token: order.token });
     };
     jar.remove_private(Cookie::build(STATE_COOKIE).path(COOKIE_PATH));
     let result = match code.filter(|c| !c.is_empty()) {
@@ -142,11 +146,11 @@ pub async fn oauth_return(
         }
         Ok(openid) => {
             tracing::warn!(len = openid.len(), "OAuth gave an openid that is not one");
-            Ok(pages::trouble(&ctx, &order, Trouble::SignInFailed))
+            Err(BuyerError::SignInFailed { token: order.token })
         }
         Err(e) => {
             tracing::info!(error = %e, tries, "OAuth code exchange failed");
-            Ok(oauth_failed(&ctx, &order, jar, &e, tries))
+            oauth_failed(&ctx, &order, jar, &e, tries)
         }
     }
 }
@@ -160,7 +164,7 @@ fn oauth_failed(
     jar: &CookieJar<'_>,
     e: &wxpay::Error,
     tries: u8,
-) -> PayAnswer {
+) -> Result<PayAnswer, BuyerError> {
     let kind = match e {
         wxpay::Error::OAuth(o) => Some(o.kind()),
         _ => None,
@@ -171,10 +175,10 @@ fn oauth_failed(
     );
     match kind {
         _ if code_trouble && tries == 0 => authorize(ctx, order, jar, 1),
-        _ if code_trouble => pages::trouble(ctx, order, Trouble::SignInFailed),
+        _ if code_trouble => Err(BuyerError::SignInFailed { token: order.token.clone() }),
         Some(OAuthErrorKind::InvalidAppid | OAuthErrorKind::BadSecret) => {
-            pages::problem(ctx, order, WechatProblem::Config)
+            Err(BuyerError::wechat(WechatProblem::Config, order))
         }
-        _ => pages::problem(ctx, order, wechat_problem(e)),
+        _ => Err(BuyerError::wechat(wechat_problem(e), order)),
     }
 }

@@ -1,16 +1,16 @@
-//! The pay pages: one per channel, the "open in WeChat" page and the buyer's error page.
+//! The pay pages: one per channel and the "open in WeChat" page (their errors are
+//! `web::BuyerError`s).
 //!
 //! Owns their wording (Chinese by default, English by `Accept-Language`) and the QR code.
 //! Data reaches scripts only as JSON in `<script type="application/json">` or data
 //! attributes; the scripts are files under `static/pay/` (CSP-friendly).
 
 use askama::Template;
-use rocket::http::Status;
 
 use super::{PayAnswer, PayContext, sandbox_base};
 use crate::checkout::pay::WechatProblem;
 use crate::domain::Order;
-use crate::web::{Frame, Page, WithScriptOrigin};
+use crate::web::{BuyerError, Frame, Page, WithScriptOrigin};
 use crate::wxpay::jsapi::JsapiPayParams;
 
 /// What an order looks like on a pay page.
@@ -20,8 +20,6 @@ pub struct Summary {
     pub title: String,
     /// `/o/<token>`
     pub order_url: String,
-    /// `/pay/<token>`
-    pub pay_url: String,
 }
 
 impl Summary {
@@ -34,7 +32,6 @@ impl Summary {
             amount: order.total.to_string(),
             title,
             order_url: format!("/o/{}", order.token),
-            pay_url: format!("/pay/{}", order.token),
         }
     }
 }
@@ -79,26 +76,6 @@ pub struct OpenInWechatPage {
     link: String,
 }
 
-#[derive(Template)]
-#[template(path = "pay/problem.html")]
-pub struct ProblemPage {
-    frame: Frame,
-    title: &'static str,
-    detail: &'static str,
-    /// Links back to the order (absent when there is no order).
-    order: Option<Summary>,
-}
-
-/// What went wrong, for the buyer's error page.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum Trouble {
-    Wechat(WechatProblem),
-    /// The OAuth return came without a matching state (expired, another browser).
-    SignInExpired,
-    /// WeChat refused the OAuth code twice.
-    SignInFailed,
-}
-
 pub fn jsapi(ctx: &PayContext<'_>, order: &Order, params: &JsapiPayParams) -> PayAnswer {
     let bridge_js = sandbox_base(ctx.checkout, &ctx.base).map(|b| format!("{b}/jsapi/bridge.js"));
     let script_origin = bridge_js.clone();
@@ -115,80 +92,25 @@ pub fn mweb(ctx: &PayContext<'_>, order: &Order, link: String) -> PayAnswer {
     PayAnswer::Mweb(Page(MwebPage { frame: ctx.frame, order: Summary::of(order), link }))
 }
 
-pub fn native(ctx: &PayContext<'_>, order: &Order, code_url: &str) -> PayAnswer {
-    let qr_svg = match qr_svg(code_url, ctx.frame.lang.t("微信支付二维码", "WeChat Pay QR code")) {
-        Some(svg) => svg,
-        None => return problem(ctx, order, WechatProblem::Unavailable),
-    };
+pub fn native(ctx: &PayContext<'_>, order: &Order, code_url: &str) -> Result<PayAnswer, BuyerError> {
+    let label = ctx.frame.lang.t("微信支付二维码", "WeChat Pay QR code");
+    let qr_svg =
+        qr_svg(code_url, label).ok_or_else(|| BuyerError::wechat(WechatProblem::Unavailable, order))?;
     let sandbox_scan = sandbox_base(ctx.checkout, &ctx.base).map(|b| {
         let encoded: String = url::form_urlencoded::byte_serialize(code_url.as_bytes()).collect();
         format!("{b}/scan?code_url={encoded}")
     });
-    PayAnswer::Native(Page(NativePage { frame: ctx.frame, order: Summary::of(order), qr_svg, sandbox_scan }))
+    Ok(PayAnswer::Native(Page(NativePage {
+        frame: ctx.frame,
+        order: Summary::of(order),
+        qr_svg,
+        sandbox_scan,
+    })))
 }
 
 pub fn open_in_wechat(ctx: &PayContext<'_>, order: &Order) -> PayAnswer {
     let link = ctx.base.join(&format!("pay/{}", order.token));
     PayAnswer::OpenInWechat(Page(OpenInWechatPage { frame: ctx.frame, order: Summary::of(order), link }))
-}
-
-pub fn problem(ctx: &PayContext<'_>, order: &Order, p: WechatProblem) -> PayAnswer {
-    trouble(ctx, order, Trouble::Wechat(p))
-}
-
-pub fn trouble(ctx: &PayContext<'_>, order: &Order, t: Trouble) -> PayAnswer {
-    let lang = ctx.frame.lang;
-    let (status, title, detail) = match t {
-        Trouble::Wechat(WechatProblem::Unavailable) => (
-            Status::ServiceUnavailable,
-            lang.t("暂时无法支付", "Payment unavailable"),
-            lang.t(
-                "微信支付暂时无法连接，请稍后重试。",
-                "WeChat Pay can't be reached right now — try again.",
-            ),
-        ),
-        Trouble::Wechat(WechatProblem::Closed) => (
-            Status::Conflict,
-            lang.t("订单已关闭", "Order closed"),
-            lang.t(
-                "这笔订单已关闭，无法再支付。请重新下单。",
-                "This order is closed and can't be paid. Please order again.",
-            ),
-        ),
-        Trouble::Wechat(WechatProblem::Config) => (
-            Status::BadGateway,
-            lang.t("暂时无法支付", "Payment unavailable"),
-            lang.t(
-                "商户配置有误，请联系商家。",
-                "The shop's payment setup has a problem — please contact the shop.",
-            ),
-        ),
-        Trouble::SignInExpired => (
-            Status::BadRequest,
-            lang.t("授权已失效", "Sign-in expired"),
-            lang.t("微信授权已失效，请重试。", "The WeChat sign-in has expired — try again."),
-        ),
-        Trouble::SignInFailed => (
-            Status::BadGateway,
-            lang.t("微信授权失败", "WeChat sign-in failed"),
-            lang.t(
-                "无法获取微信授权，请关闭页面后重新打开支付链接。",
-                "WeChat didn't confirm who you are. Close this page and open the payment link again.",
-            ),
-        ),
-    };
-    let page = ProblemPage { frame: ctx.frame, title, detail, order: Some(Summary::of(order)) };
-    PayAnswer::Problem((status, Page(page)))
-}
-
-pub fn not_found(ctx: &PayContext<'_>) -> Page<ProblemPage> {
-    let lang = ctx.frame.lang;
-    Page(ProblemPage {
-        frame: ctx.frame,
-        title: lang.t("订单不存在", "Order not found"),
-        detail: lang.t("找不到这笔订单。", "There is no such order."),
-        order: None,
-    })
 }
 
 /// JSON that cannot end the `<script>` element it sits in.

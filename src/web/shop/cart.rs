@@ -12,13 +12,13 @@ use rocket::http::{Cookie, CookieJar, SameSite};
 use rocket::response::Redirect;
 use rocket::{State, get, post};
 
-use super::{NoStore, Problem, ProductView, buyable, failed, parse_qty, refused, shown_slug};
+use super::{NoStore, ProductView, buyable, parse_qty, shown_slug};
 use crate::checkout::Checkout;
 use crate::checkout::place::{MAX_LINES, MAX_QTY, Refusal};
 use crate::domain::product::valid_slug;
 use crate::domain::{Fen, Required};
 use crate::http::same_origin::SameOrigin;
-use crate::web::{Frame, Page};
+use crate::web::{BuyerError, Frame, Page};
 
 const COOKIE: &str = "cart";
 /// why: browsers drop cookies over 4 KiB, and encryption adds about a third.
@@ -134,12 +134,12 @@ fn show(
     co: &State<Arc<Checkout>>,
     frame: Frame,
     jar: &CookieJar<'_>,
-) -> Result<NoStore<Page<CartPage>>, Problem> {
+) -> Result<NoStore<Page<CartPage>>, BuyerError> {
     let cart = Cart::from_jar(jar);
     let mut lines = Vec::new();
     let (mut total, mut required, mut unavailable) = (Some(Fen::ZERO), Required::default(), false);
     for (slug, qty) in cart.lines() {
-        let product = buyable(co, slug).map_err(|e| failed(frame, &e, "/"))?;
+        let product = buyable(co, slug)?;
         let amount = product.as_ref().and_then(|p| p.price.checked_mul(*qty));
         match (&product, amount) {
             (Some(p), Some(a)) => {
@@ -170,23 +170,22 @@ struct LineForm<'r> {
 #[post("/add", data = "<form>")]
 fn add(
     co: &State<Arc<Checkout>>,
-    frame: Frame,
     _same_origin: SameOrigin,
     jar: &CookieJar<'_>,
     form: Form<LineForm<'_>>,
-) -> Result<Redirect, Problem> {
+) -> Result<Redirect, BuyerError> {
     let slug = form.product.unwrap_or("").trim();
     let back = if valid_slug(slug) { format!("/p/{slug}") } else { "/".to_owned() };
-    let qty = parse_qty(slug, form.qty).map_err(|r| refused(frame, &r, &back))?;
-    if buyable(co, slug).map_err(|e| failed(frame, &e, &back))?.is_none() {
-        return Err(refused(frame, &Refusal::UnknownProduct(shown_slug(slug)), "/"));
+    let qty = parse_qty(slug, form.qty).map_err(|r| BuyerError::refused(r, &back))?;
+    if buyable(co, slug).map_err(|e| BuyerError::failed(e, &back))?.is_none() {
+        return Err(BuyerError::refused(Refusal::UnknownProduct(shown_slug(slug)), "/"));
     }
     let mut cart = Cart::from_jar(jar);
     let total = cart.qty_of(slug) + qty;
     if total > MAX_QTY {
-        return Err(refused(frame, &Refusal::Quantity(slug.to_owned()), "/cart"));
+        return Err(BuyerError::refused(Refusal::Quantity(slug.to_owned()), "/cart"));
     }
-    cart.set(slug, total).map_err(|r| refused(frame, &r, "/cart"))?;
+    cart.set(slug, total).map_err(|r| BuyerError::refused(r, "/cart"))?;
     cart.save(jar, secure(co));
     Ok(Redirect::to("/cart"))
 }
@@ -195,19 +194,19 @@ fn add(
 #[post("/update", data = "<form>")]
 fn update(
     co: &State<Arc<Checkout>>,
-    frame: Frame,
     _same_origin: SameOrigin,
     jar: &CookieJar<'_>,
     form: Form<LineForm<'_>>,
-) -> Result<Redirect, Problem> {
+) -> Result<Redirect, BuyerError> {
     let slug = form.product.unwrap_or("").trim();
     let mut cart = Cart::from_jar(jar);
     let zero = form.qty.map(str::trim) == Some("0");
-    let qty = if zero { 0 } else { parse_qty(slug, form.qty).map_err(|r| refused(frame, &r, "/cart"))? };
-    if qty > 0 && buyable(co, slug).map_err(|e| failed(frame, &e, "/cart"))?.is_none() {
-        return Err(refused(frame, &Refusal::UnknownProduct(shown_slug(slug)), "/cart"));
+    let qty =
+        if zero { 0 } else { parse_qty(slug, form.qty).map_err(|r| BuyerError::refused(r, "/cart"))? };
+    if qty > 0 && buyable(co, slug).map_err(|e| BuyerError::failed(e, "/cart"))?.is_none() {
+        return Err(BuyerError::refused(Refusal::UnknownProduct(shown_slug(slug)), "/cart"));
     }
-    cart.set(slug, qty).map_err(|r| refused(frame, &r, "/cart"))?;
+    cart.set(slug, qty).map_err(|r| BuyerError::refused(r, "/cart"))?;
     cart.save(jar, secure(co));
     Ok(Redirect::to("/cart"))
 }
