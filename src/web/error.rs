@@ -77,55 +77,26 @@ impl BuyerError {
     /// The page's heading and what it says.
     fn words(&self, frame: Frame) -> (&'static str, String) {
         let lang = frame.lang;
+        let w = lang.words();
         let (title, detail) = match self {
-            BuyerError::OrderNotFound => (
-                lang.t("订单不存在", "Order not found"),
-                lang.t("找不到这笔订单。", "There is no such order."),
-            ),
-            BuyerError::ProductNotFound => (
-                lang.t("商品不存在", "No such product"),
-                lang.t("请返回首页看看其他商品。", "Go back to the shop to see what there is."),
-            ),
+            BuyerError::OrderNotFound => (w.buyer_order_not_found_title, w.buyer_order_not_found),
+            BuyerError::ProductNotFound => (w.buyer_product_not_found_title, w.buyer_product_not_found),
             BuyerError::Refused { refusal, .. } => {
                 let detail = if lang.is_en() { refusal.to_string() } else { refusal.zh() };
-                return (lang.t("请修改后再试", "Please fix this and try again"), detail);
+                return (w.buyer_refused_title, detail);
             }
-            BuyerError::Wechat { problem: WechatProblem::Unavailable, .. } => (
-                lang.t("暂时无法支付", "Payment unavailable"),
-                lang.t(
-                    "微信支付暂时无法连接，请稍后重试。",
-                    "WeChat Pay can't be reached right now — try again.",
-                ),
-            ),
-            BuyerError::Wechat { problem: WechatProblem::Closed, .. } => (
-                lang.t("订单已关闭", "Order closed"),
-                lang.t(
-                    "这笔订单已关闭，无法再支付。请重新下单。",
-                    "This order is closed and can't be paid. Please order again.",
-                ),
-            ),
-            BuyerError::Wechat { problem: WechatProblem::Config, .. } => (
-                lang.t("暂时无法支付", "Payment unavailable"),
-                lang.t(
-                    "商户配置有误，请联系商家。",
-                    "The shop's payment setup has a problem — please contact the shop.",
-                ),
-            ),
-            BuyerError::SignInExpired { .. } => (
-                lang.t("授权已失效", "Sign-in expired"),
-                lang.t("微信授权已失效，请重试。", "The WeChat sign-in has expired — try again."),
-            ),
-            BuyerError::SignInFailed { .. } => (
-                lang.t("微信授权失败", "WeChat sign-in failed"),
-                lang.t(
-                    "无法获取微信授权，请关闭页面后重新打开支付链接。",
-                    "WeChat didn't confirm who you are. Close this page and open the payment link again.",
-                ),
-            ),
-            BuyerError::Failed { .. } => (
-                lang.t("出错了", "Something went wrong"),
-                lang.t("请稍后再试。", "Please try again in a moment."),
-            ),
+            BuyerError::Wechat { problem: WechatProblem::Unavailable, .. } => {
+                (w.buyer_pay_unavailable_title, w.buyer_wechat_unreachable)
+            }
+            BuyerError::Wechat { problem: WechatProblem::Closed, .. } => {
+                (w.buyer_order_closed_title, w.buyer_order_closed)
+            }
+            BuyerError::Wechat { problem: WechatProblem::Config, .. } => {
+                (w.buyer_pay_unavailable_title, w.buyer_shop_setup_broken)
+            }
+            BuyerError::SignInExpired { .. } => (w.buyer_sign_in_expired_title, w.buyer_sign_in_expired),
+            BuyerError::SignInFailed { .. } => (w.buyer_sign_in_failed_title, w.buyer_sign_in_failed),
+            BuyerError::Failed { .. } => (w.buyer_failed_title, w.buyer_failed),
             BuyerError::Http(status) => http_words(*status),
         };
         (title, detail.to_owned())

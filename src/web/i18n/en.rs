@@ -252,4 +252,23 @@ pub const EN: Words = Words {
 
     // Admin login.
     login_wrong_password: "That password is not right.",
+
+    // The buyer's pages.
+    buyer_order_not_found_title: "Order not found",
+    buyer_order_not_found: "There is no such order.",
+    buyer_product_not_found_title: "No such product",
+    buyer_product_not_found: "Go back to the shop to see what there is.",
+    buyer_refused_title: "Please fix this and try again",
+    buyer_pay_unavailable_title: "Payment unavailable",
+    buyer_wechat_unreachable: "WeChat Pay can't be reached right now — try again.",
+    buyer_order_closed_title: "Order closed",
+    buyer_order_closed: "This order is closed and can't be paid. Please order again.",
+    buyer_shop_setup_broken: "The shop's payment setup has a problem — please contact the shop.",
+    buyer_sign_in_expired_title: "Sign-in expired",
+    buyer_sign_in_expired: "The WeChat sign-in has expired — try again.",
+    buyer_sign_in_failed_title: "WeChat sign-in failed",
+    buyer_sign_in_failed: "WeChat didn't confirm who you are. Close this page and open the payment link again.",
+    buyer_failed_title: "Something went wrong",
+    buyer_failed: "Please try again in a moment.",
+    buyer_qr_label: "WeChat Pay QR code",
 };

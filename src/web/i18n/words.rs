@@ -362,4 +362,40 @@ pub struct Words {
     // Admin login.
     /// The password was wrong.
     pub login_wrong_password: &'static str,
+
+    // The buyer's pages: the error page (`web::error`) and the pay pages.
+    /// The buyer's error page: no such order (heading).
+    pub buyer_order_not_found_title: &'static str,
+    /// No such order (what the page says).
+    pub buyer_order_not_found: &'static str,
+    /// No such product (heading).
+    pub buyer_product_not_found_title: &'static str,
+    /// No such product (what the page says).
+    pub buyer_product_not_found: &'static str,
+    /// The order could not be placed as asked (heading; the refusal says why).
+    pub buyer_refused_title: &'static str,
+    /// Paying is not possible right now (heading).
+    pub buyer_pay_unavailable_title: &'static str,
+    /// WeChat Pay could not be reached.
+    pub buyer_wechat_unreachable: &'static str,
+    /// The order is closed (heading).
+    pub buyer_order_closed_title: &'static str,
+    /// The order is closed and cannot be paid.
+    pub buyer_order_closed: &'static str,
+    /// WeChat refused the shop's own setup (key, appid, certificate).
+    pub buyer_shop_setup_broken: &'static str,
+    /// The WeChat OAuth sign-in expired (heading).
+    pub buyer_sign_in_expired_title: &'static str,
+    /// The WeChat OAuth sign-in expired.
+    pub buyer_sign_in_expired: &'static str,
+    /// WeChat did not give the buyer's openid (heading).
+    pub buyer_sign_in_failed_title: &'static str,
+    /// WeChat did not give the buyer's openid.
+    pub buyer_sign_in_failed: &'static str,
+    /// Our own failure (heading); the detail is logged, never shown.
+    pub buyer_failed_title: &'static str,
+    /// Our own failure.
+    pub buyer_failed: &'static str,
+    /// The accessible name of the Native QR code image.
+    pub buyer_qr_label: &'static str,
 }

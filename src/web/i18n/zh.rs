@@ -220,4 +220,23 @@ pub const ZH: Words = Words {
 
     // Admin login.
     login_wrong_password: "密码不正确。",
+
+    // The buyer's pages.
+    buyer_order_not_found_title: "订单不存在",
+    buyer_order_not_found: "找不到这笔订单。",
+    buyer_product_not_found_title: "商品不存在",
+    buyer_product_not_found: "请返回首页看看其他商品。",
+    buyer_refused_title: "请修改后再试",
+    buyer_pay_unavailable_title: "暂时无法支付",
+    buyer_wechat_unreachable: "微信支付暂时无法连接，请稍后重试。",
+    buyer_order_closed_title: "订单已关闭",
+    buyer_order_closed: "这笔订单已关闭，无法再支付。请重新下单。",
+    buyer_shop_setup_broken: "商户配置有误，请联系商家。",
+    buyer_sign_in_expired_title: "授权已失效",
+    buyer_sign_in_expired: "微信授权已失效，请重试。",
+    buyer_sign_in_failed_title: "微信授权失败",
+    buyer_sign_in_failed: "无法获取微信授权，请关闭页面后重新打开支付链接。",
+    buyer_failed_title: "出错了",
+    buyer_failed: "请稍后再试。",
+    buyer_qr_label: "微信支付二维码",
 };

@@ -93,7 +93,7 @@ pub fn mweb(ctx: &PayContext<'_>, order: &Order, link: String) -> PayAnswer {
 }
 
 pub fn native(ctx: &PayContext<'_>, order: &Order, code_url: &str) -> Result<PayAnswer, BuyerError> {
-    let label = ctx.frame.lang.t("微信支付二维码", "WeChat Pay QR code");
+    let label = ctx.frame.lang.words().buyer_qr_label;
     let qr_svg =
         qr_svg(code_url, label).ok_or_else(|| BuyerError::wechat(WechatProblem::Unavailable, order))?;
     let sandbox_scan = sandbox_base(ctx.checkout, &ctx.base).map(|b| {
