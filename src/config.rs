@@ -105,6 +105,8 @@ struct RawConfig {
     admin: RawAdmin,
     #[serde(default)]
     connections: ConnectionsConfig,
+    #[serde(default)]
+    allow_sandbox_on_network: bool,
 }
 
 impl Default for RawConfig {
@@ -122,6 +124,7 @@ impl Default for RawConfig {
             sandbox: SandboxConfig::default(),
             admin: RawAdmin::default(),
             connections: ConnectionsConfig::default(),
+            allow_sandbox_on_network: false,
         }
     }
 }
@@ -403,6 +406,8 @@ pub struct Config {
     pub wxpay: WxpayConfig,
     pub sandbox: SandboxConfig,
     pub connections: ConnectionsConfig,
+    /// Sandbox mode on an address other than loopback, said to be intended (a LAN demo).
+    pub allow_sandbox_on_network: bool,
 }
 
 /// Values given on the command line, which win over file and environment.
@@ -445,6 +450,12 @@ impl Config {
 
     pub fn is_sandbox(&self) -> bool {
         self.wxpay.mode == Mode::Sandbox
+    }
+
+    /// Sandbox mode reachable from other machines: anyone there can sign a notification with
+    /// the public sandbox key and pay any order, and change the sandbox's faults.
+    pub fn sandbox_exposed(&self) -> bool {
+        self.is_sandbox() && !self.address.is_loopback()
     }
 }
 
@@ -489,6 +500,18 @@ impl RawConfig {
         self.sandbox.validate()?;
         self.connections.validate()?;
         let wxpay = self.wxpay.validate(public_url.as_ref())?;
+        if wxpay.mode == Mode::Sandbox && !self.address.is_loopback() && !self.allow_sandbox_on_network {
+            return Err(bad(
+                "address",
+                format!(
+                    "is {}, reachable from other machines, and the shop is in sandbox mode: anyone who can reach it \
+                     can pay any order with the public sandbox key and change the sandbox's faults at /sandbox/control. \
+                     Listen on 127.0.0.1 (behind a proxy), or set allow_sandbox_on_network = true if that is intended \
+                     (a demo on a LAN)",
+                    self.address
+                ),
+            ));
+        }
         Ok(Config {
             port: self.port,
             address: self.address,
@@ -502,6 +525,7 @@ impl RawConfig {
             wxpay,
             sandbox: self.sandbox,
             connections: self.connections,
+            allow_sandbox_on_network: self.allow_sandbox_on_network,
         })
     }
 }
@@ -710,6 +734,31 @@ mod tests {
                 Ok(())
             });
         }
+    }
+
+    #[test]
+    fn sandbox_mode_on_an_address_other_machines_reach_is_refused_unless_said_to_be_intended() {
+        Jail::expect_with(|jail| {
+            jail.set_env("WXCHECKOUT_ADDRESS", "0.0.0.0");
+            let err = load_in(jail).expect_err("sandbox on the network").0;
+            assert!(err.contains("address") && err.contains("allow_sandbox_on_network"), "{err}");
+            jail.set_env("WXCHECKOUT_ALLOW_SANDBOX_ON_NETWORK", "true");
+            let c = load_in(jail).map_err(|e| e.0)?;
+            assert!(c.sandbox_exposed(), "allowed, and known to be exposed (the banner says so)");
+            jail.set_env("WXCHECKOUT_ADDRESS", "::1");
+            assert!(!load_in(jail).map_err(|e| e.0)?.sandbox_exposed(), "IPv6 loopback is not exposed");
+            Ok(())
+        });
+    }
+
+    #[test]
+    fn a_connection_limit_out_of_range_is_refused_naming_the_key() {
+        Jail::expect_with(|jail| {
+            jail.set_env("WXCHECKOUT_CONNECTIONS__HEADER_TIMEOUT_SECS", "0");
+            let err = load_in(jail).expect_err("no header time").0;
+            assert!(err.contains("connections.header_timeout_secs"), "{err}");
+            Ok(())
+        });
     }
 
     #[test]

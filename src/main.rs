@@ -87,6 +87,7 @@ async fn main() -> ExitCode {
 
 async fn serve(common: &Common) -> Result<(), String> {
     let config = load(common)?;
+    warn_if_exposed(&config);
     let mode = if config.is_sandbox() { "sandbox (no real money)" } else { "live" };
     let rocket = app::shop(config).map_err(|e| e.to_string())?;
     run(rocket, &format!("shop, {mode}")).await
@@ -94,7 +95,20 @@ async fn serve(common: &Common) -> Result<(), String> {
 
 async fn sandbox(common: &Common) -> Result<(), String> {
     let config = load(common)?;
+    warn_if_exposed(&config);
     run(app::sandbox_only(config), "WeChat Pay sandbox").await
+}
+
+/// The configuration refuses a sandbox on the network unless `allow_sandbox_on_network`; when
+/// it is allowed, say at every start what that means.
+fn warn_if_exposed(config: &Config) {
+    if config.sandbox_exposed() {
+        tracing::warn!(
+            address = %config.address,
+            "sandbox mode open to the network (allow_sandbox_on_network): anyone who can reach this \
+             address can sign a payment notification with the public sandbox key and mark orders paid"
+        );
+    }
 }
 
 async fn run(rocket: rocket::Rocket<rocket::Build>, what: &str) -> Result<(), String> {

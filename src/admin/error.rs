@@ -75,7 +75,7 @@ impl<'r> Responder<'r, 'static> for AdminError {
         }
         let (title, detail) = self.words();
         let lang = Lang::from_accept_language(req.headers().get_one("Accept-Language").unwrap_or(""));
-        let chrome = Chrome { lang, sandbox: false, csrf: None, section: Section::None };
+        let chrome = Chrome { lang, sandbox: false, exposed: false, csrf: None, section: Section::None };
         let page = ErrorPage { chrome, code: status.code, title, detail };
         let mut res = (status, Page(page)).respond_to(req)?;
         if status == Status::TooManyRequests {

@@ -164,13 +164,21 @@ pub enum Section {
 pub struct Chrome {
     pub lang: crate::web::Lang,
     pub sandbox: bool,
+    /// The sandbox is reachable from other machines (`allow_sandbox_on_network`).
+    pub exposed: bool,
     pub csrf: Option<String>,
     pub section: Section,
 }
 
 impl Chrome {
     pub(crate) fn new(frame: crate::web::Frame, session: Option<&AdminSession>, section: Section) -> Chrome {
-        Chrome { lang: frame.lang, sandbox: frame.sandbox, csrf: session.map(|s| s.csrf.clone()), section }
+        Chrome {
+            lang: frame.lang,
+            sandbox: frame.sandbox,
+            exposed: frame.exposed,
+            csrf: session.map(|s| s.csrf.clone()),
+            section,
+        }
     }
 
     /// Whether the open section is `name` (`home`, `orders`, `products`, `settings`), for templates.

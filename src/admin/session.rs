@@ -173,7 +173,7 @@ pub struct LoginPage {
 }
 
 fn login_page_for(lang: Lang, sandbox: bool, next: &str, error: Option<&'static str>) -> Page<LoginPage> {
-    let chrome = Chrome { lang, sandbox, csrf: None, section: Section::None };
+    let chrome = Chrome { lang, sandbox, exposed: false, csrf: None, section: Section::None };
     Page(LoginPage { chrome, next: safe_next(Some(next)), error })
 }
 

@@ -71,19 +71,23 @@ impl Lang {
     }
 }
 
-/// What every buyer page's layout needs: the language and whether to show the sandbox banner.
+/// What every buyer page's layout needs: the language and whether to show the sandbox banner
+/// (and its warning that the sandbox is open to the network).
 #[derive(Debug, Clone, Copy)]
 pub struct Frame {
     pub lang: Lang,
     pub sandbox: bool,
+    pub exposed: bool,
 }
 
 impl Frame {
     /// The frame of `req`; also for responders, which cannot wait for a request guard.
     pub fn of(req: &Request<'_>) -> Frame {
         let lang = Lang::from_accept_language(req.headers().get_one("Accept-Language").unwrap_or(""));
-        let sandbox = req.rocket().state::<Config>().is_some_and(Config::is_sandbox);
-        Frame { lang, sandbox }
+        let config = req.rocket().state::<Config>();
+        let sandbox = config.is_some_and(Config::is_sandbox);
+        let exposed = config.is_some_and(Config::sandbox_exposed);
+        Frame { lang, sandbox, exposed }
     }
 }
 
