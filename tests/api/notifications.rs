@@ -289,6 +289,28 @@ async fn when_every_notification_is_dropped_the_buyers_check_finds_the_payment()
 }
 
 #[tokio::test]
+async fn a_notification_racing_the_buyers_check_of_the_same_payment_pays_the_order_once() {
+    let shop = Shop::start(|_| {}).await;
+    shop.faults(json!({ "notify_drop_first": 16 })).await;
+    let (order, code_url) = shop.order_with_attempt(1500).await;
+    shop.pay(&code_url).await;
+    let otn = format!("{}-1", order.no);
+    // The payment as WeChat knows it (asking changes nothing at the shop).
+    let at_wechat = shop.checkout.wx.order_query(&OrderRef::OutTradeNo(otn.clone())).await.unwrap();
+    let body = notification(&paid(&otn, 1500, &at_wechat.transaction_id.unwrap()));
+    let check = shop
+        .http
+        .post(format!("{}/o/{}/check", shop.url(), order.token))
+        .header("Accept", "application/json")
+        .send();
+    let (notified, checked) = tokio::join!(shop.notify(body), check);
+    assert_success(&notified);
+    assert_eq!(checked.unwrap().status(), StatusCode::OK);
+    assert_eq!(shop.order(&order.no).status, OrderStatus::Paid);
+    assert_eq!(shop.count_events(&order.no, EventKind::Paid), 1, "paid once, by whichever came first");
+}
+
+#[tokio::test]
 async fn the_check_of_an_unpaid_order_changes_nothing_and_closed_attempts_are_marked() {
     // time_scale 0.002: WeChat's 5 minutes before it closes an order are 0.6 s.
     let shop = Shop::start_at(0.002, |_| {}).await;
