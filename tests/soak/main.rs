@@ -256,6 +256,8 @@ async fn every_acknowledged_payment_survives_kill_9_every_one_to_three_seconds_a
         rng_state ^= rng_state >> 7;
         rng_state ^= rng_state << 17;
         let wait = Duration::from_millis(1_000 + rng_state % 2_000);
+        // why a sleep: the gap between SIGKILLs is the load this test applies, not a wait for
+        // something to happen (the work goes on meanwhile in the senders).
         tokio::time::sleep(wait.min(s.kill_for.saturating_sub(began.elapsed()))).await;
         server.kill9();
         kills += 1;
