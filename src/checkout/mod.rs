@@ -18,6 +18,7 @@ pub mod reconcile_bill;
 pub mod refund_extra;
 pub mod refund_start;
 pub mod refunds;
+pub mod rejected;
 mod wechat;
 
 use std::collections::HashMap;
@@ -119,6 +120,8 @@ pub struct Checkout {
     clock: Clock,
     /// Last `orderquery` check per order (at most one every 2 s per order).
     checks: Mutex<HashMap<String, Instant>>,
+    /// The last notifications answered FAIL with nothing recorded, for the admin (`rejected`).
+    rejected: rejected::Kept,
 }
 
 impl Checkout {
@@ -128,7 +131,14 @@ impl Checkout {
     }
 
     pub fn with_clock(store: Store, wx: WxPayClient, settings: Settings, clock: Clock) -> Checkout {
-        Checkout { store, wx, settings, clock, checks: Mutex::new(HashMap::new()) }
+        Checkout {
+            store,
+            wx,
+            settings,
+            clock,
+            checks: Mutex::new(HashMap::new()),
+            rejected: Mutex::default(),
+        }
     }
 
     /// Unix seconds now, on this checkout's clock.

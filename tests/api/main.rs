@@ -12,6 +12,7 @@ mod admin_refunds;
 mod admin_settings;
 mod client_sandbox;
 mod clock;
+mod log_flood;
 mod notifications;
 mod order_page;
 mod pay_channels;
