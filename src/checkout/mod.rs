@@ -86,6 +86,16 @@ pub enum Refused {
     NotRetryable(&'static str),
 }
 
+/// WeChat calls that did not get through, and records that could not be written, while a
+/// buyer, the admin or the reconciler waited: logged in summary (buyers' requests can make
+/// them in any number), by what was being done. `wxpay::Error::kind` says what went wrong.
+pub(crate) static NO_ANSWER: crate::log_summary::Summary =
+    crate::log_summary::Summary::info("WeChat Pay call not done", "WeChat Pay calls not done");
+pub(crate) static TROUBLE: crate::log_summary::Summary =
+    crate::log_summary::Summary::warn("checkout step not done", "checkout steps not done");
+pub(crate) static FAILED: crate::log_summary::Summary =
+    crate::log_summary::Summary::error("checkout step failed", "checkout steps failed");
+
 /// Settings the use cases need, resolved from `Config` once.
 #[derive(Debug, Clone)]
 pub struct Settings {
