@@ -88,7 +88,7 @@ pub enum Refused {
 
 /// WeChat calls that did not get through, and records that could not be written, while a
 /// buyer, the admin or the reconciler waited: logged in summary (buyers' requests can make
-/// them in any number), by what was being done. `wxpay::Error::kind` says what went wrong.
+/// them in any number), by what was being done; the first line's detail has the error.
 pub(crate) static NO_ANSWER: crate::log_summary::Summary =
     crate::log_summary::Summary::info("WeChat Pay call not done", "WeChat Pay calls not done");
 pub(crate) static TROUBLE: crate::log_summary::Summary =
