@@ -106,6 +106,18 @@ fn base(config: &Config, secret_key: &str) -> Rocket<Build> {
         .mount("/", rocket::routes![web::healthz, web::assets::favicon])
         .mount("/static", web::assets::routes())
         .register("/", web::catchers())
+        .attach(log_summaries())
+}
+
+/// Summarised log lines (`log_summary`) are written when their minute is up, by a tick from
+/// liftoff until shutdown; `finish` writes what is left.
+fn log_summaries() -> AdHoc {
+    AdHoc::on_liftoff("log summaries", |rocket| {
+        let stop = rocket.shutdown();
+        Box::pin(async move {
+            tokio::spawn(crate::log_summary::run_ticks(stop));
+        })
+    })
 }
 
 /// `wxcheckout serve`: the shop (and, in sandbox mode, the sandbox under `/sandbox`).
@@ -244,13 +256,14 @@ pub fn sandbox_with(config: Config, sandbox: std::sync::Arc<sandbox::Sandbox>) -
 }
 
 /// After the server has stopped (every in-flight request finished or timed out), flush the
-/// store one last time.
+/// store one last time, and write the log summaries not yet due.
 pub async fn finish(rocket: &Rocket<Ignite>) {
     if let Some(checkout) = rocket.state::<Arc<Checkout>>() {
         if let Err(e) = checkout.flush().await {
             tracing::error!(error = %e, "could not flush the store after stopping");
         }
     }
+    crate::log_summary::flush_all();
 }
 
 /// A server started in the background (tests, and `main` through `run`).

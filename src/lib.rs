@@ -7,6 +7,7 @@ pub mod clock;
 pub mod config;
 pub mod domain;
 pub mod http;
+pub mod log_summary;
 pub mod sandbox;
 pub mod store;
 pub mod web;

@@ -1,7 +1,9 @@
 //! `/admin/doctor`: asks WeChat (or the sandbox) harmless questions and tells the merchant,
 //! in words, what is wrong and what to do: API key, appid/mch_id binding, app secret, public
 //! URL (and whether it reaches this shop), refund certificate (and whether its key belongs to
-//! it), clock, proxy headers, and the buyer IPs recent payments sent to WeChat.
+//! it), clock, proxy headers, and the buyer IPs recent payments sent to WeChat. It also lists
+//! the last notifications the shop answered FAIL without recording them (`checkout::rejected`):
+//! a wrong key or a proxy that mangles bodies shows there first.
 //!
 //! why these probes: an `orderquery` of a made-up order is answered `ORDERNOTEXIST` only when
 //! the signature (API key) and the merchant are right; an OAuth exchange of a made-up code is
@@ -19,10 +21,12 @@ use time::OffsetDateTime;
 use super::session::{ClientAddr, Token};
 use super::{Admin, AdminError, AdminSession, Chrome, Section, audit};
 use crate::checkout::Checkout;
+use crate::checkout::rejected::RejectedNotification;
 use crate::config::Config;
 use crate::store::OrderQuery;
 use crate::web::{Frame, Lang, Page};
 use crate::wxpay;
+use crate::wxpay::messages::beijing_display;
 use crate::wxpay::oauth::OAuthErrorKind;
 
 /// How far our clock may be from WeChat's before signatures with timestamps and bills by day
@@ -73,14 +77,43 @@ pub struct DoctorPage {
     chrome: Chrome,
     findings: Vec<Finding>,
     ran: bool,
+    rejected: Vec<RejectedRow>,
+}
+
+/// A rejected notification as the page shows it (the template escapes every field).
+pub struct RejectedRow {
+    pub at: String,
+    pub kind: &'static str,
+    pub reason: &'static str,
+    pub from: String,
+    pub bytes: usize,
+    pub excerpt: String,
+}
+
+impl RejectedRow {
+    fn of(r: RejectedNotification, lang: Lang) -> RejectedRow {
+        RejectedRow {
+            at: beijing_display(r.at),
+            kind: r.kind.words(lang),
+            reason: r.reason.words(lang),
+            from: r.from.map_or_else(|| lang.words().rejected_from_unknown.to_owned(), |ip| ip.to_string()),
+            bytes: r.bytes,
+            excerpt: r.excerpt,
+        }
+    }
+}
+
+fn rejected(checkout: &Checkout, lang: Lang) -> Vec<RejectedRow> {
+    checkout.rejected_notifications().into_iter().map(|r| RejectedRow::of(r, lang)).collect()
 }
 
 #[get("/doctor")]
-pub fn page(session: AdminSession, frame: Frame) -> Page<DoctorPage> {
+pub fn page(admin: &State<Arc<Admin>>, session: AdminSession, frame: Frame) -> Page<DoctorPage> {
     Page(DoctorPage {
         chrome: Chrome::new(frame, Some(&session), Section::Settings),
         findings: Vec::new(),
         ran: false,
+        rejected: rejected(&admin.checkout, frame.lang),
     })
 }
 
@@ -123,6 +156,7 @@ pub async fn run(
         chrome: Chrome::new(frame, Some(&session), Section::Settings),
         findings,
         ran: true,
+        rejected: rejected(checkout, lang),
     }))
 }
 

@@ -71,7 +71,8 @@ impl<'r> Responder<'r, 'static> for AdminError {
     fn respond_to(self, req: &'r Request<'_>) -> response::Result<'static> {
         let status = self.status();
         if status == Status::InternalServerError {
-            tracing::error!(error = %self, path = %req.uri(), "admin request failed");
+            let route = crate::http::route_name(req);
+            super::REQUEST_FAILED.note(route, || format!("{self}; path {}", req.uri()));
         }
         let (title, detail) = self.words();
         let lang = Lang::from_accept_language(req.headers().get_one("Accept-Language").unwrap_or(""));

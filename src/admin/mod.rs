@@ -37,6 +37,14 @@ use crate::store::admin::AdminRecords;
 pub use error::AdminError;
 pub use session::{AdminSession, LoginLimiter};
 
+/// Admin actions WeChat or the rules refused, and our own failures behind admin pages: logged
+/// in summary, by what failed. Only a signed-in merchant reaches them, but one script can send
+/// many.
+pub(crate) static ACTION_FAILED: crate::log_summary::Summary =
+    crate::log_summary::Summary::warn("admin action failed", "admin actions failed");
+pub(crate) static REQUEST_FAILED: crate::log_summary::Summary =
+    crate::log_summary::Summary::error("admin request failed", "admin requests failed");
+
 /// How long a session lives without a request: 30 minutes.
 pub const IDLE_TIMEOUT: Duration = Duration::from_secs(30 * 60);
 

@@ -313,7 +313,7 @@ fn failed(e: CheckoutError, lang: Lang) -> Result<(Status, Notice), AdminError> 
         CheckoutError::NotFound => Err(AdminError::NotFound),
         CheckoutError::Store(e) => Err(AdminError::Store(e)),
         other => {
-            tracing::warn!(error = %other, "admin order action failed");
+            super::ACTION_FAILED.note("order action", || other.to_string());
             let title = lang.words().order_action_failed.to_owned();
             Ok((Status::BadGateway, Notice { ok: false, title, lines: vec![other.to_string()] }))
         }

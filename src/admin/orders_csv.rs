@@ -132,7 +132,7 @@ fn chunks(checkout: Arc<Checkout>, mut query: OrderQuery) -> Chunks {
         let page = match checkout.list_orders(&query) {
             Ok(page) => page,
             Err(e) => {
-                tracing::error!(error = %e, "CSV export cut short");
+                super::REQUEST_FAILED.note("CSV export cut short", || e.to_string());
                 return None;
             }
         };

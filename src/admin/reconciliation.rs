@@ -181,7 +181,7 @@ pub async fn run(
         Ok(record) => record,
         Err(CheckoutError::Store(e)) => return Err(AdminError::Store(e)),
         Err(e) => {
-            tracing::error!(error = %e, "reconciliation run failed");
+            super::REQUEST_FAILED.note("reconciliation run", || e.to_string());
             let msg = (lang.words().reconciliation_failed)(&e);
             let page = render(checkout, &session, frame, Some(&day_label(day)), Some(msg))?;
             return Ok(Either::Right((Status::BadGateway, page)));

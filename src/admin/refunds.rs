@@ -120,7 +120,7 @@ fn trouble(no: &str, e: CheckoutError, lang: Lang) -> Reply {
         CheckoutError::Store(e) => Err(AdminError::Store(e)),
         e if is_certificate_problem(&e) => back(no, certificate_words(lang), false),
         e => {
-            tracing::warn!(order_no = no, error = %e, "refund action failed");
+            super::ACTION_FAILED.note("refund", || format!("order {no}: {e}"));
             back(no, &e.to_string(), false)
         }
     }

@@ -58,7 +58,7 @@ impl Checkout {
             Err(e) if e.err_code() == Some("ORDERNOTEXIST") => return Ok(Queried::NotExist),
             Err(e) => {
                 // why: the buyer (or the next reconciler round) simply asks again.
-                tracing::info!(order_no, out_trade_no, error = %e, "orderquery gave no answer");
+                super::NO_ANSWER.note("orderquery", || format!("order {order_no}, {out_trade_no}: {e}"));
                 return Ok(Queried::Failed(e));
             }
         };
@@ -68,11 +68,9 @@ impl Checkout {
                 match facts_from_query(&answer, appid, mch_id, self.now()) {
                     Some(facts) => Ok(Queried::Paid(self.apply_payment(&facts, source, None).await?)),
                     None => {
-                        tracing::warn!(
-                            order_no,
-                            out_trade_no,
-                            "orderquery says paid but lacks the payment's fields"
-                        );
+                        super::TROUBLE.note("orderquery says paid but lacks the payment's fields", || {
+                            format!("order {order_no}, {out_trade_no}")
+                        });
                         Ok(Queried::Failed(wxpay::Error::Malformed("paid answer without its fields".into())))
                     }
                 }

@@ -18,6 +18,7 @@ pub mod reconcile_bill;
 pub mod refund_extra;
 pub mod refund_start;
 pub mod refunds;
+pub mod rejected;
 mod wechat;
 
 use std::collections::HashMap;
@@ -85,6 +86,16 @@ pub enum Refused {
     NotRetryable(&'static str),
 }
 
+/// WeChat calls that did not get through, and records that could not be written, while a
+/// buyer, the admin or the reconciler waited: logged in summary (buyers' requests can make
+/// them in any number), by what was being done; the first line's detail has the error.
+pub(crate) static NO_ANSWER: crate::log_summary::Summary =
+    crate::log_summary::Summary::info("WeChat Pay call not done", "WeChat Pay calls not done");
+pub(crate) static TROUBLE: crate::log_summary::Summary =
+    crate::log_summary::Summary::warn("checkout step not done", "checkout steps not done");
+pub(crate) static FAILED: crate::log_summary::Summary =
+    crate::log_summary::Summary::error("checkout step failed", "checkout steps failed");
+
 /// Settings the use cases need, resolved from `Config` once.
 #[derive(Debug, Clone)]
 pub struct Settings {
@@ -119,6 +130,8 @@ pub struct Checkout {
     clock: Clock,
     /// Last `orderquery` check per order (at most one every 2 s per order).
     checks: Mutex<HashMap<String, Instant>>,
+    /// The last notifications answered FAIL with nothing recorded, for the admin (`rejected`).
+    rejected: rejected::Kept,
 }
 
 impl Checkout {
@@ -128,7 +141,14 @@ impl Checkout {
     }
 
     pub fn with_clock(store: Store, wx: WxPayClient, settings: Settings, clock: Clock) -> Checkout {
-        Checkout { store, wx, settings, clock, checks: Mutex::new(HashMap::new()) }
+        Checkout {
+            store,
+            wx,
+            settings,
+            clock,
+            checks: Mutex::new(HashMap::new()),
+            rejected: Mutex::default(),
+        }
     }
 
     /// Unix seconds now, on this checkout's clock.

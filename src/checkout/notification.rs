@@ -5,11 +5,15 @@
 //! once we know we will never accept it (resending cannot change that); FAIL when it is
 //! not verifiably WeChat's, or when we could not write (so WeChat retries).
 
+use std::net::IpAddr;
+
 use crate::domain::{Applied, Event, EventKind, EventSource};
+use crate::log_summary::Summary;
 use crate::wxpay::notify::{NotifyError, PaymentNotification, parse_payment_notification};
 use crate::wxpay::xml;
 
 use super::apply::facts_from_notification;
+use super::rejected::{NotificationKind, Reason};
 use super::{Checkout, CheckoutError};
 
 /// What to answer WeChat.
@@ -24,8 +28,9 @@ pub enum Receipt {
 }
 
 impl Checkout {
-    /// Verifies a payment notification and applies it. Never logs the key or a signing string.
-    pub async fn receive_payment_notification(&self, body: &[u8]) -> Receipt {
+    /// Verifies a payment notification (from `from`) and applies it. Never logs the key or a
+    /// signing string; a rejected one is logged in summary (`rejected`).
+    pub async fn receive_payment_notification(&self, body: &[u8], from: Option<IpAddr>) -> Receipt {
         let s = &self.settings;
         let parsed = parse_payment_notification(body, &s.api_key, s.sign_type, &s.appid, &s.mch_id);
         let recorded = match parsed {
@@ -42,14 +47,14 @@ impl Checkout {
                 self.record_failed_payment(body, &code, &msg).await
             }
             Err(e) => {
-                tracing::warn!(error = %e, bytes = body.len(), "payment notification rejected");
+                self.reject_notification(NotificationKind::Payment, Reason::of(&e), from, body, &e);
                 return Receipt::Rejected(rejection(&e));
             }
         };
         match recorded {
             Ok(()) => Receipt::Done,
             Err(e) => {
-                tracing::error!(error = %e, "payment notification not recorded; WeChat will resend it");
+                NOT_RECORDED.note("payment", || e.to_string());
                 Receipt::Retry("could not record the notification")
             }
         }
@@ -64,12 +69,9 @@ impl Checkout {
         match &outcome.applied {
             Applied::Paid => tracing::info!(order_no = ?outcome.order_no, "paid (notification)"),
             Applied::Duplicate => tracing::debug!(order_no = ?outcome.order_no, "duplicate notification"),
-            other => tracing::warn!(
-                order_no = ?outcome.order_no,
-                out_trade_no = facts.out_trade_no,
-                outcome = ?other,
-                "payment notification not applied: for the admin's attention"
-            ),
+            other => NOT_APPLIED.note(not_applied(other), || {
+                format!("order {:?}, out_trade_no {}, {other:?}", outcome.order_no, facts.out_trade_no)
+            }),
         }
         Ok(())
     }
@@ -99,6 +101,29 @@ impl Checkout {
         self.store.record_unmatched(&event)?;
         self.store.flush().await?;
         Ok(())
+    }
+}
+
+/// Verified notifications recorded for the admin instead of applied. Only WeChat can send
+/// them (they verify with our key), but WeChat, or a replay of what it sent, can send many.
+static NOT_APPLIED: Summary = Summary::warn(
+    "payment notification not applied, for the admin's attention",
+    "payment notifications not applied, for the admin's attention",
+);
+
+/// Notifications answered FAIL because our store failed (WeChat resends them).
+pub(super) static NOT_RECORDED: Summary = Summary::error(
+    "notification not recorded; WeChat will resend it",
+    "notifications not recorded; WeChat will resend them",
+);
+
+fn not_applied(outcome: &Applied) -> &'static str {
+    match outcome {
+        Applied::DoublePayment => "double payment",
+        Applied::Mismatch(crate::domain::order::Mismatch::Amount { .. }) => "amount mismatch",
+        Applied::Mismatch(_) => "another merchant",
+        Applied::UnknownAttempt => "unknown out_trade_no",
+        Applied::Paid | Applied::Duplicate => "applied",
     }
 }
 

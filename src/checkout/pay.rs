@@ -227,7 +227,7 @@ impl Checkout {
     async fn unified_order_retrying(&self, req: &UnifiedOrder) -> Result<UnifiedOrderResponse, wxpay::Error> {
         match self.wx.unified_order(req).await {
             Err(e) if e.is_retryable() => {
-                tracing::info!(out_trade_no = %req.out_trade_no, error = %e, "unifiedorder retried once");
+                super::NO_ANSWER.note("unifiedorder (retried once)", || format!("{}: {e}", req.out_trade_no));
                 self.wx.unified_order(req).await
             }
             result => result,

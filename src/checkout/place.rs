@@ -190,7 +190,9 @@ impl Checkout {
             Err(e) => {
                 // why: the units are reserved but no order holds them.
                 if let Err(undo) = self.give_back(&terms.lines) {
-                    tracing::error!(error = %undo, "reserved stock of an order not stored was not given back");
+                    super::FAILED.note("reserved stock of an order not stored was not given back", || {
+                        undo.to_string()
+                    });
                 }
                 return Err(e);
             }

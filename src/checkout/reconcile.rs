@@ -131,13 +131,15 @@ impl Reconciler {
             .checkout
             .store
             .order_nos_with_status(OrderStatus::Pending)
-            .filter_map(|r| r.map_err(|e| tracing::error!(error = %e, "reconciler: cannot list orders")).ok())
+            .filter_map(|r| {
+                r.map_err(|e| super::FAILED.note("reconciler: listing orders", || e.to_string())).ok()
+            })
             .collect();
         let mut seen = HashSet::new();
         for no in pending {
             match self.order(&no, &mut seen).await {
                 Ok(()) => {}
-                Err(e) => tracing::error!(order_no = no, error = %e, "reconciler: order not reconciled"),
+                Err(e) => super::FAILED.note("reconciler: an order", || format!("order {no}: {e}")),
             }
         }
         // why: bounded memory; attempts no longer pending need no schedule.
@@ -146,7 +148,7 @@ impl Reconciler {
         self.flagged.retain(|k| seen.contains(k));
         // why here: refunds whose notification is late are settled on the same clock.
         if let Err(e) = self.checkout.settle_refunds().await {
-            tracing::error!(error = %e, "reconciler: refunds not settled");
+            super::FAILED.note("reconciler: settling refunds", || e.to_string());
         }
     }
 
@@ -324,7 +326,7 @@ fn counts(applied: &Applied) -> bool {
 
 fn log_refusal(order_no: &str, out_trade_no: &str, e: &wxpay::Error) {
     // why: inside an attempt's first 5 minutes WeChat refuses closeorder; that is expected.
-    tracing::info!(order_no, out_trade_no, error = %e, "closeorder not done; retrying later");
+    super::NO_ANSWER.note("closeorder (retried later)", || format!("order {order_no}, {out_trade_no}: {e}"));
 }
 
 impl Reconciler {

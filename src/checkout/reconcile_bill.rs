@@ -118,7 +118,7 @@ impl Checkout {
                 (RunOutcome::NoTrades, Vec::new())
             }
             Err(e) => {
-                tracing::warn!(day = label, error = %e, "reconciliation: no bill");
+                super::TROUBLE.note("reconciliation: no bill", || format!("{label}: {e}"));
                 let mut record = empty_record(&label, run_at, trigger);
                 record.outcome = RunOutcome::Failed(e.to_string());
                 self.store.put_reconciliation(&record)?;

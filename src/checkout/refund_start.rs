@@ -235,7 +235,7 @@ impl Checkout {
             }
             asked += 1;
             if let Err(e) = self.query_refund(&r, EventSource::Reconciler).await {
-                tracing::warn!(out_refund_no = r.out_refund_no, error = %e, "refund not settled this round");
+                super::TROUBLE.note("refund not settled this round", || format!("{}: {e}", r.out_refund_no));
             }
         }
         Ok(asked)
@@ -298,7 +298,7 @@ impl Checkout {
                 Ok(())
             }
             Err(e) => {
-                tracing::info!(out_refund_no = r.out_refund_no, error = %e, "refundquery gave no answer");
+                super::NO_ANSWER.note("refundquery", || format!("{}: {e}", r.out_refund_no));
                 self.store.flush().await?;
                 Ok(())
             }

@@ -14,27 +14,29 @@ use crate::domain::{Event, EventKind, EventSource, Fen, Order};
 use crate::wxpay::messages::RefundStatus;
 use crate::wxpay::notify::{RefundInfo, RefundNotification, parse_refund_notification};
 
-use super::notification::Receipt;
+use super::notification::{NOT_RECORDED, Receipt};
 use super::refund_extra::{already_given_back, given_back_event};
+use super::rejected::{NotificationKind, Reason};
 use super::{Checkout, CheckoutError};
 
 impl Checkout {
-    /// Decrypts a refund notification and records it.
-    pub async fn receive_refund_notification(&self, body: &[u8]) -> Receipt {
+    /// Decrypts a refund notification (from `from`) and records it; a rejected one is logged in
+    /// summary (`rejected`).
+    pub async fn receive_refund_notification(&self, body: &[u8], from: Option<std::net::IpAddr>) -> Receipt {
         let s = &self.settings;
         let n = match parse_refund_notification(body, &s.api_key, &s.appid, &s.mch_id) {
             Ok(n) => n,
             Err(e) => {
                 // why FAIL even for another merchant: the outer fields are unsigned, so
                 // nothing about this message is known to be WeChat's.
-                tracing::warn!(error = %e, bytes = body.len(), "refund notification rejected");
+                self.reject_notification(NotificationKind::Refund, Reason::of(&e), from, body, &e);
                 return Receipt::Rejected("参数格式校验错误");
             }
         };
         match self.record_refund(&n).await {
             Ok(()) => Receipt::Done,
             Err(e) => {
-                tracing::error!(error = %e, "refund notification not recorded; WeChat will resend it");
+                NOT_RECORDED.note("refund", || e.to_string());
                 Receipt::Retry("could not record the refund")
             }
         }

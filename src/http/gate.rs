@@ -19,12 +19,14 @@
 use std::collections::{BTreeMap, HashMap};
 use std::net::{IpAddr, SocketAddr};
 use std::sync::{Arc, Mutex, MutexGuard};
-use std::time::{Duration, Instant};
+use std::time::Duration;
 
 use rocket::Shutdown;
 use tokio::io::{AsyncRead, AsyncReadExt, AsyncWrite, AsyncWriteExt};
 use tokio::net::{TcpListener, TcpStream};
 use tokio::sync::Notify;
+
+use crate::log_summary::Summary;
 
 /// The first request's headers may be at most this long (hyper's own limit is larger; no
 /// browser or WeChat message comes near it).
@@ -47,7 +49,6 @@ pub struct Gate {
     /// The local address of each of the gate's connections to Rocket (what Rocket reports as
     /// the remote) → the client's address.
     peers: Mutex<HashMap<SocketAddr, SocketAddr>>,
-    refused: Mutex<Refusals>,
 }
 
 #[derive(Default)]
@@ -60,22 +61,18 @@ struct Slots {
     waiting: BTreeMap<u64, Arc<Notify>>,
 }
 
-/// Refused and cut connections, logged once a minute in summary (never one line each).
-struct Refusals {
-    since: Instant,
-    per_address: u64,
-    full: u64,
-    slow: u64,
-}
+/// Refused and cut connections: logged in summary, at most one line a minute per reason
+/// (never one line each).
+static REFUSED: Summary = Summary::warn("connection refused or cut", "connections refused or cut");
+static ACCEPT_FAILED: Summary = Summary::warn("accept failed; pausing 100 ms", "accepts failed");
+
+const OVER_PER_ADDRESS: &str = "over the per-address limit";
+const SERVER_FULL: &str = "server full";
+const HEADERS_TOO_SLOW: &str = "headers too slow";
 
 impl Gate {
     pub fn new(limits: Limits) -> Arc<Gate> {
-        Arc::new(Gate {
-            limits,
-            slots: Mutex::new(Slots::default()),
-            peers: Mutex::new(HashMap::new()),
-            refused: Mutex::new(Refusals { since: Instant::now(), per_address: 0, full: 0, slow: 0 }),
-        })
+        Arc::new(Gate { limits, slots: Mutex::new(Slots::default()), peers: Mutex::new(HashMap::new()) })
     }
 
     pub fn limits(&self) -> Limits {
@@ -111,7 +108,7 @@ impl Gate {
                 // why a pause: with no file descriptor left (EMFILE) accept fails at once
                 // and would spin; the half-open connections the gate cuts free them.
                 Err(e) => {
-                    tracing::warn!(error = %e, "accept failed; pausing 100 ms");
+                    ACCEPT_FAILED.note("accept", || e.to_string());
                     tokio::time::sleep(Duration::from_millis(100)).await;
                 }
             }
@@ -124,7 +121,7 @@ impl Gate {
         let mut slots = lock(&self.slots);
         if slots.per_address.get(&ip).copied().unwrap_or(0) >= self.limits.per_address {
             drop(slots);
-            self.count(|r| r.per_address += 1);
+            REFUSED.note(OVER_PER_ADDRESS, || format!("from {ip}"));
             return None;
         }
         if slots.open >= self.limits.max {
@@ -132,7 +129,7 @@ impl Gate {
             // to be a slow or half-open client, and a served request is never cut for it.
             let Some((_, close)) = slots.waiting.pop_first() else {
                 drop(slots);
-                self.count(|r| r.full += 1);
+                REFUSED.note(SERVER_FULL, || format!("from {ip}; {} open", self.limits.max));
                 return None;
             };
             close.notify_one();
@@ -144,21 +141,6 @@ impl Gate {
         let close = Arc::new(Notify::new());
         slots.waiting.insert(id, Arc::clone(&close));
         Some(Ticket { gate: Arc::clone(self), ip, id, close })
-    }
-
-    /// Counts a refusal; once a minute, logs the counts since the last line.
-    fn count(&self, add: impl FnOnce(&mut Refusals)) {
-        let mut r = lock(&self.refused);
-        add(&mut r);
-        if r.since.elapsed() >= Duration::from_secs(60) {
-            tracing::warn!(
-                over_per_address = r.per_address,
-                server_full = r.full,
-                headers_too_slow = r.slow,
-                "connections refused or cut in the last minute"
-            );
-            *r = Refusals { since: Instant::now(), per_address: 0, full: 0, slow: 0 };
-        }
     }
 }
 
@@ -226,7 +208,7 @@ async fn serve(
         biased;
         _ = shutdown => return,
         _ = ticket.close.notified() => {
-            gate.count(|r| r.slow += 1);
+            REFUSED.note(HEADERS_TOO_SLOW, || format!("from {peer}"));
             return;
         }
         read = tokio::time::timeout(limits.header_timeout, read_head(&mut client, &mut head)) => read,
@@ -239,7 +221,7 @@ async fn serve(
             return;
         }
         Err(_) => {
-            gate.count(|r| r.slow += 1);
+            REFUSED.note(HEADERS_TOO_SLOW, || format!("from {peer}"));
             let _ = client.write_all(&plain_answer("408 Request Timeout")).await;
             return;
         }

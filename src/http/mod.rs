@@ -1,6 +1,7 @@
 //! `http`: the little that the shop and the sandbox both need from HTTP, owned by neither:
 //! the askama page responder with the security headers every page sends, where a request
-//! came from (`client_ip`, `request_base`), the cross-site guard (`same_origin`) and the gate
+//! came from (`client_ip`, `request_base`), which handler took it (`route_name`, what
+//! summarised log lines are keyed by), the cross-site guard (`same_origin`) and the gate
 //! every connection passes before Rocket (`gate`).
 //!
 //! The sandbox talks to the shop only over HTTP, as WeChat does; it shares this module and
@@ -10,18 +11,23 @@ pub mod client_ip;
 pub mod gate;
 pub mod same_origin;
 
+use std::borrow::Cow;
+
 use askama::Template;
 use rocket::http::{ContentType, Status};
 use rocket::response::{self, Responder};
 use rocket::{Request, Response};
 
-/// A rendered askama template; a render error becomes the 500 page and is logged.
+/// A rendered askama template; a render error becomes the 500 page and is logged in summary.
 pub struct Page<T: Template>(pub T);
+
+static RENDER_FAILED: crate::log_summary::Summary =
+    crate::log_summary::Summary::error("template failed to render", "template renders failed");
 
 impl<'r, T: Template> Responder<'r, 'static> for Page<T> {
     fn respond_to(self, req: &'r Request<'_>) -> response::Result<'static> {
         let html = self.0.render().map_err(|e| {
-            tracing::error!(error = %e, path = %req.uri(), "template failed to render");
+            RENDER_FAILED.note(std::any::type_name::<T>(), || format!("{e}; path {}", req.uri()));
             Status::InternalServerError
         })?;
         Response::build_from(html.respond_to(req)?)
@@ -38,6 +44,16 @@ impl<'r, T: Template> Responder<'r, 'static> for Page<T> {
 /// no plugin, no `<base>`, and no framing by another site (clickjacking of Pay or Refund).
 /// `form-action` is left open: the sandbox cashier's form redirects to the shop's origin.
 pub const CSP: &str = "default-src 'self'; object-src 'none'; base-uri 'none'; frame-ancestors 'none'";
+
+/// The name of the handler that took `req` (its function's name), to key summarised log lines
+/// by: a request path can be anything a client sends, a handler is one of ours.
+pub fn route_name(req: &Request<'_>) -> &'static str {
+    match req.route().and_then(|r| r.name.as_ref()) {
+        Some(Cow::Borrowed(name)) => name,
+        Some(Cow::Owned(_)) => "(named route)",
+        None => "(no route)",
+    }
+}
 
 /// The shop's base URL as this request reached it: its scheme (https only when our own
 /// trusted proxy says so) and Host, ending in `/`. Without a `public_url` this is where the

@@ -15,6 +15,10 @@ use url::Url;
 
 use crate::config::Config;
 
+/// Anyone's page can make browsers send these: counted, and logged in summary.
+static CROSS_SITE: crate::log_summary::Summary =
+    crate::log_summary::Summary::info("refused a cross-site request", "cross-site requests refused");
+
 /// A request guard: refuses (403) a request a browser marks as coming from another site.
 pub struct SameOrigin;
 
@@ -28,7 +32,7 @@ impl<'r> FromRequest<'r> for SameOrigin {
         // is where the buyer's browser really is.
         let public = req.guard::<&State<Config>>().await.succeeded().and_then(|c| c.public_url.clone());
         if is_cross_site(h("Sec-Fetch-Site"), h("Origin"), h("Host"), public.as_ref()) {
-            tracing::info!(path = %req.uri(), "refused a cross-site request");
+            CROSS_SITE.note(super::route_name(req), || format!("path {}", req.uri()));
             Outcome::Error((Status::Forbidden, ()))
         } else {
             Outcome::Success(SameOrigin)

@@ -11,6 +11,7 @@ use std::time::Duration;
 
 use super::state::{DeliveryKind, DeliveryStatus, DeliveryTry, Payment, Sandbox, SbOrder, SbRefund, ids};
 use crate::config::SandboxConfig;
+use crate::log_summary::Summary;
 use crate::wxpay::messages::{RefundStatus, TradeType, beijing_dashed, beijing_time};
 use crate::wxpay::notify::{self, PaidOrder, RefundInfo};
 use crate::wxpay::xml::{self, Fields};
@@ -28,6 +29,14 @@ const MAX_REPLY: usize = 64 * 1024;
 
 /// The key of the `notify_bad_sign` fault: 32 characters like a real key, but not the merchant's.
 const WRONG_KEY: &str = "0123456789abcdefWRONGKEY00000000";
+
+/// Every attempt is on the home page's delivery log; the process log has them in summary (a
+/// payment makes up to 16 attempts of up to 50 copies each).
+static ATTEMPTS: Summary = Summary::info("sandbox: notification attempt", "sandbox: notification attempts");
+static GAVE_UP: Summary = Summary::warn(
+    "sandbox: notification not acknowledged, given up",
+    "sandbox: notifications not acknowledged, given up",
+);
 
 /// Builds the body of one attempt from the faults in force at that moment.
 type MakeBody = Box<dyn Fn(&Sandbox, &SandboxConfig) -> String + Send + Sync>;
@@ -180,7 +189,7 @@ async fn deliver(sb: Arc<Sandbox>, id: u64, url: String, make: MakeBody) {
             return;
         }
     }
-    tracing::warn!(url, "sandbox: notification not acknowledged after 16 attempts");
+    GAVE_UP.note("16 attempts", || url.clone());
     set_status(&sb, id, DeliveryStatus::GaveUp);
 }
 
@@ -244,7 +253,8 @@ fn describe(e: &reqwest::Error) -> String {
 }
 
 fn record(sb: &Sandbox, id: u64, outcome: String) {
-    tracing::info!(delivery = id, %outcome, "sandbox: notification attempt");
+    let acknowledged = if outcome.starts_with("200 SUCCESS") { "acknowledged" } else { "not acknowledged" };
+    ATTEMPTS.note(acknowledged, || format!("delivery {id}: {outcome}"));
     let at = sb.clock.now_utc();
     if let Some(d) = sb.state().delivery_mut(id) {
         d.tries.push(DeliveryTry { at, outcome });

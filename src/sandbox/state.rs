@@ -409,6 +409,16 @@ pub struct Sandbox {
     pub registration: RegistrationSource,
 }
 
+/// The refusal log's lines in the process log, by rule.
+static REFUSED: crate::log_summary::Summary = crate::log_summary::Summary::info(
+    "sandbox refused a request as WeChat would",
+    "sandbox requests refused as WeChat would",
+);
+static WARNED: crate::log_summary::Summary = crate::log_summary::Summary::warn(
+    "sandbox: live WeChat may refuse this",
+    "sandbox requests live WeChat may refuse",
+);
+
 impl Sandbox {
     /// The sandbox on the system clock.
     pub fn new(
@@ -463,11 +473,10 @@ impl Sandbox {
         // why cut: the detail quotes what a request sent (a Referer, a page URL); the log is
         // bounded in entries and must be in bytes too.
         let detail: String = detail.chars().take(MAX_REFUSAL_DETAIL).collect();
-        if warning {
-            tracing::warn!(rule, %detail, "sandbox: live WeChat may refuse this");
-        } else {
-            tracing::info!(rule, %detail, "sandbox refused a request as WeChat would");
-        }
+        // why in summary: a request per line would let anyone flood the log; the home page
+        // keeps the last ones in full.
+        let summary = if warning { &WARNED } else { &REFUSED };
+        summary.note(rule, || detail.clone());
         let at = self.clock.now_utc();
         let mut st = self.state();
         if st.refusals.len() >= REFUSAL_LOG {

@@ -1,6 +1,6 @@
 //! `web::error`: everything that can go wrong for a buyer, as one type, [`BuyerError`]. Its
 //! responder decides, once for every buyer page, the HTTP status of each case, logs our own
-//! failures (never shown: the buyer gets a short apology) and renders `error.html` with the
+//! failures in summary (never shown: the buyer gets a short apology) and renders `error.html` with the
 //! links that help: back to the form, try paying again, view the order, home. The default
 //! catcher answers with the same page.
 //!
@@ -14,6 +14,7 @@ use rocket::{Request, catch};
 use crate::checkout::pay::WechatProblem;
 use crate::checkout::place::{PlaceError, Refusal};
 use crate::domain::Order;
+use crate::log_summary::Summary;
 use crate::store::StoreError;
 use crate::web::{Frame, Page};
 
@@ -164,13 +165,19 @@ struct ErrorPage {
     back: Option<String>,
 }
 
+/// Our own failures behind buyer pages, and WeChat calls that did not get through for them:
+/// logged in summary by handler (anyone can send the requests that meet them).
+pub(crate) static FAILED: Summary = Summary::error("buyer request failed", "buyer requests failed");
+pub(crate) static NOT_DONE: Summary = Summary::warn("buyer request not done", "buyer requests not done");
+
 impl<'r> Responder<'r, 'static> for BuyerError {
     fn respond_to(self, req: &'r Request<'_>) -> response::Result<'static> {
         let status = self.status();
         if let BuyerError::Failed { error, .. } = &self {
             // why the route and not the path: buyer paths carry order tokens.
             let route = req.route().map(|r| r.uri.to_string()).unwrap_or_default();
-            tracing::error!(%error, method = %req.method(), %route, "buyer request failed");
+            let method = req.method();
+            FAILED.note(crate::http::route_name(req), || format!("{error}; {method} {route}"));
         }
         (status, Page(self.page(Frame::of(req)))).respond_to(req)
     }

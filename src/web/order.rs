@@ -173,7 +173,7 @@ fn status(co: &State<Arc<Checkout>>, token: Option<BuyerToken>) -> JsonAnswer {
         Ok(Some(o)) => json_status(&o),
         Ok(None) => json_error(Status::NotFound, "no such order"),
         Err(e) => {
-            tracing::error!(error = %e, "order status could not be read");
+            super::error::FAILED.note("order status", || e.to_string());
             json_error(Status::InternalServerError, "try again")
         }
     }
@@ -209,7 +209,7 @@ async fn check(
         Ok(checked) => (checked, "1"),
         Err(e) => {
             // why: the buyer keeps our last record and is told the check did not get through.
-            tracing::warn!(order = %order.no, error = %e, "the buyer's check failed");
+            super::error::NOT_DONE.note("the buyer's check", || format!("order {}: {e}", order.no));
             (order, "failed")
         }
     };

@@ -156,7 +156,7 @@ async fn start(
         Err(CheckoutError::NotFound) => Err(BuyerError::OrderNotFound),
         Err(e) => {
             // why not a 500: the order is there and a payment may work in a moment.
-            tracing::error!(order = %order.no, error = %e, "could not start a payment");
+            super::error::FAILED.note("starting a payment", || format!("order {}: {e}", order.no));
             Err(BuyerError::wechat(WechatProblem::Unavailable, order))
         }
     }

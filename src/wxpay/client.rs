@@ -28,6 +28,10 @@ use super::oauth;
 use super::sign::{ApiKey, SignType};
 use super::xml::{self, Fields, MAX_BODY};
 
+/// Answers not accepted, by endpoint, in summary: buyers' requests make these calls.
+static NOT_ACCEPTED: crate::log_summary::Summary =
+    crate::log_summary::Summary::info("wxpay answer not accepted", "wxpay answers not accepted");
+
 const CONNECT_TIMEOUT: Duration = Duration::from_secs(3);
 const TOTAL_TIMEOUT: Duration = Duration::from_secs(10);
 /// why: a bill lists a whole day of trades and easily passes 64 KiB; every other answer is
@@ -137,7 +141,7 @@ impl WxPayClient {
     async fn post(
         &self,
         http: &reqwest::Client,
-        path: &str,
+        path: &'static str,
         biz: Fields,
         limit: usize,
     ) -> Result<Vec<u8>, Error> {
@@ -158,13 +162,13 @@ impl WxPayClient {
     }
 
     /// POST, then the answer's checks: protocol → signature → merchant → business.
-    async fn call(&self, http: &reqwest::Client, path: &str, biz: Fields) -> Result<Fields, Error> {
+    async fn call(&self, http: &reqwest::Client, path: &'static str, biz: Fields) -> Result<Fields, Error> {
         let body = self.post(http, path, biz, MAX_BODY).await?;
         let fields = xml::parse(&body)?;
         let c = &self.cfg;
         let result = messages::check_response(fields, &c.api_key, c.sign_type, &c.appid, &c.mch_id);
         if let Err(e) = &result {
-            tracing::info!(endpoint = path, error = %e, "wxpay answer not accepted");
+            NOT_ACCEPTED.note(path, || e.to_string());
         }
         result
     }

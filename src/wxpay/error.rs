@@ -61,6 +61,22 @@ impl Error {
         }
     }
 
+    /// What kind of error, in a few fixed words: what summarised log lines are keyed by (the
+    /// message itself carries what WeChat or the network said).
+    pub fn kind(&self) -> &'static str {
+        match self {
+            Error::Transport(_) => "no answer",
+            Error::Protocol { .. } => "refused (return_code FAIL)",
+            Error::BadSignature(_) => "answer not signed by WeChat",
+            Error::WrongMerchant { .. } => "answer for another merchant",
+            Error::Business { .. } => "business error (result_code FAIL)",
+            Error::Xml(_) | Error::Field { .. } | Error::Malformed(_) | Error::Bill(_) => "unreadable answer",
+            Error::CertNotConfigured | Error::CertUnreadable(_) => "refund certificate",
+            Error::InvalidInput(_) => "invalid input",
+            Error::OAuth(_) => "OAuth error",
+        }
+    }
+
     /// The `err_code` of a business error.
     pub fn err_code(&self) -> Option<&str> {
         match self {

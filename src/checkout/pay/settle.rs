@@ -37,7 +37,8 @@ impl Checkout {
                 }
             }
             // why: ORDERNOTEXIST may be an answer that never reached us; it closes nothing.
-            Err(e) => tracing::info!(out_trade_no, error = %e, "orderquery before a new attempt failed"),
+            Err(e) => crate::checkout::NO_ANSWER
+                .note("orderquery before a new attempt", || format!("{out_trade_no}: {e}")),
         }
         match self.wx.close_order(out_trade_no).await {
             Ok(_) => self.mark_closed(order_no, out_trade_no, "closed for a new attempt").await?,

@@ -111,6 +111,19 @@ pub const EN: Words = Words {
     doctor_buyer_ip_proxy: " That is the reverse proxy's address, not the buyer's: the proxy sends no X-Forwarded-For / X-Real-IP, or trusted_proxies does not name the proxy. H5 payments will fail with \"网络环境未能通过安全验证，请稍后再试\" (the network failed the security check).",
     doctor_buyer_ip_todo: "Have the reverse proxy pass the peer's address (nginx: proxy_set_header X-Forwarded-For $proxy_add_x_forwarded_for; and proxy_set_header X-Real-IP $remote_addr;), put the proxy's address in trusted_proxies ([\"127.0.0.1\"] for a proxy on this machine), restart, and make a test payment.",
 
+    // Rejected notifications.
+    rejected_payment: "Payment notification",
+    rejected_refund: "Refund notification",
+    rejected_bad_signature: "bad signature: no sign, or one that does not verify with the API key",
+    rejected_malformed: "not WeChat's XML",
+    rejected_not_success: "return_code is not SUCCESS (unsigned)",
+    rejected_bad_field: "a field is missing or invalid",
+    rejected_wrong_merchant: "names another appid or mch_id",
+    rejected_undecryptable: "req_info does not decrypt with the API key",
+    rejected_too_large: "larger than 64 KiB",
+    rejected_unreadable: "the body could not be read",
+    rejected_from_unknown: "unknown address",
+
     // States.
     state_pending: "pending",
     state_paid: "paid",

@@ -159,6 +159,30 @@ pub struct Words {
     /// How to make the proxy pass the buyer's address.
     pub doctor_buyer_ip_todo: &'static str,
 
+    // Admin doctor: the notifications answered FAIL with nothing recorded (`checkout::rejected`).
+    /// To the payment notify URL.
+    pub rejected_payment: &'static str,
+    /// To the refund notify URL.
+    pub rejected_refund: &'static str,
+    /// No `sign`, or one that does not verify with the API key.
+    pub rejected_bad_signature: &'static str,
+    /// Not XML, or not WeChat's flat `<xml>`.
+    pub rejected_malformed: &'static str,
+    /// An unsigned `return_code` other than SUCCESS.
+    pub rejected_not_success: &'static str,
+    /// A field missing or out of range.
+    pub rejected_bad_field: &'static str,
+    /// A refund notification naming another appid or mch_id.
+    pub rejected_wrong_merchant: &'static str,
+    /// A refund notification whose `req_info` does not decrypt with the API key.
+    pub rejected_undecryptable: &'static str,
+    /// A body over 64 KiB.
+    pub rejected_too_large: &'static str,
+    /// A body that could not be read (the connection broke).
+    pub rejected_unreadable: &'static str,
+    /// The sender's address is not known.
+    pub rejected_from_unknown: &'static str,
+
     // States, as the admin order list and order page show them.
     /// An order waiting for its payment.
     pub state_pending: &'static str,

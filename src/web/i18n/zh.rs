@@ -95,6 +95,19 @@ pub const ZH: Words = Words {
     doctor_buyer_ip_proxy: "这是反向代理的地址，不是买家的：代理没有发送 X-Forwarded-For / X-Real-IP，或 trusted_proxies 没有包含代理的地址。H5 支付会失败，买家看到“网络环境未能通过安全验证，请稍后再试”。",
     doctor_buyer_ip_todo: "让反向代理把对端地址放进请求头（nginx：proxy_set_header X-Forwarded-For $proxy_add_x_forwarded_for; 和 proxy_set_header X-Real-IP $remote_addr;），把代理的地址写进 trusted_proxies（同机代理为 [\"127.0.0.1\"]），重启后再付一笔试试。",
 
+    // Rejected notifications.
+    rejected_payment: "支付结果通知",
+    rejected_refund: "退款结果通知",
+    rejected_bad_signature: "签名错误：没有 sign，或用 API 密钥验证不通过",
+    rejected_malformed: "不是微信支付的 XML",
+    rejected_not_success: "return_code 不是 SUCCESS（未签名）",
+    rejected_bad_field: "字段缺失或格式不对",
+    rejected_wrong_merchant: "appid 或 mch_id 不是本商户的",
+    rejected_undecryptable: "req_info 用 API 密钥解密失败",
+    rejected_too_large: "超过 64 KiB",
+    rejected_unreadable: "请求体未能读完",
+    rejected_from_unknown: "地址未知",
+
     // States.
     state_pending: "待支付",
     state_paid: "已支付",

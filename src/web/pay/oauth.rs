@@ -22,6 +22,11 @@ use crate::wxpay::{self, client::nonce};
 
 const OPENID_COOKIE: &str = "wx_openid";
 const STATE_COOKIE: &str = "wx_oauth";
+
+/// Failed code exchanges, in summary: anyone can bring a made-up code here.
+static OAUTH_FAILED: crate::log_summary::Summary =
+    crate::log_summary::Summary::info("OAuth code exchange failed", "OAuth code exchanges failed");
+
 /// Both cookies are only needed by the pay pages.
 const COOKIE_PATH: &str = "/pay";
 /// WeChat's codes live 5 minutes; a buyer who takes longer starts over.
@@ -75,7 +80,7 @@ pub fn authorize(
     match ctx.checkout.authorize_url(&ctx.base.origin(), &redirect_uri, &state) {
         Ok(url) => Ok(PayAnswer::Redirect(Redirect::found(url))),
         Err(e) => {
-            tracing::error!(error = %e, "cannot build the OAuth URL");
+            crate::web::error::FAILED.note("building the OAuth URL", || e.to_string());
             Err(BuyerError::wechat(WechatProblem::Config, order))
         }
     }
@@ -145,11 +150,12 @@ pub async fn oauth_return(
             Ok(to_pay_page(&order))
         }
         Ok(openid) => {
-            tracing::warn!(len = openid.len(), "OAuth gave an openid that is not one");
+            crate::web::error::NOT_DONE
+                .note("OAuth gave an openid that is not one", || format!("{} characters", openid.len()));
             Err(BuyerError::SignInFailed { token: order.token })
         }
         Err(e) => {
-            tracing::info!(error = %e, tries, "OAuth code exchange failed");
+            OAUTH_FAILED.note(e.kind(), || format!("{e}; try {tries}"));
             oauth_failed(&ctx, &order, jar, &e, tries)
         }
     }

@@ -182,6 +182,16 @@ pub fn free_port() -> u16 {
 
 /// Starts `wxcheckout <command>` with `WXCHECKOUT_*` variables and waits for `/healthz`.
 pub async fn spawn_binary(command: &str, env: &[(&str, &str)]) -> ChildServer {
+    spawn_binary_to(command, env, None).await
+}
+
+/// [`spawn_binary`] with all the process writes (its log goes to standard output; standard
+/// error too) in the file `log`, for a test that reads its log.
+pub async fn spawn_binary_logging(command: &str, env: &[(&str, &str)], log: &std::path::Path) -> ChildServer {
+    spawn_binary_to(command, env, Some(log)).await
+}
+
+async fn spawn_binary_to(command: &str, env: &[(&str, &str)], log: Option<&std::path::Path>) -> ChildServer {
     let data_dir = tempdir::TempDir::new();
     for _ in 0..5 {
         let port = free_port();
@@ -193,6 +203,10 @@ pub async fn spawn_binary(command: &str, env: &[(&str, &str)]) -> ChildServer {
             .env("RUST_LOG", "warn")
             .stdout(Stdio::null())
             .stderr(Stdio::inherit());
+        if let Some(log) = log {
+            let file = std::fs::File::create(log).expect("log file");
+            cmd.stdout(file.try_clone().expect("log file")).stderr(file);
+        }
         for (k, v) in env {
             cmd.env(k, v);
         }
