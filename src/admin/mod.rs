@@ -50,6 +50,9 @@ pub struct Admin {
     /// Session cookies are `Secure` when the shop's public URL is https.
     pub(crate) secure_cookie: bool,
     pub(crate) limiter: LoginLimiter,
+    /// The password checks: at most two at once, process-wide (a semaphore), in memory kept
+    /// for the next.
+    pub(crate) verifier: password::Verifier,
     /// Whether a request with `X-Forwarded-For` came from a peer that is not a trusted proxy
     /// (the doctor reports it: the H5 buyer IP would then be the proxy's).
     pub(crate) untrusted_forwarding: AtomicBool,
@@ -71,6 +74,7 @@ impl Admin {
             checkout,
             secure_cookie: config.public_url.as_ref().is_some_and(|u| u.scheme() == "https"),
             limiter: LoginLimiter::default(),
+            verifier: password::Verifier::default(),
             untrusted_forwarding: AtomicBool::new(false),
         }))
     }

@@ -20,7 +20,7 @@ use rocket::response::Redirect;
 use rocket::{Request, Responder, State, catch, get, post};
 use subtle::ConstantTimeEq;
 
-use super::{Admin, AdminError, Chrome, IDLE_TIMEOUT, Section, audit, client_ip, password, secs};
+use super::{Admin, AdminError, Chrome, IDLE_TIMEOUT, Section, audit, client_ip, secs};
 use crate::config::Config;
 use crate::http::same_origin::SameOrigin;
 use crate::store::admin::SessionRecord;
@@ -30,6 +30,10 @@ const COOKIE: &str = "wxcheckout_admin";
 /// Login attempts allowed per client address in `WINDOW`.
 const ATTEMPTS: usize = 5;
 const WINDOW: Duration = Duration::from_secs(60);
+/// How long a sign-in waits for a turn at the password check before it is refused.
+const TURN_WAIT: Duration = Duration::from_secs(2);
+/// The longest password checked; a longer one is wrong without a check.
+const MAX_PASSWORD: usize = 1024;
 
 fn random_token() -> String {
     let mut bytes = [0u8; 32];
@@ -223,19 +227,25 @@ pub async fn login(
 ) -> LoginReply {
     if !admin.limiter.allow(addr.0) {
         tracing::warn!(ip = %addr.text(), "admin login rate limit reached");
-        return LoginReply::Error(AdminError::TooManyAttempts);
+        return LoginReply::Error(AdminError::TooManyAttempts { retry_after_secs: WINDOW.as_secs() });
     }
     let stored = match admin.records.password() {
         Ok(s) => s,
         Err(e) => return LoginReply::Error(e.into()),
     };
-    let candidate = form.password.to_owned();
-    // why: argon2 is deliberately slow; off the async workers.
-    let ok = tokio::task::spawn_blocking(move || {
-        stored.is_some_and(|rec| candidate.len() <= 1024 && password::verify(&rec.hash, &candidate))
-    })
-    .await
-    .unwrap_or(false);
+    let ok = match stored {
+        Some(rec) if form.password.len() <= MAX_PASSWORD => {
+            let candidate = form.password.to_owned();
+            match admin.verifier.verify(rec.hash, candidate, TURN_WAIT).await {
+                Some(ok) => ok,
+                None => {
+                    let retry_after_secs = TURN_WAIT.as_secs();
+                    return LoginReply::Error(AdminError::TooManyAttempts { retry_after_secs });
+                }
+            }
+        }
+        _ => false,
+    };
     let next = form.next.unwrap_or("");
     if !ok {
         let _ = audit::record(admin, "?", "login.failed", "", &addr.text());

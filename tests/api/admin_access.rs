@@ -264,3 +264,57 @@ async fn with_no_password_configured_one_is_generated_printed_once_and_set_passw
     let raw = std::fs::read_dir(dir.path().join("db")).unwrap().count();
     assert!(raw > 0);
 }
+
+// ---- a flood of wrong passwords ------------------------------------------------------------
+
+/// The built binary with the admin password configured.
+async fn serve_with_password() -> helpers::ChildServer {
+    helpers::spawn_binary("serve", &[("WXCHECKOUT_ADMIN__PASSWORD", ADMIN_PASSWORD)]).await
+}
+
+/// 100 wrong sign-ins at once, 5 from each of 20 client addresses (127.0.0.2 … 127.0.0.21: on
+/// Linux all of 127/8 is loopback), so each address stays within its limit of 5 a minute.
+/// Returns each answer's status.
+async fn flood_of_wrong_passwords(url: &str) -> Vec<u16> {
+    let mut requests = tokio::task::JoinSet::new();
+    for host in 2..=21u8 {
+        let http = reqwest::Client::builder()
+            .local_address(std::net::IpAddr::from([127, 0, 0, host]))
+            .redirect(reqwest::redirect::Policy::none())
+            .build()
+            .expect("test setup");
+        for n in 0..5 {
+            let req = http
+                .post(format!("{url}/admin/login"))
+                .header("Origin", url)
+                .header("Sec-Fetch-Site", "same-origin")
+                .form(&[("password", format!("guess-{host}-{n}"))]);
+            requests.spawn(async move { req.send().await.expect("a sign-in answers").status().as_u16() });
+        }
+    }
+    requests.join_all().await
+}
+
+/// A memory figure of the process `pid` from `/proc/<pid>/status` (`VmHWM`: the most it has
+/// held at once; `VmRSS`: now), in KiB.
+fn memory_kib(pid: u32, field: &str) -> u64 {
+    let status = std::fs::read_to_string(format!("/proc/{pid}/status")).expect("the server's /proc status");
+    status
+        .lines()
+        .find_map(|l| l.strip_prefix(field)?.strip_prefix(':'))
+        .and_then(|v| v.trim().trim_end_matches("kB").trim().parse().ok())
+        .unwrap_or_else(|| panic!("{field} in /proc/{pid}/status"))
+}
+
+#[tokio::test]
+async fn a_hundred_concurrent_wrong_sign_ins_from_twenty_addresses_keep_the_server_under_100_mb() {
+    let server = serve_with_password().await;
+    let idle = memory_kib(server.child.id(), "VmRSS");
+    let statuses = flood_of_wrong_passwords(&server.url()).await;
+    assert!(statuses.iter().all(|s| *s == 401 || *s == 429), "{statuses:?}");
+    let peak = memory_kib(server.child.id(), "VmHWM");
+    // Of the debug build this runs, about 50 MiB is there before any sign-in (its code and
+    // stacks); each password check needs 19 MiB, two at a time.
+    println!("server memory: {} MiB idle, {} MiB at peak after 100 wrong sign-ins", idle / 1024, peak / 1024);
+    assert!(peak < 100 * 1024, "the server peaked at {} MiB", peak / 1024);
+}
