@@ -1,5 +1,5 @@
 //! `admin`: the merchant's pages under `/admin` — sign-in (argon2 password, server-side
-//! sessions in a private cookie, CSRF token per session, login rate limit), the audit log,
+//! sessions in a private cookie, CSRF token per session, sign-in limits), the audit log,
 //! products with their images, settings and the doctor.
 //!
 //! Owns the admin's HTTP surface and its own records (through `store::admin`). It must not
@@ -22,6 +22,7 @@ mod reconciliation;
 mod refunds;
 mod session;
 mod settings;
+mod throttle;
 
 use std::net::IpAddr;
 use std::sync::Arc;
@@ -35,7 +36,8 @@ use crate::config::Config;
 use crate::store::admin::AdminRecords;
 
 pub use error::AdminError;
-pub use session::{AdminSession, LoginLimiter};
+pub use session::AdminSession;
+pub use throttle::LoginLimiter;
 
 /// How long a session lives without a request: 30 minutes.
 pub const IDLE_TIMEOUT: Duration = Duration::from_secs(30 * 60);
@@ -49,6 +51,7 @@ pub struct Admin {
     pub(crate) checkout: Arc<Checkout>,
     /// Session cookies are `Secure` when the shop's public URL is https.
     pub(crate) secure_cookie: bool,
+    /// Who may try the password, and when: per address and across all of them.
     pub(crate) limiter: LoginLimiter,
     /// The password checks: at most two at once, process-wide (a semaphore), in memory kept
     /// for the next.

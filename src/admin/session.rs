@@ -1,14 +1,14 @@
-//! Signing in and out: the session guard, the CSRF check, the login rate limit and the 401
+//! Signing in and out: the session guard, the CSRF check, the sign-in itself (through the
+//! limits of `throttle` and the bounded password check of `password::Verifier`) and the 401
 //! catcher.
 //!
 //! why server-side sessions: the private cookie carries only a random id; the record (with
 //! its CSRF token and last use) lives in the store, so logging out, a new password or 30 idle
 //! minutes really end the session, even for a copy of the cookie.
 
-use std::collections::HashMap;
 use std::net::IpAddr;
-use std::sync::{Arc, Mutex};
-use std::time::{Duration, Instant};
+use std::sync::Arc;
+use std::time::Instant;
 
 use askama::Template;
 use base64::Engine;
@@ -20,6 +20,7 @@ use rocket::response::Redirect;
 use rocket::{Request, Responder, State, catch, get, post};
 use subtle::ConstantTimeEq;
 
+use super::throttle::{Refusal, TURN_WAIT};
 use super::{Admin, AdminError, Chrome, IDLE_TIMEOUT, Section, audit, client_ip, secs};
 use crate::config::Config;
 use crate::http::same_origin::SameOrigin;
@@ -27,11 +28,6 @@ use crate::store::admin::SessionRecord;
 use crate::web::{Frame, Lang, Page};
 
 const COOKIE: &str = "wxcheckout_admin";
-/// Login attempts allowed per client address in `WINDOW`.
-const ATTEMPTS: usize = 5;
-const WINDOW: Duration = Duration::from_secs(60);
-/// How long a sign-in waits for a turn at the password check before it is refused.
-const TURN_WAIT: Duration = Duration::from_secs(2);
 /// The longest password checked; a longer one is wrong without a check.
 const MAX_PASSWORD: usize = 1024;
 
@@ -140,32 +136,6 @@ fn touch(admin: &Admin, id: &str) -> Result<Option<SessionRecord>, AdminError> {
     Ok(Some(record))
 }
 
-/// At most `ATTEMPTS` sign-in attempts per client address per minute.
-#[derive(Default)]
-pub struct LoginLimiter {
-    attempts: Mutex<HashMap<IpAddr, Vec<Instant>>>,
-}
-
-impl LoginLimiter {
-    /// Counts an attempt from `ip`; `false` when it is over the limit (and is not counted).
-    pub fn allow(&self, ip: Option<IpAddr>) -> bool {
-        let ip = ip.unwrap_or(IpAddr::from([0, 0, 0, 0]));
-        let mut map = self.attempts.lock().unwrap_or_else(|p| p.into_inner());
-        let now = Instant::now();
-        // why: bounded memory under a spray of addresses; old attempts limit nothing.
-        if map.len() > 10_000 {
-            map.retain(|_, times| times.iter().any(|t| now.duration_since(*t) < WINDOW));
-        }
-        let times = map.entry(ip).or_default();
-        times.retain(|t| now.duration_since(*t) < WINDOW);
-        if times.len() >= ATTEMPTS {
-            return false;
-        }
-        times.push(now);
-        true
-    }
-}
-
 // ---- pages ------------------------------------------------------------------------------
 
 #[derive(Template)]
@@ -225,10 +195,10 @@ pub async fn login(
     jar: &CookieJar<'_>,
     form: Form<LoginForm<'_>>,
 ) -> LoginReply {
-    if !admin.limiter.allow(addr.0) {
-        tracing::warn!(ip = %addr.text(), "admin login rate limit reached");
-        return LoginReply::Error(AdminError::TooManyAttempts { retry_after_secs: WINDOW.as_secs() });
-    }
+    let admitted = match admin.limiter.admit(addr.0, Instant::now()) {
+        Ok(admitted) => admitted,
+        Err(why) => return refuse(why, &addr),
+    };
     let stored = match admin.records.password() {
         Ok(s) => s,
         Err(e) => return LoginReply::Error(e.into()),
@@ -238,10 +208,7 @@ pub async fn login(
             let candidate = form.password.to_owned();
             match admin.verifier.verify(rec.hash, candidate, TURN_WAIT).await {
                 Some(ok) => ok,
-                None => {
-                    let retry_after_secs = TURN_WAIT.as_secs();
-                    return LoginReply::Error(AdminError::TooManyAttempts { retry_after_secs });
-                }
+                None => return refuse(Refusal::Busy, &addr),
             }
         }
         _ => false,
@@ -255,10 +222,17 @@ pub async fn login(
             login_page_for(frame.lang, frame.sandbox, next, Some(error)),
         ));
     }
+    admin.limiter.signed_in(admitted);
     match start_session(admin, &addr, jar) {
         Ok(()) => LoginReply::Redirect(Redirect::to(safe_next(Some(next)))),
         Err(e) => LoginReply::Error(e),
     }
+}
+
+/// A 429 for a sign-in refused before its password was checked.
+fn refuse(why: Refusal, addr: &ClientAddr) -> LoginReply {
+    tracing::warn!(ip = %addr.text(), ?why, "admin sign-in refused");
+    LoginReply::Error(AdminError::TooManyAttempts { retry_after_secs: why.retry_after_secs() })
 }
 
 fn start_session(admin: &Admin, addr: &ClientAddr, jar: &CookieJar<'_>) -> Result<(), AdminError> {
@@ -318,17 +292,6 @@ mod tests {
         assert_eq!(safe_next(Some("/admin/login")), "/admin");
         assert_eq!(safe_next(Some("/admin\r\nSet-Cookie: x")), "/admin");
         assert_eq!(safe_next(None), "/admin");
-    }
-
-    #[test]
-    fn the_sixth_attempt_in_a_minute_from_one_address_is_refused() {
-        let limiter = LoginLimiter::default();
-        let ip = Some(IpAddr::from([203, 0, 113, 9]));
-        for _ in 0..ATTEMPTS {
-            assert!(limiter.allow(ip));
-        }
-        assert!(!limiter.allow(ip));
-        assert!(limiter.allow(Some(IpAddr::from([203, 0, 113, 10]))), "another address is not limited");
     }
 
     #[test]

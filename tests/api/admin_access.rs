@@ -318,3 +318,31 @@ async fn a_hundred_concurrent_wrong_sign_ins_from_twenty_addresses_keep_the_serv
     println!("server memory: {} MiB idle, {} MiB at peak after 100 wrong sign-ins", idle / 1024, peak / 1024);
     assert!(peak < 100 * 1024, "the server peaked at {} MiB", peak / 1024);
 }
+
+#[tokio::test]
+async fn after_a_flood_of_wrong_sign_ins_the_merchant_signs_in_with_the_right_password() {
+    let server = serve_with_password().await;
+    flood_of_wrong_passwords(&server.url()).await;
+    // The flood turned the throttle on (one attempt a second for everyone): the merchant may
+    // be asked to wait a second, so a 429 is retried as its Retry-After says, within 15 s.
+    let browser = Buyer::new(&server.url());
+    let start = std::time::Instant::now();
+    let mut refused = 0;
+    loop {
+        let res = browser.post_form("/admin/login", &[("password", ADMIN_PASSWORD)]).await;
+        if res.status() != 429 {
+            assert_eq!(res.status(), 303, "signing in answers 303 (after {refused} refusal(s))");
+            break;
+        }
+        refused += 1;
+        let wait: u64 = res.headers()["retry-after"].to_str().unwrap().parse().unwrap();
+        assert!(wait <= 2, "the throttle asks for seconds, not a minute: {wait}");
+        assert!(start.elapsed() < Duration::from_secs(15), "still refused after {refused} tries");
+        tokio::time::sleep(Duration::from_secs(wait)).await;
+    }
+    assert!(refused <= 1, "at worst one retry after the flood: {refused}");
+    let merchant = Merchant { browser, csrf: String::new() };
+    let (status, home) = merchant.page("/admin").await;
+    assert_eq!(status, 200);
+    assert!(home.contains("login.failed"), "the failures are in the audit log");
+}
