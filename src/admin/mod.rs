@@ -56,6 +56,8 @@ pub struct Admin {
     /// The password checks: at most two at once, process-wide (a semaphore), in memory kept
     /// for the next.
     pub(crate) verifier: password::Verifier,
+    /// Refused sign-ins and throttled wrong passwords, for the summaries.
+    pub(crate) tally: throttle::Tally,
     /// Whether a request with `X-Forwarded-For` came from a peer that is not a trusted proxy
     /// (the doctor reports it: the H5 buyer IP would then be the proxy's).
     pub(crate) untrusted_forwarding: AtomicBool,
@@ -78,6 +80,7 @@ impl Admin {
             secure_cookie: config.public_url.as_ref().is_some_and(|u| u.scheme() == "https"),
             limiter: LoginLimiter::default(),
             verifier: password::Verifier::default(),
+            tally: throttle::Tally::default(),
             untrusted_forwarding: AtomicBool::new(false),
         }))
     }

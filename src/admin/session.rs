@@ -20,7 +20,7 @@ use rocket::response::Redirect;
 use rocket::{Request, Responder, State, catch, get, post};
 use subtle::ConstantTimeEq;
 
-use super::throttle::{Refusal, TURN_WAIT};
+use super::throttle::{Admitted, Refusal, TURN_WAIT};
 use super::{Admin, AdminError, Chrome, IDLE_TIMEOUT, Section, audit, client_ip, secs};
 use crate::config::Config;
 use crate::http::same_origin::SameOrigin;
@@ -197,7 +197,7 @@ pub async fn login(
 ) -> LoginReply {
     let admitted = match admin.limiter.admit(addr.0, Instant::now()) {
         Ok(admitted) => admitted,
-        Err(why) => return refuse(why, &addr),
+        Err(why) => return refuse(admin, why),
     };
     let stored = match admin.records.password() {
         Ok(s) => s,
@@ -208,14 +208,14 @@ pub async fn login(
             let candidate = form.password.to_owned();
             match admin.verifier.verify(rec.hash, candidate, TURN_WAIT).await {
                 Some(ok) => ok,
-                None => return refuse(Refusal::Busy, &addr),
+                None => return refuse(admin, Refusal::Busy),
             }
         }
         _ => false,
     };
     let next = form.next.unwrap_or("");
     if !ok {
-        let _ = audit::record(admin, "?", "login.failed", "", &addr.text());
+        audit_failure(admin, admitted, &addr);
         let error = frame.lang.words().login_wrong_password;
         return LoginReply::Page((
             Status::Unauthorized,
@@ -223,16 +223,52 @@ pub async fn login(
         ));
     }
     admin.limiter.signed_in(admitted);
+    audit_throttled_failures(admin, admin.tally.take_throttled_failures());
     match start_session(admin, &addr, jar) {
         Ok(()) => LoginReply::Redirect(Redirect::to(safe_next(Some(next)))),
         Err(e) => LoginReply::Error(e),
     }
 }
 
-/// A 429 for a sign-in refused before its password was checked.
-fn refuse(why: Refusal, addr: &ClientAddr) -> LoginReply {
-    tracing::warn!(ip = %addr.text(), ?why, "admin sign-in refused");
+/// A 429 for a sign-in refused before its password was checked; counted, and logged in
+/// summary at most once a minute (never one line per refusal: a flood would be unbounded log).
+fn refuse(admin: &Admin, why: Refusal) -> LoginReply {
+    if let Some(refused) = admin.tally.refused(why, Instant::now()) {
+        tracing::warn!(
+            "{} admin sign-in(s) refused since the last such summary (per-address: {}, global: {}, busy: {}); \
+             summarised at most once a minute",
+            refused.total(),
+            refused.per_address,
+            refused.global,
+            refused.busy
+        );
+    }
     LoginReply::Error(AdminError::TooManyAttempts { retry_after_secs: why.retry_after_secs() })
+}
+
+/// A wrong password in the audit log.
+///
+/// why: one entry per failure while the throttle is off, at most 30 a minute (the 31st
+/// failure in a minute turns it on), each with its address: the guesses a merchant wants to
+/// see. While it is on (one check a second), failures are counted and recorded as one entry a
+/// minute, and the rest of the count at the next sign-in. So a flood adds about one entry a
+/// minute after its first 30, not one per request: the disk stays bounded and the merchant's
+/// own entries are not pushed out of the log page's latest 500. A refused attempt (429) had
+/// no password checked and is not an audit event; it is in the summary log lines.
+fn audit_failure(admin: &Admin, admitted: Admitted, addr: &ClientAddr) {
+    if !admitted.throttled {
+        let _ = audit::record(admin, "?", "login.failed", "", &addr.text());
+    } else if let Some(n) = admin.tally.throttled_failure(Instant::now()) {
+        audit_throttled_failures(admin, n);
+    }
+}
+
+/// One audit entry for `n` wrong passwords tried while the throttle was on (none for 0).
+fn audit_throttled_failures(admin: &Admin, n: u64) {
+    if n > 0 {
+        let detail = format!("{n} wrong password(s) while sign-ins were throttled; not listed one by one");
+        let _ = audit::record(admin, "?", "login.failed", &detail, "(throttled)");
+    }
 }
 
 fn start_session(admin: &Admin, addr: &ClientAddr, jar: &CookieJar<'_>) -> Result<(), AdminError> {

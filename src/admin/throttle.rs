@@ -1,4 +1,4 @@
-//! Who may try the admin password, and when.
+//! Who may try the admin password, and when; and how refusals and failures are reported.
 //!
 //! - Per client address: at most [`PER_ADDRESS`] (5) attempts a minute.
 //! - Across all addresses: once [`GLOBAL_FAILURES`] (30) attempts let through in the last
@@ -6,6 +6,8 @@
 //!   ([`THROTTLED_GAP`]) for everyone, the others refused at once, until that minute holds
 //!   fewer than 30 again. So a flood spread over many addresses gets about one password
 //!   check a second, and the merchant with the right password gets in after a retry or two.
+//! - Refusals are counted and logged in summary, at most one line a minute ([`Tally`]); so
+//!   are wrong passwords tried while the throttle is on, for the audit log.
 //!
 //! How many password checks run at once, and in how much memory, is `password::Verifier`'s.
 //! Times here are the monotonic clock, not the shop's: a limit is about real seconds, and
@@ -164,6 +166,74 @@ fn address_key(ip: Option<IpAddr>) -> IpAddr {
     }
 }
 
+/// Sign-ins refused since the last summary, by reason.
+#[derive(Debug, Default, Clone, Copy, PartialEq, Eq)]
+pub struct Refused {
+    pub per_address: u64,
+    pub global: u64,
+    pub busy: u64,
+}
+
+impl Refused {
+    pub fn total(&self) -> u64 {
+        self.per_address + self.global + self.busy
+    }
+}
+
+/// Refused sign-ins, and wrong passwords tried while the throttle is on, counted and handed
+/// out for a summary at most once a minute (the first after a quiet minute at once).
+///
+/// why: under a flood, one log line or one audit entry per attempt is unbounded log and disk.
+#[derive(Default)]
+pub struct Tally {
+    state: Mutex<Counts>,
+}
+
+#[derive(Default)]
+struct Counts {
+    refused: Refused,
+    logged_at: Option<Instant>,
+    throttled_failures: u64,
+    audited_at: Option<Instant>,
+}
+
+/// Whether a summary last given at `last` may be given again at `now`; notes it if so.
+fn due(last: &mut Option<Instant>, now: Instant) -> bool {
+    if last.is_some_and(|t| now.duration_since(t) < WINDOW) {
+        return false;
+    }
+    *last = Some(now);
+    true
+}
+
+impl Tally {
+    /// Counts a refusal at `now`; the refusals to log now, with it, when no summary was
+    /// logged in the last minute.
+    pub fn refused(&self, why: Refusal, now: Instant) -> Option<Refused> {
+        let mut c = lock(&self.state);
+        match why {
+            Refusal::PerAddress => c.refused.per_address += 1,
+            Refusal::Global => c.refused.global += 1,
+            Refusal::Busy => c.refused.busy += 1,
+        }
+        due(&mut c.logged_at, now).then(|| std::mem::take(&mut c.refused))
+    }
+
+    /// Counts a wrong password tried while the throttle was on; how many of them to record
+    /// in the audit log now, when no summary was recorded in the last minute.
+    pub fn throttled_failure(&self, now: Instant) -> Option<u64> {
+        let mut c = lock(&self.state);
+        c.throttled_failures += 1;
+        due(&mut c.audited_at, now).then(|| std::mem::take(&mut c.throttled_failures))
+    }
+
+    /// The wrong passwords counted but not yet recorded (at a sign-in: the merchant is about
+    /// to look at the audit log).
+    pub fn take_throttled_failures(&self) -> u64 {
+        std::mem::take(&mut lock(&self.state).throttled_failures)
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -267,5 +337,34 @@ mod tests {
             assert!(limiter.admit(Some(v4.into()), now).is_ok());
         }
         assert_eq!(limiter.admit(Some(v4.to_ipv6_mapped().into()), now).err(), Some(Refusal::PerAddress));
+    }
+
+    #[test]
+    fn refusals_are_summarised_at_most_once_a_minute_the_first_at_once() {
+        let tally = Tally::default();
+        let start = Instant::now();
+        let first = tally.refused(Refusal::Global, start);
+        assert_eq!(first, Some(Refused { per_address: 0, global: 1, busy: 0 }), "the first at once");
+        for k in 0..100 {
+            let why = [Refusal::PerAddress, Refusal::Global, Refusal::Busy][k % 3];
+            assert_eq!(tally.refused(why, start + Duration::from_millis(k as u64 * 500)), None);
+        }
+        let next = tally.refused(Refusal::Busy, start + WINDOW).expect("a minute later");
+        assert_eq!(next, Refused { per_address: 34, global: 33, busy: 34 });
+        assert_eq!(next.total(), 101);
+    }
+
+    #[test]
+    fn throttled_failures_are_summarised_at_most_once_a_minute_and_taken_at_a_sign_in() {
+        let tally = Tally::default();
+        let start = Instant::now();
+        assert_eq!(tally.throttled_failure(start), Some(1));
+        for k in 1..60 {
+            assert_eq!(tally.throttled_failure(start + Duration::from_secs(k)), None);
+        }
+        assert_eq!(tally.throttled_failure(start + WINDOW), Some(60));
+        assert_eq!(tally.throttled_failure(start + WINDOW + THROTTLED_GAP), None);
+        assert_eq!(tally.take_throttled_failures(), 1);
+        assert_eq!(tally.take_throttled_failures(), 0);
     }
 }

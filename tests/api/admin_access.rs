@@ -267,9 +267,9 @@ async fn with_no_password_configured_one_is_generated_printed_once_and_set_passw
 
 // ---- a flood of wrong passwords ------------------------------------------------------------
 
-/// The built binary with the admin password configured.
-async fn serve_with_password() -> helpers::ChildServer {
-    helpers::spawn_binary("serve", &[("WXCHECKOUT_ADMIN__PASSWORD", ADMIN_PASSWORD)]).await
+/// The built binary with the admin password configured and its log kept.
+async fn serve_with_password() -> (helpers::ChildServer, helpers::ChildLog) {
+    helpers::spawn_binary_logged("serve", &[("WXCHECKOUT_ADMIN__PASSWORD", ADMIN_PASSWORD)]).await
 }
 
 /// 100 wrong sign-ins at once, 5 from each of 20 client addresses (127.0.0.2 … 127.0.0.21: on
@@ -308,7 +308,7 @@ fn memory_kib(pid: u32, field: &str) -> u64 {
 
 #[tokio::test]
 async fn a_hundred_concurrent_wrong_sign_ins_from_twenty_addresses_keep_the_server_under_100_mb() {
-    let server = serve_with_password().await;
+    let (server, _log) = serve_with_password().await;
     let idle = memory_kib(server.child.id(), "VmRSS");
     let statuses = flood_of_wrong_passwords(&server.url()).await;
     assert!(statuses.iter().all(|s| *s == 401 || *s == 429), "{statuses:?}");
@@ -321,7 +321,7 @@ async fn a_hundred_concurrent_wrong_sign_ins_from_twenty_addresses_keep_the_serv
 
 #[tokio::test]
 async fn after_a_flood_of_wrong_sign_ins_the_merchant_signs_in_with_the_right_password() {
-    let server = serve_with_password().await;
+    let (server, _log) = serve_with_password().await;
     flood_of_wrong_passwords(&server.url()).await;
     // The flood turned the throttle on (one attempt a second for everyone): the merchant may
     // be asked to wait a second, so a 429 is retried as its Retry-After says, within 15 s.
@@ -342,7 +342,33 @@ async fn after_a_flood_of_wrong_sign_ins_the_merchant_signs_in_with_the_right_pa
     }
     assert!(refused <= 1, "at worst one retry after the flood: {refused}");
     let merchant = Merchant { browser, csrf: String::new() };
-    let (status, home) = merchant.page("/admin").await;
+    let (status, log) = merchant.page("/admin/log").await;
     assert_eq!(status, 200);
-    assert!(home.contains("login.failed"), "the failures are in the audit log");
+    let failures = log.matches("<strong>login.failed</strong>").count();
+    assert!(
+        (1..=32).contains(&failures),
+        "the checked failures are in the audit log, about 30 one by one and the rest in summary, \
+         not one per attempt: {failures}"
+    );
+}
+
+#[tokio::test]
+async fn during_a_flood_some_sign_ins_are_refused_with_429_and_the_log_says_so_in_a_few_lines() {
+    let (server, log) = serve_with_password().await;
+    let statuses = flood_of_wrong_passwords(&server.url()).await;
+    let refused = statuses.iter().filter(|s| **s == 429).count();
+    let checked = statuses.iter().filter(|s| **s == 401).count();
+    println!("of 100 wrong sign-ins: {checked} checked (401), {refused} refused (429)");
+    assert!(refused > 0, "{statuses:?}");
+    assert!(checked <= 40, "about 30 checked before the throttle, then one a second: {checked}");
+    let about_refusals =
+        || -> Vec<String> { log.lines().into_iter().filter(|l| l.contains("sign-in(s) refused")).collect() };
+    helpers::until("the refusals in the server's log", || {
+        let found = !about_refusals().is_empty();
+        async move { found }
+    })
+    .await;
+    let lines = about_refusals();
+    assert!(lines.len() <= 2, "at most a summary a minute, not a line per refusal: {lines:?}");
+    assert!(lines[0].contains("global: 1"), "the first refusal is logged at once: {lines:?}");
 }

@@ -182,6 +182,29 @@ pub fn free_port() -> u16 {
 
 /// Starts `wxcheckout <command>` with `WXCHECKOUT_*` variables and waits for `/healthz`.
 pub async fn spawn_binary(command: &str, env: &[(&str, &str)]) -> ChildServer {
+    spawn_binary_with(command, env, None).await
+}
+
+/// The log lines of a [`ChildServer`] (its standard output, where tracing writes), kept as
+/// they come.
+#[derive(Clone, Default)]
+pub struct ChildLog(Arc<std::sync::Mutex<Vec<String>>>);
+
+impl ChildLog {
+    /// Every line logged so far.
+    pub fn lines(&self) -> Vec<String> {
+        self.0.lock().expect("log lines").clone()
+    }
+}
+
+/// [`spawn_binary`] with the child's log kept (at `warn`, as in [`spawn_binary`]).
+pub async fn spawn_binary_logged(command: &str, env: &[(&str, &str)]) -> (ChildServer, ChildLog) {
+    let log = ChildLog::default();
+    let server = spawn_binary_with(command, env, Some(&log)).await;
+    (server, log)
+}
+
+async fn spawn_binary_with(command: &str, env: &[(&str, &str)], log: Option<&ChildLog>) -> ChildServer {
     let data_dir = tempdir::TempDir::new();
     for _ in 0..5 {
         let port = free_port();
@@ -191,12 +214,21 @@ pub async fn spawn_binary(command: &str, env: &[(&str, &str)]) -> ChildServer {
             .arg(port.to_string())
             .env("WXCHECKOUT_DATA_DIR", data_dir.path())
             .env("RUST_LOG", "warn")
-            .stdout(Stdio::null())
+            .stdout(if log.is_some() { Stdio::piped() } else { Stdio::null() })
             .stderr(Stdio::inherit());
         for (k, v) in env {
             cmd.env(k, v);
         }
         let mut child = cmd.spawn().expect("binary starts");
+        if let (Some(log), Some(out)) = (log, child.stdout.take()) {
+            let lines = Arc::clone(&log.0);
+            std::thread::spawn(move || {
+                use std::io::BufRead;
+                for line in std::io::BufReader::new(out).lines().map_while(Result::ok) {
+                    lines.lock().expect("log lines").push(line);
+                }
+            });
+        }
         if wait_healthy(&format!("http://127.0.0.1:{port}")).await {
             return ChildServer { child, port, _data_dir: Some(data_dir) };
         }
