@@ -5,7 +5,8 @@
 //!   minute have not signed in, the throttle is on: one attempt a second
 //!   ([`THROTTLED_GAP`]) for everyone, the others refused at once, until that minute holds
 //!   fewer than 30 again. So a flood spread over many addresses gets about one password
-//!   check a second, and the merchant with the right password gets in after a retry or two.
+//!   check a second; the merchant with the right password gets in at once or after a retry
+//!   when it stops, and while it lasts competes for each second's attempt.
 //! - Refusals are counted and logged in summary, at most one line a minute ([`Tally`]); so
 //!   are wrong passwords tried while the throttle is on, for the audit log.
 //!
