@@ -17,8 +17,10 @@ pub enum AdminError {
     /// A write without this session's form token (or with another one).
     #[error("the form token is missing or wrong")]
     Csrf,
+    /// A sign-in refused before its password was checked; trying again can succeed after
+    /// `retry_after_secs` (a minute for an address's own limit, seconds for the throttle).
     #[error("too many sign-in attempts")]
-    TooManyAttempts,
+    TooManyAttempts { retry_after_secs: u64 },
     #[error("not found")]
     NotFound,
     #[error("password hashing: {0}")]
@@ -41,21 +43,24 @@ impl AdminError {
         match self {
             AdminError::Unauthorized => Status::Unauthorized,
             AdminError::Csrf => Status::Forbidden,
-            AdminError::TooManyAttempts => Status::TooManyRequests,
+            AdminError::TooManyAttempts { .. } => Status::TooManyRequests,
             AdminError::NotFound => Status::NotFound,
             AdminError::Password(_) | AdminError::Store(_) => Status::InternalServerError,
         }
     }
 
-    fn words(&self) -> (&'static str, &'static str) {
+    fn words(&self, lang: Lang) -> (&'static str, &'static str) {
         match self {
+            AdminError::TooManyAttempts { retry_after_secs } if *retry_after_secs < 60 => {
+                (lang.words().login_wait_title, lang.words().login_wait)
+            }
             AdminError::Unauthorized => ("需要登录 / Sign in required", "请先登录。Please sign in first."),
             AdminError::Csrf => (
                 "表单已失效 / Form expired",
                 "这个表单不是本次登录打开的，未做任何更改。请返回、刷新后重试。\
                  This form does not belong to this session; nothing was changed. Go back, reload and try again.",
             ),
-            AdminError::TooManyAttempts => {
+            AdminError::TooManyAttempts { .. } => {
                 ("尝试次数过多 / Too many attempts", "请一分钟后再试。Please wait a minute and try again.")
             }
             AdminError::NotFound => ("不存在 / Not found", "这里什么也没有。There is nothing here."),
@@ -74,13 +79,13 @@ impl<'r> Responder<'r, 'static> for AdminError {
             let route = crate::http::route_name(req);
             super::REQUEST_FAILED.note(route, || format!("{self}; path {}", req.uri()));
         }
-        let (title, detail) = self.words();
         let lang = Lang::from_accept_language(req.headers().get_one("Accept-Language").unwrap_or(""));
+        let (title, detail) = self.words(lang);
         let chrome = Chrome { lang, sandbox: false, exposed: false, csrf: None, section: Section::None };
         let page = ErrorPage { chrome, code: status.code, title, detail };
         let mut res = (status, Page(page)).respond_to(req)?;
-        if status == Status::TooManyRequests {
-            res.set_header(Header::new("Retry-After", "60"));
+        if let AdminError::TooManyAttempts { retry_after_secs } = self {
+            res.set_header(Header::new("Retry-After", retry_after_secs.to_string()));
         }
         Ok(res)
     }

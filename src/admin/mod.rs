@@ -1,5 +1,5 @@
 //! `admin`: the merchant's pages under `/admin` — sign-in (argon2 password, server-side
-//! sessions in a private cookie, CSRF token per session, login rate limit), the audit log,
+//! sessions in a private cookie, CSRF token per session, sign-in limits), the audit log,
 //! products with their images, settings and the doctor.
 //!
 //! Owns the admin's HTTP surface and its own records (through `store::admin`). It must not
@@ -22,6 +22,7 @@ mod reconciliation;
 mod refunds;
 mod session;
 mod settings;
+mod throttle;
 
 use std::net::IpAddr;
 use std::sync::Arc;
@@ -35,7 +36,8 @@ use crate::config::Config;
 use crate::store::admin::AdminRecords;
 
 pub use error::AdminError;
-pub use session::{AdminSession, LoginLimiter};
+pub use session::AdminSession;
+pub use throttle::LoginLimiter;
 
 /// Admin actions WeChat or the rules refused, and our own failures behind admin pages: logged
 /// in summary, by what failed. Only a signed-in merchant reaches them, but one script can send
@@ -57,7 +59,13 @@ pub struct Admin {
     pub(crate) checkout: Arc<Checkout>,
     /// Session cookies are `Secure` when the shop's public URL is https.
     pub(crate) secure_cookie: bool,
+    /// Who may try the password, and when: per address and across all of them.
     pub(crate) limiter: LoginLimiter,
+    /// The password checks: at most two at once, process-wide (a semaphore), in memory kept
+    /// for the next.
+    pub(crate) verifier: password::Verifier,
+    /// Refused sign-ins and throttled wrong passwords, for the summaries.
+    pub(crate) tally: throttle::Tally,
     /// Whether a request with `X-Forwarded-For` came from a peer that is not a trusted proxy
     /// (the doctor reports it: the H5 buyer IP would then be the proxy's).
     pub(crate) untrusted_forwarding: AtomicBool,
@@ -79,6 +87,8 @@ impl Admin {
             checkout,
             secure_cookie: config.public_url.as_ref().is_some_and(|u| u.scheme() == "https"),
             limiter: LoginLimiter::default(),
+            verifier: password::Verifier::default(),
+            tally: throttle::Tally::default(),
             untrusted_forwarding: AtomicBool::new(false),
         }))
     }

@@ -4,11 +4,19 @@
 //! configured (re-hashed whenever it changes; the configuration wins at every start), else
 //! the hash already in the data directory (from a first start or `wxcheckout admin
 //! set-password`), else one generated at the first start and printed to the log once.
+//!
+//! Also owns checking a sign-in's password against the hash with bounded memory
+//! ([`Verifier`]: at most [`AT_ONCE`] checks at a time, each in memory of its own).
 
-use argon2::Argon2;
+use std::sync::{Arc, Mutex};
+use std::time::Duration;
+
+use argon2::password_hash::PasswordHasher;
 use argon2::password_hash::phc::PasswordHash;
-use argon2::password_hash::{PasswordHasher, PasswordVerifier};
+use argon2::{Algorithm, Argon2, Block, Params, Version};
 use rand::RngExt;
+use subtle::ConstantTimeEq;
+use tokio::sync::Semaphore;
 
 use super::AdminError;
 use crate::clock::Clock;
@@ -31,9 +39,84 @@ pub fn hash(password: &str) -> Result<String, AdminError> {
         .map_err(|e| AdminError::Password(e.to_string()))
 }
 
-/// Whether `password` matches the PHC string `hash` (argon2 compares in constant time).
+/// Whether `password` matches the PHC string `hash` (compared in constant time). Allocates
+/// the hash's memory (19 MiB) for this one check: for the start and the command line; a
+/// sign-in goes through the [`Verifier`].
 pub fn verify(hash: &str, password: &str) -> bool {
-    PasswordHash::new(hash).is_ok_and(|h| Argon2::default().verify_password(password.as_bytes(), &h).is_ok())
+    verify_in(hash, password, &mut Vec::new())
+}
+
+/// [`verify`] in `memory`, grown to what the hash's parameters need and left that size.
+///
+/// What `argon2`'s own `verify_password` does, with the memory given rather than allocated:
+/// the algorithm, version and parameters come from the PHC string itself, so every stored
+/// hash verifies as before.
+fn verify_in(hash: &str, password: &str, memory: &mut Vec<Block>) -> bool {
+    let Ok(phc) = PasswordHash::new(hash) else { return false };
+    let Ok(algorithm) = Algorithm::try_from(phc.algorithm.as_str()) else { return false };
+    let version = match phc.version {
+        Some(v) => Version::try_from(v),
+        None => Ok(Version::default()),
+    };
+    let (Ok(version), Ok(params)) = (version, Params::try_from(&phc)) else { return false };
+    let (Some(salt), Some(expected)) = (&phc.salt, &phc.hash) else { return false };
+    let blocks = params.block_count();
+    if memory.len() < blocks {
+        memory.resize(blocks, Block::new());
+    }
+    let mut out = vec![0u8; expected.len()];
+    Argon2::new(algorithm, version, params)
+        .hash_password_into_with_memory(password.as_bytes(), salt, &mut out, &mut memory[..blocks])
+        .is_ok()
+        && bool::from(out.as_slice().ct_eq(expected.as_bytes()))
+}
+
+/// How many password checks may run at once, process-wide.
+pub const AT_ONCE: usize = 2;
+
+/// A sign-in's password check, bounded: at most [`AT_ONCE`] run at a time (a turn is waited
+/// for, briefly), each in a buffer of its own that is kept for the next check.
+///
+/// why: a check needs the hash's whole memory cost, 19 MiB with the default parameters. Run
+/// unbounded on the blocking pool, 100 wrong passwords at once took the server from 14 MiB to
+/// 1.9 GiB, and it stayed there. why kept buffers rather than argon2 allocating each time: a
+/// freed block that size stays with the allocator arena of the blocking thread that ran the
+/// check, so even two at a time, run by a different thread each time, would add up; two
+/// buffers are 38 MiB, whichever threads use them.
+pub struct Verifier {
+    turns: Arc<Semaphore>,
+    memory: Arc<Mutex<Vec<Vec<Block>>>>,
+}
+
+impl Default for Verifier {
+    fn default() -> Verifier {
+        Verifier { turns: Arc::new(Semaphore::new(AT_ONCE)), memory: Arc::default() }
+    }
+}
+
+impl Verifier {
+    /// Whether `password` matches `hash`, checked off the async workers once a turn comes;
+    /// `None` when none came within `wait`.
+    pub async fn verify(&self, hash: String, password: String, wait: Duration) -> Option<bool> {
+        let turn = tokio::time::timeout(wait, Arc::clone(&self.turns).acquire_owned()).await.ok()?.ok()?;
+        let memory = Arc::clone(&self.memory);
+        let check = tokio::task::spawn_blocking(move || {
+            // why the turn moves in here: it ends with the check, even when the request that
+            // asked is dropped meanwhile, so never more than AT_ONCE checks (and buffers).
+            let _turn = turn;
+            let mut buffer = memory.lock().unwrap_or_else(|p| p.into_inner()).pop().unwrap_or_default();
+            let ok = verify_in(&hash, &password, &mut buffer);
+            memory.lock().unwrap_or_else(|p| p.into_inner()).push(buffer);
+            ok
+        });
+        Some(check.await.unwrap_or(false))
+    }
+
+    /// The memory the checks hold between them, in bytes.
+    pub fn held_bytes(&self) -> usize {
+        let memory = self.memory.lock().unwrap_or_else(|p| p.into_inner());
+        memory.iter().map(|b| b.len() * Block::SIZE).sum()
+    }
 }
 
 /// 20 characters of a 56-letter alphabet: about 116 bits.
@@ -141,6 +224,52 @@ mod tests {
         assert!(!verify(&h, "correct horse batterY"));
         assert!(!verify("not a hash", "x"));
         assert_ne!(h, hash("correct horse battery").expect("hash"), "a fresh salt each time");
+    }
+
+    #[test]
+    fn hashes_of_other_parameters_and_variants_verify_as_argon2_itself_verifies_them() {
+        use argon2::password_hash::PasswordVerifier;
+        let mut memory = Vec::new();
+        for (algorithm, version, params) in [
+            (Algorithm::Argon2id, Version::V0x13, Params::default()),
+            (Algorithm::Argon2id, Version::V0x13, Params::new(64, 1, 1, None).expect("params")),
+            (Algorithm::Argon2i, Version::V0x10, Params::new(256, 3, 2, Some(16)).expect("params")),
+            (Algorithm::Argon2d, Version::V0x13, Params::new(128, 2, 1, Some(64)).expect("params")),
+        ] {
+            let h = Argon2::new(algorithm, version, params)
+                .hash_password(b"correct horse battery")
+                .expect("hash")
+                .to_string();
+            for (candidate, right) in [("correct horse battery", true), ("correct horse batterY", false)] {
+                let theirs = Argon2::default().verify_password(candidate.as_bytes(), h.as_str()).is_ok();
+                assert_eq!(theirs, right, "{h}");
+                assert_eq!(verify_in(&h, candidate, &mut memory), right, "{h}, one buffer for all");
+            }
+        }
+        assert_eq!(memory.len(), Params::DEFAULT_M_COST as usize, "grown once to the largest, kept");
+    }
+
+    #[tokio::test]
+    async fn sign_in_checks_share_at_most_two_buffers_and_give_up_when_no_turn_comes() {
+        let verifier = Arc::new(Verifier::default());
+        let h = hash("correct horse battery").expect("hash");
+        let mut checks = tokio::task::JoinSet::new();
+        for n in 0..6 {
+            let (verifier, h) = (Arc::clone(&verifier), h.clone());
+            let candidate = if n == 0 { "correct horse battery".to_owned() } else { format!("guess {n}") };
+            checks
+                .spawn(async move { (n == 0, verifier.verify(h, candidate, Duration::from_secs(60)).await) });
+        }
+        for (right, ok) in checks.join_all().await {
+            assert_eq!(ok, Some(right));
+        }
+        let one = Params::DEFAULT_M_COST as usize * Block::SIZE;
+        assert!(verifier.held_bytes() <= AT_ONCE * one, "{} bytes held", verifier.held_bytes());
+
+        let busy = Arc::clone(&verifier.turns).acquire_many_owned(AT_ONCE as u32).await.expect("turns");
+        let refused = verifier.verify(h, "x".into(), Duration::from_millis(50)).await;
+        assert_eq!(refused, None, "no turn within the wait");
+        drop(busy);
     }
 
     fn config_in(dir: &std::path::Path, password: Option<&str>) -> Config {

@@ -6,7 +6,7 @@
 
 use std::time::Duration;
 
-use crate::helpers::{self, ADMIN_PASSWORD, Merchant, tempdir, until_within};
+use crate::helpers::{self, ADMIN_PASSWORD, Merchant, until_within};
 
 /// What the shop logs by default (`main`'s filter).
 const DEFAULT_LOG: &str = "warn,wxcheckout=info,rocket=error";
@@ -45,12 +45,10 @@ async fn two_thousand_forged_notifications_write_a_handful_of_log_lines_and_the_
 {
     const N: usize = 2000;
     const CLIENTS: usize = 16;
-    let dir = tempdir::TempDir::new();
-    let log = dir.path().join("shop.log");
     let env = [("RUST_LOG", DEFAULT_LOG), ("WXCHECKOUT_ADMIN__PASSWORD", ADMIN_PASSWORD)];
-    let mut shop = helpers::spawn_binary_logging("serve", &env, &log).await;
+    let (mut shop, log) = helpers::spawn_binary_logged("serve", &env).await;
     let url = format!("{}/wxpay/notify", shop.url());
-    let logged_at_start = std::fs::read_to_string(&log).unwrap().lines().count();
+    let logged_at_start = log.lines().len();
 
     let http = reqwest::Client::new();
     let mut set = tokio::task::JoinSet::new();
@@ -75,7 +73,7 @@ async fn two_thousand_forged_notifications_write_a_handful_of_log_lines_and_the_
         "every forged notification is answered FAIL"
     );
 
-    let text = std::fs::read_to_string(&log).unwrap();
+    let text = log.lines().join("\n");
     let lines: Vec<&str> = text.lines().skip(logged_at_start).collect();
     assert!(lines.len() <= 3, "{N} rejections wrote {} lines:\n{}", lines.len(), lines.join("\n"));
     assert_eq!(
@@ -110,7 +108,7 @@ async fn two_thousand_forged_notifications_write_a_handful_of_log_lines_and_the_
         std::future::ready(exited.is_some())
     })
     .await;
-    let text = std::fs::read_to_string(&log).unwrap();
+    let text = log.lines().join("\n");
     let lines: Vec<&str> = text.lines().skip(logged_at_start).collect();
     assert!(
         text.contains(&format!("{N} payment notifications rejected in the last minute: bad signature")),

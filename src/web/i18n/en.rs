@@ -265,6 +265,8 @@ pub const EN: Words = Words {
 
     // Admin login.
     login_wrong_password: "That password is not right.",
+    login_wait_title: "Too many sign-in attempts",
+    login_wait: "There are too many sign-in attempts right now: wait a few seconds and sign in again.",
 
     // The buyer's pages.
     buyer_order_not_found_title: "Order not found",

@@ -386,6 +386,10 @@ pub struct Words {
     // Admin login.
     /// The password was wrong.
     pub login_wrong_password: &'static str,
+    /// Sign-ins are throttled, or every password check is busy (heading of the 429 page).
+    pub login_wait_title: &'static str,
+    /// Sign-ins are throttled or busy: try again in a few seconds.
+    pub login_wait: &'static str,
 
     // The buyer's pages: the error page (`web::error`) and the pay pages.
     /// The buyer's error page: no such order (heading).

@@ -233,6 +233,8 @@ pub const ZH: Words = Words {
 
     // Admin login.
     login_wrong_password: "密码不正确。",
+    login_wait_title: "登录尝试太多",
+    login_wait: "现在登录的尝试太多，请等几秒钟再登录。",
 
     // The buyer's pages.
     buyer_order_not_found_title: "订单不存在",

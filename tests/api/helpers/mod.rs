@@ -182,16 +182,29 @@ pub fn free_port() -> u16 {
 
 /// Starts `wxcheckout <command>` with `WXCHECKOUT_*` variables and waits for `/healthz`.
 pub async fn spawn_binary(command: &str, env: &[(&str, &str)]) -> ChildServer {
-    spawn_binary_to(command, env, None).await
+    spawn_binary_with(command, env, None).await
 }
 
-/// [`spawn_binary`] with all the process writes (its log goes to standard output; standard
-/// error too) in the file `log`, for a test that reads its log.
-pub async fn spawn_binary_logging(command: &str, env: &[(&str, &str)], log: &std::path::Path) -> ChildServer {
-    spawn_binary_to(command, env, Some(log)).await
+/// The log lines of a [`ChildServer`] (its standard output, where tracing writes), kept as
+/// they come.
+#[derive(Clone, Default)]
+pub struct ChildLog(Arc<std::sync::Mutex<Vec<String>>>);
+
+impl ChildLog {
+    /// Every line logged so far.
+    pub fn lines(&self) -> Vec<String> {
+        self.0.lock().expect("log lines").clone()
+    }
 }
 
-async fn spawn_binary_to(command: &str, env: &[(&str, &str)], log: Option<&std::path::Path>) -> ChildServer {
+/// [`spawn_binary`] with the child's log kept (at `warn`, as in [`spawn_binary`]).
+pub async fn spawn_binary_logged(command: &str, env: &[(&str, &str)]) -> (ChildServer, ChildLog) {
+    let log = ChildLog::default();
+    let server = spawn_binary_with(command, env, Some(&log)).await;
+    (server, log)
+}
+
+async fn spawn_binary_with(command: &str, env: &[(&str, &str)], log: Option<&ChildLog>) -> ChildServer {
     let data_dir = tempdir::TempDir::new();
     for _ in 0..5 {
         let port = free_port();
@@ -201,16 +214,21 @@ async fn spawn_binary_to(command: &str, env: &[(&str, &str)], log: Option<&std::
             .arg(port.to_string())
             .env("WXCHECKOUT_DATA_DIR", data_dir.path())
             .env("RUST_LOG", "warn")
-            .stdout(Stdio::null())
+            .stdout(if log.is_some() { Stdio::piped() } else { Stdio::null() })
             .stderr(Stdio::inherit());
-        if let Some(log) = log {
-            let file = std::fs::File::create(log).expect("log file");
-            cmd.stdout(file.try_clone().expect("log file")).stderr(file);
-        }
         for (k, v) in env {
             cmd.env(k, v);
         }
         let mut child = cmd.spawn().expect("binary starts");
+        if let (Some(log), Some(out)) = (log, child.stdout.take()) {
+            let lines = Arc::clone(&log.0);
+            std::thread::spawn(move || {
+                use std::io::BufRead;
+                for line in std::io::BufReader::new(out).lines().map_while(Result::ok) {
+                    lines.lock().expect("log lines").push(line);
+                }
+            });
+        }
         if wait_healthy(&format!("http://127.0.0.1:{port}")).await {
             return ChildServer { child, port, _data_dir: Some(data_dir) };
         }
