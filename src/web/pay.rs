@@ -112,10 +112,10 @@ async fn pay(
     ip: ClientIp,
     jar: &CookieJar<'_>,
 ) -> Result<PayAnswer, BuyerError> {
-    let order = order_for(checkout, token.as_ref())?;
-    if order.status != OrderStatus::Pending {
-        return Ok(to_order_page(&order));
-    }
+    let order = match pending_order(checkout, token.as_ref())? {
+        Ok(order) => order,
+        Err(to_its_page) => return Ok(to_its_page),
+    };
     let ctx = PayContext { checkout, frame, base, ip };
     match channel.0 {
         Channel::OpenInWechat => Ok(pages::open_in_wechat(&ctx, &order)),
@@ -125,6 +125,16 @@ async fn pay(
         },
         other => start(&ctx, &order, other, None).await,
     }
+}
+
+/// The order a pay route works on while it is pending; once paid or closed, the answer that
+/// sends the buyer to its page instead.
+pub(super) fn pending_order(
+    checkout: &Checkout,
+    token: Option<&BuyerToken>,
+) -> Result<Result<Order, PayAnswer>, BuyerError> {
+    let order = order_for(checkout, token)?;
+    Ok(if order.status == OrderStatus::Pending { Ok(order) } else { Err(to_order_page(&order)) })
 }
 
 /// The order a buyer token names (none, or a segment that is not a token: not found).

@@ -11,10 +11,10 @@ use rocket::http::{Cookie, CookieJar, SameSite};
 use rocket::response::Redirect;
 use rocket::{State, get};
 
-use super::{BuyerBase, PayAnswer, PayContext, order_for, to_order_page};
+use super::{BuyerBase, PayAnswer, PayContext, pending_order};
 use crate::checkout::Checkout;
 use crate::checkout::pay::{WechatProblem, wechat_problem};
-use crate::domain::{BuyerToken, Order, OrderStatus};
+use crate::domain::{BuyerToken, Order};
 use crate::http::client_ip::ClientIp;
 use crate::web::{BuyerError, Frame};
 use crate::wxpay::oauth::OAuthErrorKind;
@@ -120,10 +120,10 @@ pub async fn oauth_return(
     ip: ClientIp,
     jar: &CookieJar<'_>,
 ) -> Result<PayAnswer, BuyerError> {
-    let order = order_for(checkout, token.as_ref())?;
-    if order.status != OrderStatus::Pending {
-        return Ok(to_order_page(&order));
-    }
+    let order = match pending_order(checkout, token.as_ref())? {
+        Ok(order) => order,
+        Err(to_its_page) => return Ok(to_its_page),
+    };
     let ctx = PayContext { checkout, frame, base, ip };
     let appid = &checkout.settings().appid;
     let pending = pending_state(jar).filter(|(s, t, _)| Some(s.as_str()) == state && *t == order.token);
