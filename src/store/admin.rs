@@ -147,6 +147,20 @@ impl AdminRecords {
         Ok(removed)
     }
 
+    /// Deletes every session but `keep` (the merchant's own, after changing the password on
+    /// the admin page: the others were opened with the old one). Returns how many.
+    pub fn prune_sessions_except(&self, keep: &str) -> Result<usize, StoreError> {
+        let mut removed = 0;
+        for entry in self.sessions.iter() {
+            let (k, _) = entry?;
+            if k.as_ref() != keep.as_bytes() {
+                self.sessions.remove(k)?;
+                removed += 1;
+            }
+        }
+        Ok(removed)
+    }
+
     // ---- audit log --------------------------------------------------------------------
 
     pub fn append_audit(&self, entry: &AuditEntry) -> Result<(), StoreError> {
@@ -299,6 +313,20 @@ mod tests {
         assert_eq!(s.prune_sessions(50).expect("prune"), 2, "the idle one and the one that does not decode");
         assert!(s.session("old").expect("get").is_none());
         assert!(s.session("new").expect("get").is_some());
+        drop(s);
+        let _ = std::fs::remove_dir_all(dir);
+    }
+
+    #[test]
+    fn a_password_changed_on_the_admin_page_keeps_only_the_session_that_changed_it() {
+        let (s, dir) = store();
+        let rec = SessionRecord { csrf: "t".into(), created_at: 0, last_seen_at: 100, ip: "ip".into() };
+        for id in ["mine", "phone", "laptop"] {
+            s.put_session(id, &rec).expect("put");
+        }
+        assert_eq!(s.prune_sessions_except("mine").expect("prune"), 2);
+        assert!(s.session("mine").expect("get").is_some());
+        assert!(s.session("phone").expect("get").is_none() && s.session("laptop").expect("get").is_none());
         drop(s);
         let _ = std::fs::remove_dir_all(dir);
     }
