@@ -2,10 +2,11 @@
 //!
 //! Where it comes from, in order: `[admin] password` / `WXCHECKOUT_ADMIN__PASSWORD` when
 //! configured (re-hashed whenever it changes; the configuration wins at every start), else
-//! the hash already in the data directory (from a first start or `wxcheckout admin
-//! set-password`), else one generated at the first start and printed to the log once.
+//! the hash already in the data directory (from a first start, `wxcheckout admin
+//! set-password` or the admin page `/admin/password`), else one generated at the first start
+//! and printed to the log once.
 //!
-//! Also owns checking a sign-in's password against the hash with bounded memory
+//! Also owns the rules a new password follows ([`check_new`]), and checking a sign-in's password against the hash with bounded memory
 //! ([`Verifier`]: at most [`AT_ONCE`] checks at a time, each in memory of its own).
 
 use std::sync::{Arc, Mutex};
@@ -24,8 +25,11 @@ use crate::config::Config;
 use crate::store::Store;
 use crate::store::admin::{AdminRecords, AuditEntry, PasswordRecord};
 
-/// Shortest password `set-password` accepts.
+/// Shortest password `set-password` and the admin page accept, in characters.
 pub const MIN_LEN: usize = 12;
+/// Longest password, in bytes: a sign-in with a longer one is wrong without a check, so the
+/// admin page sets none longer (it could never sign in).
+pub const MAX_LEN: usize = 1024;
 
 /// why: no 0/O, 1/l/I, so a password read off a log on a phone is typed right the first time.
 const ALPHABET: &[u8] = b"abcdefghijkmnpqrstuvwxyzABCDEFGHJKLMNPQRSTUVWXYZ23456789";
@@ -116,6 +120,31 @@ impl Verifier {
     pub fn held_bytes(&self) -> usize {
         let memory = self.memory.lock().unwrap_or_else(|p| p.into_inner());
         memory.iter().map(|b| b.len() * Block::SIZE).sum()
+    }
+}
+
+/// Why a new password typed on the admin page is refused.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum NewPasswordProblem {
+    /// The two new ones differ.
+    Mismatch,
+    /// Fewer than [`MIN_LEN`] characters.
+    TooShort,
+    /// More than [`MAX_LEN`] bytes.
+    TooLong,
+}
+
+/// The rules for a new password typed twice. (That it differs from the current one is checked
+/// once the current one is verified.)
+pub fn check_new(new: &str, again: &str) -> Result<(), NewPasswordProblem> {
+    if new != again {
+        Err(NewPasswordProblem::Mismatch)
+    } else if new.chars().count() < MIN_LEN {
+        Err(NewPasswordProblem::TooShort)
+    } else if new.len() > MAX_LEN {
+        Err(NewPasswordProblem::TooLong)
+    } else {
+        Ok(())
     }
 }
 
@@ -303,6 +332,20 @@ mod tests {
         );
         drop((records, store));
         let _ = std::fs::remove_dir_all(dir);
+    }
+
+    #[test]
+    fn a_new_password_is_typed_twice_alike_is_long_enough_and_fits_a_sign_in() {
+        assert_eq!(check_new("a-new-password-42", "a-new-password-42"), Ok(()));
+        assert_eq!(check_new("a-new-password-42", "a-new-password-43"), Err(NewPasswordProblem::Mismatch));
+        assert_eq!(check_new("elevenchars", "elevenchars"), Err(NewPasswordProblem::TooShort));
+        let twelve = "十二个汉字十二个汉字十二";
+        assert_eq!(check_new(twelve, twelve), Ok(()), "characters, not bytes, count towards the minimum");
+        let longest = "x".repeat(MAX_LEN);
+        assert_eq!(check_new(&longest, &longest), Ok(()));
+        // why bytes: 400 Chinese characters are 1200 bytes, and a sign-in refuses more than 1024.
+        let wide = "密".repeat(400);
+        assert_eq!(check_new(&wide, &wide), Err(NewPasswordProblem::TooLong));
     }
 
     #[test]

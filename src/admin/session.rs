@@ -1,6 +1,6 @@
 //! Signing in and out: the session guard, the CSRF check, the sign-in itself (through the
-//! limits of `throttle` and the bounded password check of `password::Verifier`) and the 401
-//! catcher.
+//! limits of `throttle` and the bounded password check of `password::Verifier`; the password
+//! page checks the current password the same way, [`check_password`]) and the 401 catcher.
 //!
 //! why server-side sessions: the private cookie carries only a random id; the record (with
 //! its CSRF token and last use) lives in the store, so logging out, a new password or 30 idle
@@ -21,15 +21,13 @@ use rocket::{Request, Responder, State, catch, get, post};
 use subtle::ConstantTimeEq;
 
 use super::throttle::{Admitted, Refusal, TURN_WAIT};
-use super::{Admin, AdminError, Chrome, IDLE_TIMEOUT, Section, audit, client_ip, secs};
+use super::{Admin, AdminError, Chrome, IDLE_TIMEOUT, Section, audit, client_ip, password, secs};
 use crate::config::Config;
 use crate::http::same_origin::SameOrigin;
 use crate::store::admin::SessionRecord;
 use crate::web::{Frame, Lang, Page};
 
 const COOKIE: &str = "wxcheckout_admin";
-/// The longest password checked; a longer one is wrong without a check.
-const MAX_PASSWORD: usize = 1024;
 
 fn random_token() -> String {
     let mut bytes = [0u8; 32];
@@ -195,44 +193,59 @@ pub async fn login(
     jar: &CookieJar<'_>,
     form: Form<LoginForm<'_>>,
 ) -> LoginReply {
-    let admitted = match admin.limiter.admit(addr.0, Instant::now()) {
-        Ok(admitted) => admitted,
-        Err(why) => return refuse(admin, why),
-    };
-    let stored = match admin.records.password() {
-        Ok(s) => s,
-        Err(e) => return LoginReply::Error(e.into()),
-    };
-    let ok = match stored {
-        Some(rec) if form.password.len() <= MAX_PASSWORD => {
-            let candidate = form.password.to_owned();
-            match admin.verifier.verify(rec.hash, candidate, TURN_WAIT).await {
-                Some(ok) => ok,
-                None => return refuse(admin, Refusal::Busy),
-            }
-        }
-        _ => false,
+    let ok = match check_password(admin, &addr, form.password, "?", "login.failed").await {
+        Ok(ok) => ok,
+        Err(e) => return LoginReply::Error(e),
     };
     let next = form.next.unwrap_or("");
     if !ok {
-        audit_failure(admin, admitted, &addr);
         let error = frame.lang.words().login_wrong_password;
         return LoginReply::Page((
             Status::Unauthorized,
             login_page_for(frame.lang, frame.sandbox, next, Some(error)),
         ));
     }
-    admin.limiter.signed_in(admitted);
-    audit_throttled_failures(admin, admin.tally.take_throttled_failures());
     match start_session(admin, &addr, jar) {
         Ok(()) => LoginReply::Redirect(Redirect::to(safe_next(Some(next)))),
         Err(e) => LoginReply::Error(e),
     }
 }
 
-/// A 429 for a sign-in refused before its password was checked; counted, and logged in
+/// Whether `candidate` is the admin password, checked as a sign-in is: let through by the
+/// limiter, at most `password::MAX_LEN` long, by the bounded verifier. A wrong one counts as a
+/// failed sign-in (the throttle, the audit log as `failed_action` by `who`); an attempt not let
+/// through, or with no turn at the check, is a 429 ([`AdminError::TooManyAttempts`]).
+///
+/// why shared: the password page asks for the current password too; through anything else it
+/// would be a way to guess the password faster than the login page allows.
+pub(super) async fn check_password(
+    admin: &Admin,
+    addr: &ClientAddr,
+    candidate: &str,
+    who: &str,
+    failed_action: &str,
+) -> Result<bool, AdminError> {
+    let admitted = admin.limiter.admit(addr.0, Instant::now()).map_err(|why| refuse(admin, why))?;
+    let ok = match admin.records.password()? {
+        Some(rec) if candidate.len() <= password::MAX_LEN => admin
+            .verifier
+            .verify(rec.hash, candidate.to_owned(), TURN_WAIT)
+            .await
+            .ok_or_else(|| refuse(admin, Refusal::Busy))?,
+        _ => false,
+    };
+    if ok {
+        admin.limiter.signed_in(admitted);
+        audit_throttled_failures(admin, admin.tally.take_throttled_failures());
+    } else {
+        audit_failure(admin, admitted, addr, who, failed_action);
+    }
+    Ok(ok)
+}
+
+/// A 429 for an attempt refused before its password was checked; counted, and logged in
 /// summary at most once a minute (never one line per refusal: a flood would be unbounded log).
-fn refuse(admin: &Admin, why: Refusal) -> LoginReply {
+fn refuse(admin: &Admin, why: Refusal) -> AdminError {
     if let Some(refused) = admin.tally.refused(why, Instant::now()) {
         tracing::warn!(
             "{} admin sign-in(s) refused since the last such summary (per-address: {}, global: {}, busy: {}); \
@@ -243,7 +256,7 @@ fn refuse(admin: &Admin, why: Refusal) -> LoginReply {
             refused.busy
         );
     }
-    LoginReply::Error(AdminError::TooManyAttempts { retry_after_secs: why.retry_after_secs() })
+    AdminError::TooManyAttempts { retry_after_secs: why.retry_after_secs() }
 }
 
 /// A wrong password in the audit log.
@@ -255,9 +268,9 @@ fn refuse(admin: &Admin, why: Refusal) -> LoginReply {
 /// minute after its first 30, not one per request: the disk stays bounded and the merchant's
 /// own entries are not pushed out of the log page's latest 500. A refused attempt (429) had
 /// no password checked and is not an audit event; it is in the summary log lines.
-fn audit_failure(admin: &Admin, admitted: Admitted, addr: &ClientAddr) {
+fn audit_failure(admin: &Admin, admitted: Admitted, addr: &ClientAddr, who: &str, action: &str) {
     if !admitted.throttled {
-        let _ = audit::record(admin, "?", "login.failed", "", &addr.text());
+        let _ = audit::record(admin, who, action, "", &addr.text());
     } else if let Some(n) = admin.tally.throttled_failure(Instant::now()) {
         audit_throttled_failures(admin, n);
     }
