@@ -340,6 +340,7 @@ GET /admin/login?<next>
 GET /admin/orders.csv?<filter..>
 GET /admin/orders/<no>?<flash>&<ok>
 GET /admin/orders?<filter..>
+GET /admin/password?<changed>
 GET /admin/products
 GET /admin/products/<slug>/edit
 GET /admin/products/new
@@ -376,6 +377,7 @@ POST /admin/orders/<no>/refund
 POST /admin/orders/<no>/refunds/<out_refund_no>/retry
 POST /admin/orders/<no>/refunds/settle
 POST /admin/orders/<no>/sync
+POST /admin/password
 POST /admin/products
 POST /admin/products/<slug>/archive
 POST /admin/products/<slug>/down

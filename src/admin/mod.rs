@@ -1,6 +1,6 @@
 //! `admin`: the merchant's pages under `/admin` — sign-in (argon2 password, server-side
 //! sessions in a private cookie, CSRF token per session, sign-in limits), the audit log,
-//! products with their images, settings and the doctor.
+//! products with their images, settings (and the password page) and the doctor.
 //!
 //! Owns the admin's HTTP surface and its own records (through `store::admin`). It must not
 //! decide order state (that is `checkout`'s) nor name sled. Every write handler checks the
@@ -16,6 +16,7 @@ mod order_detail;
 mod orders;
 mod orders_csv;
 pub mod password;
+mod password_page;
 mod product_form;
 mod products;
 mod reconciliation;
@@ -119,6 +120,8 @@ pub fn routes() -> Vec<rocket::Route> {
         orders::list,
         orders_csv::export,
         settings::page,
+        password_page::page,
+        password_page::change,
         doctor::page,
         doctor::run,
     ];

@@ -1,5 +1,6 @@
 //! `/admin/settings`: the configuration in effect, secrets masked (never the admin password),
-//! and the addresses the merchant registers in WeChat's platforms, with copy buttons.
+//! and the addresses the merchant registers in WeChat's platforms, with copy buttons. The
+//! password is changed on its own page (`password_page`), linked from here.
 
 use std::sync::Arc;
 

@@ -377,3 +377,147 @@ async fn during_a_flood_some_sign_ins_are_refused_with_429_and_the_log_says_so_i
     assert!(lines.len() <= 2, "at most a summary a minute, not a line per refusal: {lines:?}");
     assert!(lines[0].contains("global: 1"), "the first refusal is logged at once: {lines:?}");
 }
+
+// ---- changing the password on the admin page ------------------------------------------------
+
+const NEW_PASSWORD: &str = "a-new-password-42";
+
+/// A shop with no password configured and [`ADMIN_PASSWORD`] stored, as `set-password`
+/// leaves it.
+async fn shop_with_stored_password() -> TestServer {
+    let (config, data_dir) = helpers::test_config(|c| c.admin_password = None);
+    wxcheckout::admin::password::set_offline(&config, ADMIN_PASSWORD).await.expect("test setup");
+    TestServer::start(wxcheckout::app::shop(config).expect("shop builds"), data_dir).await
+}
+
+/// The password form with `current`, `new` and `again`, and this session's token.
+async fn change_password(merchant: &Merchant, current: &str, new: &str, again: &str) -> reqwest::Response {
+    merchant.post("/admin/password", &[("current", current), ("new", new), ("again", again)]).await
+}
+
+/// Whether `password` signs in (one attempt of the five an address has a minute).
+async fn signs_in(url: &str, password: &str) -> bool {
+    let res = Buyer::new(url).post_form("/admin/login", &[("password", password)]).await;
+    assert!(matches!(res.status().as_u16(), 303 | 401), "{}", res.status());
+    res.status() == 303
+}
+
+#[tokio::test]
+async fn the_merchant_changes_the_password_on_the_admin_page_and_then_only_the_new_one_signs_in() {
+    let server = shop_with_stored_password().await;
+    let merchant = Merchant::login(&server.url(), ADMIN_PASSWORD).await;
+    let phone = Merchant::login(&server.url(), ADMIN_PASSWORD).await;
+    let (status, form) = merchant.page("/admin/password").await;
+    assert_eq!(status, 200);
+    assert!(form.contains("name=\"current\"") && form.contains("name=\"again\""), "{form}");
+    let (_, settings) = merchant.page("/admin/settings").await;
+    assert!(settings.contains("href=\"/admin/password\""), "the Settings page links to it");
+
+    let res = change_password(&merchant, ADMIN_PASSWORD, NEW_PASSWORD, NEW_PASSWORD).await;
+    assert_eq!(res.status(), 303);
+    assert_eq!(res.headers()["location"], "/admin/password?changed=1");
+    let (status, done) = merchant.page("/admin/password?changed=1").await;
+    assert_eq!(status, 200, "the session that changed it continues");
+    assert!(done.contains("notice ok"), "{done}");
+    let (status, _) = phone.page("/admin").await;
+    assert_eq!(status, 401, "every other session is ended");
+    let (_, home) = merchant.page("/admin").await;
+    assert!(home.contains("password.change"), "the change is in the audit log");
+    assert!(!home.contains(NEW_PASSWORD) && !home.contains(ADMIN_PASSWORD), "never the password");
+
+    assert!(!signs_in(&server.url(), ADMIN_PASSWORD).await, "the old password no longer signs in");
+    assert!(signs_in(&server.url(), NEW_PASSWORD).await, "the new one does");
+}
+
+#[tokio::test]
+async fn a_wrong_current_password_a_mismatch_a_short_one_or_the_same_one_again_gets_422_and_changes_nothing()
+{
+    let server = shop_with_stored_password().await;
+    let merchant = Merchant::login(&server.url(), ADMIN_PASSWORD).await;
+    let tries = [
+        ("wrong-current-password", NEW_PASSWORD, NEW_PASSWORD, "current password is not right"),
+        (ADMIN_PASSWORD, NEW_PASSWORD, "a-new-password-43", "not the same"),
+        (ADMIN_PASSWORD, "short-1", "short-1", "at least 12 characters"),
+        (ADMIN_PASSWORD, ADMIN_PASSWORD, ADMIN_PASSWORD, "is the current one"),
+    ];
+    for (current, new, again, why) in tries {
+        let res = merchant
+            .browser
+            .send(
+                merchant
+                    .browser
+                    .request(reqwest::Method::POST, "/admin/password")
+                    .header("Accept-Language", "en")
+                    .form(&[
+                        ("csrf", merchant.csrf.as_str()),
+                        ("current", current),
+                        ("new", new),
+                        ("again", again),
+                    ]),
+            )
+            .await;
+        assert_eq!(res.status(), 422, "{why}");
+        let html = res.text().await.unwrap();
+        assert!(html.contains(why) && html.contains("still works"), "{why}: {html}");
+        assert!(html.contains("name=\"current\""), "the form again");
+        assert!(!html.contains(current) && !html.contains(new), "no password is sent back");
+    }
+    let (status, _) = merchant.page("/admin").await;
+    assert_eq!(status, 200, "the session continues");
+    assert!(signs_in(&server.url(), ADMIN_PASSWORD).await, "the old password still signs in");
+    assert!(!signs_in(&server.url(), NEW_PASSWORD).await, "the would-be new one does not");
+}
+
+#[tokio::test]
+async fn wrong_current_passwords_count_as_failed_sign_ins_so_the_form_guesses_no_faster_than_the_login_page()
+{
+    let server = shop_with_stored_password().await;
+    let merchant = Merchant::login(&server.url(), ADMIN_PASSWORD).await;
+    for n in 0..4 {
+        let guess = format!("guess-number-{n}");
+        let res = change_password(&merchant, &guess, NEW_PASSWORD, NEW_PASSWORD).await;
+        assert_eq!(res.status(), 422);
+    }
+    let res = change_password(&merchant, ADMIN_PASSWORD, NEW_PASSWORD, NEW_PASSWORD).await;
+    assert_eq!(res.status(), 429, "the sixth attempt in a minute, even with the right password");
+    let res = Buyer::new(&server.url()).post_form("/admin/login", &[("password", ADMIN_PASSWORD)]).await;
+    assert_eq!(res.status(), 429, "the sign-in shares the limit");
+    let (_, home) = merchant.page("/admin").await;
+    assert!(home.contains("password.change.failed"), "wrong ones are audited");
+    assert!(!home.contains("changed on the admin page"), "nothing changed");
+}
+
+#[tokio::test]
+async fn a_password_change_without_the_session_form_token_changes_nothing() {
+    let server = shop_with_stored_password().await;
+    let merchant = Merchant::login(&server.url(), ADMIN_PASSWORD).await;
+    let other = Merchant::login(&server.url(), ADMIN_PASSWORD).await;
+    let fields = [("current", ADMIN_PASSWORD), ("new", NEW_PASSWORD), ("again", NEW_PASSWORD)];
+    let bare = merchant.browser.post_form("/admin/password", &fields).await;
+    assert_eq!(bare.status(), 403, "without a token");
+    let mut foreign = vec![("csrf", other.csrf.as_str())];
+    foreign.extend_from_slice(&fields);
+    assert_eq!(
+        merchant.browser.post_form("/admin/password", &foreign).await.status(),
+        403,
+        "another's token"
+    );
+    let (status, _) = other.page("/admin").await;
+    assert_eq!(status, 200, "no session was ended");
+    assert!(signs_in(&server.url(), ADMIN_PASSWORD).await, "the old password still signs in");
+}
+
+#[tokio::test]
+async fn with_a_configured_password_the_page_explains_why_it_cannot_change_it_and_refuses_the_form() {
+    let server = shop().await;
+    let merchant = Merchant::login(&server.url(), ADMIN_PASSWORD).await;
+    let (status, page) = merchant.page("/admin/password").await;
+    assert_eq!(status, 200);
+    assert!(page.contains("WXCHECKOUT_ADMIN__PASSWORD"), "the reason: {page}");
+    assert!(!page.contains("name=\"current\""), "no form");
+    let res = change_password(&merchant, ADMIN_PASSWORD, NEW_PASSWORD, NEW_PASSWORD).await;
+    assert_eq!(res.status(), 422);
+    assert!(res.text().await.unwrap().contains("WXCHECKOUT_ADMIN__PASSWORD"));
+    assert!(signs_in(&server.url(), ADMIN_PASSWORD).await, "the configured password still signs in");
+    assert!(!signs_in(&server.url(), NEW_PASSWORD).await, "the new one was not stored");
+}

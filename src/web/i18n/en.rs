@@ -268,6 +268,19 @@ pub const EN: Words = Words {
     login_wait_title: "Too many sign-in attempts",
     login_wait: "There are too many sign-in attempts right now: wait a few seconds and sign in again.",
 
+    // Admin password page.
+    password_configured: "The admin password is set in the configuration ([admin] password or \
+                          WXCHECKOUT_ADMIN__PASSWORD), which wins at every start: a change made here \
+                          would be undone. Change it there and restart, or remove it to change the \
+                          password here.",
+    password_wrong_current: "The current password is not right.",
+    password_mismatch: "The two new passwords are not the same.",
+    password_too_short: |n| format!("The new password must be at least {n} characters."),
+    password_too_long: |n| format!("The new password must be at most {n} bytes."),
+    password_unchanged: "The new password is the current one: choose another.",
+    password_not_changed: "The password was not changed; the current one still works.",
+    password_changed: "The password was changed. Every other signed-in browser was signed out.",
+
     // The buyer's pages.
     buyer_order_not_found_title: "Order not found",
     buyer_order_not_found: "There is no such order.",

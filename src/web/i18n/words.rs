@@ -391,6 +391,25 @@ pub struct Words {
     /// Sign-ins are throttled or busy: try again in a few seconds.
     pub login_wait: &'static str,
 
+    // Admin password page (`/admin/password`).
+    /// A password is configured (`[admin] password` or the environment) and wins at every
+    /// start, so the page changes nothing: where to change it instead.
+    pub password_configured: &'static str,
+    /// The current password typed is wrong.
+    pub password_wrong_current: &'static str,
+    /// The new password and its repetition differ.
+    pub password_mismatch: &'static str,
+    /// The new password is shorter than its minimum (characters).
+    pub password_too_short: fn(usize) -> String,
+    /// The new password is longer than its maximum (bytes).
+    pub password_too_long: fn(usize) -> String,
+    /// The new password is the current one.
+    pub password_unchanged: &'static str,
+    /// Under every refusal: the old password still works.
+    pub password_not_changed: &'static str,
+    /// The password was changed; other sessions were signed out.
+    pub password_changed: &'static str,
+
     // The buyer's pages: the error page (`web::error`) and the pay pages.
     /// The buyer's error page: no such order (heading).
     pub buyer_order_not_found_title: &'static str,

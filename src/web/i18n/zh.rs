@@ -236,6 +236,18 @@ pub const ZH: Words = Words {
     login_wait_title: "登录尝试太多",
     login_wait: "现在登录的尝试太多，请等几秒钟再登录。",
 
+    // Admin password page.
+    password_configured: "管理密码写在配置里（[admin] password 或 WXCHECKOUT_ADMIN__PASSWORD），\
+                          每次启动都以配置为准：在这里修改会被还原。请在配置里修改后重启，\
+                          或删掉这项配置后再在这里修改。",
+    password_wrong_current: "当前密码不正确。",
+    password_mismatch: "两次输入的新密码不一致。",
+    password_too_short: |n| format!("新密码至少 {n} 个字符。"),
+    password_too_long: |n| format!("新密码最多 {n} 字节。"),
+    password_unchanged: "新密码与当前密码相同，请换一个。",
+    password_not_changed: "密码没有修改，当前密码仍然有效。",
+    password_changed: "密码已修改。其他已登录的浏览器都已退出。",
+
     // The buyer's pages.
     buyer_order_not_found_title: "订单不存在",
     buyer_order_not_found: "找不到这笔订单。",
