@@ -176,8 +176,9 @@ pub fn ensure_at_start(config: &Config, records: &AdminRecords, now: i64) -> Res
             // merchant has no other way to learn it. Only its hash is stored.
             tracing::warn!(
                 "No admin password is configured, so one was generated: {password} — sign in at /admin \
-                 with it now and keep it somewhere safe; it is shown only this once (change it with \
-                 `wxcheckout admin set-password` while the shop is stopped)."
+                 with it now and keep it somewhere safe; it is shown only this once (change it under \
+                 Settings → Change password, or with `wxcheckout admin set-password` while the shop is \
+                 stopped)."
             );
             Ok(())
         }
