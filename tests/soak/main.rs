@@ -8,7 +8,7 @@
 //!   never finish their headers; `/healthz` and `/wxpay/notify` still answer within 1 s, and a
 //!   SIGTERM still stops the server promptly.
 //!
-//! Scaled down by default (it runs in `.ci/run`); `WXCHECKOUT_SOAK=full` (what `scripts/soak`
+//! Scaled down by default (it runs in `.ci/run`); `SOAK=full` (what `scripts/soak`
 //! sets) runs the full size. The races (50 identical notifications at once, a notification
 //! against the buyer's check, two attempts of one order paid) and the sign-in flood live in
 //! the API suite, which `scripts/soak` also repeats.
@@ -39,7 +39,7 @@ struct Scale {
 }
 
 fn scale() -> Scale {
-    if std::env::var("WXCHECKOUT_SOAK").as_deref() == Ok("full") {
+    if std::env::var("SOAK").as_deref() == Ok("full") {
         Scale { orders: 2_000, kill_for: Duration::from_secs(75), senders: 16 }
     } else {
         Scale { orders: 200, kill_for: Duration::from_secs(20), senders: 8 }
@@ -101,7 +101,8 @@ impl Server {
                 }
             }
             if let Some(Ok(Some(status))) = self.child.as_mut().map(Child::try_wait) {
-                panic!("wxcheckout exited at start ({status}); log: {}", self.log.display());
+                let log = std::fs::read_to_string(&self.log).unwrap_or_default();
+                panic!("wxcheckout exited at start ({status}); its log:\n{log}");
             }
             tokio::time::sleep(Duration::from_millis(10)).await;
         }
