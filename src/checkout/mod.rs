@@ -156,11 +156,6 @@ impl Checkout {
         self.clock.unix()
     }
 
-    /// The clock the checkout reads the time from (the admin and the sandbox share it).
-    pub fn clock(&self) -> &Clock {
-        &self.clock
-    }
-
     /// The settings resolved from the configuration at start.
     pub fn settings(&self) -> &Settings {
         &self.settings

@@ -75,19 +75,10 @@ impl Gate {
         Arc::new(Gate { limits, slots: Mutex::new(Slots::default()), peers: Mutex::new(HashMap::new()) })
     }
 
-    pub fn limits(&self) -> Limits {
-        self.limits
-    }
-
     /// The client behind Rocket's `remote`: the address the gate accepted the connection from,
     /// or `remote` itself for a connection that did not come through the gate.
     pub fn peer_of(&self, remote: SocketAddr) -> SocketAddr {
         lock(&self.peers).get(&remote).copied().unwrap_or(remote)
-    }
-
-    /// Connections open now (tests and the log).
-    pub fn open(&self) -> usize {
-        lock(&self.slots).open
     }
 
     /// Accepts connections on `listener` and relays each to Rocket at `inner` until `shutdown`.
