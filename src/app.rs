@@ -147,7 +147,7 @@ pub fn shop_and_store(mut config: Config, clock: Clock) -> Result<(Rocket<Build>
     }
     let (settings, client) = checkout::settings_and_client(&config)?;
     let records = store.admin_records()?;
-    let checkout = Arc::new(Checkout::with_clock(store.clone(), client, settings, clock.clone()));
+    let checkout = Arc::new(Checkout::with_clock(store.clone(), client, settings, clock.clone())?);
     let admin = crate::admin::Admin::start(&config, records, Arc::clone(&checkout))?;
     let mut rocket = mount_shop(base(&config, &key))
         .manage(Arc::clone(&checkout))

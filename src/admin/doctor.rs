@@ -110,7 +110,7 @@ fn rejected(checkout: &Checkout, lang: Lang) -> Vec<RejectedRow> {
 #[get("/doctor")]
 pub fn page(admin: &State<Arc<Admin>>, session: AdminSession, frame: Frame) -> Page<DoctorPage> {
     Page(DoctorPage {
-        chrome: Chrome::new(frame, Some(&session), Section::Settings),
+        chrome: Chrome::new(frame.clone(), Some(&session), Section::Settings),
         findings: Vec::new(),
         ran: false,
         rejected: rejected(&admin.checkout, frame.lang),

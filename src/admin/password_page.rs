@@ -108,7 +108,8 @@ pub async fn change(
     let again = value.and_then(|v| v.again).unwrap_or("");
     // why the rules first: a typo in the new password costs no password check and no attempt.
     if let Err(problem) = password::check_new(new, again) {
-        return refused(frame, &session, config, problem_words(frame.lang, problem));
+        let why = problem_words(frame.lang, problem);
+        return refused(frame, &session, config, why);
     }
     if !check_password(admin, &addr, current, "admin", "password.change.failed").await? {
         return refused(frame, &session, config, words.password_wrong_current.to_owned());

@@ -78,7 +78,8 @@ pub fn list(
 ) -> Result<Page<ListPage>, AdminError> {
     let (archived, active): (Vec<Product>, Vec<Product>) =
         admin.checkout.products()?.into_iter().partition(|p| p.archived);
-    let rows = |ps: &[Product]| ps.iter().map(|p| Row::of(p, frame.lang)).collect();
+    let lang = frame.lang;
+    let rows = |ps: &[Product]| ps.iter().map(|p| Row::of(p, lang)).collect();
     Ok(Page(ListPage {
         chrome: Chrome::new(frame, Some(&session), Section::Products),
         active: rows(&active),
@@ -134,7 +135,8 @@ pub async fn create(
 ) -> FormReply {
     session.check_form(&form)?;
     let Some(value) = &form.value else {
-        return refused(frame, &session, FormView::empty(), &form, unreadable(frame.lang));
+        let why = unreadable(frame.lang);
+        return refused(frame, &session, FormView::empty(), &form, why);
     };
     let input = match product_form::check(value, None, frame.lang).await {
         Ok(input) => input,
@@ -174,7 +176,8 @@ pub async fn update(
     let existing = admin.checkout.product(slug)?.ok_or(AdminError::NotFound)?;
     let view = FormView::of(&existing);
     let Some(value) = &form.value else {
-        return refused(frame, &session, view, &form, unreadable(frame.lang));
+        let why = unreadable(frame.lang);
+        return refused(frame, &session, view, &form, why);
     };
     let mut input = match product_form::check(value, Some(slug), frame.lang).await {
         Ok(input) => input,

@@ -157,7 +157,10 @@ pub async fn start(
             };
             back(no, &words, ok)
         }
-        Err(CheckoutError::Refused(why)) => refused(frame, &session, no, refusal_words(&why, frame.lang)),
+        Err(CheckoutError::Refused(why)) => {
+            let message = refusal_words(&why, frame.lang);
+            refused(frame, &session, no, message)
+        }
         Err(e) => trouble(no, e, lang),
     }
 }
@@ -189,7 +192,10 @@ pub async fn retry(
             let (words, ok) = outcome_words(&r, frame.lang);
             back(no, &words, ok)
         }
-        Err(CheckoutError::Refused(why)) => refused(frame, &session, no, refusal_words(&why, frame.lang)),
+        Err(CheckoutError::Refused(why)) => {
+            let message = refusal_words(&why, frame.lang);
+            refused(frame, &session, no, message)
+        }
         Err(e) => trouble(no, e, frame.lang),
     }
 }
@@ -246,7 +252,10 @@ pub async fn give_back(
             };
             back(no, &words, ok)
         }
-        Err(CheckoutError::Refused(why)) => refused(frame, &session, no, refusal_words(&why, frame.lang)),
+        Err(CheckoutError::Refused(why)) => {
+            let message = refusal_words(&why, frame.lang);
+            refused(frame, &session, no, message)
+        }
         Err(e) => trouble(no, e, lang),
     }
 }

@@ -66,8 +66,8 @@ pub fn page(
         None => "—".to_owned(),
     };
     Ok(Page(SettingsPage {
-        chrome: Chrome::new(frame, Some(&session), Section::Settings),
         settings: effective(config, frame.lang, password_text),
+        chrome: Chrome::new(frame, Some(&session), Section::Settings),
         registrations: registrations(
             &base.0,
             &checkout.settings().notify_url,

@@ -19,10 +19,11 @@ pub mod refund_extra;
 pub mod refund_start;
 pub mod refunds;
 pub mod rejected;
+pub mod settings_edit;
 mod wechat;
 
 use std::collections::HashMap;
-use std::sync::Mutex;
+use std::sync::{Arc, Mutex, RwLock};
 use std::time::{Duration, Instant};
 
 use base64::Engine;
@@ -31,6 +32,7 @@ use url::Url;
 
 use crate::clock::Clock;
 use crate::config::Config;
+use crate::domain::shop::RuntimeSettings;
 use crate::store::{Store, StoreError};
 use crate::wxpay::{self, ApiKey, ClientConfig, SignType, WxPayClient};
 
@@ -132,23 +134,33 @@ pub struct Checkout {
     checks: Mutex<HashMap<String, Instant>>,
     /// The last notifications answered FAIL with nothing recorded, for the admin (`rejected`).
     rejected: rejected::Kept,
+    /// The settings the merchant edits on the web, as last saved (`settings_edit`).
+    runtime: RwLock<Arc<RuntimeSettings>>,
 }
 
 impl Checkout {
     /// The checkout on the system clock.
-    pub fn new(store: Store, wx: WxPayClient, settings: Settings) -> Checkout {
+    pub fn new(store: Store, wx: WxPayClient, settings: Settings) -> Result<Checkout, CheckoutError> {
         Checkout::with_clock(store, wx, settings, Clock::system())
     }
 
-    pub fn with_clock(store: Store, wx: WxPayClient, settings: Settings, clock: Clock) -> Checkout {
-        Checkout {
+    /// The checkout on `clock`; fails only when the stored runtime settings cannot be read.
+    pub fn with_clock(
+        store: Store,
+        wx: WxPayClient,
+        settings: Settings,
+        clock: Clock,
+    ) -> Result<Checkout, CheckoutError> {
+        let runtime = RwLock::new(Arc::new(store.runtime_settings()?));
+        Ok(Checkout {
             store,
             wx,
             settings,
             clock,
             checks: Mutex::new(HashMap::new()),
             rejected: Mutex::default(),
-        }
+            runtime,
+        })
     }
 
     /// Unix seconds now, on this checkout's clock.

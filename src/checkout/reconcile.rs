@@ -37,8 +37,9 @@ pub struct Timing {
     pub max_gap: Duration,
     /// WeChat refuses `closeorder` in an attempt's first 5 minutes.
     pub close_after: Duration,
-    /// How long an order may stay unpaid (`order_ttl_minutes`).
-    pub ttl: Duration,
+    /// Multiplies the order lifetime (`reconcile_scale`; the lifetime itself is read from
+    /// the checkout each round, as the merchant may change it while the shop runs).
+    pub ttl_scale: f64,
 }
 
 impl Timing {
@@ -49,7 +50,6 @@ impl Timing {
         let sandbox = if config.is_sandbox() { config.sandbox.time_scale } else { 1.0 };
         let protocol = config.reconcile_scale * sandbox;
         let p = |secs: f64| Duration::from_secs_f64(secs * protocol);
-        let ttl = f64::from(config.order_ttl_minutes) * 60.0 * config.reconcile_scale;
         Timing {
             // why: bounded both ways, so a tiny scale does not spin and a huge one still runs.
             interval: p(5.0).clamp(Duration::from_millis(20), Duration::from_secs(60)),
@@ -57,7 +57,7 @@ impl Timing {
             first_gap: p(60.0),
             max_gap: p(30.0 * 60.0),
             close_after: p(5.0 * 60.0),
-            ttl: Duration::from_secs_f64(ttl),
+            ttl_scale: config.reconcile_scale,
         }
     }
 }
@@ -158,7 +158,8 @@ impl Reconciler {
             return Ok(());
         }
         seen.extend(order.open_attempts().map(|a| a.out_trade_no.clone()));
-        if self.age(order.created_at) >= self.timing.ttl {
+        let ttl = self.checkout.order_ttl().mul_f64(self.timing.ttl_scale);
+        if self.age(order.created_at) >= ttl {
             self.expire(&order).await
         } else {
             self.query_due(&order).await

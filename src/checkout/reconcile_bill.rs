@@ -241,8 +241,9 @@ impl Checkout {
     ) -> Result<u64, CheckoutError> {
         let (start, end) = day_bounds(day);
         // why this window: an attempt can only be paid before its time_expire, which is set
-        // from the order's lifetime; two days of margin cover clocks and renewed prepays.
-        let ttl = i64::try_from(self.settings.order_ttl.as_secs()).unwrap_or(0);
+        // from the order's lifetime — the longest one allowed, as the merchant may have
+        // shortened it since; two days of margin cover clocks and renewed prepays.
+        let ttl = i64::from(crate::domain::shop::TTL_MAX) * 60;
         let from = start - ttl - 2 * 24 * 3600;
         let mut ours = 0;
         for status in [OrderStatus::Paid, OrderStatus::PartiallyRefunded, OrderStatus::Refunded] {

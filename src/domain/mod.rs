@@ -8,6 +8,7 @@ pub mod money;
 pub mod order;
 pub mod product;
 pub mod refund;
+pub mod shop;
 
 pub use channel::Channel;
 pub use ids::{BuyerToken, OrderNo, OutTradeNo, Slug};

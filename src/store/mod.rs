@@ -12,6 +12,7 @@ mod keys;
 pub mod listing;
 mod products;
 pub mod refunds;
+mod settings;
 
 use std::path::Path;
 

@@ -104,7 +104,7 @@ impl BuyerError {
     }
 
     fn page(self, frame: Frame) -> ErrorPage {
-        let (title, detail) = self.words(frame);
+        let (title, detail) = self.words(frame.clone());
         let code = match &self {
             BuyerError::Http(status) => Some(status.code),
             _ => None,

@@ -10,7 +10,11 @@ pub use words::Words;
 use rocket::Request;
 use rocket::request::{FromRequest, Outcome};
 
+use std::sync::Arc;
+
+use crate::checkout::Checkout;
 use crate::config::Config;
+use crate::domain::shop::ShopProfile;
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum Lang {
@@ -71,13 +75,15 @@ impl Lang {
     }
 }
 
-/// What every buyer page's layout needs: the language and whether to show the sandbox banner
-/// (and its warning that the sandbox is open to the network).
-#[derive(Debug, Clone, Copy)]
+/// What every page's layout needs: the language, whether to show the sandbox banner (and its
+/// warning that the sandbox is open to the network), and who the shop is (name, contact, ICP
+/// number: the merchant's settings as they are at this request).
+#[derive(Debug, Clone)]
 pub struct Frame {
     pub lang: Lang,
     pub sandbox: bool,
     pub exposed: bool,
+    pub shop: Arc<ShopProfile>,
 }
 
 impl Frame {
@@ -87,7 +93,11 @@ impl Frame {
         let config = req.rocket().state::<Config>();
         let sandbox = config.is_some_and(Config::is_sandbox);
         let exposed = config.is_some_and(Config::sandbox_exposed);
-        Frame { lang, sandbox, exposed }
+        let shop = req
+            .rocket()
+            .state::<Arc<Checkout>>()
+            .map_or_else(|| Arc::new(ShopProfile::default()), |c| Arc::new(c.runtime().profile.clone()));
+        Frame { lang, sandbox, exposed, shop }
     }
 }
 

@@ -80,7 +80,7 @@ pub fn jsapi(ctx: &PayContext<'_>, order: &Order, params: &JsapiPayParams) -> Pa
     let bridge_js = sandbox_base(ctx.checkout, &ctx.base).map(|b| format!("{b}/jsapi/bridge.js"));
     let script_origin = bridge_js.clone();
     let page = Page(JsapiPage {
-        frame: ctx.frame,
+        frame: ctx.frame.clone(),
         order: Summary::of(order),
         params_json: script_json(params),
         bridge_js,
@@ -89,7 +89,7 @@ pub fn jsapi(ctx: &PayContext<'_>, order: &Order, params: &JsapiPayParams) -> Pa
 }
 
 pub fn mweb(ctx: &PayContext<'_>, order: &Order, link: String) -> PayAnswer {
-    PayAnswer::Mweb(Page(MwebPage { frame: ctx.frame, order: Summary::of(order), link }))
+    PayAnswer::Mweb(Page(MwebPage { frame: ctx.frame.clone(), order: Summary::of(order), link }))
 }
 
 pub fn native(ctx: &PayContext<'_>, order: &Order, code_url: &str) -> Result<PayAnswer, BuyerError> {
@@ -101,7 +101,7 @@ pub fn native(ctx: &PayContext<'_>, order: &Order, code_url: &str) -> Result<Pay
         format!("{b}/scan?code_url={encoded}")
     });
     Ok(PayAnswer::Native(Page(NativePage {
-        frame: ctx.frame,
+        frame: ctx.frame.clone(),
         order: Summary::of(order),
         qr_svg,
         sandbox_scan,
@@ -110,7 +110,11 @@ pub fn native(ctx: &PayContext<'_>, order: &Order, code_url: &str) -> Result<Pay
 
 pub fn open_in_wechat(ctx: &PayContext<'_>, order: &Order) -> PayAnswer {
     let link = ctx.base.join(&format!("pay/{}", order.token));
-    PayAnswer::OpenInWechat(Page(OpenInWechatPage { frame: ctx.frame, order: Summary::of(order), link }))
+    PayAnswer::OpenInWechat(Page(OpenInWechatPage {
+        frame: ctx.frame.clone(),
+        order: Summary::of(order),
+        link,
+    }))
 }
 
 /// JSON that cannot end the `<script>` element it sits in.
