@@ -156,6 +156,7 @@ pub fn shop_and_store(mut config: Config, clock: Clock) -> Result<(Rocket<Build>
         .attach(crate::admin::forwarding_watch())
         .attach(reconciler(Arc::clone(&checkout)))
         .attach(daily_reconciliation(Arc::clone(&checkout)))
+        .attach(alert_deliverer(Arc::clone(&checkout)))
         .attach(flush_on_shutdown(checkout));
     if config.is_sandbox() {
         let registration = sandbox::RegistrationSource::in_shop(&config);
@@ -202,6 +203,16 @@ fn daily_reconciliation(checkout: Arc<Checkout>) -> AdHoc {
     AdHoc::on_liftoff("daily reconciliation", move |rocket| {
         Box::pin(async move {
             checkout::reconcile_bill::spawn_daily(checkout, rocket.shutdown());
+        })
+    })
+}
+
+/// Alerts go out from liftoff until shutdown (`checkout::alerts`); what is not delivered by
+/// then stays in the outbox for the next start.
+fn alert_deliverer(checkout: Arc<Checkout>) -> AdHoc {
+    AdHoc::on_liftoff("alert deliverer", move |rocket| {
+        Box::pin(async move {
+            checkout::alerts::spawn(checkout, rocket.shutdown());
         })
     })
 }

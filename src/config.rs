@@ -107,6 +107,81 @@ struct RawConfig {
     connections: ConnectionsConfig,
     #[serde(default)]
     allow_sandbox_on_network: bool,
+    #[serde(default)]
+    smtp: Option<RawSmtp>,
+}
+
+/// `[smtp]`: the server e-mail alerts go through. Its credentials stay in the configuration;
+/// the recipients are chosen in the admin (Alerts).
+#[derive(Debug, Clone, Default, Deserialize, Serialize)]
+#[serde(deny_unknown_fields)]
+struct RawSmtp {
+    host: String,
+    #[serde(default)]
+    port: Option<u16>,
+    /// `tls` (port 465, the default), `starttls` (587), or `none` (only to this machine).
+    #[serde(default)]
+    security: Option<String>,
+    #[serde(default, deserialize_with = "de_opt_string")]
+    username: Option<String>,
+    #[serde(default, deserialize_with = "de_opt_string")]
+    password: Option<String>,
+    from: String,
+}
+
+/// How the connection to the SMTP server is protected.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum SmtpSecurity {
+    Tls,
+    StartTls,
+    /// Plain text, allowed only to a server on this machine (a local relay, tests).
+    None,
+}
+
+/// The validated `[smtp]`.
+#[derive(Debug, Clone)]
+pub struct SmtpConfig {
+    pub host: String,
+    pub port: u16,
+    pub security: SmtpSecurity,
+    pub credentials: Option<(String, Secret)>,
+    pub from: String,
+}
+
+impl RawSmtp {
+    fn validate(self) -> Result<SmtpConfig, ConfigError> {
+        let host = self.host.trim().to_owned();
+        if host.is_empty() || host.contains(['/', ' ', '@']) {
+            return Err(bad("smtp.host", "must be a host name or address"));
+        }
+        let security = match self.security.as_deref().unwrap_or("tls") {
+            "tls" => SmtpSecurity::Tls,
+            "starttls" => SmtpSecurity::StartTls,
+            "none" => SmtpSecurity::None,
+            other => return Err(bad("smtp.security", format!("is {other:?}; use tls, starttls or none"))),
+        };
+        let local = host == "localhost" || host.parse::<IpAddr>().is_ok_and(|ip| ip.is_loopback());
+        if security == SmtpSecurity::None && !local {
+            return Err(bad(
+                "smtp.security",
+                "none sends the password and the buyers' details in clear text: only to a server on this machine",
+            ));
+        }
+        let port = self.port.unwrap_or(match security {
+            SmtpSecurity::Tls => 465,
+            SmtpSecurity::StartTls => 587,
+            SmtpSecurity::None => 25,
+        });
+        let credentials = match (self.username, self.password) {
+            (Some(u), Some(p)) if !u.is_empty() => Some((u, Secret(p))),
+            (None, None) => None,
+            _ => return Err(bad("smtp.username", "and smtp.password go together")),
+        };
+        if crate::domain::shop::emails(&self.from).map_or(true, |list| list.len() != 1) {
+            return Err(bad("smtp.from", "must be one e-mail address"));
+        }
+        Ok(SmtpConfig { host, port, security, credentials, from: self.from.trim().to_owned() })
+    }
 }
 
 impl Default for RawConfig {
@@ -125,6 +200,7 @@ impl Default for RawConfig {
             admin: RawAdmin::default(),
             connections: ConnectionsConfig::default(),
             allow_sandbox_on_network: false,
+            smtp: None,
         }
     }
 }
@@ -408,6 +484,8 @@ pub struct Config {
     pub connections: ConnectionsConfig,
     /// Sandbox mode on an address other than loopback, said to be intended (a LAN demo).
     pub allow_sandbox_on_network: bool,
+    /// Where e-mail alerts are sent from, when configured.
+    pub smtp: Option<SmtpConfig>,
 }
 
 /// Values given on the command line, which win over file and environment.
@@ -512,7 +590,9 @@ impl RawConfig {
                 ),
             ));
         }
+        let smtp = self.smtp.map(RawSmtp::validate).transpose()?;
         Ok(Config {
+            smtp,
             port: self.port,
             address: self.address,
             data_dir: self.data_dir,

@@ -1,6 +1,7 @@
 //! wxcheckout: a one-binary shop and checkout for WeChat Pay API v2, with its own sandbox.
 
 pub mod admin;
+pub mod alerts;
 pub mod app;
 pub mod checkout;
 pub mod clock;

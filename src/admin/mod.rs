@@ -7,6 +7,7 @@
 //! session's CSRF token before it reads anything else of the form, and records itself in
 //! the audit log.
 
+mod alerts;
 mod audit;
 mod dashboard;
 mod doctor;
@@ -129,6 +130,7 @@ pub fn routes() -> Vec<rocket::Route> {
     routes.extend(order_detail::routes());
     routes.extend(refunds::routes());
     routes.extend(reconciliation::routes());
+    routes.extend(alerts::routes());
     routes
 }
 
@@ -175,6 +177,7 @@ pub enum Section {
     Orders,
     Products,
     Reconciliation,
+    Alerts,
     Settings,
     None,
 }
@@ -209,6 +212,7 @@ impl Chrome {
             Section::Orders => "orders",
             Section::Products => "products",
             Section::Reconciliation => "reconciliation",
+            Section::Alerts => "alerts",
             Section::Settings => "settings",
             Section::None => "",
         };

@@ -5,6 +5,7 @@
 //! `store`). It talks to WeChat only through `wxpay::WxPayClient`. It knows nothing of HTTP
 //! requests, templates or cookies.
 
+pub mod alerts;
 pub mod apply;
 pub mod catalogue;
 pub mod check;
@@ -118,6 +119,8 @@ pub struct Settings {
     pub sandbox: bool,
     /// The reconciler's clock (scaled by `reconcile_scale`, and `time_scale` in sandbox mode).
     pub reconcile: reconcile::Timing,
+    /// Where e-mail alerts are sent from (`[smtp]`).
+    pub smtp: Option<crate::config::SmtpConfig>,
 }
 
 /// The checkout: store, WeChat client and settings, shared by every request and the reconciler.
@@ -136,6 +139,8 @@ pub struct Checkout {
     rejected: rejected::Kept,
     /// The settings the merchant edits on the web, as last saved (`settings_edit`).
     runtime: RwLock<Arc<RuntimeSettings>>,
+    /// Where alerts go out (`alerts`).
+    sender: crate::alerts::Sender,
 }
 
 impl Checkout {
@@ -152,7 +157,9 @@ impl Checkout {
         clock: Clock,
     ) -> Result<Checkout, CheckoutError> {
         let runtime = RwLock::new(Arc::new(store.runtime_settings()?));
+        let sender = crate::alerts::Sender::new(settings.smtp.as_ref()).map_err(CheckoutError::Setup)?;
         Ok(Checkout {
+            sender,
             store,
             wx,
             settings,
@@ -231,6 +238,7 @@ pub fn settings_and_client(config: &Config) -> Result<(Settings, WxPayClient), C
         order_ttl: Duration::from_secs(u64::from(config.order_ttl_minutes) * 60),
         sandbox: config.is_sandbox(),
         reconcile: reconcile::Timing::from_config(config),
+        smtp: config.smtp.clone(),
     };
     Ok((settings, client))
 }

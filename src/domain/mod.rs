@@ -1,6 +1,7 @@
 //! `domain`: money, channels, products, orders and attempts, and the order state machine,
 //! as pure functions. No I/O, no clock, no randomness: callers pass `now` and ids in.
 
+pub mod alert;
 pub mod channel;
 pub mod event_kind;
 pub mod ids;

@@ -10,15 +10,20 @@ pub mod admin;
 mod codec;
 mod keys;
 pub mod listing;
+pub mod outbox;
 mod products;
 pub mod refunds;
 mod settings;
 
 use std::path::Path;
+use std::sync::Arc;
+
+use tokio::sync::Notify;
 
 use sled::transaction::{ConflictableTransactionError, TransactionError, Transactional, TransactionalTree};
 use sled::{Db, Tree};
 
+use crate::domain::alert::{Alert, Topic};
 use crate::domain::{Event, Order, OrderStatus};
 
 pub use codec::CodecError;
@@ -85,6 +90,12 @@ pub struct Store {
     by_channel: Tree,
     /// `phone digits · 0 · created_at · order_no`.
     by_phone: Tree,
+    /// Alerts not yet delivered, by id (`outbox`).
+    outbox: Tree,
+    /// Finished alerts, the latest `outbox::LOG_KEPT`.
+    alert_log: Tree,
+    /// Told when a committed change put an alert in the outbox (the deliverer waits on it).
+    outbox_signal: Arc<Notify>,
 }
 
 impl Store {
@@ -109,6 +120,9 @@ impl Store {
             by_time: tree("by_time")?,
             by_channel: tree("by_channel")?,
             by_phone: tree("by_phone")?,
+            outbox: tree("outbox")?,
+            alert_log: tree("alert_log")?,
+            outbox_signal: Arc::new(Notify::new()),
             db,
         };
         let found = store.check_schema()?;
@@ -191,6 +205,7 @@ impl Store {
             }
             Ok(())
         })?;
+        self.signal_alerts(events);
         Ok(())
     }
 
@@ -239,9 +254,18 @@ impl Store {
             for event in &events {
                 put_event(&t, no, t.orders.generate_id()?, event)?;
             }
-            Ok((after, out))
+            Ok((after, out, events))
         })?;
-        Ok(result)
+        let (after, out, events) = result;
+        self.signal_alerts(&events);
+        Ok((after, out))
+    }
+
+    /// Wakes the deliverer when one of `events` (just committed) put an alert in the outbox.
+    fn signal_alerts(&self, events: &[Event]) {
+        if events.iter().any(|e| Topic::of(e).is_some()) {
+            self.outbox_signal.notify_one();
+        }
     }
 
     /// The order's timeline, oldest first.
@@ -251,9 +275,18 @@ impl Store {
 
     /// An event about no known order (e.g. a notification for an unknown `out_trade_no`).
     pub fn record_unmatched(&self, event: &Event) -> Result<(), StoreError> {
-        let key = keys::attention(event.at, self.next_id()?);
+        let id = self.next_id()?;
+        let key = keys::attention(event.at, id);
         let value = codec::encode(&AttentionItem { order_no: None, event: event.clone() })?;
-        self.attention.insert(key, value)?;
+        let alert = Alert::of_event(id, None, event);
+        (&self.attention, &self.outbox).transaction(|(attention, outbox)| {
+            attention.insert(key.as_slice(), value.as_slice())?;
+            if let Some(alert) = &alert {
+                outbox::enqueue_in(outbox, alert)?;
+            }
+            Ok(())
+        })?;
+        self.signal_alerts(std::slice::from_ref(event));
         Ok(())
     }
 
@@ -325,7 +358,7 @@ impl Store {
         self.orders.len()
     }
 
-    fn write_trees(&self) -> [&Tree; 10] {
+    fn write_trees(&self) -> [&Tree; 11] {
         [
             &self.orders,
             &self.tokens,
@@ -337,6 +370,7 @@ impl Store {
             &self.by_time,
             &self.by_channel,
             &self.by_phone,
+            &self.outbox,
         ]
     }
 }
@@ -360,6 +394,7 @@ struct Trees<'a> {
     by_time: &'a TransactionalTree,
     by_channel: &'a TransactionalTree,
     by_phone: &'a TransactionalTree,
+    outbox: &'a TransactionalTree,
 }
 
 impl<'a> From<&'a Vec<TransactionalTree>> for Trees<'a> {
@@ -375,6 +410,7 @@ impl<'a> From<&'a Vec<TransactionalTree>> for Trees<'a> {
             by_time: &t[7],
             by_channel: &t[8],
             by_phone: &t[9],
+            outbox: &t[10],
         }
     }
 }
@@ -422,6 +458,11 @@ fn put_event(t: &Trees<'_>, no: &str, id: u64, event: &Event) -> TxResult<()> {
     if event.attention {
         let item = AttentionItem { order_no: Some(no.to_owned()), event: event.clone() };
         t.attention.insert(keys::attention(event.at, id), codec::encode(&item).map_err(abort)?)?;
+    }
+    // why here: every change that causes an alert writes its event here, so the alert is
+    // durable with the change, whichever use case made it.
+    if let Some(alert) = Alert::of_event(id, Some(no), event) {
+        outbox::enqueue_in(t.outbox, &alert)?;
     }
     Ok(())
 }

@@ -10,6 +10,7 @@ mod admin_orders;
 mod admin_products;
 mod admin_refunds;
 mod admin_settings;
+mod alerts;
 mod client_sandbox;
 mod clock;
 mod connections;

@@ -445,4 +445,44 @@ pub struct Words {
     pub buyer_failed: &'static str,
     /// The accessible name of the Native QR code image.
     pub buyer_qr_label: &'static str,
+    // alerts: what the merchant's alerts say (WeCom markdown, e-mail) and the alerts page.
+    /// An order was paid (the alert's heading).
+    pub alert_paid: &'static str,
+    /// A refund settled.
+    pub alert_refunded: &'static str,
+    /// A refund failed.
+    pub alert_refund_failed: &'static str,
+    /// Something needs the merchant's attention.
+    pub alert_attention: &'static str,
+    /// The merchant's test alert.
+    pub alert_test: &'static str,
+    /// Before the heading of an alert from the sandbox.
+    pub alert_sandbox_prefix: &'static str,
+    pub alert_order_no: &'static str,
+    pub alert_amount: &'static str,
+    pub alert_items: &'static str,
+    pub alert_buyer: &'static str,
+    pub alert_note: &'static str,
+    pub alert_detail: &'static str,
+    pub alert_time: &'static str,
+    /// The link to the order in the admin.
+    pub alert_open_admin: &'static str,
+    /// The test alert's text.
+    pub alert_test_message: &'static str,
+    /// A delivery given up because the merchant removed its channel.
+    pub alert_channel_removed: &'static str,
+    /// E-mail is chosen but no SMTP server is configured.
+    pub alert_no_smtp: &'static str,
+    /// A settings field refused: too long (field, max).
+    pub settings_too_long: fn(&str, usize) -> String,
+    /// A settings field refused: control characters (field).
+    pub settings_control: fn(&str) -> String,
+    /// The order lifetime refused (min, max minutes).
+    pub settings_lifetime: fn(u32, u32) -> String,
+    /// An alert address refused (field).
+    pub settings_alert_url: fn(&str) -> String,
+    /// An e-mail recipient refused.
+    pub settings_email: fn(&str) -> String,
+    /// Too many e-mail recipients (max).
+    pub settings_too_many_emails: fn(usize) -> String,
 }

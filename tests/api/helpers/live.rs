@@ -64,9 +64,22 @@ impl Shop {
 
     /// [`Shop::start`] with the sandbox at `time_scale` (its 5 minutes are 300 s × it).
     pub async fn start_at(time_scale: f64, tune: impl FnOnce(&mut Config)) -> Shop {
+        Shop::start_with(time_scale, wxcheckout::clock::Clock::system(), tune).await
+    }
+
+    /// [`Shop::start`] with the shop on `clock` (the sandbox process keeps the system's).
+    pub async fn start_on(clock: wxcheckout::clock::Clock, tune: impl FnOnce(&mut Config)) -> Shop {
+        Shop::start_with(0.01, clock, tune).await
+    }
+
+    async fn start_with(
+        time_scale: f64,
+        clock: wxcheckout::clock::Clock,
+        tune: impl FnOnce(&mut Config),
+    ) -> Shop {
         let sandbox = super::spawn_sandbox_process(time_scale).await;
         let (config, data_dir) = live_config(&sandbox.sandbox_base(), tune);
-        let (rocket, checkout) = super::build_shop(config, wxcheckout::clock::Clock::system());
+        let (rocket, checkout) = super::build_shop(config, clock);
         let server = TestServer::start(rocket, data_dir).await;
         let http = reqwest::Client::builder()
             .redirect(reqwest::redirect::Policy::none())
