@@ -345,6 +345,7 @@ mod tests {
     const URL_MAP: &str = "\
 GET /
 GET /admin
+GET /admin/alerts?<sent>&<saved>
 GET /admin/doctor
 GET /admin/log
 GET /admin/login?<next>
@@ -379,6 +380,8 @@ GET /sandbox/sns/oauth2/access_token?<appid>&<secret>&<code>&<grant_type>
 GET /static/<path..>?<v>
 OPTIONS /sandbox/jsapi/order
 OPTIONS /sandbox/jsapi/pay
+POST /admin/alerts/channels
+POST /admin/alerts/test
 POST /admin/doctor
 POST /admin/login
 POST /admin/logout
