@@ -3,6 +3,7 @@
 
 pub mod channel;
 pub mod event_kind;
+pub mod fulfilment;
 pub mod ids;
 pub mod money;
 pub mod order;
@@ -10,6 +11,7 @@ pub mod product;
 pub mod refund;
 
 pub use channel::Channel;
+pub use fulfilment::{Fulfilment, Stage};
 pub use ids::{BuyerToken, OrderNo, OutTradeNo, Slug};
 pub use money::Fen;
 pub use order::{
