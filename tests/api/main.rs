@@ -13,6 +13,7 @@ mod admin_settings;
 mod client_sandbox;
 mod clock;
 mod connections;
+mod fulfilment;
 mod log_flood;
 mod notifications;
 mod order_page;
