@@ -364,4 +364,5 @@ pub const EN: Words = Words {
     ful_receipt_paid_at: "Paid at (Beijing time)",
     ful_receipt_refunds: "Refunds",
     ful_receipt_refund: |at, amount| format!("{at}: {amount} refunded"),
+    ful_buyer_note: "Note from the shop",
 };

@@ -561,4 +561,6 @@ pub struct Words {
     pub ful_receipt_refunds: &'static str,
     /// The receipt: one refund (Beijing time, amount).
     pub ful_receipt_refund: fn(&str, Fen) -> String,
+    /// The buyer's page: the shop's note on the shipment (label).
+    pub ful_buyer_note: &'static str,
 }

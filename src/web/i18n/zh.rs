@@ -329,4 +329,5 @@ pub const ZH: Words = Words {
     ful_receipt_paid_at: "支付时间（北京时间）",
     ful_receipt_refunds: "退款",
     ful_receipt_refund: |at, amount| format!("{at} 退款 {amount}"),
+    ful_buyer_note: "商家备注",
 };
