@@ -174,9 +174,13 @@ fn result_word(r: &Result<Order, CheckoutError>) -> String {
     }
 }
 
+/// The order page's ship form. why defaults: a missing field is checked by the domain like a
+/// blank one, so the merchant reads which field is wrong.
 #[derive(FromForm)]
 pub struct ShipForm<'r> {
+    #[field(default = "")]
     carrier: &'r str,
+    #[field(default = "")]
     tracking: &'r str,
     #[field(default = "")]
     note: &'r str,
@@ -195,13 +199,9 @@ pub async fn ship(
     let no = check_action(&session, &form, &no)?;
     let lang = frame.lang;
     let Some(f) = &form.value else {
-        return not_changed(
-            frame,
-            &session,
-            no,
-            Status::UnprocessableEntity,
-            (lang.words().ful_refused_tracking)(TRACKING_MAX),
-        );
+        // why: only a field Rocket cannot read at all (not UTF-8, too large) gets here.
+        let words = refusal_words(&FulfilRefused::Tracking, lang);
+        return not_changed(frame, &session, no, Status::UnprocessableEntity, words);
     };
     let input =
         ShipInput { carrier: f.carrier.to_owned(), tracking: f.tracking.to_owned(), note: f.note.to_owned() };

@@ -194,6 +194,9 @@ async fn moves_the_order_does_not_allow_and_bad_details_are_refused_with_a_4xx_a
         let res = ship(&merchant, &paid.no, carrier, tracking, note).await;
         assert_eq!(res.status(), 422, "{carrier:?} {tracking:?} note of {} chars", note.len());
     }
+    let res = merchant.post(&format!("/admin/orders/{}/ship", paid.no), &[("tracking", "SF1")]).await;
+    assert_eq!(res.status(), 422, "no carrier field at all");
+    assert!(res.text().await.unwrap().contains("请填写快递公司"), "says which field");
     assert_eq!(stored(&checkout, &unpaid.no), unpaid, "nothing changed");
     assert_eq!(stored(&checkout, &paid.no), paid, "nothing changed");
     assert_eq!((events(&unpaid.no), events(&paid.no)), (unpaid_events, paid_events), "no event written");
