@@ -88,6 +88,7 @@ fn order(i: u64, now: i64) -> Order {
         paid_by: None,
         refunded: Fen::ZERO,
         settled_refunds: Vec::new(),
+        fulfilment: Default::default(),
     };
     match i % 20 {
         0..=13 => {

@@ -157,6 +157,7 @@ fn order(no: &str, otn: &str) -> Order {
         paid_by: None,
         refunded: Fen::ZERO,
         settled_refunds: Vec::new(),
+        fulfilment: Default::default(),
     }
 }
 

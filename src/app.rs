@@ -387,10 +387,14 @@ POST /admin/login
 POST /admin/logout
 POST /admin/orders/<no>/attempts/<out_trade_no>/refund
 POST /admin/orders/<no>/close
+POST /admin/orders/<no>/complete
+POST /admin/orders/<no>/picked-up
 POST /admin/orders/<no>/refund
 POST /admin/orders/<no>/refunds/<out_refund_no>/retry
 POST /admin/orders/<no>/refunds/settle
+POST /admin/orders/<no>/ship
 POST /admin/orders/<no>/sync
+POST /admin/orders/ship
 POST /admin/password
 POST /admin/products
 POST /admin/products/<slug>/archive

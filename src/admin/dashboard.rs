@@ -1,6 +1,7 @@
 //! `/admin`: the dashboard — takings and order counts for today, 7 and 30 days (Beijing
 //! days), a server-rendered SVG bar chart of the last 30 days (with a table fallback), the
-//! "needs attention" list and the latest audit entries.
+//! "needs attention" list, the "to ship" queue (how many, the oldest few) and the latest audit
+//! entries.
 //!
 //! Reads only the last 30 days of the time index's summaries (no order is decoded for the
 //! figures), the attention list, and the oldest pending orders: fast with a million orders.
@@ -21,6 +22,10 @@ use crate::wxpay::messages::beijing_display;
 
 /// Days in the chart and the longest period.
 pub const DAYS: usize = 30;
+/// The oldest orders to ship the dashboard lists.
+pub const TO_SHIP_SHOWN: usize = 5;
+/// The dashboard counts orders to ship up to this many (one index key each), then says "more".
+pub const TO_SHIP_COUNTED: usize = 1_000;
 /// A pending order with an attempt open this long may have been paid without a notification.
 pub const STUCK_AFTER_SECS: i64 = 30 * 60;
 
@@ -157,6 +162,9 @@ pub struct DashboardPage {
     attention: Vec<Attention>,
     stuck: Vec<Stuck>,
     rows: Vec<audit::Row>,
+    /// The "to ship" queue: how many, in words (`None`: empty), and the oldest few.
+    to_ship_count: Option<String>,
+    to_ship: Vec<Stuck>,
 }
 
 /// Chart geometry (SVG user units): 30 bars of 20 wide in 600, 120 high.
@@ -234,7 +242,20 @@ pub fn home(
     let f = figures(&admin.checkout, now)?;
     let (attention, stuck) = attention(&admin.checkout, now)?;
     let max = f.days.iter().map(|d| d.takings).max().unwrap_or(0);
+    let (count, oldest) = admin.checkout.to_ship(TO_SHIP_SHOWN, TO_SHIP_COUNTED)?;
+    let to_ship_count =
+        (count > 0).then(|| (frame.lang.words().ful_queue_count)(count, count >= TO_SHIP_COUNTED));
+    let to_ship = oldest
+        .into_iter()
+        .map(|o| Stuck {
+            no: o.no,
+            created: beijing_display(o.paid_at.unwrap_or(o.created_at)),
+            total: o.total.to_string(),
+        })
+        .collect();
     Ok(Page(DashboardPage {
+        to_ship_count,
+        to_ship,
         tiles: tiles(&f, frame.lang),
         bars: bars(&f),
         chart_max: yuan(max),

@@ -1,6 +1,7 @@
 //! `admin`: the merchant's pages under `/admin` — sign-in (argon2 password, server-side
 //! sessions in a private cookie, CSRF token per session, sign-in limits), the audit log,
-//! products with their images, settings (and the password page) and the doctor.
+//! products with their images, settings (and the password page) and the doctor; the
+//! fulfilment actions (ship, complete, picked up, bulk ship) in `fulfilment`.
 //!
 //! Owns the admin's HTTP surface and its own records (through `store::admin`). It must not
 //! decide order state (that is `checkout`'s) nor name sled. Every write handler checks the
@@ -12,6 +13,7 @@ mod audit;
 mod dashboard;
 mod doctor;
 mod error;
+mod fulfilment;
 pub mod images;
 mod order_detail;
 mod orders;
@@ -129,6 +131,7 @@ pub fn routes() -> Vec<rocket::Route> {
     routes.extend(products::routes());
     routes.extend(order_detail::routes());
     routes.extend(refunds::routes());
+    routes.extend(fulfilment::routes());
     routes.extend(reconciliation::routes());
     routes.extend(alerts::routes());
     routes

@@ -15,6 +15,7 @@ use rocket::form::{Contextual, Form};
 use rocket::http::Status;
 use rocket::{State, get, post};
 
+use super::fulfilment::FulfilView;
 use super::orders::{channel_words, status_words};
 use super::session::{ClientAddr, Token};
 use super::{Admin, AdminError, AdminSession, Chrome, Section, audit};
@@ -123,6 +124,8 @@ pub struct OrderPage {
     unsettled_refunds: bool,
     events: Vec<EventView>,
     notice: Option<Notice>,
+    /// Where the goods are, and the fulfilment actions the order allows.
+    fulfil: FulfilView,
 }
 
 fn when(unix: Option<i64>) -> String {
@@ -229,6 +232,7 @@ impl OrderPage {
         // why the refund records: a refund asked for but not settled yet is not refundable again.
         let refundable = refund::refundable(o, refunds);
         OrderPage {
+            fulfil: FulfilView::of(o, lang),
             no: o.no.clone(),
             status: status_words(o.status, lang),
             status_key: o.status.as_str(),

@@ -1,4 +1,5 @@
-//! `/admin/orders`: the list with filters (status, channel, Beijing date range), a search box
+//! `/admin/orders`: the list with filters (status, channel, fulfilment, Beijing date range),
+//! the bulk *Mark shipped* form (posted to `fulfilment::ship_bulk`), a search box
 //! (order number, `out_trade_no`, WeChat `transaction_id`, buyer phone) and cursor pages of
 //! 50; the CSV export of the same filter lives in `orders_csv`.
 //!
@@ -13,8 +14,9 @@ use rocket::http::Status;
 use rocket::{State, get};
 use time::{Date, Duration as Days};
 
+use super::fulfilment::stage_words;
 use super::{Admin, AdminError, AdminSession, Chrome, Section};
-use crate::domain::{Channel, Order, OrderStatus};
+use crate::domain::{Channel, Order, OrderStatus, Stage};
 use crate::store::{OrderQuery, StoreError};
 use crate::web::{Frame, Lang, Page};
 use crate::wxpay::messages::beijing_display;
@@ -27,6 +29,8 @@ pub const PAGE: usize = 50;
 pub struct Filter {
     pub status: Option<String>,
     pub channel: Option<String>,
+    /// A fulfilment stage (`to_ship`, `shipped`, `completed`, `picked_up`).
+    pub fulfilment: Option<String>,
     /// `YYYY-MM-DD`, a Beijing day (inclusive).
     pub from: Option<String>,
     /// `YYYY-MM-DD`, a Beijing day (inclusive).
@@ -40,6 +44,7 @@ pub struct Filter {
 pub enum BadFilter {
     Status,
     Channel,
+    Fulfilment,
     Date,
     Cursor,
 }
@@ -50,6 +55,7 @@ impl BadFilter {
         match self {
             BadFilter::Status => w.orders_bad_status,
             BadFilter::Channel => w.orders_bad_channel,
+            BadFilter::Fulfilment => w.orders_bad_fulfilment,
             BadFilter::Date => w.orders_bad_date,
             BadFilter::Cursor => w.orders_stale_cursor,
         }
@@ -127,21 +133,27 @@ impl Filter {
     pub fn query(&self, limit: usize) -> Result<OrderQuery, BadFilter> {
         let status = given(&self.status).map(|s| parse_status(s).ok_or(BadFilter::Status)).transpose()?;
         let channel = given(&self.channel).map(|c| parse_channel(c).ok_or(BadFilter::Channel)).transpose()?;
+        let stage =
+            given(&self.fulfilment).map(|f| Stage::parse(f).ok_or(BadFilter::Fulfilment)).transpose()?;
         let from = given(&self.from).map(parse_day).transpose()?.map(beijing_midnight);
         let to = given(&self.to)
             .map(parse_day)
             .transpose()?
             .map(|d| beijing_midnight(d.saturating_add(Days::days(1))));
         let cursor = given(&self.cursor).map(str::to_owned);
-        Ok(OrderQuery { status, channel, from, to, cursor, limit })
+        Ok(OrderQuery { status, channel, stage, from, to, cursor, limit })
     }
 
     /// The query string of this filter (no cursor), for the next-page and CSV links.
     pub fn query_string(&self) -> String {
         let mut parts = Vec::new();
-        for (k, v) in
-            [("status", &self.status), ("channel", &self.channel), ("from", &self.from), ("to", &self.to)]
-        {
+        for (k, v) in [
+            ("status", &self.status),
+            ("channel", &self.channel),
+            ("fulfilment", &self.fulfilment),
+            ("from", &self.from),
+            ("to", &self.to),
+        ] {
             if let Some(v) = given(v) {
                 parts.push(format!(
                     "{k}={}",
@@ -163,6 +175,10 @@ impl Filter {
     pub fn channel_is(&self, value: &str) -> bool {
         self.is(&self.channel, value)
     }
+
+    pub fn fulfilment_is(&self, value: &str) -> bool {
+        self.is(&self.fulfilment, value)
+    }
 }
 
 /// An order as the list shows it.
@@ -174,6 +190,21 @@ pub struct Row {
     pub channel: &'static str,
     pub total: String,
     pub buyer: String,
+    /// The fulfilment stage in words (empty: none) and its word.
+    pub stage: &'static str,
+    pub stage_key: &'static str,
+    /// The tracking number once shipped.
+    pub tracking: String,
+    /// Accessible names of the bulk form's checkbox and tracking input for this row.
+    pub pick_label: String,
+    pub tracking_label: String,
+}
+
+impl Row {
+    /// To ship: the bulk form offers it.
+    pub fn shippable(&self) -> bool {
+        self.stage_key == "to_ship"
+    }
 }
 
 impl Row {
@@ -192,6 +223,11 @@ impl Row {
             channel: newest.map_or("—", |a| channel_words(a.channel, lang)),
             total: o.total.to_string(),
             buyer,
+            stage: o.stage().map_or("", |s| stage_words(s, lang)),
+            stage_key: o.stage().map_or("", Stage::as_str),
+            tracking: o.fulfilment.shipment().map(|s| s.tracking.clone()).unwrap_or_default(),
+            pick_label: (lang.words().ful_bulk_pick)(&o.no),
+            tracking_label: (lang.words().ful_bulk_tracking)(&o.no),
         }
     }
 }
@@ -209,6 +245,11 @@ pub struct ListPage {
     filter: Filter,
     statuses: Vec<Choice>,
     channels: Vec<Choice>,
+    stages: Vec<Choice>,
+    /// The bulk "mark shipped" form's explanation (with its limit).
+    bulk_help: String,
+    /// Some row is to ship: the bulk form is offered.
+    bulk: bool,
     /// A search: its results replace the filtered list.
     searched: Option<String>,
     rows: Vec<Row>,
@@ -233,6 +274,12 @@ pub fn list(admin: &State<Arc<Admin>>, session: AdminSession, frame: Frame, filt
             .iter()
             .map(|c| Choice { value: channel_key(*c), words: channel_words(*c, lang) })
             .collect(),
+        stages: Stage::ALL
+            .iter()
+            .map(|s| Choice { value: s.as_str(), words: stage_words(*s, lang) })
+            .collect(),
+        bulk_help: (lang.words().ful_bulk_help)(crate::checkout::fulfil::BULK_MAX),
+        bulk: false,
         searched: None,
         rows: Vec::new(),
         next: None,
@@ -244,6 +291,7 @@ pub fn list(admin: &State<Arc<Admin>>, session: AdminSession, frame: Frame, filt
     if let Some(q) = given(&page.filter.q).map(str::to_owned) {
         page.rows = admin.checkout.find_orders(&q)?.iter().map(|o| Row::of(o, lang)).collect();
         page.searched = Some(q);
+        page.bulk = page.rows.iter().any(Row::shippable);
         return Ok((Status::Ok, Page(page)));
     }
     let refused = |mut page: ListPage, bad: BadFilter| {
@@ -260,6 +308,7 @@ pub fn list(admin: &State<Arc<Admin>>, session: AdminSession, frame: Frame, filt
         Err(e) => return Err(e.into()),
     };
     page.rows = found.orders.iter().map(|o| Row::of(o, lang)).collect();
+    page.bulk = page.rows.iter().any(Row::shippable);
     page.next = found.next_cursor.map(|c| {
         let base = page.filter.query_string();
         if base.is_empty() {
@@ -283,6 +332,15 @@ mod tests {
         // 2024-05-01 00:00 in Beijing is 2024-04-30 16:00 UTC.
         assert_eq!(q.from, Some(1_714_492_800));
         assert_eq!(q.to, Some(1_714_492_800 + 86_400));
+    }
+
+    #[test]
+    fn the_fulfilment_filter_is_a_stage_word_and_stays_in_the_links() {
+        let f = Filter { fulfilment: Some("to_ship".into()), ..Default::default() };
+        assert_eq!(f.query(50).expect("valid").stage, Some(Stage::ToShip));
+        assert_eq!(f.query_string(), "fulfilment=to_ship");
+        let bad = Filter { fulfilment: Some("lost".into()), ..Default::default() };
+        assert_eq!(bad.query(50).err(), Some(BadFilter::Fulfilment));
     }
 
     #[test]

@@ -184,6 +184,7 @@ mod tests {
             paid_by: None,
             refunded: Fen::ZERO,
             settled_refunds: vec![],
+            fulfilment: crate::domain::fulfilment::Fulfilment::Waiting,
         }
     }
 

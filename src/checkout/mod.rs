@@ -1,5 +1,6 @@
 //! `checkout`: the use cases — place an order, start paying on a channel, apply a payment
-//! result (from a notification or a query: one code path), check an order, close, reconcile.
+//! result (from a notification or a query: one code path), check an order, close, reconcile,
+//! and after payment the goods: ship, complete, picked up (`fulfil`).
 //!
 //! The only place where state changes are decided (through `domain`) and made (through
 //! `store`). It talks to WeChat only through `wxpay::WxPayClient`. It knows nothing of HTTP
@@ -9,6 +10,7 @@ pub mod alerts;
 pub mod apply;
 pub mod catalogue;
 pub mod check;
+pub mod fulfil;
 pub mod merchant;
 pub mod notification;
 pub mod pay;
@@ -84,6 +86,10 @@ pub enum Refused {
     /// Our order number is too long to make WeChat's `out_refund_no` of it.
     #[error("this order number cannot name a refund")]
     NoRefundNumber,
+    /// A fulfilment move (ship, complete, picked up) the order's state does not allow, or
+    /// shipping details that are not valid.
+    #[error(transparent)]
+    Fulfil(#[from] crate::domain::fulfilment::FulfilRefused),
     /// Only a refund waiting for WeChat's answer is sent again.
     #[error("only a refund waiting for WeChat can be retried; this one is {0}")]
     NotRetryable(&'static str),

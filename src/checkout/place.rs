@@ -222,6 +222,7 @@ impl Checkout {
             paid_by: None,
             refunded: Fen::ZERO,
             settled_refunds: Vec::new(),
+            fulfilment: Default::default(),
         };
         let placed = Event::new(
             order.created_at,

@@ -102,6 +102,12 @@ event_kinds! {
     Refunded => "refunded",
     /// A double payment was given back (never counted on the order).
     ExtraPaymentRefunded => "extra_payment_refunded",
+    /// The merchant shipped the order (carrier and tracking number in the message).
+    Shipped => "shipped",
+    /// A shipped order was delivered.
+    Completed => "completed",
+    /// The buyer collected the order (shops without delivery).
+    PickedUp => "picked_up",
 }
 
 /// A stored kind word that no [`EventKind`] variant has. Only [`EventKind::from_word`] makes
@@ -169,6 +175,9 @@ mod tests {
             "refund_status",
             "refunded",
             "extra_payment_refunded",
+            "shipped",
+            "completed",
+            "picked_up",
         ];
         for word in words {
             let kind = EventKind::from_word(word);

@@ -4,6 +4,7 @@
 pub mod alert;
 pub mod channel;
 pub mod event_kind;
+pub mod fulfilment;
 pub mod ids;
 pub mod money;
 pub mod order;
@@ -12,6 +13,7 @@ pub mod refund;
 pub mod shop;
 
 pub use channel::Channel;
+pub use fulfilment::{Fulfilment, Stage};
 pub use ids::{BuyerToken, OrderNo, OutTradeNo, Slug};
 pub use money::Fen;
 pub use order::{

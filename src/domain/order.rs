@@ -7,6 +7,7 @@
 use serde::{Deserialize, Serialize};
 
 pub use super::event_kind::EventKind;
+use super::fulfilment::Fulfilment;
 use super::product::Contact;
 use super::{Channel, Fen};
 
@@ -152,6 +153,10 @@ pub struct Order {
     /// The `out_refund_no`s already counted in `refunded`.
     #[serde(default)]
     pub settled_refunds: Vec<String>,
+    /// What the merchant did with the goods (absent in records from before it was kept:
+    /// nothing yet); where the order stands is `Order::stage` (`domain::fulfilment`).
+    #[serde(default)]
+    pub fulfilment: Fulfilment,
 }
 
 impl Order {
@@ -344,6 +349,7 @@ mod tests {
             paid_by: None,
             refunded: Fen::ZERO,
             settled_refunds: Vec::new(),
+            fulfilment: Fulfilment::Waiting,
         }
     }
 

@@ -358,6 +358,7 @@ mod tests {
             paid_by: Some("A1".into()),
             refunded: Fen::ZERO,
             settled_refunds: vec![],
+            fulfilment: Default::default(),
         }
     }
 

@@ -92,6 +92,23 @@ pub fn time_of_suffix(suffix: &[u8]) -> Option<i64> {
     Some((u64::from_be_bytes(b) ^ (1 << 63)) as i64)
 }
 
+pub fn stage_byte(stage: crate::domain::Stage) -> u8 {
+    use crate::domain::Stage;
+    match stage {
+        Stage::ToShip => 1,
+        Stage::Shipped => 2,
+        Stage::Completed => 3,
+        Stage::PickedUp => 4,
+    }
+}
+
+/// `stage · created_at · order_no`: orders by where they stand after payment.
+pub fn stage(stage: crate::domain::Stage, created_at: i64, no: &str) -> Vec<u8> {
+    let mut k = vec![stage_byte(stage)];
+    k.extend_from_slice(&suffix(created_at, no));
+    k
+}
+
 pub fn channel_byte(channel: crate::domain::Channel) -> u8 {
     use crate::domain::Channel;
     match channel {

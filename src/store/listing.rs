@@ -7,7 +7,11 @@
 //!   so the dashboard reads 30 days of figures without decoding a single order;
 //! - `by_channel`: `channel of the newest attempt · created_at · order_no`;
 //! - `by_phone`: `phone digits · 0 · created_at · order_no`;
-//! - `by_status` (older): `status · created_at · order_no`.
+//! - `by_status` (older): `status · created_at · order_no`;
+//! - `by_stage`: `fulfilment stage · created_at · order_no` for orders that have one
+//!   (`Order::stage`: to ship, shipped, completed, picked up). The stage is derived from the
+//!   fulfilment and the payment status, so a refund in full moves an unshipped order out of
+//!   "to ship" in the same transaction, through this same `index_order`.
 //!
 //! Every listing key ends in the same `created_at · order_no` suffix. A query with several
 //! filters walks the chosen indexes side by side, each one seeking to the next suffix the
@@ -18,13 +22,15 @@ use std::ops::Bound;
 use sled::Tree;
 
 use super::{Store, StoreError, keys};
-use crate::domain::{Channel, Fen, Order, OrderStatus};
+use crate::domain::{Channel, Fen, Order, OrderStatus, Stage};
 
 /// What `/admin/orders` asks for. Times are Unix seconds: `from` inclusive, `to` exclusive.
 #[derive(Debug, Clone, Default, PartialEq, Eq)]
 pub struct OrderQuery {
     pub status: Option<OrderStatus>,
     pub channel: Option<Channel>,
+    /// Where the order stands after payment (to ship, shipped …).
+    pub stage: Option<Stage>,
     pub from: Option<i64>,
     pub to: Option<i64>,
     /// The `next_cursor` of the previous page.
@@ -53,6 +59,8 @@ pub struct OrderSummary {
 const PHONE_HITS: usize = 200;
 /// The meta key recording that the listing indexes cover every order.
 const LISTING_BUILT: &str = "indexes:listing";
+/// The meta key recording that the fulfilment index covers every order.
+const STAGE_BUILT: &str = "indexes:stage";
 
 /// Version byte of a `by_time` summary value.
 const SUMMARY_V1: u8 = 1;
@@ -64,6 +72,7 @@ pub(super) struct IndexKeys {
     pub summary: Vec<u8>,
     pub channel: Option<Vec<u8>>,
     pub phone: Option<Vec<u8>>,
+    pub stage: Option<Vec<u8>>,
 }
 
 impl IndexKeys {
@@ -79,6 +88,7 @@ impl IndexKeys {
                 .as_deref()
                 .and_then(keys::phone_digits)
                 .map(|d| keys::phone(&d, o.created_at, &o.no)),
+            stage: o.stage().map(|s| keys::stage(s, o.created_at, &o.no)),
         }
     }
 }
@@ -186,6 +196,9 @@ impl Store {
         if let Some(c) = query.channel {
             sources.push(Source { tree: &self.by_channel, prefix: vec![keys::channel_byte(c)] });
         }
+        if let Some(s) = query.stage {
+            sources.push(Source { tree: &self.by_stage, prefix: vec![keys::stage_byte(s)] });
+        }
         if sources.is_empty() {
             sources.push(Source { tree: &self.by_time, prefix: Vec::new() });
         }
@@ -286,6 +299,58 @@ impl Store {
         Ok(stuck)
     }
 
+    /// How many orders are to ship (counting no further than `cap`), and the `limit` oldest
+    /// of them, oldest first: the dashboard's queue.
+    ///
+    /// why the cap: the count walks the index's "to ship" keys only (no order is decoded);
+    /// past `cap` the dashboard says "more than".
+    pub fn to_ship(&self, limit: usize, cap: usize) -> Result<(usize, Vec<Order>), StoreError> {
+        let prefix = [keys::stage_byte(Stage::ToShip)];
+        let mut oldest = Vec::with_capacity(limit);
+        let mut count = 0;
+        for key in self.by_stage.scan_prefix(prefix).keys().take(cap) {
+            let key = key?;
+            count += 1;
+            if oldest.len() < limit {
+                if let Some(o) = self.order(&keys::order_no_of_suffix(&key[1..]))? {
+                    oldest.push(o);
+                }
+            }
+        }
+        Ok((count, oldest))
+    }
+
+    /// Fills the fulfilment index once for a data directory written before it existed (every
+    /// paid order of then is "to ship", `Order::stage`), and records that in `meta`.
+    pub(super) fn ensure_stage_index(&self) -> Result<Option<usize>, StoreError> {
+        if self.meta.get(STAGE_BUILT)?.is_some() {
+            return Ok(None);
+        }
+        // why from empty: a fill cut short by a crash left no flag.
+        self.by_stage.clear()?;
+        let mut batch = sled::Batch::default();
+        let (mut count, mut pending) = (0, 0);
+        for value in self.orders.iter().values() {
+            let order: Order = super::codec::decode(&value?)?;
+            if let Some(k) = IndexKeys::of(&order).stage {
+                batch.insert(k, &[]);
+                count += 1;
+                pending += 1;
+            }
+            if pending == 10_000 {
+                self.by_stage.apply_batch(std::mem::take(&mut batch))?;
+                pending = 0;
+            }
+        }
+        self.by_stage.apply_batch(batch)?;
+        self.meta.insert(STAGE_BUILT, &[1u8])?;
+        self.db.flush()?;
+        if count > 0 {
+            tracing::info!(orders = count, "fulfilment index filled");
+        }
+        Ok(Some(count))
+    }
+
     /// Fills the listing indexes once for a data directory written before they existed (or
     /// whose filling was cut short), and records that in `meta`. Returns how many orders.
     pub(super) fn ensure_listing_indexes(&self) -> Result<Option<usize>, StoreError> {
@@ -343,7 +408,7 @@ impl Store {
     /// midway can leave orders without some index entries, so a failed load is redone into a
     /// fresh data directory.
     pub fn bulk_load_orders(&self, orders: &[Order]) -> Result<(), StoreError> {
-        let mut b: [sled::Batch; 8] = Default::default();
+        let mut b: [sled::Batch; 9] = Default::default();
         for o in orders {
             let no = o.no.as_bytes();
             b[0].insert(no, super::codec::encode(o)?);
@@ -363,6 +428,9 @@ impl Store {
             if let Some(p) = k.phone {
                 b[7].insert(p, &[]);
             }
+            if let Some(s) = k.stage {
+                b[8].insert(s, &[]);
+            }
         }
         let trees = [
             &self.orders,
@@ -373,6 +441,7 @@ impl Store {
             &self.by_time,
             &self.by_channel,
             &self.by_phone,
+            &self.by_stage,
         ];
         for (tree, batch) in trees.into_iter().zip(b) {
             tree.apply_batch(batch)?;

@@ -38,7 +38,11 @@ pub use listing::{OrderPage, OrderQuery, OrderSummary};
 /// why 3: one unit for stored times, Unix seconds. Schema 2 kept the audit log in
 /// milliseconds; it is converted once at open (`migrate_audit_to_seconds`), and an older
 /// binary then refuses the directory rather than write milliseconds among seconds.
-const SCHEMA: u32 = 3;
+///
+/// why 4: the fulfilment index (`by_stage`), filled once at open for older directories; an
+/// older binary then refuses the directory rather than refund or pay orders without moving
+/// them in (or out of) that index.
+const SCHEMA: u32 = 4;
 
 #[derive(Debug, thiserror::Error)]
 pub enum StoreError {
@@ -90,6 +94,8 @@ pub struct Store {
     by_channel: Tree,
     /// `phone digits · 0 · created_at · order_no`.
     by_phone: Tree,
+    /// `fulfilment stage · created_at · order_no` (see `listing`).
+    by_stage: Tree,
     /// Alerts not yet delivered, by id (`outbox`).
     outbox: Tree,
     /// Finished alerts, the latest `outbox::LOG_KEPT`.
@@ -120,6 +126,7 @@ impl Store {
             by_time: tree("by_time")?,
             by_channel: tree("by_channel")?,
             by_phone: tree("by_phone")?,
+            by_stage: tree("by_stage")?,
             outbox: tree("outbox")?,
             alert_log: tree("alert_log")?,
             outbox_signal: Arc::new(Notify::new()),
@@ -127,6 +134,7 @@ impl Store {
         };
         let found = store.check_schema()?;
         store.ensure_listing_indexes()?;
+        store.ensure_stage_index()?;
         if found < 3 {
             let n = store.migrate_audit_to_seconds()?;
             tracing::info!(entries = n, "audit log converted to Unix seconds (schema {found} to {SCHEMA})");
@@ -358,7 +366,7 @@ impl Store {
         self.orders.len()
     }
 
-    fn write_trees(&self) -> [&Tree; 11] {
+    fn write_trees(&self) -> [&Tree; 12] {
         [
             &self.orders,
             &self.tokens,
@@ -370,6 +378,7 @@ impl Store {
             &self.by_time,
             &self.by_channel,
             &self.by_phone,
+            &self.by_stage,
             &self.outbox,
         ]
     }
@@ -394,6 +403,7 @@ struct Trees<'a> {
     by_time: &'a TransactionalTree,
     by_channel: &'a TransactionalTree,
     by_phone: &'a TransactionalTree,
+    by_stage: &'a TransactionalTree,
     outbox: &'a TransactionalTree,
 }
 
@@ -410,7 +420,8 @@ impl<'a> From<&'a Vec<TransactionalTree>> for Trees<'a> {
             by_time: &t[7],
             by_channel: &t[8],
             by_phone: &t[9],
-            outbox: &t[10],
+            by_stage: &t[10],
+            outbox: &t[11],
         }
     }
 }
@@ -427,6 +438,7 @@ fn index_order(t: &Trees<'_>, before: Option<&Order>, after: &Order) -> TxResult
     reindex(t.by_time, old_ref.map(|o| &o.time), Some(&new.time), &new.summary)?;
     reindex(t.by_channel, old_ref.and_then(|o| o.channel.as_ref()), new.channel.as_ref(), &[])?;
     reindex(t.by_phone, old_ref.and_then(|o| o.phone.as_ref()), new.phone.as_ref(), &[])?;
+    reindex(t.by_stage, old_ref.and_then(|o| o.stage.as_ref()), new.stage.as_ref(), &[])?;
     for a in &after.attempts {
         t.out_trade_nos.insert(a.out_trade_no.as_bytes(), after.no.as_bytes())?;
         if let Some(tx) = &a.transaction_id {

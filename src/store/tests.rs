@@ -40,6 +40,7 @@ fn order(no: &str) -> Order {
         paid_by: None,
         refunded: Fen::ZERO,
         settled_refunds: Vec::new(),
+        fulfilment: Default::default(),
     }
 }
 

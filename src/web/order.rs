@@ -1,6 +1,9 @@
 //! The buyer's order page, its status JSON and the check ("I have paid").
 //!
-//! The return page of every channel and the order's permanent status page. It never asks
+//! The return page of every channel and the order's permanent status page: once paid, a
+//! receipt (WeChat's transaction id, the paid time in Beijing time, the lines, the total and
+//! the refunds) and where the goods are (preparing, shipped with carrier and tracking number,
+//! completed, picked up). It never asks
 //! WeChat anything when the buyer arrives (WeChat may send them back before the payment
 //! has ended): the page watches our own record through `/o/<token>/status` (static/order.js),
 //! and only the buyer's explicit check calls `Checkout::check_order`.
@@ -19,7 +22,8 @@ use time::format_description::well_known::Rfc3339;
 
 use crate::checkout::Checkout;
 use crate::domain::BuyerToken;
-use crate::domain::{Order, OrderStatus};
+use crate::domain::refund::{Refund, RefundStatus};
+use crate::domain::{Order, OrderStatus, Stage};
 use crate::http::same_origin::SameOrigin;
 use crate::store::StoreError;
 use crate::web::shop::NoStore;
@@ -85,13 +89,50 @@ struct OrderPage {
     paid_at: Option<String>,
     refunded: String,
     checked: Option<Checked>,
+    /// WeChat Pay's `transaction_id` of the counted payment (the receipt), once paid.
+    transaction_id: Option<String>,
+    /// The refunds that settled, each in words (Beijing time, amount).
+    refunds: Vec<String>,
+    /// Where the goods are (`None`: unpaid, or refunded before anything was sent).
+    stage: Option<Stage>,
+    /// The stage in the buyer's words and with the refund state when there is one
+    /// ("shipped · refunded").
+    stage_words: String,
+    carrier: String,
+    tracking: String,
+    ship_note: String,
+    /// Beijing time.
+    shipped_at: String,
     /// Where "order again" goes: the product of a one-line order, else the shop.
     again: String,
     script: String,
 }
 
 impl OrderPage {
-    fn new(frame: Frame, o: &Order, checked: Option<Checked>) -> OrderPage {
+    fn new(frame: Frame, o: &Order, refunds: &[Refund], checked: Option<Checked>) -> OrderPage {
+        let w = frame.lang.words();
+        let stage = o.stage();
+        let shipment = o.fulfilment.shipment();
+        let stage_words = stage.map_or_else(String::new, |s| {
+            let words = match s {
+                Stage::ToShip => w.ful_to_ship,
+                Stage::Shipped => w.ful_buyer_shipped,
+                Stage::Completed => w.ful_buyer_completed,
+                Stage::PickedUp => w.ful_buyer_picked_up,
+            };
+            match o.status {
+                OrderStatus::Refunded => format!("{words} · {}", w.state_refunded),
+                OrderStatus::PartiallyRefunded => format!("{words} · {}", w.state_partially_refunded),
+                _ => words.to_owned(),
+            }
+        });
+        let refunds = refunds
+            .iter()
+            .filter(|r| r.status == RefundStatus::Success)
+            .map(|r| (w.ful_receipt_refund)(&beijing(r.created_at), r.amount))
+            .collect();
+        let transaction_id =
+            o.paid_by.as_deref().and_then(|p| o.attempt(p)).and_then(|a| a.transaction_id.clone());
         let lines = o
             .lines
             .iter()
@@ -116,6 +157,14 @@ impl OrderPage {
             paid_at: o.paid_at.map(beijing),
             refunded: o.refunded.to_string(),
             checked: checked.filter(|_| o.status == OrderStatus::Pending),
+            transaction_id,
+            refunds,
+            stage,
+            stage_words,
+            carrier: shipment.map(|s| s.carrier.clone()).unwrap_or_default(),
+            tracking: shipment.map(|s| s.tracking.clone()).unwrap_or_default(),
+            ship_note: shipment.and_then(|s| s.note.clone()).unwrap_or_default(),
+            shipped_at: shipment.map(|s| beijing(s.shipped_at)).unwrap_or_default(),
             again,
             script: assets::url("order.js"),
         }
@@ -131,6 +180,15 @@ impl OrderPage {
     /// The check could not reach WeChat.
     fn check_failed(&self) -> bool {
         self.checked == Some(Checked::Failed)
+    }
+
+    /// Paid, not yet shipped or picked up.
+    fn preparing(&self) -> bool {
+        self.stage == Some(Stage::ToShip)
+    }
+
+    fn shipped(&self) -> bool {
+        matches!(self.stage, Some(Stage::Shipped | Stage::Completed))
     }
 }
 
@@ -148,12 +206,13 @@ fn show(
     checked: Option<&str>,
 ) -> Result<NoStore<Page<OrderPage>>, BuyerError> {
     let order = find(co, token.as_ref())?.ok_or(BuyerError::OrderNotFound)?;
+    let refunds = if order.refunded.get() > 0 { co.refunds(&order.no)? } else { Vec::new() };
     let checked = match checked {
         Some("failed") => Some(Checked::Failed),
         Some(_) => Some(Checked::NotSeen),
         None => None,
     };
-    Ok(NoStore(Page(OrderPage::new(frame, &order, checked))))
+    Ok(NoStore(Page(OrderPage::new(frame, &order, &refunds, checked))))
 }
 
 type JsonAnswer = NoStore<(Status, Json<serde_json::Value>)>;

@@ -63,6 +63,7 @@ fn order(no: &str, fen: u64, created_at: i64, channel: Channel) -> Order {
         paid_by: None,
         refunded: Fen::ZERO,
         settled_refunds: Vec::new(),
+        fulfilment: Default::default(),
     }
 }
 

@@ -14,6 +14,7 @@ mod alerts;
 mod client_sandbox;
 mod clock;
 mod connections;
+mod fulfilment;
 mod log_flood;
 mod notifications;
 mod order_page;

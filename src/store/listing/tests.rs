@@ -51,6 +51,7 @@ fn order(i: i64) -> Order {
         paid_by: None,
         refunded: Fen::ZERO,
         settled_refunds: Vec::new(),
+        fulfilment: Default::default(),
     };
     if i % 2 == 0 {
         o.status = OrderStatus::Paid;
@@ -109,6 +110,7 @@ fn status_channel_and_dates_filter_alone_and_together() {
     let q = |status, channel, from: Option<i64>, to: Option<i64>| OrderQuery {
         status,
         channel,
+        stage: None,
         from: from.map(|m| T0 + m * 60),
         to: to.map(|m| T0 + m * 60),
         cursor: None,
@@ -250,4 +252,56 @@ fn a_bulk_load_is_found_through_every_index_like_single_inserts() {
     }
     assert_eq!(bulk.order_by_token("tok-N00003").expect("token").map(|o| o.no).as_deref(), Some("N00003"));
     assert_eq!(bulk.order_summaries(T0, T0 + 3600).count(), 9);
+}
+
+#[test]
+fn the_fulfilment_index_follows_shipping_and_refunds_and_is_filled_once_for_an_older_data_dir() {
+    use crate::domain::fulfilment::ShipInput;
+    let dir = TempDir::new("listing");
+    let by_stage = |store: &Store, stage: Stage| {
+        let q = OrderQuery { stage: Some(stage), limit: 10, ..OrderQuery::default() };
+        nos(&store.list_orders(&q).expect("list"))
+    };
+    {
+        let store = Store::open(dir.path()).expect("open");
+        for i in 0..6 {
+            store.insert_order(&order(i), &[]).expect("insert");
+        }
+        assert_eq!(
+            by_stage(&store, Stage::ToShip),
+            ["N00004", "N00002", "N00000"],
+            "paid orders are to ship"
+        );
+        let input = ShipInput { carrier: "SF".into(), tracking: "SF1".into(), note: String::new() };
+        store
+            .update_order("N00002", |o| {
+                ((), vec![o.ship(&input, T0 + 999, EventSource::Admin).expect("ships")])
+            })
+            .expect("update");
+        store
+            .update_order("N00004", |o| {
+                let total = o.total;
+                o.apply_refund("R1", total).expect("refund");
+                ((), vec![])
+            })
+            .expect("update");
+        assert_eq!(by_stage(&store, Stage::ToShip), ["N00000"], "refunded in full leaves the queue");
+        assert_eq!(by_stage(&store, Stage::Shipped), ["N00002"]);
+        let q = OrderQuery {
+            stage: Some(Stage::Shipped),
+            status: Some(OrderStatus::Paid),
+            limit: 10,
+            ..OrderQuery::default()
+        };
+        assert_eq!(nos(&store.list_orders(&q).expect("list")), ["N00002"]);
+        let (count, oldest) = store.to_ship(5, 100).expect("queue");
+        assert_eq!((count, oldest.iter().map(|o| o.no.as_str()).collect::<Vec<_>>()), (1, vec!["N00000"]));
+        // Make it look like schema 3: no fulfilment index, no flag.
+        store.db.drop_tree("by_stage").expect("drop");
+        store.meta.remove(STAGE_BUILT).expect("meta");
+        store.db.flush().expect("flush");
+    }
+    let store = crate::store::test_dir::reopen(dir.path());
+    assert_eq!(by_stage(&store, Stage::ToShip), ["N00000"]);
+    assert_eq!(by_stage(&store, Stage::Shipped), ["N00002"]);
 }

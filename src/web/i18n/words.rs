@@ -485,4 +485,122 @@ pub struct Words {
     pub settings_email: fn(&str) -> String,
     /// Too many e-mail recipients (max).
     pub settings_too_many_emails: fn(usize) -> String,
+
+    // fulfilment
+    /// Stage: paid, not yet shipped or picked up.
+    pub ful_to_ship: &'static str,
+    /// Stage: shipped.
+    pub ful_shipped: &'static str,
+    /// Stage: delivered.
+    pub ful_completed: &'static str,
+    /// Stage: collected by the buyer.
+    pub ful_picked_up: &'static str,
+    /// Refused: the order is not paid.
+    pub ful_refused_not_paid: &'static str,
+    /// Refused: refunded in full before shipping.
+    pub ful_refused_refunded: &'static str,
+    /// Refused: already shipped.
+    pub ful_refused_already_shipped: &'static str,
+    /// Refused: already picked up.
+    pub ful_refused_already_picked_up: &'static str,
+    /// Refused: completing an order not shipped.
+    pub ful_refused_not_shipped: &'static str,
+    /// Refused: already completed.
+    pub ful_refused_already_completed: &'static str,
+    /// Refused: the carrier (its longest length).
+    pub ful_refused_carrier: fn(usize) -> String,
+    /// Refused: the tracking number (its longest length).
+    pub ful_refused_tracking: fn(usize) -> String,
+    /// Refused: the note (its longest length).
+    pub ful_refused_note: fn(usize) -> String,
+    /// Done: shipped (carrier, tracking number).
+    pub ful_done_shipped: fn(&str, &str) -> String,
+    /// Done: completed.
+    pub ful_done_completed: &'static str,
+    /// Done: picked up.
+    pub ful_done_picked_up: &'static str,
+    /// Heading of a refused fulfilment action.
+    pub ful_not_changed: &'static str,
+    /// A refused fulfilment action changed nothing.
+    pub ful_nothing_changed: &'static str,
+    /// Link back to the order.
+    pub ful_back_to_order: &'static str,
+    /// Link back to the orders to ship.
+    pub ful_back_to_orders: &'static str,
+    /// The order page's fulfilment section (heading).
+    pub ful_section: &'static str,
+    /// Label: carrier.
+    pub ful_carrier: &'static str,
+    /// Label: tracking number.
+    pub ful_tracking: &'static str,
+    /// Label: the note for the buyer.
+    pub ful_note: &'static str,
+    /// Label: when it was shipped.
+    pub ful_shipped_at: &'static str,
+    /// Label: when it was completed.
+    pub ful_completed_at: &'static str,
+    /// Label: when it was picked up.
+    pub ful_picked_up_at: &'static str,
+    /// Button: mark shipped.
+    pub ful_mark_shipped: &'static str,
+    /// Button: mark completed.
+    pub ful_mark_completed: &'static str,
+    /// Button: mark picked up.
+    pub ful_mark_picked_up: &'static str,
+    /// An unpaid order, or one refunded before shipping: nothing to ship.
+    pub ful_nothing_to_ship: &'static str,
+    /// How fulfilment and refunds go together.
+    pub ful_help: &'static str,
+    /// The list filter and column: fulfilment.
+    pub ful_filter: &'static str,
+    /// The filter's empty choice.
+    pub ful_any: &'static str,
+    /// The list filter names no fulfilment stage.
+    pub orders_bad_fulfilment: &'static str,
+    /// Bulk mark shipped (heading and button).
+    pub ful_bulk_title: &'static str,
+    /// How the bulk form works (the most orders at once).
+    pub ful_bulk_help: fn(usize) -> String,
+    /// The accessible name of a row's checkbox (order number).
+    pub ful_bulk_pick: fn(&str) -> String,
+    /// The accessible name of a row's tracking input (order number).
+    pub ful_bulk_tracking: fn(&str) -> String,
+    /// Refused: no order ticked.
+    pub ful_bulk_none: &'static str,
+    /// Refused: too many orders (the most).
+    pub ful_bulk_too_many: fn(usize) -> String,
+    /// Refused: a ticked order without a valid tracking number.
+    pub ful_bulk_tracking_missing: fn(&str) -> String,
+    /// Bulk outcome: shipped, not shipped.
+    pub ful_bulk_result: fn(usize, usize) -> String,
+    /// The dashboard's queue: how many (and whether more than that).
+    pub ful_queue_count: fn(usize, bool) -> String,
+    /// The dashboard's queue: the oldest ones.
+    pub ful_queue_oldest: &'static str,
+    /// The dashboard's queue: link to the list.
+    pub ful_queue_all: &'static str,
+    /// The dashboard's queue is empty.
+    pub ful_queue_empty: &'static str,
+    /// The buyer's page: where the order is (heading).
+    pub ful_buyer_where: &'static str,
+    /// The buyer's page: paid, being prepared.
+    pub ful_buyer_preparing: &'static str,
+    /// The buyer's page: shipped.
+    pub ful_buyer_shipped: &'static str,
+    /// The buyer's page: completed.
+    pub ful_buyer_completed: &'static str,
+    /// The buyer's page: picked up.
+    pub ful_buyer_picked_up: &'static str,
+    /// The buyer's receipt (heading).
+    pub ful_receipt: &'static str,
+    /// The receipt: WeChat Pay's transaction id.
+    pub ful_receipt_transaction: &'static str,
+    /// The receipt: paid at (Beijing time).
+    pub ful_receipt_paid_at: &'static str,
+    /// The receipt: refunds (heading).
+    pub ful_receipt_refunds: &'static str,
+    /// The receipt: one refund (Beijing time, amount).
+    pub ful_receipt_refund: fn(&str, Fen) -> String,
+    /// The buyer's page: the shop's note on the shipment (label).
+    pub ful_buyer_note: &'static str,
 }

@@ -245,6 +245,7 @@ pub fn new_order(no: &str, fee: u64) -> Order {
         paid_by: None,
         refunded: Fen::ZERO,
         settled_refunds: Vec::new(),
+        fulfilment: Default::default(),
     }
 }
 
