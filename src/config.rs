@@ -842,6 +842,32 @@ mod tests {
     }
 
     #[test]
+    fn an_smtp_server_is_read_with_tls_by_default_and_refused_in_clear_text_off_this_machine() {
+        Jail::expect_with(|jail| {
+            jail.create_file(
+                "wxcheckout.toml",
+                "[smtp]\nhost = \"smtp.example.com\"\nusername = \"shop\"\npassword = \"pw\"\nfrom = \"shop@example.com\"\n",
+            )?;
+            let c = load_in(jail).map_err(|e| e.0)?;
+            let smtp = c.smtp.expect("[smtp]");
+            assert_eq!((smtp.security, smtp.port), (SmtpSecurity::Tls, 465));
+            assert_eq!(
+                format!("{:?}", smtp.credentials),
+                "Some((\"shop\", ***))",
+                "the password never shows"
+            );
+            jail.set_env("WXCHECKOUT_SMTP__SECURITY", "none");
+            let err = load_in(jail).expect_err("clear text to another machine").0;
+            assert!(err.contains("smtp.security"), "{err}");
+            jail.set_env("WXCHECKOUT_SMTP__SECURITY", "starttls");
+            jail.set_env("WXCHECKOUT_SMTP__FROM", "not an address");
+            let err = load_in(jail).expect_err("bad sender").0;
+            assert!(err.contains("smtp.from"), "{err}");
+            Ok(())
+        });
+    }
+
+    #[test]
     fn live_mode_requires_credentials_and_an_https_public_url() {
         Jail::expect_with(|jail| {
             jail.set_env("WXCHECKOUT_WXPAY__MODE", "live");

@@ -256,3 +256,36 @@ async fn the_webhook_secret_is_shown_once_and_a_test_alert_with_no_channel_says_
     assert_eq!(rotated.status(), 200);
     assert_ne!(shop.runtime().alerts.webhook_secret.as_deref(), Some(secret.as_str()));
 }
+
+#[tokio::test]
+async fn a_paid_order_is_e_mailed_through_the_configured_smtp_server() {
+    let smtp = crate::helpers::smtp::SmtpServer::start().await;
+    let port = smtp.port;
+    let shop = Shop::start(|c| {
+        c.smtp = Some(wxcheckout::config::SmtpConfig {
+            host: "127.0.0.1".to_owned(),
+            port,
+            security: wxcheckout::config::SmtpSecurity::None,
+            credentials: None,
+            from: "shop@example.com".to_owned(),
+        });
+    })
+    .await;
+    assert!(shop.checkout.can_email());
+    shop.checkout.change_runtime(|s| s.alerts.emails = vec!["owner@example.com".to_owned()]).await.unwrap();
+
+    let no = pay_an_order(&shop, 990).await;
+
+    let mails = smtp.wait_for(1, helpers::WITHIN).await;
+    assert_eq!(mails[0].from, "shop@example.com");
+    assert_eq!(mails[0].to, vec!["owner@example.com".to_owned()]);
+    assert!(mails[0].data.contains(&no), "the order number is in the message: {}", mails[0].data);
+    assert!(mails[0].data.contains("Subject:"), "{}", mails[0].data);
+    helpers::until("the e-mail delivery is recorded", || async {
+        let a = &shop.checkout.recent_alerts(1).unwrap()[0];
+        a.deliveries
+            .iter()
+            .any(|d| d.state == DeliveryState::Delivered && d.answers[0].text.starts_with("250"))
+    })
+    .await;
+}

@@ -18,6 +18,7 @@ use wxcheckout::wxpay::WxPayClient;
 
 pub mod live;
 pub mod receiver;
+pub mod smtp;
 
 /// A test's handle on a shop in this process: its checkout (what the app uses; `Deref`s to
 /// it), its database, which only the test reaches, to arrange records and check them, and a
