@@ -88,6 +88,7 @@ describe('the merchant on a phone', () => {
       '/admin/products',
       '/admin/products/new',
       '/admin/settings',
+      '/admin/alerts',
       '/admin/doctor',
       '/admin/reconciliation',
       '/admin/log',
