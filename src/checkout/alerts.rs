@@ -55,13 +55,19 @@ async fn start_due(
     if checkout.store.outbox_len() == 0 {
         return Ok(());
     }
-    // why: announce only what a crash cannot undo (the use case flushes too; this covers a
-    // change still between its commit and its flush).
-    checkout.store.flush().await?;
     let now = checkout.now();
+    let mut flushed = false;
+    // why the first 1000: a bounded read every look; a backlog beyond it (a receiver down for
+    // hours under heavy sales) is reached as the older alerts finish or are given up.
     for mut alert in checkout.store.pending_alerts(1000)? {
         if tasks.len() >= PARALLEL {
             break;
+        }
+        if !flushed && (alert.deliveries.is_empty() || !alert.due(now).is_empty()) {
+            // why: announce only what a crash cannot undo (the use case flushes too; this
+            // covers a change still between its commit and its flush).
+            checkout.store.flush().await?;
+            flushed = true;
         }
         let taken = busy.lock().unwrap_or_else(|p| p.into_inner()).contains(&alert.id);
         if taken {
