@@ -1,6 +1,7 @@
 //! Every message of `Words` in English, for buyers and merchants whose browser prefers it.
 
 use super::words::Words;
+use crate::domain::shop::{SettingsRefused, TTL_MAX, TTL_MIN};
 
 pub const EN: Words = Words {
     // Admin doctor.
@@ -299,4 +300,38 @@ pub const EN: Words = Words {
     buyer_failed_title: "Something went wrong",
     buyer_failed: "Please try again in a moment.",
     buyer_qr_label: "WeChat Pay QR code",
+
+    // shop identity
+    shop_fallback_name: "Shop",
+    shop_settings_saved: "Shop settings saved; they apply now.",
+    shop_settings_not_saved: "Nothing was saved; the settings are as they were.",
+    shop_settings_refused: |r| match r {
+        SettingsRefused::TooLong { field, max } => {
+            format!("The {} may have at most {max} characters.", en_field(field))
+        }
+        SettingsRefused::ControlCharacters(field) => {
+            format!("The {} may not contain control characters.", en_field(field))
+        }
+        SettingsRefused::Lifetime => format!(
+            "The order lifetime must be a whole number of minutes from {TTL_MIN} to {TTL_MAX} (empty: the configuration's)."
+        ),
+        other => other.to_string(),
+    },
+    shop_order_ttl: |m, own| {
+        if own {
+            format!("{m} min (shop setting)")
+        } else {
+            format!("{m} min (configuration order_ttl_minutes)")
+        }
+    },
 };
+
+fn en_field(field: &str) -> &'static str {
+    match field {
+        "name" => "shop name",
+        "service_contact" => "customer service contact",
+        "icp" => "ICP filing number",
+        "returns_policy" => "returns policy",
+        _ => "field",
+    }
+}

@@ -75,6 +75,9 @@ impl Lang {
     }
 }
 
+/// The logo's height in the shop's header, CSS pixels.
+const LOGO_HEIGHT: u32 = 40;
+
 /// What every page's layout needs: the language, whether to show the sandbox banner (and its
 /// warning that the sandbox is open to the network), and who the shop is (name, contact, ICP
 /// number: the merchant's settings as they are at this request).
@@ -98,6 +101,35 @@ impl Frame {
             .state::<Arc<Checkout>>()
             .map_or_else(|| Arc::new(ShopProfile::default()), |c| Arc::new(c.runtime().profile.clone()));
         Frame { lang, sandbox, exposed, shop }
+    }
+}
+
+impl Frame {
+    /// The shop's name as buyers see it: the merchant's, else "小店" / "Shop".
+    pub fn shop_name(&self) -> &str {
+        if self.shop.name.is_empty() { self.lang.words().shop_fallback_name } else { &self.shop.name }
+    }
+
+    /// The logo's versioned URL, when the merchant uploaded one.
+    pub fn logo_url(&self) -> Option<String> {
+        self.shop.logo.as_ref().map(|l| format!("/logo?v={}", l.etag))
+    }
+
+    /// The logo as the shop's header shows it: its URL and a size `LOGO_HEIGHT` pixels high
+    /// in its own proportions (square when they are unknown).
+    pub fn logo(&self) -> Option<crate::web::shop::image::ImageView> {
+        let logo = self.shop.logo.as_ref()?;
+        let width = match (logo.width, logo.height) {
+            (Some(w), Some(h)) if h > 0 => {
+                (u64::from(w) * u64::from(LOGO_HEIGHT) / u64::from(h)).clamp(1, 240)
+            }
+            _ => u64::from(LOGO_HEIGHT),
+        };
+        Some(crate::web::shop::image::ImageView {
+            src: self.logo_url()?,
+            width: u32::try_from(width).unwrap_or(LOGO_HEIGHT),
+            height: LOGO_HEIGHT,
+        })
     }
 }
 
