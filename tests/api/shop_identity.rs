@@ -117,7 +117,7 @@ async fn settings_saved_on_the_web_show_at_once_in_titles_footer_policy_page_and
     assert_eq!(policy.status(), 200);
     let policy = policy.text().await.unwrap();
     assert!(
-        policy.contains("七天无理由退货。\n&lt;b&gt;生鲜&lt;/b&gt;除外。"),
+        policy.contains("七天无理由退货。\n&#60;b&#62;生鲜&#60;/b&#62;除外。"),
         "escaped, lines kept: {policy}"
     );
     assert!(!policy.contains("<b>生鲜"), "the merchant's text is never markup");
