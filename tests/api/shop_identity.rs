@@ -19,6 +19,9 @@ const PNG: &[u8] = &[
     0x0D, 0x0A, 0x2D, 0xB4, 0x00, 0x00, 0x00, 0x00, 0x49, 0x45, 0x4E, 0x44, 0xAE, 0x42, 0x60, 0x82,
 ];
 
+/// A file field: name, file name, bytes.
+type Upload<'a> = (&'a str, &'a str, &'a [u8]);
+
 async fn signed_in() -> (TestServer, ShopHandle, Merchant) {
     let (server, shop) =
         helpers::spawn_shop_with_checkout(|c| c.admin_password = Some(Secret::new(ADMIN_PASSWORD))).await;
@@ -187,11 +190,12 @@ async fn a_long_chinese_shop_name_and_product_name_make_a_body_within_128_bytes_
 async fn a_refused_settings_form_answers_422_with_the_reason_and_changes_nothing() {
     let (server, shop, merchant) = signed_in().await;
     let long = "店".repeat(31);
-    let cases: [(Vec<(&str, &str)>, Option<(&str, &str, &[u8])>, &str); 4] = [
+    let gif: Upload = ("logo", "logo.gif", b"GIF89a....");
+    let cases = [
         (fields(&[("name", long.as_str())]), None, "店铺名称最多 30 个字符"),
         (fields(&[("order_ttl_minutes", "3")]), None, "订单有效期须为 5 到 10080 分钟"),
         (fields(&[("icp", "京ICP\u{7}备")]), None, "ICP 备案号不能包含控制字符"),
-        (fields(&[]), Some(("logo", "logo.gif", b"GIF89a....")), "JPEG"),
+        (fields(&[]), Some(gif), "JPEG"),
     ];
     for (form, file, says) in cases {
         let res = save(&merchant, &form, file).await;
