@@ -179,12 +179,34 @@ mod tests {
                 words.reconciliation_agrees,
                 words.settings_not_set,
                 words.login_wrong_password,
+                words.shop_fallback_name,
+                words.shop_settings_saved,
+                words.shop_settings_not_saved,
             ] {
                 assert!(!message.trim().is_empty());
             }
         }
         assert_ne!(Lang::Zh.words().state_paid, Lang::En.words().state_paid);
         assert_ne!(Lang::Zh.words().refund_certificate_missing, Lang::En.words().refund_certificate_missing);
+    }
+
+    fn frame(name: &str, logo: Option<crate::domain::product::ImageRef>) -> Frame {
+        let shop = ShopProfile { name: name.to_owned(), logo, ..ShopProfile::default() };
+        Frame { lang: Lang::En, sandbox: false, exposed: false, shop: Arc::new(shop) }
+    }
+
+    #[test]
+    fn the_shop_is_called_by_its_name_else_by_todays_word_and_its_logo_is_40_pixels_high() {
+        assert_eq!(frame("", None).shop_name(), "Shop");
+        assert_eq!(frame("山间咖啡", None).shop_name(), "山间咖啡");
+        assert_eq!(frame("", None).logo(), None);
+        let wide = crate::domain::product::ImageRef::of("image/png", b"x", Some((400, 100)));
+        let logo = frame("", Some(wide.clone())).logo().expect("a logo");
+        assert_eq!((logo.width, logo.height), (160, 40));
+        assert_eq!(logo.src, format!("/logo?v={}", wide.etag));
+        let unknown = crate::domain::product::ImageRef::of("image/png", b"x", None);
+        let logo = frame("", Some(unknown)).logo().expect("a logo");
+        assert_eq!((logo.width, logo.height), (40, 40), "square when the size is unknown");
     }
 
     #[test]
