@@ -26,8 +26,8 @@ pub struct ImageView {
     pub height: u32,
 }
 
-/// Shown when an image's size was never recorded (stored before sizes were kept): a square,
-/// which CSS crops the image into.
+/// The box given an image whose size was never recorded (stored before sizes were kept): a
+/// square, which CSS fits the image into (`object-fit`).
 const UNKNOWN_SIDE: u32 = 480;
 
 impl ImageView {
