@@ -170,7 +170,7 @@ pub fn shop_and_store(mut config: Config, clock: Clock) -> Result<(Rocket<Build>
 /// every method and path, so a change to the map shows in review.
 fn mount_shop(rocket: Rocket<Build>) -> Rocket<Build> {
     rocket
-        .mount("/", web::shop::routes()) // the shop, a product, checkout
+        .mount("/", web::shop::routes()) // the shop, a product, checkout, the policy, the logo
         .mount("/cart", web::shop::cart::routes())
         .mount("/img", web::shop::image::routes()) // product images
         .mount("/o", web::order::routes()) // the buyer's order page, status, check
@@ -358,15 +358,18 @@ GET /admin/products/<slug>/edit
 GET /admin/products/new
 GET /admin/reconciliation?<day>
 GET /admin/settings
+GET /admin/settings/shop?<saved>
 GET /cart
 GET /favicon.ico
 GET /healthz
 GET /img/<slug>?<v>
+GET /logo?<v>
 GET /o/<token>/status
 GET /o/<token>?<checked>
 GET /p/<slug>
 GET /pay/<token>
 GET /pay/<token>/oauth?<code>&<state>
+GET /policy
 GET /sandbox
 GET /sandbox/cgi-bin/mmpayweb-bin/checkmweb?<prepay_id>&<package>&<redirect_url>
 GET /sandbox/connect/oauth2/authorize?<appid>&<redirect_uri>&<response_type>&<scope>&<state>
@@ -403,6 +406,7 @@ POST /admin/products/<slug>/edit
 POST /admin/products/<slug>/unarchive
 POST /admin/products/<slug>/up
 POST /admin/reconciliation
+POST /admin/settings/shop
 POST /cart/add
 POST /cart/clear
 POST /cart/update

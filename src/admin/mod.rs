@@ -26,6 +26,7 @@ mod reconciliation;
 mod refunds;
 mod session;
 mod settings;
+mod shop_settings;
 mod throttle;
 
 use std::net::IpAddr;
@@ -123,6 +124,8 @@ pub fn routes() -> Vec<rocket::Route> {
         orders::list,
         orders_csv::export,
         settings::page,
+        shop_settings::page,
+        shop_settings::save,
         password_page::page,
         password_page::change,
         doctor::page,

@@ -6,9 +6,9 @@ use rocket::FromForm;
 use rocket::data::Capped;
 use rocket::form::Contextual;
 use rocket::fs::TempFile;
-use tokio::io::AsyncReadExt;
 
-use super::images::{self, MAX_IMAGE};
+use super::images;
+pub use super::images::ImageChange;
 use crate::domain::product::{ImageRef, valid_slug};
 use crate::domain::{Fen, Product, Required};
 use crate::web::Lang;
@@ -35,13 +35,6 @@ pub struct ProductForm<'r> {
     pub req_note: bool,
     pub image: Option<Capped<TempFile<'r>>>,
     pub remove_image: bool,
-}
-
-/// What happens to the product's image.
-pub enum ImageChange {
-    Keep,
-    Remove,
-    Replace { bytes: Vec<u8>, content_type: &'static str },
 }
 
 /// A checked form.
@@ -200,7 +193,7 @@ pub async fn check(
         "" => Some(None),
         s => s.parse::<u32>().ok().map(Some),
     });
-    let image = match read_image(form, lang).await {
+    let image = match images::read_upload(form.image.as_ref(), form.remove_image, lang).await {
         Ok(change) => Some(change),
         Err(message) => {
             errors.push(("image", message));
@@ -224,31 +217,5 @@ pub async fn check(
             image,
         }),
         _ => Err(errors),
-    }
-}
-
-/// The uploaded image, checked by its bytes; an empty file field means "no new image".
-async fn read_image(form: &ProductForm<'_>, lang: Lang) -> Result<ImageChange, String> {
-    let w = lang.words();
-    let too_large = || w.product_image_too_large.to_owned();
-    let file = match &form.image {
-        Some(f) if !f.is_empty() => f,
-        _ if form.remove_image => return Ok(ImageChange::Remove),
-        _ => return Ok(ImageChange::Keep),
-    };
-    if !file.is_complete() || file.len() > MAX_IMAGE as u64 {
-        return Err(too_large());
-    }
-    let unreadable = |_| w.product_image_unreadable.to_owned();
-    let mut bytes = Vec::with_capacity(usize::try_from(file.len()).unwrap_or(0));
-    let reader = file.open().await.map_err(unreadable)?;
-    // why: read one byte past the limit, so a file that grew after the size check is caught.
-    reader.take(MAX_IMAGE as u64 + 1).read_to_end(&mut bytes).await.map_err(unreadable)?;
-    if bytes.len() > MAX_IMAGE {
-        return Err(too_large());
-    }
-    match images::sniff(&bytes) {
-        Some(content_type) => Ok(ImageChange::Replace { bytes, content_type }),
-        None => Err(w.product_image_type.to_owned()),
     }
 }

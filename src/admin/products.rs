@@ -14,7 +14,6 @@ use super::product_form::{self, FormView, ImageChange, ProductForm};
 use super::session::{ClientAddr, Token};
 use super::{Admin, AdminError, AdminSession, Chrome, Section, audit, images};
 use crate::checkout::catalogue::NewImage;
-use crate::domain::product::ImageRef;
 use crate::domain::{Product, Slug};
 use crate::web::{Frame, Lang, Page};
 
@@ -205,7 +204,7 @@ fn new_image(change: ImageChange) -> NewImage {
         ImageChange::Keep => NewImage::Keep,
         ImageChange::Remove => NewImage::Remove,
         ImageChange::Replace { bytes, content_type } => {
-            let image = ImageRef { content_type: content_type.to_owned(), etag: images::etag_of(&bytes) };
+            let image = images::reference(content_type, &bytes);
             NewImage::Replace { image, bytes }
         }
     }

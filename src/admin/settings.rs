@@ -11,6 +11,7 @@ use url::Url;
 use super::{Admin, AdminError, AdminSession, Chrome, Section};
 use crate::checkout::Checkout;
 use crate::config::Config;
+use crate::domain::shop::ShopProfile;
 use crate::web::pay::BuyerBase;
 use crate::web::{Frame, Lang, Page};
 use crate::wxpay::messages::beijing_display;
@@ -49,6 +50,11 @@ pub struct SettingsPage {
     registrations: Vec<Registration>,
     /// No `public_url`: the addresses below are this machine's and not reachable by WeChat.
     no_public_url: bool,
+    /// Who the shop is, as buyers see it now (`/admin/settings/shop` changes it).
+    shop: Arc<ShopProfile>,
+    logo_url: Option<String>,
+    /// The order lifetime in effect and where it comes from.
+    order_ttl: String,
 }
 
 #[get("/settings")]
@@ -65,7 +71,12 @@ pub fn page(
         Some(p) => format!("{} · {} (argon2id)", p.source, beijing_display(p.changed_at)),
         None => "—".to_owned(),
     };
+    let own_ttl = checkout.runtime().order_ttl_minutes.is_some();
+    let order_ttl = (frame.lang.words().shop_order_ttl)(checkout.order_ttl().as_secs() / 60, own_ttl);
     Ok(Page(SettingsPage {
+        shop: Arc::clone(&frame.shop),
+        logo_url: frame.logo_url(),
+        order_ttl,
         settings: effective(config, frame.lang, password_text),
         chrome: Chrome::new(frame, Some(&session), Section::Settings),
         registrations: registrations(

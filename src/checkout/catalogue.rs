@@ -5,6 +5,10 @@
 //! Every change of a stored product is one `Store::update_products` transaction, the same one
 //! the buyers' orders reserve stock in, so a merchant's edit never undoes a sale.
 
+mod demo_art;
+
+use demo_art::Shape;
+
 use super::Checkout;
 use crate::domain::product::ImageRef;
 use crate::domain::{Fen, Product, Required};
@@ -110,6 +114,14 @@ impl Checkout {
     }
 }
 
+/// Each demo product's picture: background, shape colour, shape.
+const DEMO_ART: [([u8; 3], [u8; 3], Shape); 4] = [
+    ([0xF4, 0xE1, 0xC1], [0x6F, 0x4E, 0x37], Shape::Circle),
+    ([0xDD, 0xEE, 0xD5], [0x3B, 0x7A, 0x3E], Shape::Diamond),
+    ([0xFB, 0xE9, 0xD0], [0xC0, 0x7A, 0x2C], Shape::Square),
+    ([0xE3, 0xE8, 0xF0], [0x2F, 0x4B, 0x7C], Shape::Triangle),
+];
+
 const DEMO: [(&str, &str, &str, u64); 4] = [
     (
         "pour-over-coffee",
@@ -127,14 +139,19 @@ const DEMO: [(&str, &str, &str, u64); 4] = [
     ("canvas-tote", "帆布袋 Canvas tote", "店铺标志帆布袋。A canvas bag with the shop's logo.", 6900),
 ];
 
-/// Seeds the demo products the first time this database is opened in sandbox mode.
+/// Seeds the demo products the first time this database is opened in sandbox mode, each with
+/// a picture drawn here (`demo_art`).
 ///
 /// why `create_product`: a product already stored under a demo slug is the merchant's and
-/// is never overwritten.
+/// is never overwritten (nor is its image).
 pub fn seed_demo(store: &Store) -> Result<bool, StoreError> {
     store.seed_once("demo-catalogue", |s| {
-        for (position, (slug, name, description, fen)) in DEMO.iter().enumerate() {
-            s.create_product(&Product {
+        for (position, ((slug, name, description, fen), (bg, fg, shape))) in
+            DEMO.iter().zip(DEMO_ART).enumerate()
+        {
+            let png = demo_art::picture(bg, fg, shape);
+            let image = ImageRef::of("image/png", &png, Some((demo_art::SIDE, demo_art::SIDE)));
+            let created = s.create_product(&Product {
                 slug: (*slug).to_owned(),
                 name: (*name).to_owned(),
                 description: (*description).to_owned(),
@@ -143,9 +160,12 @@ pub fn seed_demo(store: &Store) -> Result<bool, StoreError> {
                 position: i64::try_from(position).unwrap_or(i64::MAX),
                 archived: false,
                 stock: None,
-                image: None,
+                image: Some(image),
                 required: Required::default(),
             })?;
+            if created {
+                s.put_product_image(slug, &png)?;
+            }
         }
         Ok(())
     })

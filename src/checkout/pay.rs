@@ -36,8 +36,9 @@ const MIN_EXPIRE_AHEAD: i64 = 6 * 60;
 /// A renewal resends the stored `time_expire`; closer than this, WeChat would refuse it as
 /// too short, so a new attempt (with a new one) is started instead.
 const RENEW_MIN_AHEAD: i64 = 2 * 60;
-/// `body` is String(127); WeChat refuses characters outside the 1–3 byte UTF-8 range.
-const BODY_MAX_CHARS: usize = 127;
+/// `body` is String(128), counted in bytes of UTF-8 (a Chinese character takes 3); WeChat
+/// refuses characters outside the 1–3 byte range ("body参数长度有误" past the limit).
+pub const BODY_MAX_BYTES: usize = 128;
 
 /// What the pay page needs to hand the buyer to WeChat.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -183,10 +184,13 @@ impl Checkout {
         let s = &self.settings;
         let ttl = i64::try_from(self.order_ttl().as_secs()).unwrap_or(i64::MAX / 2);
         let shop_url = shop_url(&s.public_url, &s.notify_url);
-        let shop = shop_name(&shop_url);
+        let shop = shop_name(&self.runtime().profile.name, &shop_url);
         let first = order.lines.first().map_or("", |l| l.name.as_str());
+        // why here only: the body is fixed with the attempt's `PrepayRequest`; a renewal resends
+        // it unchanged even if the merchant renamed the shop since (WeChat would refuse a
+        // re-entered `out_trade_no` whose body differs).
         PrepayRequest {
-            body: wechat_text(&format!("{shop}-{first}"), BODY_MAX_CHARS),
+            body: wechat_bytes(&format!("{shop}-{first}"), BODY_MAX_BYTES),
             attach: Some(order.no.clone()),
             total_fee: order.total.get(),
             notify_url: s.notify_url.clone(),
@@ -418,9 +422,13 @@ fn shop_url(public_url: &Option<Url>, notify_url: &str) -> Url {
     )
 }
 
-/// The name WeChat shows the payer ("site/brand-商品"): the shop's domain; a bare address
-/// (a laptop in sandbox mode) says nothing to a payer, so the product's name stands in.
-fn shop_name(shop_url: &Url) -> String {
+/// The name WeChat shows the payer ("site/brand-商品"): the name the merchant gave the shop,
+/// else its domain; a bare address (a laptop in sandbox mode) says nothing to a payer, so
+/// `wxcheckout` stands in.
+fn shop_name(name: &str, shop_url: &Url) -> String {
+    if !name.trim().is_empty() {
+        return name.trim().to_owned();
+    }
     match shop_url.host() {
         Some(url::Host::Domain(d)) if d != "localhost" => d.to_owned(),
         _ => "wxcheckout".to_owned(),
@@ -430,6 +438,19 @@ fn shop_name(shop_url: &Url) -> String {
 /// Text WeChat accepts: no 4-byte UTF-8 characters (emoji), at most `max` characters.
 pub fn wechat_text(s: &str, max: usize) -> String {
     s.chars().filter(|c| c.len_utf8() <= 3).take(max).collect()
+}
+
+/// Text WeChat accepts in a field counted in bytes: no 4-byte UTF-8 characters (emoji), cut
+/// on a character boundary to at most `max` bytes.
+pub fn wechat_bytes(s: &str, max: usize) -> String {
+    let mut out = String::new();
+    for c in s.chars().filter(|c| c.len_utf8() <= 3) {
+        if out.len() + c.len_utf8() > max {
+            break;
+        }
+        out.push(c);
+    }
+    out
 }
 
 /// One lock per order, held while its payment starts; entries go when nobody holds them.
@@ -459,6 +480,30 @@ mod tests {
         let cut = wechat_text(&long, 127);
         assert_eq!(cut.chars().count(), 127);
         assert!(cut.chars().all(|c| c == '好'));
+    }
+
+    #[test]
+    fn the_body_is_cut_to_128_bytes_on_a_character_boundary_without_emoji() {
+        let long = format!("{}-{}", "山间咖啡".repeat(8), "手冲咖啡🍰".repeat(20));
+        let cut = wechat_bytes(&long, BODY_MAX_BYTES);
+        assert!(cut.len() <= BODY_MAX_BYTES, "{} bytes", cut.len());
+        assert!(cut.len() > BODY_MAX_BYTES - 3, "no more than one character short: {}", cut.len());
+        assert!(long.replace('🍰', "").starts_with(&cut));
+        assert!(cut.chars().all(|c| c.len_utf8() <= 3));
+        // 42 three-byte characters are 126 bytes; one more would be 129.
+        assert_eq!(wechat_bytes(&"好".repeat(50), 128).chars().count(), 42);
+        assert_eq!(wechat_bytes(&"a".repeat(200), 128).len(), 128);
+        assert_eq!(wechat_bytes("ab好", 4), "ab");
+        assert_eq!(wechat_bytes("咖啡🍰-Cake", 128), "咖啡-Cake");
+    }
+
+    #[test]
+    fn the_merchants_shop_name_leads_the_body_else_the_domain() {
+        let url = Url::parse("https://shop.example/").expect("url");
+        assert_eq!(shop_name(" 山间咖啡 ", &url), "山间咖啡");
+        assert_eq!(shop_name("", &url), "shop.example");
+        let local = Url::parse("http://127.0.0.1:8000/").expect("url");
+        assert_eq!(shop_name("", &local), "wxcheckout");
     }
 
     fn attempt(channel: Channel, prepay_at: i64) -> Attempt {

@@ -308,15 +308,23 @@ fn order_no(created_at: i64, id: u64) -> String {
     format!("{:02}{:02}{:02}{id:06}", day.year().rem_euclid(100), u8::from(day.month()), day.day())
 }
 
-/// The contact fields the order requires, trimmed and checked; the others are dropped.
+/// The contact fields the order requires, trimmed and checked; the others are dropped, except
+/// the note, which every checkout offers (optional unless a product requires it).
 ///
-/// why: we keep no personal data the shop did not ask for.
+/// why: we keep no personal data the shop did not ask for; a note is what the buyer chose to
+/// tell the shop.
 pub fn clean_contact(contact: Contact, required: Required) -> Result<Contact, Refusal> {
+    let note = if required.note {
+        field(contact.note, true, Field::Note, MAX_NOTE)?
+    } else {
+        let given = contact.note.filter(|n| !n.trim().is_empty());
+        if given.is_some() { field(given, true, Field::Note, MAX_NOTE)? } else { None }
+    };
     Ok(Contact {
         name: field(contact.name, required.name, Field::Name, MAX_NAME)?,
         phone: field(contact.phone, required.phone, Field::Phone, 20)?,
         address: field(contact.address, required.address, Field::Address, MAX_ADDRESS)?,
-        note: field(contact.note, required.note, Field::Note, MAX_NOTE)?,
+        note,
     })
 }
 
@@ -401,6 +409,24 @@ mod tests {
         assert_eq!(clean.name.as_deref(), Some("王小明"));
         assert_eq!(clean.phone.as_deref(), Some("+86 138-0000-0000"));
         assert_eq!(clean.address, None, "not asked for, not kept");
+    }
+
+    #[test]
+    fn a_note_is_kept_when_given_though_not_required_and_bounded_like_a_required_one() {
+        let with = |note: &str| Contact { note: Some(note.into()), ..Contact::default() };
+        let none = Required::default();
+        assert_eq!(
+            clean_contact(with("  少糖，谢谢\n ",), none).unwrap().note.as_deref(),
+            Some("少糖，谢谢")
+        );
+        assert_eq!(clean_contact(with("   "), none).unwrap().note, None, "blank: no note");
+        assert_eq!(clean_contact(Contact::default(), none).unwrap().note, None);
+        assert_eq!(
+            clean_contact(with(&"字".repeat(201)), none),
+            Err(Refusal::BadField(Field::Note, Problem::TooLong(200)))
+        );
+        let must = Required { note: true, ..Required::default() };
+        assert_eq!(clean_contact(with(" "), must), Err(Refusal::Missing(Field::Note)));
     }
 
     #[test]

@@ -5,9 +5,11 @@
 use std::sync::Arc;
 use std::time::Duration;
 
-use crate::domain::shop::RuntimeSettings;
+use crate::domain::shop::{RuntimeSettings, ShopProfile};
 
+use super::catalogue::NewImage;
 use super::{Checkout, CheckoutError};
+use crate::store::StoreError;
 
 impl Checkout {
     /// The runtime settings in effect (a cheap handle; a later change does not alter it).
@@ -29,6 +31,14 @@ impl Checkout {
         &self,
         change: impl FnOnce(&mut RuntimeSettings) -> T,
     ) -> Result<T, CheckoutError> {
+        Ok(self.change_stored(change).await?)
+    }
+
+    /// `change_runtime`, failing only as the store does.
+    async fn change_stored<T>(
+        &self,
+        change: impl FnOnce(&mut RuntimeSettings) -> T,
+    ) -> Result<T, StoreError> {
         let (out, next) = {
             // why one lock over read-change-write: two forms saved at once must not undo
             // each other; the flush happens after, outside the lock.
@@ -46,6 +56,41 @@ impl Checkout {
             "shop settings changed"
         );
         Ok(out)
+    }
+
+    /// Changes who the shop is and the order lifetime (the merchant's settings form): the
+    /// profile's text as `profile` says (its logo is not read), the logo as `logo` says. The
+    /// alert channels are left as they are.
+    ///
+    /// why the logo's bytes first: the settings never name a logo that is not stored yet;
+    /// removed bytes go last, once nothing names them.
+    pub async fn change_shop(
+        &self,
+        profile: ShopProfile,
+        order_ttl_minutes: Option<u32>,
+        logo: NewImage,
+    ) -> Result<(), StoreError> {
+        if let NewImage::Replace { bytes, .. } = &logo {
+            self.store.put_logo_bytes(Some(bytes))?;
+        }
+        self.change_stored(|s| {
+            let kept = s.profile.logo.take();
+            s.profile = ShopProfile {
+                logo: match &logo {
+                    NewImage::Keep => kept,
+                    NewImage::Remove => None,
+                    NewImage::Replace { image, .. } => Some(image.clone()),
+                },
+                ..profile
+            };
+            s.order_ttl_minutes = order_ttl_minutes;
+        })
+        .await?;
+        if matches!(logo, NewImage::Remove) {
+            self.store.put_logo_bytes(None)?;
+            self.store.flush().await?;
+        }
+        Ok(())
     }
 
     /// The logo's bytes and content type, when the merchant uploaded one.

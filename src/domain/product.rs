@@ -29,11 +29,37 @@ impl Required {
     }
 }
 
-/// A product image stored with the data (bytes live in the store, keyed by slug).
+/// A product image stored with the data (bytes live in the store, keyed by slug); the shop's
+/// logo too.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct ImageRef {
     pub content_type: String,
     pub etag: String,
+    /// Its size in pixels, read from the image's header when it was stored, for the pages'
+    /// `width`/`height` (the layout keeps its place while the image loads). `None`: stored
+    /// before sizes were kept, or a header that could not be read.
+    #[serde(default)]
+    pub width: Option<u32>,
+    #[serde(default)]
+    pub height: Option<u32>,
+}
+
+impl ImageRef {
+    /// The reference of `bytes` of `content_type`, `size` in pixels when known.
+    pub fn of(content_type: &str, bytes: &[u8], size: Option<(u32, u32)>) -> ImageRef {
+        ImageRef {
+            content_type: content_type.to_owned(),
+            etag: etag_of(bytes),
+            width: size.map(|s| s.0),
+            height: size.map(|s| s.1),
+        }
+    }
+}
+
+/// 16 hex characters of the SHA-256 of the bytes: changes whenever the image does.
+pub fn etag_of(bytes: &[u8]) -> String {
+    use sha2::{Digest, Sha256};
+    hex::encode(Sha256::digest(bytes))[..16].to_owned()
 }
 
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]

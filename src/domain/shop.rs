@@ -192,7 +192,7 @@ mod tests {
 
     #[test]
     fn a_profile_is_trimmed_and_bounded_and_keeps_its_logo() {
-        let logo = ImageRef { content_type: "image/png".into(), etag: "e1".into() };
+        let logo = ImageRef::of("image/png", b"e1", Some((64, 64)));
         let before = ShopProfile { logo: Some(logo.clone()), ..ShopProfile::default() };
         let p = before
             .edited("  山间咖啡  ", " 13800138000 ", "京ICP备12345678号-1", "七天无理由\r\n退货")

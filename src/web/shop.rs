@@ -26,7 +26,7 @@ use crate::web::{BuyerError, Frame, Page};
 use cart::Cart;
 
 pub fn routes() -> Vec<rocket::Route> {
-    rocket::routes![list, product, checkout]
+    rocket::routes![list, product, checkout, policy, image::logo]
 }
 
 /// A response that no cache may keep (order status, the cart: private and changing).
@@ -48,6 +48,7 @@ pub struct ProductView {
     pub price: String,
     pub sold_out: bool,
     pub stock: Option<u32>,
+    pub image: Option<image::ImageView>,
 }
 
 impl From<&Product> for ProductView {
@@ -59,6 +60,7 @@ impl From<&Product> for ProductView {
             price: p.price.to_string(),
             sold_out: p.stock == Some(0),
             stock: p.stock,
+            image: image::ImageView::of_product(p),
         }
     }
 }
@@ -117,6 +119,18 @@ fn product(
         cart_count: Cart::from_jar(jar).count(),
         max_qty: MAX_QTY,
     }))
+}
+
+#[derive(Template)]
+#[template(path = "shop/policy.html")]
+struct PolicyPage {
+    frame: Frame,
+}
+
+/// `GET /policy`: the returns and refund policy the merchant wrote; 404 when there is none.
+#[get("/policy")]
+fn policy(frame: Frame) -> Option<Page<PolicyPage>> {
+    (!frame.shop.returns_policy.is_empty()).then_some(Page(PolicyPage { frame }))
 }
 
 /// `POST /checkout`: either `product` + `qty` (buy now) or `from_cart=1`, plus contact.

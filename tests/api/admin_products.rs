@@ -137,7 +137,10 @@ async fn an_uploaded_image_is_served_with_an_etag_and_cached_for_good_at_its_ver
         .unwrap();
     assert_eq!(again.status(), 304);
     assert_eq!(wxcheckout::admin::images::etag_of(PNG), etag);
-    let missing = http.get(format!("{}/img/almond-cookies", server.url())).send().await.unwrap();
+    let mut plain_tea = tea("9.90");
+    plain_tea[1].1 = "white-peony".to_owned();
+    assert_eq!(create(&merchant, &plain_tea, None).await.status(), 303);
+    let missing = http.get(format!("{}/img/white-peony", server.url())).send().await.unwrap();
     assert_eq!(missing.status(), 404, "a product without an image has none");
 }
 

@@ -24,6 +24,7 @@ mod reconciliation;
 mod sandbox_gateway;
 mod sandbox_payer;
 mod shop;
+mod shop_identity;
 mod smoke;
 // A race: run it alone, many times in a row, with `cargo test --test api stock_race`.
 mod stock_race;

@@ -334,10 +334,11 @@ async fn missing_per_type_fields_and_broken_limits_are_business_errors() {
     mweb.insert("scene_info", "not json");
     fails_with(&gw.call("pay/unifiedorder", mweb).await, "INVALID_REQUEST");
 
-    let bad: [(&str, String); 8] = [
+    let bad: [(&str, String); 9] = [
         ("out_trade_no", "ORD 1".to_owned()),
         ("out_trade_no", "x".repeat(33)),
-        ("body", "字".repeat(128)),
+        ("body", "字".repeat(43)),
+        ("body", "x".repeat(129)),
         ("total_fee", "0".to_owned()),
         ("total_fee", "1.01".to_owned()),
         ("notify_url", "https://shop.example/notify?a=1".to_owned()),
@@ -351,8 +352,16 @@ async fn missing_per_type_fields_and_broken_limits_are_business_errors() {
         assert!(!des.is_empty(), "{k}={v}");
     }
     let mut f = order("ORD000010", "JSAPI");
-    f.insert("body", "x".repeat(127));
+    f.insert("body", "x".repeat(128));
     gw.place_fields(f).await;
+    // why 42: body is String(128) in bytes; a Chinese character is 3 of them.
+    let mut f = order("ORD000011", "JSAPI");
+    f.insert("body", "字".repeat(42));
+    gw.place_fields(f).await;
+    let mut f = order("ORD000012", "JSAPI");
+    f.insert("body", "字".repeat(43));
+    let des = fails_with(&gw.call("pay/unifiedorder", f).await, "INVALID_REQUEST");
+    assert!(des.contains("body参数长度有误"), "{des}");
 }
 
 impl Gw {

@@ -89,6 +89,7 @@ describe('the merchant on a phone', () => {
       '/admin/products/new',
       '/admin/settings',
       '/admin/alerts',
+      '/admin/settings/shop',
       '/admin/doctor',
       '/admin/reconciliation',
       '/admin/log',
@@ -102,5 +103,51 @@ describe('the merchant on a phone', () => {
     assert.deepEqual(Object.entries(found).filter(([, problems]) => problems.length > 0), []);
     context.watch.assertClean();
     await context.close();
+  });
+
+  it("names the shop from a phone: a buyer's phone shows its name, contact, policy and ICP number in a footer that fits the screen", async () => {
+    const context = await buyerContext(t.browser, t.shop.base, 'android');
+    context.watch.allowDocumentStatus(401);
+    const page = await context.newPage();
+    await signIn(page, t.shop.base, { tap: true });
+    await page.goto(`${t.shop.base}/admin/settings`);
+    await page.getByRole('link', { name: /修改 \/ Edit/ }).tap();
+    await page.waitForURL(/\/admin\/settings\/shop$/);
+    await page.getByLabel(/店铺名称/).fill('山间咖啡');
+    await page.getByLabel(/客服联系方式/).fill('138 0000 0000');
+    await page.getByLabel(/ICP 备案号/).fill('京ICP备12345678号-1');
+    await page.getByLabel(/退换货政策/).fill('七天无理由退货。\n生鲜除外。');
+    await page.getByRole('button', { name: /保存/ }).tap();
+    await page.waitForURL(/\/admin\/settings\/shop\?saved=1$/);
+    await page.getByRole('status').filter({ hasText: /已保存/ }).waitFor();
+    await screenshot(page, SCENARIO, '6-shop-settings-saved');
+
+    const buyer = await buyerContext(t.browser, t.shop.base, 'iphone');
+    const shopPage = await buyer.newPage();
+    await shopPage.goto(`${t.shop.base}/p/oolong-tea`);
+    assert.match(await shopPage.title(), / - 山间咖啡$/);
+    const footer = shopPage.locator('footer');
+    await footer.scrollIntoViewIfNeeded();
+    assert.match(await footer.textContent(), /山间咖啡[\s\S]*138 0000 0000/);
+    const icp = footer.getByRole('link', { name: '京ICP备12345678号-1' });
+    assert.equal(await icp.getAttribute('href'), 'https://beian.miit.gov.cn/');
+    assert.equal(await icp.getAttribute('target'), '_blank');
+    assert.equal(await icp.getAttribute('rel'), 'noopener');
+    const box = await footer.boundingBox();
+    const width = shopPage.viewportSize().width;
+    assert.ok(box.x >= 0 && box.x + box.width <= width + 1, `the footer fits the ${width} px screen: ${JSON.stringify(box)}`);
+    assert.ok(await shopPage.evaluate(() => document.documentElement.scrollWidth <= window.innerWidth), 'no sideways scrolling');
+    assert.deepEqual([...(await axeViolations(shopPage)), ...(await smallTapTargets(shopPage))], []);
+    await screenshot(shopPage, SCENARIO, '6-buyer-footer');
+
+    await footer.getByRole('link', { name: /退换货政策/ }).tap();
+    await shopPage.waitForURL(/\/policy$/);
+    await shopPage.getByRole('heading', { level: 1, name: /退换货政策/ }).waitFor();
+    assert.match(await shopPage.locator('.policy').textContent(), /七天无理由退货。\n生鲜除外。/);
+
+    context.watch.assertClean();
+    buyer.watch.assertClean();
+    await context.close();
+    await buyer.close();
   });
 });

@@ -1,6 +1,7 @@
 //! Every message of `Words` in English, for buyers and merchants whose browser prefers it.
 
 use super::words::Words;
+use crate::domain::shop::{SettingsRefused, TTL_MAX, TTL_MIN};
 
 pub const EN: Words = Words {
     // Admin doctor.
@@ -391,4 +392,38 @@ pub const EN: Words = Words {
     ful_receipt_refunds: "Refunds",
     ful_receipt_refund: |at, amount| format!("{at}: {amount} refunded"),
     ful_buyer_note: "Note from the shop",
+
+    // shop identity
+    shop_fallback_name: "Shop",
+    shop_settings_saved: "Shop settings saved; they apply now.",
+    shop_settings_not_saved: "Nothing was saved; the settings are as they were.",
+    shop_settings_refused: |r| match r {
+        SettingsRefused::TooLong { field, max } => {
+            format!("The {} may have at most {max} characters.", en_field(field))
+        }
+        SettingsRefused::ControlCharacters(field) => {
+            format!("The {} may not contain control characters.", en_field(field))
+        }
+        SettingsRefused::Lifetime => format!(
+            "The order lifetime must be a whole number of minutes from {TTL_MIN} to {TTL_MAX} (empty: the configuration's)."
+        ),
+        other => other.to_string(),
+    },
+    shop_order_ttl: |m, own| {
+        if own {
+            format!("{m} min (shop setting)")
+        } else {
+            format!("{m} min (configuration order_ttl_minutes)")
+        }
+    },
 };
+
+fn en_field(field: &str) -> &'static str {
+    match field {
+        "name" => "shop name",
+        "service_contact" => "customer service contact",
+        "icp" => "ICP filing number",
+        "returns_policy" => "returns policy",
+        _ => "field",
+    }
+}

@@ -75,6 +75,9 @@ impl Lang {
     }
 }
 
+/// The logo's height in the shop's header, CSS pixels.
+const LOGO_HEIGHT: u32 = 40;
+
 /// What every page's layout needs: the language, whether to show the sandbox banner (and its
 /// warning that the sandbox is open to the network), and who the shop is (name, contact, ICP
 /// number: the merchant's settings as they are at this request).
@@ -98,6 +101,35 @@ impl Frame {
             .state::<Arc<Checkout>>()
             .map_or_else(|| Arc::new(ShopProfile::default()), |c| Arc::new(c.runtime().profile.clone()));
         Frame { lang, sandbox, exposed, shop }
+    }
+}
+
+impl Frame {
+    /// The shop's name as buyers see it: the merchant's, else "小店" / "Shop".
+    pub fn shop_name(&self) -> &str {
+        if self.shop.name.is_empty() { self.lang.words().shop_fallback_name } else { &self.shop.name }
+    }
+
+    /// The logo's versioned URL, when the merchant uploaded one.
+    pub fn logo_url(&self) -> Option<String> {
+        self.shop.logo.as_ref().map(|l| format!("/logo?v={}", l.etag))
+    }
+
+    /// The logo as the shop's header shows it: its URL and a size `LOGO_HEIGHT` pixels high
+    /// in its own proportions (square when they are unknown).
+    pub fn logo(&self) -> Option<crate::web::shop::image::ImageView> {
+        let logo = self.shop.logo.as_ref()?;
+        let width = match (logo.width, logo.height) {
+            (Some(w), Some(h)) if h > 0 => {
+                (u64::from(w) * u64::from(LOGO_HEIGHT) / u64::from(h)).clamp(1, 240)
+            }
+            _ => u64::from(LOGO_HEIGHT),
+        };
+        Some(crate::web::shop::image::ImageView {
+            src: self.logo_url()?,
+            width: u32::try_from(width).unwrap_or(LOGO_HEIGHT),
+            height: LOGO_HEIGHT,
+        })
     }
 }
 
@@ -147,12 +179,34 @@ mod tests {
                 words.reconciliation_agrees,
                 words.settings_not_set,
                 words.login_wrong_password,
+                words.shop_fallback_name,
+                words.shop_settings_saved,
+                words.shop_settings_not_saved,
             ] {
                 assert!(!message.trim().is_empty());
             }
         }
         assert_ne!(Lang::Zh.words().state_paid, Lang::En.words().state_paid);
         assert_ne!(Lang::Zh.words().refund_certificate_missing, Lang::En.words().refund_certificate_missing);
+    }
+
+    fn frame(name: &str, logo: Option<crate::domain::product::ImageRef>) -> Frame {
+        let shop = ShopProfile { name: name.to_owned(), logo, ..ShopProfile::default() };
+        Frame { lang: Lang::En, sandbox: false, exposed: false, shop: Arc::new(shop) }
+    }
+
+    #[test]
+    fn the_shop_is_called_by_its_name_else_by_todays_word_and_its_logo_is_40_pixels_high() {
+        assert_eq!(frame("", None).shop_name(), "Shop");
+        assert_eq!(frame("山间咖啡", None).shop_name(), "山间咖啡");
+        assert_eq!(frame("", None).logo(), None);
+        let wide = crate::domain::product::ImageRef::of("image/png", b"x", Some((400, 100)));
+        let logo = frame("", Some(wide.clone())).logo().expect("a logo");
+        assert_eq!((logo.width, logo.height), (160, 40));
+        assert_eq!(logo.src, format!("/logo?v={}", wide.etag));
+        let unknown = crate::domain::product::ImageRef::of("image/png", b"x", None);
+        let logo = frame("", Some(unknown)).logo().expect("a logo");
+        assert_eq!((logo.width, logo.height), (40, 40), "square when the size is unknown");
     }
 
     #[test]

@@ -8,6 +8,7 @@
 use std::fmt::Display;
 
 use crate::domain::Fen;
+use crate::domain::shop::SettingsRefused;
 
 /// Every message, in one language. Get it with `Lang::words`.
 pub struct Words {
@@ -603,4 +604,16 @@ pub struct Words {
     pub ful_receipt_refund: fn(&str, Fen) -> String,
     /// The buyer's page: the shop's note on the shipment (label).
     pub ful_buyer_note: &'static str,
+
+    // shop identity
+    /// The shop's name in titles and the header when the merchant has not set one.
+    pub shop_fallback_name: &'static str,
+    /// The shop settings were saved and are in effect.
+    pub shop_settings_saved: &'static str,
+    /// The shop settings form changed nothing (after the reason).
+    pub shop_settings_not_saved: &'static str,
+    /// Why a shop settings form was refused.
+    pub shop_settings_refused: fn(&SettingsRefused) -> String,
+    /// The order lifetime shown: minutes, and whether it is the merchant's setting.
+    pub shop_order_ttl: fn(u64, bool) -> String,
 }

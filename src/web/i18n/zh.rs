@@ -1,6 +1,7 @@
 //! Every message of `Words` in Chinese, the shop's default language.
 
 use super::words::Words;
+use crate::domain::shop::{SettingsRefused, TTL_MAX, TTL_MIN};
 
 pub const ZH: Words = Words {
     // Admin doctor.
@@ -354,4 +355,34 @@ pub const ZH: Words = Words {
     ful_receipt_refunds: "退款",
     ful_receipt_refund: |at, amount| format!("{at} 退款 {amount}"),
     ful_buyer_note: "商家备注",
+
+    // shop identity
+    shop_fallback_name: "小店",
+    shop_settings_saved: "店铺设置已保存，立即生效。",
+    shop_settings_not_saved: "没有保存，原设置不变。",
+    shop_settings_refused: |r| match r {
+        SettingsRefused::TooLong { field, max } => format!("{}最多 {max} 个字符。", zh_field(field)),
+        SettingsRefused::ControlCharacters(field) => format!("{}不能包含控制字符。", zh_field(field)),
+        SettingsRefused::Lifetime => {
+            format!("订单有效期须为 {TTL_MIN} 到 {TTL_MAX} 分钟之间的整数（留空则用配置的值）。")
+        }
+        other => other.to_string(),
+    },
+    shop_order_ttl: |m, own| {
+        if own {
+            format!("{m} 分钟（店铺设置）")
+        } else {
+            format!("{m} 分钟（配置 order_ttl_minutes）")
+        }
+    },
 };
+
+fn zh_field(field: &str) -> &'static str {
+    match field {
+        "name" => "店铺名称",
+        "service_contact" => "客服联系方式",
+        "icp" => "ICP 备案号",
+        "returns_policy" => "退换货政策",
+        _ => "此项",
+    }
+}
