@@ -17,7 +17,7 @@ use super::settings::mask;
 use super::{Admin, AdminError, AdminSession, Chrome, Section, audit};
 use crate::alerts::sign;
 use crate::domain::alert::{Alert, DeliveryState, Topic};
-use crate::domain::shop::{self, AlertChannels, SettingsRefused};
+use crate::domain::shop::{self, AlertChannels};
 use crate::http::same_origin::SameOrigin;
 use crate::web::{Frame, Lang, Page};
 use crate::wxpay::messages::beijing_display;
@@ -163,25 +163,13 @@ pub struct ChannelsForm<'r> {
     rotate: bool,
 }
 
-/// A refusal in the merchant's words.
-pub fn refusal_words(lang: Lang, why: &SettingsRefused) -> String {
-    let w = lang.words();
-    match why {
-        SettingsRefused::TooLong { field, max } => (w.settings_too_long)(field, *max),
-        SettingsRefused::ControlCharacters(field) => (w.settings_control)(field),
-        SettingsRefused::Lifetime => (w.settings_lifetime)(shop::TTL_MIN, shop::TTL_MAX),
-        SettingsRefused::AlertUrl(field) => (w.settings_alert_url)(field),
-        SettingsRefused::Email(e) => (w.settings_email)(e),
-        SettingsRefused::TooManyEmails => (w.settings_too_many_emails)(shop::EMAILS_MAX),
-    }
-}
-
 fn channels_of(form: &ChannelsForm<'_>, can_email: bool, lang: Lang) -> Result<AlertChannels, String> {
-    let wecom_url =
-        shop::alert_url("wecom_url", form.wecom_url.unwrap_or("")).map_err(|e| refusal_words(lang, &e))?;
+    let wecom_url = shop::alert_url("wecom_url", form.wecom_url.unwrap_or(""))
+        .map_err(|e| (lang.words().shop_settings_refused)(&e))?;
     let webhook_url = shop::alert_url("webhook_url", form.webhook_url.unwrap_or(""))
-        .map_err(|e| refusal_words(lang, &e))?;
-    let emails = shop::emails(form.emails.unwrap_or("")).map_err(|e| refusal_words(lang, &e))?;
+        .map_err(|e| (lang.words().shop_settings_refused)(&e))?;
+    let emails =
+        shop::emails(form.emails.unwrap_or("")).map_err(|e| (lang.words().shop_settings_refused)(&e))?;
     if !emails.is_empty() && !can_email {
         return Err(lang.words().alert_no_smtp.to_owned());
     }

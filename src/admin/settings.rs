@@ -159,7 +159,27 @@ fn effective(config: &Config, lang: Lang, password: String) -> Vec<Setting> {
             key: "secret_key",
         },
         Setting { label: "管理密码 / Admin password", value: password, key: "admin.password" },
+        Setting {
+            label: "邮件服务器 / SMTP server",
+            value: smtp(config.smtp.as_ref()).unwrap_or_else(none),
+            key: "smtp",
+        },
     ]
+}
+
+/// `[smtp]` in one line: server, protection, sign-in name and the password masked.
+fn smtp(smtp: Option<&crate::config::SmtpConfig>) -> Option<String> {
+    let s = smtp?;
+    let security = match s.security {
+        crate::config::SmtpSecurity::Tls => "tls",
+        crate::config::SmtpSecurity::StartTls => "starttls",
+        crate::config::SmtpSecurity::None => "none",
+    };
+    let login = s
+        .credentials
+        .as_ref()
+        .map_or_else(String::new, |(user, pw)| format!(" · {user} / {}", mask(pw.expose())));
+    Some(format!("{}:{} ({security}) · from {}{login}", s.host, s.port, s.from))
 }
 
 /// What to register, from `Registration::for_shop` (which the sandbox also enforces), and

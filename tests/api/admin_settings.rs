@@ -20,16 +20,27 @@ fn finding<'a>(html: &'a str, title: &str) -> &'a str {
     &html[start..end]
 }
 
+const SMTP_PASSWORD: &str = "smtp-password-never-shown";
+
 #[tokio::test]
 async fn settings_show_the_configuration_with_secrets_masked_and_the_addresses_to_register() {
     let server = helpers::spawn_shop(|c| {
         c.admin_password = Some(Secret::new(ADMIN_PASSWORD));
         c.public_url = Some(url::Url::parse("https://shop.example/").unwrap());
+        c.smtp = Some(wxcheckout::config::SmtpConfig {
+            host: "smtp.example.com".to_owned(),
+            port: 465,
+            security: wxcheckout::config::SmtpSecurity::Tls,
+            credentials: Some(("shop@example.com".to_owned(), Secret::new(SMTP_PASSWORD))),
+            from: "shop@example.com".to_owned(),
+        });
     })
     .await;
     let merchant = Merchant::login(&server.url(), ADMIN_PASSWORD).await;
     let (status, html) = merchant.page("/admin/settings").await;
     assert_eq!(status, 200);
+    assert!(html.contains("smtp.example.com:465 (tls)"), "the SMTP server is shown");
+    assert!(!html.contains(SMTP_PASSWORD), "but not its password");
     assert!(html.contains("1920…2d"), "the API key shows its first 4 and last 2 characters");
     assert!(html.contains("5a4d…0b"), "so does the app secret");
     for secret in [SANDBOX_API_KEY, SANDBOX_APP_SECRET, ADMIN_PASSWORD] {

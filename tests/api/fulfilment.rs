@@ -118,8 +118,19 @@ async fn a_shipped_order_shows_carrier_tracking_number_and_date_on_the_buyers_pa
     let (server, checkout, merchant) = shop().await;
     let o = order("240501000301", MAY_1_NOON, true);
     insert(&checkout, &o);
+    checkout
+        .change_runtime(|s| {
+            s.profile.name = "山间咖啡".to_owned();
+            s.profile.service_contact = "微信 shanjian-coffee".to_owned();
+        })
+        .await
+        .unwrap();
 
     let before = buyer_page(&server.url(), &o.token).await;
+    assert!(
+        before.contains("商家: 山间咖啡 · 客服: <span class=\"service-contact\">微信 shanjian-coffee</span>"),
+        "the receipt names the merchant and how to reach them: {before}"
+    );
     assert!(before.contains("商家正在备货"), "paid, not shipped: preparing: {before}");
     assert!(before.contains("4200024050100030"), "the receipt has WeChat's transaction id");
     assert!(before.contains("2024-05-01 12:01:00"), "paid time in Beijing time");

@@ -1,7 +1,7 @@
 //! Every message of `Words` in English, for buyers and merchants whose browser prefers it.
 
 use super::words::Words;
-use crate::domain::shop::{SettingsRefused, TTL_MAX, TTL_MIN};
+use crate::domain::shop::{EMAILS_MAX, SettingsRefused, TTL_MAX, TTL_MIN};
 
 pub const EN: Words = Words {
     // Admin doctor.
@@ -318,14 +318,6 @@ pub const EN: Words = Words {
     alert_test_message: "A test alert: if you read this, the channel works.",
     alert_channel_removed: "channel removed; not sent",
     alert_no_smtp: "No [smtp] in the configuration: e-mail alerts cannot be sent.",
-    settings_too_long: |field, max| format!("{field} may have at most {max} characters."),
-    settings_control: |field| format!("{field} may not contain control characters."),
-    settings_lifetime: |min, max| format!("The order lifetime must be between {min} and {max} minutes."),
-    settings_alert_url: |field| {
-        format!("{field} must be an https:// address (http:// only to this machine).")
-    },
-    settings_email: |e| format!("Not an e-mail address: {e}"),
-    settings_too_many_emails: |max| format!("At most {max} recipients."),
 
     // fulfilment
     ful_to_ship: "To ship",
@@ -407,7 +399,11 @@ pub const EN: Words = Words {
         SettingsRefused::Lifetime => format!(
             "The order lifetime must be a whole number of minutes from {TTL_MIN} to {TTL_MAX} (empty: the configuration's)."
         ),
-        other => other.to_string(),
+        SettingsRefused::AlertUrl(field) => {
+            format!("The {} must be an https:// address (http:// only to this machine).", en_field(field))
+        }
+        SettingsRefused::Email(e) => format!("Not an e-mail address: {e}"),
+        SettingsRefused::TooManyEmails => format!("At most {EMAILS_MAX} recipients."),
     },
     shop_order_ttl: |m, own| {
         if own {
@@ -424,6 +420,8 @@ fn en_field(field: &str) -> &'static str {
         "service_contact" => "customer service contact",
         "icp" => "ICP filing number",
         "returns_policy" => "returns policy",
+        "wecom_url" => "WeCom robot address",
+        "webhook_url" => "webhook address",
         _ => "field",
     }
 }

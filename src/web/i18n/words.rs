@@ -474,18 +474,6 @@ pub struct Words {
     pub alert_channel_removed: &'static str,
     /// E-mail is chosen but no SMTP server is configured.
     pub alert_no_smtp: &'static str,
-    /// A settings field refused: too long (field, max).
-    pub settings_too_long: fn(&str, usize) -> String,
-    /// A settings field refused: control characters (field).
-    pub settings_control: fn(&str) -> String,
-    /// The order lifetime refused (min, max minutes).
-    pub settings_lifetime: fn(u32, u32) -> String,
-    /// An alert address refused (field).
-    pub settings_alert_url: fn(&str) -> String,
-    /// An e-mail recipient refused.
-    pub settings_email: fn(&str) -> String,
-    /// Too many e-mail recipients (max).
-    pub settings_too_many_emails: fn(usize) -> String,
 
     // fulfilment
     /// Stage: paid, not yet shipped or picked up.

@@ -1,7 +1,7 @@
 //! Every message of `Words` in Chinese, the shop's default language.
 
 use super::words::Words;
-use crate::domain::shop::{SettingsRefused, TTL_MAX, TTL_MIN};
+use crate::domain::shop::{EMAILS_MAX, SettingsRefused, TTL_MAX, TTL_MIN};
 
 pub const ZH: Words = Words {
     // Admin doctor.
@@ -285,12 +285,6 @@ pub const ZH: Words = Words {
     alert_test_message: "这是一条测试提醒：收到它说明提醒渠道已设置好。",
     alert_channel_removed: "渠道已被删除，不再发送",
     alert_no_smtp: "配置文件中没有 [smtp]，无法发送邮件提醒。",
-    settings_too_long: |field, max| format!("{field} 最多 {max} 个字符。"),
-    settings_control: |field| format!("{field} 不能包含控制字符。"),
-    settings_lifetime: |min, max| format!("订单有效期须在 {min} 到 {max} 分钟之间。"),
-    settings_alert_url: |field| format!("{field} 须是 https:// 地址（http:// 仅限本机）。"),
-    settings_email: |e| format!("不是有效的邮箱地址：{e}"),
-    settings_too_many_emails: |max| format!("最多 {max} 个收件人。"),
 
     // fulfilment
     ful_to_ship: "待发货",
@@ -366,7 +360,11 @@ pub const ZH: Words = Words {
         SettingsRefused::Lifetime => {
             format!("订单有效期须为 {TTL_MIN} 到 {TTL_MAX} 分钟之间的整数（留空则用配置的值）。")
         }
-        other => other.to_string(),
+        SettingsRefused::AlertUrl(field) => {
+            format!("{}须是 https:// 地址（http:// 仅限本机）。", zh_field(field))
+        }
+        SettingsRefused::Email(e) => format!("不是有效的邮箱地址：{e}"),
+        SettingsRefused::TooManyEmails => format!("最多 {EMAILS_MAX} 个收件人。"),
     },
     shop_order_ttl: |m, own| {
         if own {
@@ -383,6 +381,8 @@ fn zh_field(field: &str) -> &'static str {
         "service_contact" => "客服联系方式",
         "icp" => "ICP 备案号",
         "returns_policy" => "退换货政策",
+        "wecom_url" => "企业微信群机器人地址",
+        "webhook_url" => "Webhook 地址",
         _ => "此项",
     }
 }
