@@ -23,6 +23,7 @@ use super::{Admin, AdminError, AdminSession, Chrome, Section, audit};
 use crate::checkout::Checkout;
 use crate::checkout::rejected::RejectedNotification;
 use crate::config::Config;
+use crate::domain::alert::DeliveryState;
 use crate::store::OrderQuery;
 use crate::web::{Frame, Lang, Page};
 use crate::wxpay;
@@ -145,6 +146,7 @@ pub async fn run(
         clock,
         proxy(config, admin, lang),
         buyer_ips(config, checkout, lang),
+        alerts(checkout, lang),
     ];
     let summary: Vec<String> = findings
         .iter()
@@ -158,6 +160,34 @@ pub async fn run(
         ran: true,
         rejected: rejected(checkout, lang),
     }))
+}
+
+const ALERTS: &str = "提醒 / Alerts";
+
+/// Whether the merchant is told of payments: a channel set up, and the latest deliveries
+/// answered. A wrong robot address shows here before the merchant misses a paid order.
+fn alerts(checkout: &Checkout, lang: Lang) -> Finding {
+    let w = lang.words();
+    if !checkout.runtime().alerts.any() {
+        return finding(Level::Warning, ALERTS, w.doctor_alerts_none, w.doctor_alerts_none_todo);
+    }
+    let recent = checkout.recent_alerts(20).unwrap_or_default();
+    let failing = recent
+        .iter()
+        .flat_map(|a| &a.deliveries)
+        .find(|d| d.state == DeliveryState::GaveUp || (d.state == DeliveryState::Pending && d.tries > 0));
+    match failing {
+        Some(d) => {
+            let last = d.answers.last().map_or("", |a| a.text.as_str());
+            finding(
+                Level::Problem,
+                ALERTS,
+                (w.doctor_alerts_failing)(d.channel.as_str(), last),
+                w.doctor_alerts_failing_todo,
+            )
+        }
+        None => finding(Level::Ok, ALERTS, w.doctor_alerts_ok, ""),
+    }
 }
 
 const KEY: &str = "API 密钥 / API key";

@@ -289,3 +289,32 @@ async fn a_paid_order_is_e_mailed_through_the_configured_smtp_server() {
     })
     .await;
 }
+
+#[tokio::test]
+async fn the_doctor_says_when_no_channel_is_set_up_and_when_a_receiver_refuses_the_alerts() {
+    let (server, shop) =
+        helpers::spawn_shop_with_checkout(|c| c.admin_password = Some(Secret::new(ADMIN_PASSWORD))).await;
+    let merchant = Merchant::login(&server.url(), ADMIN_PASSWORD).await;
+    let alerts_finding = |html: &str| -> String {
+        let at = html.find("<strong>提醒 / Alerts").expect("an alerts finding");
+        let start = html[..at].rfind("<li").expect("its item");
+        html[start..at + html[at..].find("</li>").expect("its end")].to_owned()
+    };
+
+    let doctor = merchant.post("/admin/doctor", &[]).await.text().await.unwrap();
+    assert!(alerts_finding(&doctor).contains("没有设置提醒渠道"), "{}", alerts_finding(&doctor));
+
+    let robot = Receiver::start().await;
+    robot.script([Reply::Answer(200, r#"{"errcode":93000,"errmsg":"invalid webhook url"}"#.to_owned())]);
+    shop.change_runtime(|s| s.alerts.wecom_url = Some(robot.url.clone())).await.unwrap();
+    shop.send_test_alert().await.unwrap();
+    robot.wait_for(1, helpers::WITHIN).await;
+    helpers::until("the refusal is recorded", || async {
+        shop.recent_alerts(1).unwrap()[0].deliveries.first().is_some_and(|d| d.tries == 1)
+    })
+    .await;
+
+    let doctor = merchant.post("/admin/doctor", &[]).await.text().await.unwrap();
+    let found = alerts_finding(&doctor);
+    assert!(found.contains("bad") && found.contains("93000") && found.contains("wecom"), "{found}");
+}

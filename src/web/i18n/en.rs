@@ -306,6 +306,13 @@ pub const EN: Words = Words {
     alert_refund_failed: "Refund failed",
     alert_attention: "Order needs attention",
     alert_test: "Test alert",
+    doctor_alerts_none: "No alert channel is set up: you are not told when an order is paid.",
+    doctor_alerts_none_todo: "Set up a WeCom group robot, a webhook or e-mail on the Alerts page, then send a test alert.",
+    doctor_alerts_failing: |channel, answer| {
+        format!("A recent alert was not delivered ({channel}): {answer}")
+    },
+    doctor_alerts_failing_todo: "Check the address on the Alerts page (a WeCom robot may have been removed or its key reset), then send a test alert.",
+    doctor_alerts_ok: "The latest alerts were delivered.",
     alert_sandbox_prefix: "[sandbox] ",
     alert_order_no: "Order",
     alert_amount: "Amount",

@@ -457,6 +457,14 @@ pub struct Words {
     pub alert_attention: &'static str,
     /// The merchant's test alert.
     pub alert_test: &'static str,
+    /// Doctor: no alert channel is set up.
+    pub doctor_alerts_none: &'static str,
+    pub doctor_alerts_none_todo: &'static str,
+    /// Doctor: a recent delivery failed (channel, the receiver's last answer).
+    pub doctor_alerts_failing: fn(&str, &str) -> String,
+    pub doctor_alerts_failing_todo: &'static str,
+    /// Doctor: the latest alerts were delivered.
+    pub doctor_alerts_ok: &'static str,
     /// Before the heading of an alert from the sandbox.
     pub alert_sandbox_prefix: &'static str,
     pub alert_order_no: &'static str,
