@@ -52,7 +52,7 @@ async fn start_due(
     busy: &Arc<Mutex<HashSet<u64>>>,
     tasks: &mut JoinSet<()>,
 ) -> Result<(), CheckoutError> {
-    if checkout.store.outbox_len() == 0 {
+    if checkout.store.outbox_is_empty() {
         return Ok(());
     }
     let now = checkout.now();

@@ -35,8 +35,14 @@ impl Store {
         self.outbox.iter().values().take(limit).map(|v| Ok(codec::decode(&v?)?)).collect()
     }
 
+    /// Alerts not yet finished (counts them: for pages, not for loops).
     pub fn outbox_len(&self) -> usize {
         self.outbox.len()
+    }
+
+    /// Whether no alert waits (cheap: looks at the first key).
+    pub fn outbox_is_empty(&self) -> bool {
+        self.outbox.is_empty()
     }
 
     /// Saves an alert after a try: a finished one leaves the outbox for the log, in one
