@@ -170,7 +170,8 @@ pub fn shop_and_store(mut config: Config, clock: Clock) -> Result<(Rocket<Build>
 /// every method and path, so a change to the map shows in review.
 fn mount_shop(rocket: Rocket<Build>) -> Rocket<Build> {
     rocket
-        .mount("/", web::shop::routes()) // the shop, a product, checkout, the policy, the logo
+        .mount("/", web::shop::routes()) // the shop, a product, checkout
+        .mount("/", rocket::routes![web::readyz]) // readiness (the database takes a write), the policy, the logo
         .mount("/cart", web::shop::cart::routes())
         .mount("/img", web::shop::image::routes()) // product images
         .mount("/o", web::order::routes()) // the buyer's order page, status, check
@@ -370,6 +371,7 @@ GET /p/<slug>
 GET /pay/<token>
 GET /pay/<token>/oauth?<code>&<state>
 GET /policy
+GET /readyz
 GET /sandbox
 GET /sandbox/cgi-bin/mmpayweb-bin/checkmweb?<prepay_id>&<package>&<redirect_url>
 GET /sandbox/connect/oauth2/authorize?<appid>&<redirect_uri>&<response_type>&<scope>&<state>

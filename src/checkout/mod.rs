@@ -147,6 +147,8 @@ pub struct Checkout {
     runtime: RwLock<Arc<RuntimeSettings>>,
     /// Where alerts go out (`alerts`).
     sender: crate::alerts::Sender,
+    /// The last readiness probe: when, and its answer (`readiness`).
+    ready: tokio::sync::Mutex<Option<(Instant, Result<Duration, String>)>>,
 }
 
 impl Checkout {
@@ -166,6 +168,7 @@ impl Checkout {
         let sender = crate::alerts::Sender::new(settings.smtp.as_ref()).map_err(CheckoutError::Setup)?;
         Ok(Checkout {
             sender,
+            ready: tokio::sync::Mutex::new(None),
             store,
             wx,
             settings,
@@ -189,6 +192,23 @@ impl Checkout {
     /// Makes every change so far durable (at shutdown; each use case flushes its own).
     pub async fn flush(&self) -> Result<(), StoreError> {
         self.store.flush().await
+    }
+
+    /// Whether the database accepts a write and a flush now (`/readyz`), and how long that
+    /// took. At most one probe runs at a time, and an answer less than a second old is
+    /// reused, so a flood of probes costs at most one disk sync a second.
+    pub async fn readiness(&self) -> Result<Duration, String> {
+        let mut last = self.ready.lock().await;
+        if let Some((at, answer)) = last.as_ref() {
+            if at.elapsed() < Duration::from_secs(1) {
+                return answer.clone();
+            }
+        }
+        let started = Instant::now();
+        let answer =
+            self.store.probe_write(self.now()).await.map(|()| started.elapsed()).map_err(|e| e.to_string());
+        *last = Some((Instant::now(), answer.clone()));
+        answer
     }
 
     /// Whether an `orderquery` check of `order_no` may run now, and if so records it.

@@ -174,6 +174,13 @@ impl Store {
         Ok(())
     }
 
+    /// Writes a probe record and makes it durable (readiness: the database accepts a write
+    /// and a flush).
+    pub async fn probe_write(&self, now: i64) -> Result<(), StoreError> {
+        self.meta.insert("ready_probe", &now.to_be_bytes())?;
+        self.flush().await
+    }
+
     /// A fresh, never reused number (monotonic across restarts).
     pub fn next_id(&self) -> Result<u64, StoreError> {
         Ok(self.db.generate_id()?)

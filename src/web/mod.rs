@@ -17,6 +17,7 @@ pub use i18n::{Frame, Lang};
 // why re-exported: every shop and admin page renders through the shared responder.
 pub use crate::http::{CSP, Page};
 
+use rocket::http::Status;
 use rocket::response::{self, Responder};
 use rocket::serde::json::{Json, Value, json};
 use rocket::{Request, State, get};
@@ -47,6 +48,25 @@ impl<'r, R: Responder<'r, 'static>> Responder<'r, 'static> for WithScriptOrigin<
 pub fn healthz(config: &State<Config>) -> Json<Value> {
     let mode = if config.is_sandbox() { "sandbox" } else { "live" };
     Json(json!({ "status": "ok", "mode": mode }))
+}
+
+/// `GET /readyz`: ready to take orders — the database accepts a write and a flush. 503 with
+/// the reason when it does not (a full disk, a failing device), for a load balancer or
+/// monitoring to act on; `/healthz` stays the liveness check.
+#[get("/readyz")]
+pub async fn readyz(checkout: &State<std::sync::Arc<crate::checkout::Checkout>>) -> (Status, Json<Value>) {
+    match checkout.readiness().await {
+        Ok(took) => (
+            Status::Ok,
+            Json(
+                json!({ "status": "ready", "flush_ms": u64::try_from(took.as_millis()).unwrap_or(u64::MAX) }),
+            ),
+        ),
+        Err(e) => {
+            tracing::error!(error = %e, "not ready: the database refused a write or a flush");
+            (Status::ServiceUnavailable, Json(json!({ "status": "not ready", "reason": "database" })))
+        }
+    }
 }
 
 /// Every status that no route answered itself gets the buyer's error page.

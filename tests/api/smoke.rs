@@ -15,6 +15,33 @@ async fn the_built_binary_serves_the_shop_in_sandbox_mode_by_default() {
 }
 
 #[tokio::test]
+async fn the_shop_is_ready_when_its_database_takes_a_durable_write_and_answers_a_burst_of_probes() {
+    let server = helpers::spawn_binary("serve", &[]).await;
+    let ready = reqwest::get(format!("{}/readyz", server.url())).await.unwrap();
+    assert_eq!(ready.status(), 200);
+    let body: serde_json::Value = ready.json().await.unwrap();
+    assert_eq!(body["status"], "ready");
+    assert!(body["flush_ms"].is_u64(), "{body}");
+    let probes = (0..50).map(|_| reqwest::get(format!("{}/readyz", server.url())));
+    for answer in futures_join_all(probes).await {
+        assert_eq!(answer.unwrap().status(), 200);
+    }
+}
+
+async fn futures_join_all<F: std::future::Future>(fs: impl IntoIterator<Item = F>) -> Vec<F::Output>
+where
+    F: Send + 'static,
+    F::Output: Send + 'static,
+{
+    let handles: Vec<_> = fs.into_iter().map(tokio::spawn).collect();
+    let mut out = Vec::new();
+    for h in handles {
+        out.push(h.await.unwrap());
+    }
+    out
+}
+
+#[tokio::test]
 async fn static_files_are_cached_for_good_only_at_their_versioned_url_and_revalidate_with_etags() {
     let server = helpers::spawn_sandbox(|_| {}).await;
     let http = reqwest::Client::new();
