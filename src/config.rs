@@ -109,6 +109,18 @@ struct RawConfig {
     allow_sandbox_on_network: bool,
     #[serde(default)]
     smtp: Option<RawSmtp>,
+    #[serde(default)]
+    log_format: LogFormat,
+}
+
+/// How log lines are written: for a person (the default) or one JSON object per line (for a
+/// log collector). `--log-format` on the command line wins.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Deserialize, Serialize, clap::ValueEnum)]
+#[serde(rename_all = "lowercase")]
+pub enum LogFormat {
+    #[default]
+    Text,
+    Json,
 }
 
 /// `[smtp]`: the server e-mail alerts go through. Its credentials stay in the configuration;
@@ -201,6 +213,7 @@ impl Default for RawConfig {
             connections: ConnectionsConfig::default(),
             allow_sandbox_on_network: false,
             smtp: None,
+            log_format: LogFormat::Text,
         }
     }
 }
@@ -486,6 +499,7 @@ pub struct Config {
     pub allow_sandbox_on_network: bool,
     /// Where e-mail alerts are sent from, when configured.
     pub smtp: Option<SmtpConfig>,
+    pub log_format: LogFormat,
 }
 
 /// Values given on the command line, which win over file and environment.
@@ -606,6 +620,7 @@ impl RawConfig {
             sandbox: self.sandbox,
             connections: self.connections,
             allow_sandbox_on_network: self.allow_sandbox_on_network,
+            log_format: self.log_format,
         })
     }
 }

@@ -6,7 +6,7 @@ use std::process::ExitCode;
 
 use clap::{Parser, Subcommand};
 use wxcheckout::app;
-use wxcheckout::config::{Config, Overrides};
+use wxcheckout::config::{Config, LogFormat, Overrides};
 
 #[derive(Parser)]
 #[command(name = "wxcheckout", version, about = "A shop and checkout for WeChat Pay, in one binary")]
@@ -23,6 +23,10 @@ struct Common {
     /// Configuration file (default: ./wxcheckout.toml when present)
     #[arg(long, value_name = "FILE")]
     config: Option<PathBuf>,
+    /// Log lines for a person (text) or a collector (one JSON object a line); overrides
+    /// `log_format` in the configuration
+    #[arg(long, value_enum)]
+    log_format: Option<LogFormat>,
 }
 
 #[derive(Subcommand)]
@@ -62,19 +66,11 @@ const DEFAULT_LOG: &str = "warn,wxcheckout=info,rocket=error";
 #[rocket::main]
 async fn main() -> ExitCode {
     let cli = Cli::parse();
-    tracing_subscriber::fmt()
-        .with_env_filter(
-            tracing_subscriber::EnvFilter::try_from_default_env()
-                .unwrap_or_else(|_| tracing_subscriber::EnvFilter::new(DEFAULT_LOG)),
-        )
-        .with_target(false)
-        // why: colour codes only for a person at a terminal, not in journald or a log file.
-        .with_ansi(std::io::IsTerminal::is_terminal(&std::io::stdout()))
-        .init();
     let result = match cli.command {
         Command::Serve(c) => serve(&c).await,
         Command::Sandbox(c) => sandbox(&c).await,
         Command::Admin(AdminCommand::SetPassword { password_stdin, config }) => {
+            init_logging(LogFormat::Text);
             set_password(config, password_stdin).await
         }
     };
@@ -87,8 +83,32 @@ async fn main() -> ExitCode {
     }
 }
 
+/// Logging to standard output, as `format` says, filtered by `RUST_LOG` (else `DEFAULT_LOG`).
+fn init_logging(format: LogFormat) {
+    let builder = tracing_subscriber::fmt()
+        .with_env_filter(
+            tracing_subscriber::EnvFilter::try_from_default_env()
+                .unwrap_or_else(|_| tracing_subscriber::EnvFilter::new(DEFAULT_LOG)),
+        )
+        .with_target(false);
+    match format {
+        // why flattened: `message` and the fields at the top level, as collectors expect.
+        LogFormat::Json => builder.json().flatten_event(true).with_current_span(false).init(),
+        // why: colour codes only for a person at a terminal, not in journald or a log file.
+        LogFormat::Text => builder.with_ansi(std::io::IsTerminal::is_terminal(&std::io::stdout())).init(),
+    }
+}
+
+/// The configuration, then logging in the format it (or the command line) asks for.
+fn load_and_log(common: &Common) -> Result<Config, String> {
+    let config = load(common);
+    let format = common.log_format.or(config.as_ref().ok().map(|c| c.log_format)).unwrap_or_default();
+    init_logging(format);
+    config
+}
+
 async fn serve(common: &Common) -> Result<(), String> {
-    let config = load(common)?;
+    let config = load_and_log(common)?;
     warn_if_exposed(&config);
     let mode = if config.is_sandbox() { "sandbox (no real money)" } else { "live" };
     let rocket = app::shop(config).map_err(|e| e.to_string())?;
@@ -96,7 +116,7 @@ async fn serve(common: &Common) -> Result<(), String> {
 }
 
 async fn sandbox(common: &Common) -> Result<(), String> {
-    let config = load(common)?;
+    let config = load_and_log(common)?;
     warn_if_exposed(&config);
     run(app::sandbox_only(config), "WeChat Pay sandbox").await
 }
@@ -127,7 +147,7 @@ async fn run(rocket: rocket::Rocket<rocket::Build>, what: &str) -> Result<(), St
 }
 
 async fn set_password(config: Option<PathBuf>, from_stdin: bool) -> Result<(), String> {
-    let config = load(&Common { port: None, config })?;
+    let config = load(&Common { port: None, config, log_format: None })?;
     let password = read_password(from_stdin)?;
     wxcheckout::admin::password::set_offline(&config, &password).await.map_err(|e| e.to_string())?;
     eprintln!("The admin password is changed; every session has ended.");

@@ -93,3 +93,22 @@ async fn every_page_may_load_only_from_its_own_origin_and_may_not_be_framed() {
         assert_eq!(res.headers()["x-frame-options"], "DENY", "{path}");
     }
 }
+
+#[tokio::test]
+async fn with_log_format_json_every_log_line_is_one_json_object() {
+    let env = [("RUST_LOG", "info"), ("WXCHECKOUT_LOG_FORMAT", "json")];
+    let (_server, log) = helpers::spawn_binary_logged("serve", &env).await;
+    helpers::until("the start is logged", || async {
+        log.lines().iter().any(|l| l.contains("listening on"))
+    })
+    .await;
+    let lines = log.lines();
+    assert!(!lines.is_empty());
+    for line in &lines {
+        let v: serde_json::Value = serde_json::from_str(line).unwrap_or_else(|e| panic!("{e}: {line}"));
+        assert!(v["level"].is_string() && v["timestamp"].is_string(), "{line}");
+    }
+    let start = lines.iter().find(|l| l.contains("listening on")).unwrap();
+    let v: serde_json::Value = serde_json::from_str(start).unwrap();
+    assert!(v["message"].as_str().unwrap().starts_with("shop, sandbox"), "{start}");
+}
