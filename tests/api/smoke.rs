@@ -28,9 +28,9 @@ async fn the_shop_is_ready_when_its_database_takes_a_durable_write_and_answers_a
     }
 }
 
-async fn futures_join_all<F: std::future::Future>(fs: impl IntoIterator<Item = F>) -> Vec<F::Output>
+async fn futures_join_all<F>(fs: impl IntoIterator<Item = F>) -> Vec<F::Output>
 where
-    F: Send + 'static,
+    F: std::future::Future + Send + 'static,
     F::Output: Send + 'static,
 {
     let handles: Vec<_> = fs.into_iter().map(tokio::spawn).collect();
