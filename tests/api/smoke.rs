@@ -36,7 +36,7 @@ where
     let handles: Vec<_> = fs.into_iter().map(tokio::spawn).collect();
     let mut out = Vec::new();
     for h in handles {
-        out.push(h.await.unwrap());
+        out.push(h.await.expect("a probe task"));
     }
     out
 }
