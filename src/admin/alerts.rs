@@ -16,7 +16,7 @@ use super::session::{ClientAddr, Token};
 use super::settings::mask;
 use super::{Admin, AdminError, AdminSession, Chrome, Section, audit};
 use crate::alerts::sign;
-use crate::domain::alert::{Alert, DeliveryState, Topic};
+use crate::domain::alert::{Alert, ChannelKind, DeliveryState, Topic};
 use crate::domain::shop::{self, AlertChannels};
 use crate::http::same_origin::SameOrigin;
 use crate::web::{Frame, Lang, Page};
@@ -44,6 +44,7 @@ pub struct AlertRow {
     pub message: String,
     pub deliveries: Vec<DeliveryRow>,
     pub no_channel: bool,
+    pub coalesced: bool,
 }
 
 impl AlertRow {
@@ -56,7 +57,7 @@ impl AlertRow {
             Topic::Attention => w.alert_attention,
             Topic::Test => w.alert_test,
         };
-        let no_channel = a.deliveries.is_empty() && a.finished_at.is_some();
+        let no_channel = a.deliveries.is_empty() && a.finished_at.is_some() && !a.coalesced;
         AlertRow {
             id: a.id,
             when: beijing_display(a.at),
@@ -64,11 +65,16 @@ impl AlertRow {
             order_no: a.order_no,
             message: a.message,
             no_channel,
+            coalesced: a.coalesced,
             deliveries: a
                 .deliveries
                 .into_iter()
                 .map(|d| DeliveryRow {
-                    channel: d.channel.as_str(),
+                    channel: match d.channel {
+                        ChannelKind::Wecom => lang.t("企业微信", "WeCom"),
+                        ChannelKind::Webhook => "Webhook",
+                        ChannelKind::Email => lang.t("邮件", "E-mail"),
+                    },
                     state: match d.state {
                         DeliveryState::Pending => "pending",
                         DeliveryState::Delivered => "delivered",
@@ -122,8 +128,8 @@ fn page_for(
     let alerts = admin.checkout.recent_alerts(SHOWN)?.into_iter().map(|a| AlertRow::of(a, lang)).collect();
     Ok(Page(AlertsPage {
         chrome: Chrome::new(frame, Some(session), Section::Alerts),
-        wecom_url: shown.wecom_url.clone().unwrap_or_default(),
-        webhook_url: shown.webhook_url.clone().unwrap_or_default(),
+        wecom_url: shown.wecom_url.as_deref().map(mask_url).unwrap_or_default(),
+        webhook_url: shown.webhook_url.as_deref().map(mask_url).unwrap_or_default(),
         emails: shown.emails.join(", "),
         secret_hint: saved.alerts.webhook_secret.as_deref().map(mask),
         new_secret,
@@ -163,11 +169,37 @@ pub struct ChannelsForm<'r> {
     rotate: bool,
 }
 
-fn channels_of(form: &ChannelsForm<'_>, can_email: bool, lang: Lang) -> Result<AlertChannels, String> {
-    let wecom_url = shop::alert_url("wecom_url", form.wecom_url.unwrap_or(""))
-        .map_err(|e| (lang.words().shop_settings_refused)(&e))?;
-    let webhook_url = shop::alert_url("webhook_url", form.webhook_url.unwrap_or(""))
-        .map_err(|e| (lang.words().shop_settings_refused)(&e))?;
+/// An alert address as the page shows it: its query (a WeCom robot's `key=…`, a token) masked,
+/// so the page never shows the whole key again once it is saved.
+pub fn mask_url(url: &str) -> String {
+    match url.split_once('?') {
+        Some((base, query)) => format!("{base}?{}", mask(query)),
+        None => url.to_owned(),
+    }
+}
+
+/// The address the form asks for: the saved one when the field still shows it masked.
+fn wanted_url(
+    field: &'static str,
+    typed: Option<&str>,
+    saved: Option<&str>,
+    lang: Lang,
+) -> Result<Option<String>, String> {
+    let typed = typed.unwrap_or("").trim();
+    if let Some(saved) = saved.filter(|s| !typed.is_empty() && mask_url(s) == typed) {
+        return Ok(Some(saved.to_owned()));
+    }
+    shop::alert_url(field, typed).map_err(|e| (lang.words().shop_settings_refused)(&e))
+}
+
+fn channels_of(
+    form: &ChannelsForm<'_>,
+    saved: &AlertChannels,
+    can_email: bool,
+    lang: Lang,
+) -> Result<AlertChannels, String> {
+    let wecom_url = wanted_url("wecom_url", form.wecom_url, saved.wecom_url.as_deref(), lang)?;
+    let webhook_url = wanted_url("webhook_url", form.webhook_url, saved.webhook_url.as_deref(), lang)?;
     let emails =
         shop::emails(form.emails.unwrap_or("")).map_err(|e| (lang.words().shop_settings_refused)(&e))?;
     if !emails.is_empty() && !can_email {
@@ -188,7 +220,8 @@ pub async fn save(
     session.check_form(&form)?;
     let empty = ChannelsForm { wecom_url: None, webhook_url: None, emails: None, rotate: false };
     let value = form.value.as_ref().unwrap_or(&empty);
-    let mut wanted = match channels_of(value, admin.checkout.can_email(), frame.lang) {
+    let saved = admin.checkout.runtime().alerts.clone();
+    let mut wanted = match channels_of(value, &saved, admin.checkout.can_email(), frame.lang) {
         Ok(c) => c,
         Err(why) => {
             let shown = AlertChannels {
@@ -206,9 +239,11 @@ pub async fn save(
         .checkout
         .change_runtime(|s| {
             let old = s.alerts.webhook_secret.take();
+            // why a new secret for a new address: the old receiver's key is not the new one's.
+            let same_receiver = wanted.webhook_url.is_some() && wanted.webhook_url == s.alerts.webhook_url;
             let (secret, made) = match (&wanted.webhook_url, old) {
                 (None, _) => (None, None),
-                (Some(_), Some(old)) if !rotate => (Some(old), None),
+                (Some(_), Some(old)) if !rotate && same_receiver => (Some(old), None),
                 (Some(_), _) => {
                     let new = sign::new_secret();
                     (Some(new.clone()), Some(new))

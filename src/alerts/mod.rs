@@ -133,11 +133,18 @@ fn smtp_transport(c: &SmtpConfig) -> Result<AsyncSmtpTransport<Tokio1Executor>, 
     Ok(builder.build())
 }
 
-/// The first 300 characters of an answer's body.
-async fn bounded_text(r: reqwest::Response) -> String {
-    let bytes = r.bytes().await.unwrap_or_default();
-    let s = String::from_utf8_lossy(&bytes[..bytes.len().min(2048)]);
-    s.chars().take(crate::domain::alert::ANSWER_MAX).collect()
+/// The first 300 characters of an answer's body, reading at most 2 KiB of it (a receiver
+/// may stream without end; the rest is dropped with the connection).
+async fn bounded_text(mut r: reqwest::Response) -> String {
+    let mut bytes = Vec::new();
+    while bytes.len() < 2048 {
+        match r.chunk().await {
+            Ok(Some(chunk)) => bytes.extend_from_slice(&chunk),
+            _ => break,
+        }
+    }
+    bytes.truncate(2048);
+    String::from_utf8_lossy(&bytes).chars().take(crate::domain::alert::ANSWER_MAX).collect()
 }
 
 /// Why a call failed, without its address (a WeCom robot's address holds its key).

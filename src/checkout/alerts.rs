@@ -5,95 +5,178 @@
 //! An alert goes out only after the change that caused it is durable: the deliverer flushes
 //! before each batch, so the merchant is never told of a payment a crash could undo.
 
-use std::collections::HashSet;
-use std::sync::{Arc, Mutex};
+use std::collections::{BTreeSet, HashMap};
+use std::sync::Arc;
 use std::time::Duration;
 
 use tokio::task::JoinSet;
 
 use crate::alerts::message::Message;
-use crate::domain::alert::{Alert, Answer, ChannelKind, Topic};
+use crate::domain::alert::{Alert, Answer, COALESCE_SECS, ChannelKind, Topic};
 use crate::web::Lang;
 
 use super::{Checkout, CheckoutError};
 
 /// Alerts delivered at once (each may wait up to `alerts::TIMEOUT` on a slow receiver).
 const PARALLEL: usize = 8;
-/// How often the outbox is looked at for retries when nothing wakes the deliverer.
+/// How often the outbox is looked at when nothing wakes the deliverer.
 const LOOK_EVERY: Duration = Duration::from_millis(500);
+/// New alerts read from the outbox per look.
+const READ_PER_LOOK: usize = 1000;
 
 /// Starts the deliverer; it stops at `shutdown` (an alert cut off mid-try is tried again
 /// after the next start, with the same idempotency key).
 pub fn spawn(checkout: Arc<Checkout>, shutdown: rocket::Shutdown) -> tokio::task::JoinHandle<()> {
     tokio::spawn(async move {
         tokio::pin!(shutdown);
-        let busy: Arc<Mutex<HashSet<u64>>> = Arc::default();
-        let mut tasks = JoinSet::new();
+        let mut deliverer = Deliverer::new(checkout);
         loop {
-            while tasks.try_join_next().is_some() {}
-            if let Err(e) = start_due(&checkout, &busy, &mut tasks).await {
+            if let Err(e) = deliverer.look().await {
                 super::FAILED.note("alerts: reading the outbox", || e.to_string());
             }
+            let nap = deliverer.nap();
             tokio::select! {
                 _ = &mut shutdown => break,
-                _ = checkout.store.outbox_written() => {}
-                _ = tokio::time::sleep(LOOK_EVERY) => {}
-                Some(_) = tasks.join_next(), if !tasks.is_empty() => {}
+                _ = deliverer.checkout.store.outbox_written() => {}
+                _ = tokio::time::sleep(nap) => {}
+                Some(done) = deliverer.tasks.join_next(), if !deliverer.tasks.is_empty() => deliverer.done(done),
             }
         }
-        tasks.abort_all();
+        deliverer.tasks.abort_all();
         tracing::debug!("alert deliverer stopped");
     })
 }
 
-/// Starts a task for each alert with a delivery due, up to `PARALLEL` at once.
-async fn start_due(
-    checkout: &Arc<Checkout>,
-    busy: &Arc<Mutex<HashSet<u64>>>,
-    tasks: &mut JoinSet<()>,
-) -> Result<(), CheckoutError> {
-    if checkout.store.outbox_is_empty() {
-        return Ok(());
+/// The deliverer's schedule. Each pending alert is in exactly one place: waiting in `due`, or
+/// in flight in `tasks` (which gives back when it is due next), so no two tries of one alert
+/// run at once and none works from an old copy.
+struct Deliverer {
+    checkout: Arc<Checkout>,
+    /// Pending alerts by when they are next due: (Unix seconds, id).
+    due: BTreeSet<(i64, u64)>,
+    /// The highest id read from the outbox so far (new alerts have higher ones).
+    seen: Option<u64>,
+    /// When an attention alert of each kind was last sent (`Alert::coalesce`).
+    last_attention: HashMap<String, i64>,
+    tasks: JoinSet<(u64, Option<i64>)>,
+}
+
+impl Deliverer {
+    fn new(checkout: Arc<Checkout>) -> Deliverer {
+        Deliverer {
+            checkout,
+            due: BTreeSet::new(),
+            seen: None,
+            last_attention: HashMap::new(),
+            tasks: JoinSet::new(),
+        }
     }
-    let now = checkout.now();
-    let mut flushed = false;
-    // why the first 1000: a bounded read every look; a backlog beyond it (a receiver down for
-    // hours under heavy sales) is reached as the older alerts finish or are given up.
-    for mut alert in checkout.store.pending_alerts(1000)? {
-        if tasks.len() >= PARALLEL {
-            break;
+
+    /// Until the next look: the earliest due time, at most `LOOK_EVERY`; with every slot busy,
+    /// a finished try wakes the deliverer instead.
+    fn nap(&self) -> Duration {
+        if self.tasks.len() >= PARALLEL {
+            return LOOK_EVERY;
         }
-        if !flushed && (alert.deliveries.is_empty() || !alert.due(now).is_empty()) {
-            // why: announce only what a crash cannot undo (the use case flushes too; this
-            // covers a change still between its commit and its flush).
-            checkout.store.flush().await?;
-            flushed = true;
+        let now = self.checkout.now();
+        self.due
+            .first()
+            .map_or(LOOK_EVERY, |(at, _)| Duration::from_secs(u64::try_from(at - now).unwrap_or(0)))
+            .clamp(Duration::from_millis(20), LOOK_EVERY)
+    }
+
+    /// A try ended: schedule the alert's next one, if any.
+    fn done(&mut self, result: Result<(u64, Option<i64>), tokio::task::JoinError>) {
+        if let Ok((id, Some(next))) = result {
+            self.due.insert((next, id));
         }
-        let taken = busy.lock().unwrap_or_else(|p| p.into_inner()).contains(&alert.id);
-        if taken {
-            continue;
+    }
+
+    /// Reads new alerts, then starts the due ones.
+    async fn look(&mut self) -> Result<(), CheckoutError> {
+        while let Some(done) = self.tasks.try_join_next() {
+            self.done(done);
         }
-        if alert.deliveries.is_empty() {
-            alert.start(&checkout.channels(), now);
-            checkout.store.save_alert(&alert)?;
+        let now = self.checkout.now();
+        let (new, unreadable) = self.checkout.store.alerts_after(self.seen, READ_PER_LOOK)?;
+        for bad in unreadable {
+            self.seen = self.seen.max(Some(bad.id));
+            super::FAILED.note("alerts: an unreadable alert left in the outbox", || {
+                format!("{}: {}", bad.id, bad.error)
+            });
+        }
+        for alert in new {
+            self.seen = self.seen.max(Some(alert.id));
+            if alert.finished_at.is_none() {
+                self.due.insert((
+                    if alert.deliveries.is_empty() { now } else { alert.next_at().unwrap_or(now) },
+                    alert.id,
+                ));
+            }
+        }
+        let mut flushed = false;
+        while self.tasks.len() < PARALLEL {
+            let Some(&(at, id)) = self.due.first() else { break };
+            if at > now {
+                break;
+            }
+            self.due.pop_first();
+            // why read again: the copy read earlier may be older than the last try's result.
+            let Some(mut alert) = self.checkout.store.pending_alert(id)? else { continue };
             if alert.finished_at.is_some() {
                 continue;
             }
-        }
-        if alert.due(now).is_empty() {
-            continue;
-        }
-        busy.lock().unwrap_or_else(|p| p.into_inner()).insert(alert.id);
-        let (checkout, busy) = (Arc::clone(checkout), Arc::clone(busy));
-        tasks.spawn(async move {
-            let id = alert.id;
-            if let Err(e) = checkout.deliver(alert).await {
-                super::FAILED.note("alerts: delivering", || e.to_string());
+            if alert.deliveries.is_empty() {
+                self.start(&mut alert, now);
+                self.checkout.store.save_alert(&alert)?;
+                if alert.finished_at.is_some() {
+                    continue;
+                }
             }
-            busy.lock().unwrap_or_else(|p| p.into_inner()).remove(&id);
-        });
+            if alert.due(now).is_empty() {
+                if let Some(next) = alert.next_at() {
+                    self.due.insert((next, id));
+                }
+                continue;
+            }
+            if !flushed {
+                // why: announce only what a crash cannot undo (the use case flushes too; this
+                // covers a change still between its commit and its flush).
+                self.checkout.store.flush().await?;
+                flushed = true;
+            }
+            let checkout = Arc::clone(&self.checkout);
+            self.tasks.spawn(async move {
+                match checkout.deliver(alert).await {
+                    Ok(next) => (id, next),
+                    Err(e) => {
+                        super::FAILED.note("alerts: delivering", || e.to_string());
+                        // why a minute: the store failed; the alert is as it was, try again.
+                        (id, Some(checkout.now() + 60))
+                    }
+                }
+            });
+        }
+        Ok(())
     }
-    Ok(())
+
+    /// Fixes the channels of a new alert, or coalesces an attention alert of a kind sent
+    /// moments ago.
+    fn start(&mut self, alert: &mut Alert, now: i64) {
+        if alert.topic == Topic::Attention {
+            let kind = alert.kind.clone().unwrap_or_default();
+            if self.last_attention.get(&kind).is_some_and(|&at| now - at < COALESCE_SECS) {
+                alert.coalesce(now);
+                return;
+            }
+            // why bounded: kinds are a fixed list, but stored words from other builds are not.
+            if self.last_attention.len() > 256 {
+                self.last_attention.clear();
+            }
+            self.last_attention.insert(kind, now);
+        }
+        alert.start(&self.checkout.channels(), now);
+    }
 }
 
 impl Checkout {
@@ -113,8 +196,9 @@ impl Checkout {
         out
     }
 
-    /// Tries each due channel of `alert` at once and saves the answers.
-    async fn deliver(&self, mut alert: Alert) -> Result<(), CheckoutError> {
+    /// Tries each due channel of `alert` at once and saves the answers; gives when the alert
+    /// is due again (`None`: finished).
+    async fn deliver(&self, mut alert: Alert) -> Result<Option<i64>, CheckoutError> {
         let now = self.now();
         let runtime = self.runtime();
         let order = match &alert.order_no {
@@ -165,14 +249,14 @@ impl Checkout {
             }
             match sent {
                 Some(s) => alert.record(channel, Answer { at, ok: s.ok, text: s.text, millis: s.millis }),
-                None => alert.give_up(channel, at, Lang::En.words().alert_channel_removed),
+                None => alert.give_up(channel, at, Lang::Zh.words().alert_channel_removed),
             }
         }
         self.store.save_alert(&alert)?;
         if alert.finished_at.is_some() {
             self.store.flush().await?;
         }
-        Ok(())
+        Ok(alert.next_at())
     }
 
     /// The admin page of order `no`, at the shop's public address (or this machine's).

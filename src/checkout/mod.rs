@@ -145,6 +145,8 @@ pub struct Checkout {
     rejected: rejected::Kept,
     /// The settings the merchant edits on the web, as last saved (`settings_edit`).
     runtime: RwLock<Arc<RuntimeSettings>>,
+    /// Held by the one change of `runtime` under way.
+    runtime_writer: tokio::sync::Mutex<()>,
     /// Where alerts go out (`alerts`).
     sender: crate::alerts::Sender,
     /// The last readiness probe: when, and its answer (`readiness`).
@@ -169,6 +171,7 @@ impl Checkout {
         Ok(Checkout {
             sender,
             ready: tokio::sync::Mutex::new(None),
+            runtime_writer: tokio::sync::Mutex::new(()),
             store,
             wx,
             settings,

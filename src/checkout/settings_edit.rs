@@ -39,17 +39,16 @@ impl Checkout {
         &self,
         change: impl FnOnce(&mut RuntimeSettings) -> T,
     ) -> Result<T, StoreError> {
-        let (out, next) = {
-            // why one lock over read-change-write: two forms saved at once must not undo
-            // each other; the flush happens after, outside the lock.
-            let mut current = self.runtime.write().unwrap_or_else(|p| p.into_inner());
-            let mut next = RuntimeSettings::clone(&current);
-            let out = change(&mut next);
-            self.store.put_runtime_settings(&next)?;
-            *current = Arc::new(next.clone());
-            (out, next)
-        };
+        // why one writer at a time over read-change-save-flush: two forms saved at once must
+        // not undo each other. why in effect only after the flush: a change that may not
+        // survive a restart (a rotated webhook secret the merchant never saw) must not be
+        // used either. Readers never wait for the writer.
+        let _writer = self.runtime_writer.lock().await;
+        let mut next = RuntimeSettings::clone(&self.runtime());
+        let out = change(&mut next);
+        self.store.put_runtime_settings(&next)?;
         self.store.flush().await?;
+        *self.runtime.write().unwrap_or_else(|p| p.into_inner()) = Arc::new(next.clone());
         tracing::info!(
             name = %next.profile.name,
             order_ttl_minutes = ?next.order_ttl_minutes,

@@ -7,6 +7,8 @@ use serde::{Deserialize, Serialize};
 
 use super::{Event, EventKind};
 
+/// Attention alerts of one kind within this many seconds of the last one sent are not sent.
+pub const COALESCE_SECS: i64 = 10 * 60;
 /// A failed delivery is retried for this long after the alert was made, then given up.
 pub const RETRY_FOR_SECS: i64 = 24 * 3600;
 /// The answers kept per channel of one alert (the latest).
@@ -119,17 +121,43 @@ pub struct Alert {
     pub deliveries: Vec<Delivery>,
     /// When every delivery ended (delivered or given up).
     pub finished_at: Option<i64>,
+    /// The causing event's kind word (`double_payment`, …), to tell repeats apart.
+    #[serde(default)]
+    pub kind: Option<String>,
+    /// Not sent: an attention alert of the same kind went out within `COALESCE_SECS`.
+    #[serde(default)]
+    pub coalesced: bool,
 }
 
 impl Alert {
     pub fn new(id: u64, at: i64, topic: Topic, order_no: Option<String>, message: String) -> Alert {
-        Alert { id, at, topic, order_no, message, deliveries: Vec::new(), finished_at: None }
+        Alert {
+            id,
+            at,
+            topic,
+            order_no,
+            message,
+            deliveries: Vec::new(),
+            finished_at: None,
+            kind: None,
+            coalesced: false,
+        }
     }
 
     /// The alert an event causes (`None` for events that cause none).
     pub fn of_event(id: u64, order_no: Option<&str>, event: &Event) -> Option<Alert> {
         let topic = Topic::of(event)?;
-        Some(Alert::new(id, event.at, topic, order_no.map(str::to_owned), event.message.clone()))
+        let mut alert = Alert::new(id, event.at, topic, order_no.map(str::to_owned), event.message.clone());
+        alert.kind = Some(event.kind.as_str().to_owned());
+        Some(alert)
+    }
+
+    /// Finishes an attention alert without sending it: the same kind of problem was alerted
+    /// moments ago (a merchant setting that fails every buyer's payment would otherwise send
+    /// one message per buyer, past WeCom's 20 a minute).
+    pub fn coalesce(&mut self, now: i64) {
+        self.coalesced = true;
+        self.finished_at = Some(now);
     }
 
     /// Fixes the channels at the first try. No channel: the alert is finished at once.

@@ -1,16 +1,19 @@
 //! The alert outbox: an alert is written in the same transaction as the event that causes it
 //! (`put_event`), so a state change and its alert are durable together or not at all. The
-//! deliverer (`checkout::alerts`) takes alerts from here, records each try on the alert, and
-//! moves a finished alert to the delivery log, which keeps the latest `LOG_KEPT`.
+//! deliverer (`checkout::alerts`) reads new alerts from here by id, records each try on the
+//! alert, and moves a finished alert to the delivery log, kept in the order alerts finished
+//! (so one given up after a day of retries is among the latest there), the latest `LOG_KEPT`.
 
 use sled::transaction::TransactionalTree;
 
 use crate::domain::alert::Alert;
 
-use super::{Store, StoreError, TxResult, abort, codec};
+use super::{Store, StoreError, TxResult, abort, codec, keys};
 
 /// Finished alerts kept for the admin's delivery log.
 pub const LOG_KEPT: usize = 500;
+/// Pending alerts counted for the page at most (sled counts by walking the tree).
+pub const BACKLOG_COUNTED: usize = 10_000;
 
 fn key(id: u64) -> [u8; 8] {
     id.to_be_bytes()
@@ -22,6 +25,13 @@ pub(super) fn enqueue_in(outbox: &TransactionalTree, alert: &Alert) -> TxResult<
     Ok(())
 }
 
+/// A stored alert that could not be read (written by another build, or damaged).
+#[derive(Debug)]
+pub struct Unreadable {
+    pub id: u64,
+    pub error: String,
+}
+
 impl Store {
     /// Writes an alert that no order event causes (the merchant's test alert).
     pub fn enqueue_alert(&self, alert: &Alert) -> Result<(), StoreError> {
@@ -30,52 +40,75 @@ impl Store {
         Ok(())
     }
 
-    /// Alerts not yet finished, oldest first, at most `limit`.
-    pub fn pending_alerts(&self, limit: usize) -> Result<Vec<Alert>, StoreError> {
-        self.outbox.iter().values().take(limit).map(|v| Ok(codec::decode(&v?)?)).collect()
+    /// Pending alerts with ids above `after` (all when `None`), oldest first, at most `limit`;
+    /// one that cannot be read is reported beside them, not in the way of the others.
+    pub fn alerts_after(
+        &self,
+        after: Option<u64>,
+        limit: usize,
+    ) -> Result<(Vec<Alert>, Vec<Unreadable>), StoreError> {
+        let from = after.map_or(0, |a| a.saturating_add(1));
+        let (mut alerts, mut unreadable) = (Vec::new(), Vec::new());
+        for entry in self.outbox.range(key(from)..).take(limit) {
+            let (k, v) = entry?;
+            let id = k.as_ref().try_into().map(u64::from_be_bytes).unwrap_or(0);
+            match codec::decode::<Alert>(&v) {
+                Ok(alert) => alerts.push(alert),
+                Err(e) => unreadable.push(Unreadable { id, error: e.to_string() }),
+            }
+        }
+        Ok((alerts, unreadable))
     }
 
-    /// Alerts not yet finished (counts them: for pages, not for loops).
+    /// The pending alert `id` as stored now (`None`: finished, or never written).
+    pub fn pending_alert(&self, id: u64) -> Result<Option<Alert>, StoreError> {
+        Ok(self.outbox.get(key(id))?.map(|v| codec::decode(&v)).transpose()?)
+    }
+
+    /// Alerts not yet finished, counted up to `BACKLOG_COUNTED`.
     pub fn outbox_len(&self) -> usize {
-        self.outbox.len()
-    }
-
-    /// Whether no alert waits (cheap: looks at the first key).
-    pub fn outbox_is_empty(&self) -> bool {
-        self.outbox.is_empty()
+        self.outbox.iter().keys().take(BACKLOG_COUNTED).count()
     }
 
     /// Saves an alert after a try: a finished one leaves the outbox for the log, in one
     /// transaction, and the log is cut to its latest `LOG_KEPT`.
     pub fn save_alert(&self, alert: &Alert) -> Result<(), StoreError> {
         let value = codec::encode(alert)?;
-        if alert.finished_at.is_none() {
+        let Some(finished_at) = alert.finished_at else {
             self.outbox.insert(key(alert.id), value)?;
             return Ok(());
-        }
+        };
+        let log_key = keys::attention(finished_at, alert.id);
         sled::Transactional::<StoreError>::transaction(&(&self.outbox, &self.alert_log), |(outbox, log)| {
             outbox.remove(&key(alert.id))?;
-            log.insert(&key(alert.id), value.as_slice())?;
+            log.insert(log_key.as_slice(), value.as_slice())?;
             Ok(())
         })?;
-        while self.alert_log.len() > LOG_KEPT {
-            if self.alert_log.pop_min()?.is_none() {
-                break;
+        // why by walking from the newest: the log holds about `LOG_KEPT` entries, so this
+        // reads that many keys at most, and two savers at once cut to the same line.
+        if let Some(oldest_kept) = self.alert_log.iter().keys().rev().nth(LOG_KEPT - 1) {
+            let oldest_kept = oldest_kept?;
+            for old in self.alert_log.range(..oldest_kept).keys() {
+                self.alert_log.remove(old?)?;
             }
         }
         Ok(())
     }
 
-    /// The latest alerts, pending and finished, newest first.
+    /// The latest alerts: pending ones first (newest first), then finished ones by when they
+    /// finished, newest first. Unreadable entries are left out.
     pub fn recent_alerts(&self, limit: usize) -> Result<Vec<Alert>, StoreError> {
         let mut all: Vec<Alert> = Vec::new();
-        for tree in [&self.outbox, &self.alert_log] {
-            for v in tree.iter().values().rev().take(limit) {
-                all.push(codec::decode(&v?)?);
+        for v in self.outbox.iter().values().rev().take(limit) {
+            if let Ok(alert) = codec::decode(&v?) {
+                all.push(alert);
             }
         }
-        all.sort_by_key(|a| std::cmp::Reverse(a.id));
-        all.truncate(limit);
+        for v in self.alert_log.iter().values().rev().take(limit.saturating_sub(all.len())) {
+            if let Ok(alert) = codec::decode(&v?) {
+                all.push(alert);
+            }
+        }
         Ok(all)
     }
 
