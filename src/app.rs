@@ -364,7 +364,7 @@ GET /admin/settings/shop?<saved>
 GET /cart
 GET /favicon.ico
 GET /healthz
-GET /img/<slug>?<v>
+GET /img/<slug>?<v>&<size>
 GET /logo?<v>
 GET /o/<token>/status
 GET /o/<token>?<checked>
