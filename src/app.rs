@@ -43,11 +43,13 @@ fn rocket_figment(config: &Config, secret_key: &str) -> Figment {
     let limits = rocket::data::Limits::default()
         // why: bounded bodies everywhere; WeChat messages are far below 64 KiB.
         .limit("form", 64.kibibytes())
-        .limit("data-form", 2.mebibytes())
+        // why 11 MiB: an image upload may be 10 MiB (a phone's photo, `admin::images`), plus
+        // the form's text fields; the image itself is checked against its 10 MiB there.
+        .limit("data-form", 11.mebibytes())
         .limit("json", 64.kibibytes())
         .limit("string", 64.kibibytes())
         .limit("bytes", 64.kibibytes())
-        .limit("file", 2.mebibytes());
+        .limit("file", 11.mebibytes());
     Figment::from(rocket::Config::default())
         .merge(("address", config.address))
         .merge(("port", config.port))
@@ -363,7 +365,7 @@ GET /admin/settings/shop?<saved>
 GET /cart
 GET /favicon.ico
 GET /healthz
-GET /img/<slug>?<v>
+GET /img/<slug>?<v>&<size>
 GET /logo?<v>
 GET /o/<token>/status
 GET /o/<token>?<checked>

@@ -203,10 +203,11 @@ fn new_image(change: ImageChange) -> NewImage {
     match change {
         ImageChange::Keep => NewImage::Keep,
         ImageChange::Remove => NewImage::Remove,
-        ImageChange::Replace { bytes, content_type } => {
-            let image = images::reference(content_type, &bytes);
-            NewImage::Replace { image, bytes }
-        }
+        ImageChange::Replace { image, thumb } => NewImage::Replace {
+            image: image.reference(thumb.as_ref()),
+            bytes: image.bytes,
+            thumb: thumb.map(|t| t.bytes),
+        },
     }
 }
 

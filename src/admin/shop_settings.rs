@@ -171,8 +171,9 @@ pub async fn save(
     let logo = match images::read_upload(value.logo.as_ref(), value.remove_logo, frame.lang).await {
         Ok(ImageChange::Keep) => NewImage::Keep,
         Ok(ImageChange::Remove) => NewImage::Remove,
-        Ok(ImageChange::Replace { bytes, content_type }) => {
-            NewImage::Replace { image: images::reference(content_type, &bytes), bytes }
+        // why no thumbnail: the logo is shown at 40 px from its own (at most 1200 px) image.
+        Ok(ImageChange::Replace { image, .. }) => {
+            NewImage::Replace { image: image.reference(None), bytes: image.bytes, thumb: None }
         }
         Err(why) => return refused(frame, &session, config, &form, why),
     };

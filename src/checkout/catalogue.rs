@@ -18,10 +18,11 @@ use crate::store::{Store, StoreError};
 pub enum NewImage {
     Keep,
     Remove,
-    /// Store `bytes` and name them as `image`.
+    /// Store `bytes` (and their thumbnail, if any) and name them as `image`.
     Replace {
         image: ImageRef,
         bytes: Vec<u8>,
+        thumb: Option<Vec<u8>>,
     },
 }
 
@@ -48,8 +49,8 @@ impl Checkout {
         if !self.store.create_product(&product)? {
             return Ok(false);
         }
-        if let NewImage::Replace { bytes, .. } = image {
-            self.store.put_product_image(&product.slug, &bytes)?;
+        if let NewImage::Replace { bytes, thumb, .. } = image {
+            self.store.put_product_image(&product.slug, &bytes, thumb.as_deref())?;
         }
         Ok(true)
     }
@@ -65,8 +66,8 @@ impl Checkout {
         image: NewImage,
         mut edit: impl FnMut(&mut Product, Option<Option<ImageRef>>) -> Result<(), E>,
     ) -> Result<Option<Product>, E> {
-        if let NewImage::Replace { bytes, .. } = &image {
-            self.store.put_product_image(slug, bytes)?;
+        if let NewImage::Replace { bytes, thumb, .. } = &image {
+            self.store.put_product_image(slug, bytes, thumb.as_deref())?;
         }
         let reference = image.reference();
         let Some((product, ())) =
@@ -140,7 +141,7 @@ const DEMO: [(&str, &str, &str, u64); 4] = [
 ];
 
 /// Seeds the demo products the first time this database is opened in sandbox mode, each with
-/// a picture drawn here (`demo_art`).
+/// a picture drawn here (`demo_art`), 240 px: its own thumbnail.
 ///
 /// why `create_product`: a product already stored under a demo slug is the merchant's and
 /// is never overwritten (nor is its image).
@@ -164,7 +165,7 @@ pub fn seed_demo(store: &Store) -> Result<bool, StoreError> {
                 required: Required::default(),
             })?;
             if created {
-                s.put_product_image(slug, &png)?;
+                s.put_product_image(slug, &png, None)?;
             }
         }
         Ok(())

@@ -46,6 +46,11 @@ impl Checkout {
         self.store.product_image(slug)
     }
 
+    /// The thumbnail of a product's image, when one was stored.
+    pub fn product_thumb(&self, slug: &str) -> Result<Option<Vec<u8>>, StoreError> {
+        self.store.product_thumb(slug)
+    }
+
     /// One page of the merchant's order list.
     pub fn list_orders(&self, query: &OrderQuery) -> Result<OrderPage, StoreError> {
         self.store.list_orders(query)

@@ -42,6 +42,10 @@ pub struct ImageRef {
     pub width: Option<u32>,
     #[serde(default)]
     pub height: Option<u32>,
+    /// The size of its thumbnail for the shop list, stored beside it (`admin::images`);
+    /// `None`: no thumbnail (stored before thumbnails, or small enough to be its own).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub thumb: Option<(u32, u32)>,
 }
 
 impl ImageRef {
@@ -52,6 +56,7 @@ impl ImageRef {
             etag: etag_of(bytes),
             width: size.map(|s| s.0),
             height: size.map(|s| s.1),
+            thumb: None,
         }
     }
 }

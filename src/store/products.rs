@@ -134,16 +134,41 @@ impl Store {
 
     // ---- images (bytes kept with the data, so a backup of `data_dir` is the whole shop) ----
 
-    pub fn put_product_image(&self, slug: &str, bytes: &[u8]) -> Result<(), StoreError> {
-        let mut value = Vec::with_capacity(bytes.len() + 1);
-        value.push(IMAGE_V1);
-        value.extend_from_slice(bytes);
-        self.feature_tree(IMAGES)?.insert(slug.as_bytes(), value)?;
+    /// Stores a product's image and its thumbnail (under `<slug>#thumb`) in one batch; no
+    /// thumbnail removes an older one, so a thumbnail is always of the image beside it.
+    pub fn put_product_image(
+        &self,
+        slug: &str,
+        bytes: &[u8],
+        thumb: Option<&[u8]>,
+    ) -> Result<(), StoreError> {
+        let value = |bytes: &[u8]| {
+            let mut value = Vec::with_capacity(bytes.len() + 1);
+            value.push(IMAGE_V1);
+            value.extend_from_slice(bytes);
+            value
+        };
+        let mut batch = sled::Batch::default();
+        batch.insert(slug.as_bytes(), value(bytes));
+        match thumb {
+            Some(t) => batch.insert(thumb_key(slug).as_bytes(), value(t)),
+            None => batch.remove(thumb_key(slug).as_bytes()),
+        }
+        self.feature_tree(IMAGES)?.apply_batch(batch)?;
         Ok(())
     }
 
     pub fn product_image(&self, slug: &str) -> Result<Option<Vec<u8>>, StoreError> {
-        match self.feature_tree(IMAGES)?.get(slug.as_bytes())? {
+        self.image_value(slug)
+    }
+
+    /// The thumbnail of a product's image; `None` when none was stored (serve the image).
+    pub fn product_thumb(&self, slug: &str) -> Result<Option<Vec<u8>>, StoreError> {
+        self.image_value(&thumb_key(slug))
+    }
+
+    fn image_value(&self, key: &str) -> Result<Option<Vec<u8>>, StoreError> {
+        match self.feature_tree(IMAGES)?.get(key.as_bytes())? {
             None => Ok(None),
             Some(v) => match v.split_first() {
                 Some((&IMAGE_V1, bytes)) => Ok(Some(bytes.to_vec())),
@@ -154,9 +179,18 @@ impl Store {
     }
 
     pub fn remove_product_image(&self, slug: &str) -> Result<(), StoreError> {
-        self.feature_tree(IMAGES)?.remove(slug.as_bytes())?;
+        let mut batch = sled::Batch::default();
+        batch.remove(slug.as_bytes());
+        batch.remove(thumb_key(slug).as_bytes());
+        self.feature_tree(IMAGES)?.apply_batch(batch)?;
         Ok(())
     }
+}
+
+/// The key of a product's thumbnail: `#` is never in a slug (`[a-z0-9-]`), so it cannot be
+/// another product's image.
+fn thumb_key(slug: &str) -> String {
+    format!("{slug}#thumb")
 }
 
 #[cfg(test)]

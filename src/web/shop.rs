@@ -49,6 +49,8 @@ pub struct ProductView {
     pub sold_out: bool,
     pub stock: Option<u32>,
     pub image: Option<image::ImageView>,
+    /// The small picture the shop list shows (72 CSS px): the thumbnail when stored.
+    pub thumb: Option<image::ImageView>,
 }
 
 impl From<&Product> for ProductView {
@@ -61,6 +63,7 @@ impl From<&Product> for ProductView {
             sold_out: p.stock == Some(0),
             stock: p.stock,
             image: image::ImageView::of_product(p),
+            thumb: image::ImageView::thumb_of_product(p),
         }
     }
 }

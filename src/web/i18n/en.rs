@@ -230,7 +230,7 @@ pub const EN: Words = Words {
     // Admin products.
     product_stock_unlimited: "unlimited",
     product_not_saved: "Not saved: please fix what is marked below.",
-    product_form_unreadable: "The form could not be read (the upload may be over 1 MiB); try again.",
+    product_form_unreadable: "The form could not be read (the upload may be over 10 MiB); try again.",
     product_slug_taken: "This slug is taken; choose another.",
     product_slug_invalid: "Use 1–64 lowercase letters, digits and hyphens, not starting or ending with a hyphen, like iced-coffee.",
     product_name_invalid: "Give a name (at most 100 characters).",
@@ -238,7 +238,7 @@ pub const EN: Words = Words {
     product_price_too_low: "The price must be at least 0.01 yuan.",
     product_price_invalid: "Type the price in yuan with at most two decimals, like 19.90.",
     product_stock_invalid: "Stock is a whole number; leave it empty for unlimited.",
-    product_image_too_large: "The image must be at most 1 MiB.",
+    product_image_too_large: "The image must be at most 10 MiB.",
     product_image_unreadable: "The image could not be read; try again.",
     product_image_type: "Only JPEG, PNG or WebP images are accepted.",
 
@@ -419,6 +419,10 @@ pub const EN: Words = Words {
             format!("{m} min (configuration order_ttl_minutes)")
         }
     },
+
+    // images
+    image_too_many_pixels: "The image is too large in pixels: at most 10000 on each side.",
+    image_undecodable: "The image is damaged or could not be decoded; try another one.",
 };
 
 fn en_field(field: &str) -> &'static str {

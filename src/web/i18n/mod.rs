@@ -182,6 +182,8 @@ mod tests {
                 words.shop_fallback_name,
                 words.shop_settings_saved,
                 words.shop_settings_not_saved,
+                words.image_too_many_pixels,
+                words.image_undecodable,
             ] {
                 assert!(!message.trim().is_empty());
             }

@@ -612,4 +612,10 @@ pub struct Words {
     pub shop_settings_refused: fn(&SettingsRefused) -> String,
     /// The order lifetime shown: minutes, and whether it is the merchant's setting.
     pub shop_order_ttl: fn(u64, bool) -> String,
+
+    // images
+    /// The uploaded image is larger in pixels than the shop decodes (or a decompression bomb).
+    pub image_too_many_pixels: &'static str,
+    /// The uploaded image has the bytes of a JPEG, PNG or WebP but cannot be decoded.
+    pub image_undecodable: &'static str,
 }

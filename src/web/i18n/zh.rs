@@ -198,7 +198,7 @@ pub const ZH: Words = Words {
     // Admin products.
     product_stock_unlimited: "不限",
     product_not_saved: "未保存：请改正下面标出的问题。",
-    product_form_unreadable: "表单无法读取（上传内容可能超过 1 MB），请重试。",
+    product_form_unreadable: "表单无法读取（上传内容可能超过 10 MB），请重试。",
     product_slug_taken: "这个网址名已被使用，请换一个。",
     product_slug_invalid: "网址名只能用小写字母、数字和连字符（1–64 个，不以连字符开头或结尾），如 iced-coffee。",
     product_name_invalid: "请填写名称（最多 100 个字）。",
@@ -206,7 +206,7 @@ pub const ZH: Words = Words {
     product_price_too_low: "价格至少 0.01 元。",
     product_price_invalid: "请用元填写价格，最多两位小数，如 19.90。",
     product_stock_invalid: "库存请填整数，不限量请留空。",
-    product_image_too_large: "图片不能超过 1 MB。",
+    product_image_too_large: "图片不能超过 10 MB。",
     product_image_unreadable: "图片读取失败，请重试。",
     product_image_type: "只接受 JPEG、PNG 或 WebP 图片。",
 
@@ -378,6 +378,10 @@ pub const ZH: Words = Words {
             format!("{m} 分钟（配置 order_ttl_minutes）")
         }
     },
+
+    // images
+    image_too_many_pixels: "图片像素过大：每边最多 10000 像素。",
+    image_undecodable: "图片已损坏或无法识别，请换一张。",
 };
 
 fn zh_field(field: &str) -> &'static str {

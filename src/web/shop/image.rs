@@ -1,4 +1,5 @@
-//! `GET /img/<slug>?v=<etag>`: a product's image, and `GET /logo?v=<etag>`, the shop's logo,
+//! `GET /img/<slug>?v=<etag>`: a product's image (`&size=thumb`: its thumbnail for the shop
+//! list, the image itself when none was stored), and `GET /logo?v=<etag>`, the shop's logo,
 //! with an ETag — cached for good at a versioned URL (`admin::images::url`,
 //! `Frame::logo_url`), revalidated otherwise. Buyer routes: only reads.
 
@@ -37,6 +38,20 @@ impl ImageView {
         let (width, height) = size(image);
         Some(ImageView { src: format!("/img/{}?v={}", product.slug, image.etag), width, height })
     }
+
+    /// A product's thumbnail for the shop list, in its own size; the image itself when no
+    /// thumbnail was stored (uploaded before thumbnails, or small enough: the demo pictures).
+    pub fn thumb_of_product(product: &Product) -> Option<ImageView> {
+        let image = product.image.as_ref()?;
+        match image.thumb {
+            Some((width, height)) if width > 0 && height > 0 => Some(ImageView {
+                src: format!("/img/{}?v={}&size=thumb", product.slug, image.etag),
+                width,
+                height,
+            }),
+            _ => ImageView::of_product(product),
+        }
+    }
 }
 
 fn size(image: &ImageRef) -> (u32, u32) {
@@ -70,11 +85,12 @@ pub fn logo(checkout: &State<Arc<Checkout>>, v: Option<&str>, inm: IfNoneMatch) 
     answer(&etag, v == Some(etag.as_str()), &inm, || Some((bytes, content_type)))
 }
 
-#[get("/<slug>?<v>")]
+#[get("/<slug>?<v>&<size>")]
 fn serve(
     checkout: &State<Arc<Checkout>>,
     slug: Option<Slug>,
     v: Option<&str>,
+    size: Option<&str>,
     inm: IfNoneMatch,
 ) -> Option<Asset> {
     let slug = slug?;
@@ -82,6 +98,14 @@ fn serve(
     let product = checkout.product(slug).ok()??;
     let meta = product.image?;
     let versioned = v == Some(meta.etag.as_str());
+    // why the thumbnail's own ETag: other bytes than the image's, though of the same version.
+    if size == Some("thumb") && meta.thumb.is_some() {
+        let etag = format!("{}-thumb", meta.etag);
+        let thumb = checkout.product_thumb(slug).ok()?;
+        if thumb.is_some() {
+            return answer(&etag, versioned, &inm, || Some((thumb?, meta.content_type.clone())));
+        }
+    }
     answer(&meta.etag, versioned, &inm, || {
         Some((checkout.product_image(slug).ok()??, meta.content_type.clone()))
     })
