@@ -197,8 +197,7 @@ impl Checkout {
             time_start: now,
             time_expire: (order.created_at.saturating_add(ttl)).max(now + MIN_EXPIRE_AHEAD),
             product_id: (channel == Channel::Native).then(|| order.no.clone()),
-            scene_info: (channel == Channel::Mweb)
-                .then(|| h5_wap_scene_info(shop_url.as_str(), &wechat_text(&shop, 32))),
+            scene_info: (channel == Channel::Mweb).then(|| scene_info(shop_url.as_str(), &shop)),
         }
     }
 
@@ -453,6 +452,29 @@ pub fn wechat_bytes(s: &str, max: usize) -> String {
     out
 }
 
+/// `scene_info`'s limit (String(256)), counted in bytes as `body`'s is.
+pub const SCENE_INFO_MAX_BYTES: usize = 256;
+
+/// H5's `scene_info` naming the shop, within `SCENE_INFO_MAX_BYTES`: the name is cut (on a
+/// character boundary) to what the address leaves room for; an address too long for any name
+/// gives way to its origin.
+fn scene_info(shop_url: &str, shop: &str) -> String {
+    let origin =
+        url::Url::parse(shop_url).map(|u| u.origin().ascii_serialization() + "/").unwrap_or_default();
+    for wap_url in [shop_url, origin.as_str()] {
+        let mut room = SCENE_INFO_MAX_BYTES.saturating_sub(h5_wap_scene_info(wap_url, "").len());
+        while room > 0 {
+            let info = h5_wap_scene_info(wap_url, &wechat_bytes(&wechat_text(shop, 32), room));
+            if info.len() <= SCENE_INFO_MAX_BYTES {
+                return info;
+            }
+            // why again: JSON escapes (a quote, a backslash) make the name longer than its bytes.
+            room -= 1;
+        }
+    }
+    h5_wap_scene_info(&origin, "")
+}
+
 /// One lock per order, held while its payment starts; entries go when nobody holds them.
 fn order_lock(order_no: &str) -> Arc<tokio::sync::Mutex<()>> {
     type Locks = Mutex<HashMap<String, Weak<tokio::sync::Mutex<()>>>>;
@@ -472,6 +494,20 @@ fn order_lock(order_no: &str) -> Arc<tokio::sync::Mutex<()>> {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn the_h5_scene_info_fits_256_bytes_with_a_long_chinese_name_and_a_long_address() {
+        let name = "山间咖啡手冲精品豆子烘焙工作室山间咖啡手冲精品豆子烘焙工作室山";
+        let short = scene_info("https://shop.example.com/", name);
+        assert!(short.contains(&name[..30]), "{short}");
+        assert!(short.len() <= SCENE_INFO_MAX_BYTES);
+        let long_url = format!("https://shop.example.com/{}/", "very-long-path".repeat(15));
+        let info = scene_info(&long_url, name);
+        assert!(info.len() <= SCENE_INFO_MAX_BYTES, "{} bytes: {info}", info.len());
+        assert!(info.contains("\"wap_url\": \"https://shop.example.com/\""), "the origin stands in: {info}");
+        let quoted = scene_info("https://shop.example.com/", &"\"".repeat(40));
+        assert!(quoted.len() <= SCENE_INFO_MAX_BYTES, "{quoted}");
+    }
 
     #[test]
     fn wechat_text_drops_emoji_and_cuts_on_a_character_boundary() {

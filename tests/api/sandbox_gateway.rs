@@ -362,6 +362,17 @@ async fn missing_per_type_fields_and_broken_limits_are_business_errors() {
     f.insert("body", "字".repeat(43));
     let des = fails_with(&gw.call("pay/unifiedorder", f).await, "INVALID_REQUEST");
     assert!(des.contains("body参数长度有误"), "{des}");
+    // scene_info is String(256): counted in bytes like body.
+    let scene = |name: &str| wxcheckout::wxpay::messages::h5_wap_scene_info("https://shop.example/", name);
+    let fits = scene(&"店".repeat((256 - scene("").len()) / 3));
+    let mut f = order("ORD000013", "MWEB");
+    f.insert("scene_info", fits.as_str());
+    gw.place_fields(f).await;
+    let over = scene(&"店".repeat((256 - scene("").len()) / 3 + 1));
+    let mut f = order("ORD000014", "MWEB");
+    f.insert("scene_info", over.as_str());
+    let des = fails_with(&gw.call("pay/unifiedorder", f).await, "INVALID_REQUEST");
+    assert!(des.contains("scene_info参数长度有误"), "{des}");
 }
 
 impl Gw {
