@@ -156,6 +156,7 @@ pub fn shop_and_store(mut config: Config, clock: Clock) -> Result<(Rocket<Build>
         .manage(admin)
         .register("/admin", crate::admin::catchers())
         .attach(crate::admin::forwarding_watch())
+        .attach(crate::admin::no_store())
         .attach(reconciler(Arc::clone(&checkout)))
         .attach(daily_reconciliation(Arc::clone(&checkout)))
         .attach(alert_deliverer(Arc::clone(&checkout)))

@@ -243,8 +243,8 @@ pub fn home(
     let (attention, stuck) = attention(&admin.checkout, now)?;
     let max = f.days.iter().map(|d| d.takings).max().unwrap_or(0);
     let (count, oldest) = admin.checkout.to_ship(TO_SHIP_SHOWN, TO_SHIP_COUNTED)?;
-    let to_ship_count =
-        (count > 0).then(|| (frame.lang.words().ful_queue_count)(count, count >= TO_SHIP_COUNTED));
+    let to_ship_count = (count > 0)
+        .then(|| (frame.lang.words().ful_queue_count)(count.min(TO_SHIP_COUNTED), count > TO_SHIP_COUNTED));
     let to_ship = oldest
         .into_iter()
         .map(|o| Stuck {

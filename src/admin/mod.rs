@@ -146,6 +146,18 @@ pub fn catchers() -> Vec<rocket::Catcher> {
     rocket::catchers![session::unauthorized]
 }
 
+/// Every answer under `/admin` is `Cache-Control: no-store`: the pages carry buyers' contacts,
+/// a webhook secret shown once, and form tokens, none of which a browser or a proxy should keep.
+pub fn no_store() -> AdHoc {
+    AdHoc::on_response("admin pages are not stored", |req, res| {
+        Box::pin(async move {
+            if req.uri().path().starts_with("/admin") {
+                res.set_raw_header("Cache-Control", "no-store");
+            }
+        })
+    })
+}
+
 /// Notes requests that carry `X-Forwarded-For` from a peer we do not trust, for the doctor.
 pub fn forwarding_watch() -> AdHoc {
     AdHoc::on_request("notice untrusted X-Forwarded-For", |req, _| {

@@ -79,13 +79,19 @@ impl Message<'_> {
     /// The WeCom group robot's markdown, within its 4096-byte limit.
     pub fn wecom_markdown(&self, w: &Words) -> String {
         let sandbox = if self.sandbox { w.alert_sandbox_prefix } else { "" };
+        let link =
+            self.admin_url.as_ref().map(|url| format!("[{}]({url})", w.alert_open_admin)).unwrap_or_default();
         let mut out = format!("**{sandbox}{}** · {}\n", self.title(w), plain(self.shop_name, 30));
+        // why line by line: a message over WeCom's limit loses its last facts whole (never half
+        // a tag), and the link to the order always stays.
         for (label, value) in self.facts(w) {
-            out.push_str(&format!("> {label}：<font color=\"comment\">{value}</font>\n"));
+            let line = format!("> {label}：<font color=\"comment\">{value}</font>\n");
+            if out.len() + line.len() + link.len() > WECOM_MAX_BYTES {
+                break;
+            }
+            out.push_str(&line);
         }
-        if let Some(url) = &self.admin_url {
-            out.push_str(&format!("[{}]({url})", w.alert_open_admin));
-        }
+        out.push_str(&link);
         cut_bytes(out, WECOM_MAX_BYTES)
     }
 
@@ -210,6 +216,31 @@ mod tests {
         assert_eq!(json["type"], "order.paid");
         assert_eq!(json["data"]["order"]["total_fen"], 3600);
         assert_eq!(json["data"]["order"]["items"][0]["qty"], 2);
+    }
+
+    #[test]
+    fn a_message_with_very_many_items_stays_within_wecom_s_limit_and_keeps_its_link() {
+        let mut o = order();
+        o.lines = (0..200)
+            .map(|i| Line {
+                slug: format!("p{i}"),
+                name: "很长的商品名称".repeat(5),
+                unit: Fen::new(100).unwrap(),
+                qty: 1,
+            })
+            .collect();
+        let alert = Alert::new(1, 0, Topic::Paid, Some(o.no.clone()), String::new());
+        let m = Message {
+            alert: &alert,
+            order: Some(&o),
+            admin_url: Some("https://s/admin/orders/1".into()),
+            shop_name: "店",
+            sandbox: true,
+        };
+        let md = m.wecom_markdown(Lang::Zh.words());
+        assert!(md.len() <= WECOM_MAX_BYTES, "{}", md.len());
+        assert!(md.ends_with("(https://s/admin/orders/1)"), "the link stays");
+        assert!(md.starts_with("**【沙箱】新订单已支付**"));
     }
 
     #[test]

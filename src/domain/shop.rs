@@ -151,8 +151,24 @@ pub fn alert_url(field: &'static str, value: &str) -> Result<Option<String>, Set
         Some(url::Host::Domain(d)) => d == "localhost",
         None => false,
     };
+    // why: an https address written as a private, link-local or unspecified IP reaches the
+    // shop's own network (a cloud's metadata service at 169.254.169.254); the alerts page shows
+    // receivers' answers, so such an address would read them back. Names are not resolved
+    // here (docs/alerts.md says what that leaves open).
+    let internal = match url.host() {
+        Some(url::Host::Ipv4(ip)) => {
+            ip.is_private() || ip.is_link_local() || ip.is_unspecified() || ip.is_loopback()
+        }
+        Some(url::Host::Ipv6(ip)) => {
+            ip.is_unspecified()
+                || ip.is_loopback()
+                || (ip.segments()[0] & 0xfe00) == 0xfc00
+                || (ip.segments()[0] & 0xffc0) == 0xfe80
+        }
+        _ => false,
+    };
     let ok = match url.scheme() {
-        "https" => url.host().is_some(),
+        "https" => url.host().is_some() && !internal,
         "http" => loopback,
         _ => false,
     };
@@ -217,7 +233,15 @@ mod tests {
         );
         assert!(alert_url("webhook_url", "http://127.0.0.1:9000/hook").unwrap().is_some());
         assert_eq!(alert_url("webhook_url", " ").unwrap(), None);
-        for bad in ["http://example.com/hook", "ftp://x/", "https://user:pw@example.com/", "not a url"] {
+        for bad in [
+            "http://example.com/hook",
+            "ftp://x/",
+            "https://user:pw@example.com/",
+            "not a url",
+            "https://169.254.169.254/latest/meta-data/",
+            "https://10.0.0.5/hook",
+            "https://[fd00::1]/hook",
+        ] {
             assert_eq!(alert_url("webhook_url", bad), Err(SettingsRefused::AlertUrl("webhook_url")), "{bad}");
         }
     }

@@ -299,8 +299,8 @@ impl Store {
         Ok(stuck)
     }
 
-    /// How many orders are to ship (counting no further than `cap`), and the `limit` oldest
-    /// of them, oldest first: the dashboard's queue.
+    /// How many orders are to ship (counting no further than `cap + 1`: more than `cap` shows
+    /// as `cap + 1`), and the `limit` oldest of them, oldest first: the dashboard's queue.
     ///
     /// why the cap: the count walks the index's "to ship" keys only (no order is decoded);
     /// past `cap` the dashboard says "more than".
@@ -308,7 +308,7 @@ impl Store {
         let prefix = [keys::stage_byte(Stage::ToShip)];
         let mut oldest = Vec::with_capacity(limit);
         let mut count = 0;
-        for key in self.by_stage.scan_prefix(prefix).keys().take(cap) {
+        for key in self.by_stage.scan_prefix(prefix).keys().take(cap.saturating_add(1)) {
             let key = key?;
             count += 1;
             if oldest.len() < limit {

@@ -236,6 +236,7 @@ async fn the_webhook_secret_is_shown_once_and_a_test_alert_with_no_channel_says_
     let saved =
         merchant.post("/admin/alerts/channels", &[("webhook_url", "https://hooks.example.com/wx")]).await;
     assert_eq!(saved.status(), 200);
+    assert_eq!(saved.headers()["cache-control"], "no-store", "the page with the secret is kept nowhere");
     let secret = shop.runtime().alerts.webhook_secret.clone().expect("a secret was made");
     assert!(saved.text().await.unwrap().contains(&secret), "shown on the page that answers the save");
     let (_, later) = merchant.page("/admin/alerts").await;
@@ -317,4 +318,22 @@ async fn the_doctor_says_when_no_channel_is_set_up_and_when_a_receiver_refuses_t
     let doctor = merchant.post("/admin/doctor", &[]).await.text().await.unwrap();
     let found = alerts_finding(&doctor);
     assert!(found.contains("bad") && found.contains("93000") && found.contains("wecom"), "{found}");
+}
+
+#[tokio::test]
+async fn a_wecom_robot_key_is_shown_masked_and_saving_the_masked_form_keeps_it() {
+    let (server, shop) =
+        helpers::spawn_shop_with_checkout(|c| c.admin_password = Some(Secret::new(ADMIN_PASSWORD))).await;
+    let merchant = Merchant::login(&server.url(), ADMIN_PASSWORD).await;
+    let robot = "https://qyapi.weixin.qq.com/cgi-bin/webhook/send?key=693a91f6-7xxx-4bc4-97a0-0ec2sifa5aaa";
+    assert_eq!(merchant.post("/admin/alerts/channels", &[("wecom_url", robot)]).await.status(), 303);
+    let (_, page) = merchant.page("/admin/alerts").await;
+    assert!(!page.contains("693a91f6-7xxx-4bc4-97a0-0ec2sifa5aaa"), "the key is not shown again");
+    let shown = page.split("id=\"wecom_url\" name=\"wecom_url\" class=\"mono\" value=\"").nth(1).unwrap();
+    let shown = shown.split('"').next().unwrap().replace("&#38;", "&").replace("&amp;", "&");
+    assert!(shown.starts_with("https://qyapi.weixin.qq.com/cgi-bin/webhook/send?"), "{shown}");
+
+    // The merchant saves the page as it is (say, to add an e-mail later): the key stays.
+    assert_eq!(merchant.post("/admin/alerts/channels", &[("wecom_url", &shown)]).await.status(), 303);
+    assert_eq!(shop.runtime().alerts.wecom_url.as_deref(), Some(robot));
 }
