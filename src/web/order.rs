@@ -129,7 +129,8 @@ impl OrderPage {
         let refunds = refunds
             .iter()
             .filter(|r| r.status == RefundStatus::Success)
-            .map(|r| (w.ful_receipt_refund)(&beijing(r.created_at), r.amount))
+            // why updated_at: a settled refund changes no more, so its last change is when it settled.
+            .map(|r| (w.ful_receipt_refund)(&beijing(r.updated_at), r.amount))
             .collect();
         let transaction_id =
             o.paid_by.as_deref().and_then(|p| o.attempt(p)).and_then(|a| a.transaction_id.clone());
