@@ -98,6 +98,8 @@ struct RawConfig {
     #[serde(default, deserialize_with = "de_opt_string")]
     secret_key: Option<String>,
     #[serde(default)]
+    secret_key_file: Option<PathBuf>,
+    #[serde(default)]
     wxpay: RawWxpay,
     #[serde(default)]
     sandbox: SandboxConfig,
@@ -138,6 +140,8 @@ struct RawSmtp {
     username: Option<String>,
     #[serde(default, deserialize_with = "de_opt_string")]
     password: Option<String>,
+    #[serde(default)]
+    password_file: Option<PathBuf>,
     from: String,
 }
 
@@ -161,7 +165,8 @@ pub struct SmtpConfig {
 }
 
 impl RawSmtp {
-    fn validate(self) -> Result<SmtpConfig, ConfigError> {
+    fn validate(mut self) -> Result<SmtpConfig, ConfigError> {
+        self.password = from_file("smtp.password", self.password, self.password_file.take())?;
         let host = self.host.trim().to_owned();
         if host.is_empty() || host.contains(['/', ' ', '@']) {
             return Err(bad("smtp.host", "must be a host name or address"));
@@ -207,6 +212,7 @@ impl Default for RawConfig {
             order_ttl_minutes: 30,
             reconcile_scale: 1.0,
             secret_key: None,
+            secret_key_file: None,
             wxpay: RawWxpay::default(),
             sandbox: SandboxConfig::default(),
             admin: RawAdmin::default(),
@@ -265,8 +271,13 @@ struct RawWxpay {
     mch_id: Option<String>,
     #[serde(default, deserialize_with = "de_opt_string")]
     api_key: Option<String>,
+    /// A file holding `api_key` (a systemd credential, a secret mounted by a container).
+    #[serde(default)]
+    api_key_file: Option<PathBuf>,
     #[serde(default, deserialize_with = "de_opt_string")]
     app_secret: Option<String>,
+    #[serde(default)]
+    app_secret_file: Option<PathBuf>,
     #[serde(default)]
     sign_type: Option<SignType>,
     #[serde(default, deserialize_with = "de_opt_string")]
@@ -286,6 +297,8 @@ struct RawWxpay {
 struct RawAdmin {
     #[serde(default, deserialize_with = "de_opt_string")]
     password: Option<String>,
+    #[serde(default)]
+    password_file: Option<PathBuf>,
 }
 
 /// The sandbox's clock and faults (also changeable at run time on its control page).
@@ -559,8 +572,33 @@ fn first_error(e: figment::Error) -> String {
     e.into_iter().next().map(|e| e.to_string()).unwrap_or_else(|| "unreadable".to_owned())
 }
 
+/// A secret given either in place (`key`) or as a file holding it (`key_file`, its content
+/// with the final line break removed): never both, and a named file must be readable and not
+/// empty. The error names the key and the file, never what the file holds.
+fn from_file(key: &str, value: Option<String>, file: Option<PathBuf>) -> Result<Option<String>, ConfigError> {
+    let Some(path) = file else { return Ok(value) };
+    if value.as_deref().is_some_and(|v| !v.is_empty()) {
+        return Err(bad(&format!("{key}_file"), format!("and {key} are both set; keep one")));
+    }
+    let text = std::fs::read_to_string(&path).map_err(|e| {
+        bad(&format!("{key}_file"), format!("names {}, which cannot be read ({e})", path.display()))
+    })?;
+    let secret = text.strip_suffix('\n').map(|t| t.strip_suffix('\r').unwrap_or(t)).unwrap_or(&text);
+    if secret.is_empty() {
+        return Err(bad(&format!("{key}_file"), format!("names {}, which is empty", path.display())));
+    }
+    Ok(Some(secret.to_owned()))
+}
+
 impl RawConfig {
-    fn validate(self) -> Result<Config, ConfigError> {
+    fn validate(mut self) -> Result<Config, ConfigError> {
+        // why first: every rule below sees a secret the same whichever way it was given.
+        self.secret_key = from_file("secret_key", self.secret_key, self.secret_key_file.take())?;
+        self.admin.password =
+            from_file("admin.password", self.admin.password, self.admin.password_file.take())?;
+        self.wxpay.api_key = from_file("wxpay.api_key", self.wxpay.api_key, self.wxpay.api_key_file.take())?;
+        self.wxpay.app_secret =
+            from_file("wxpay.app_secret", self.wxpay.app_secret, self.wxpay.app_secret_file.take())?;
         // why: a trailing slash, so that joining `wxpay/notify` keeps a path prefix like `/shop/`.
         let public_url = self.public_url.as_deref().map(|u| parse_base("public_url", u)).transpose()?;
         let trusted_proxies = self
@@ -878,6 +916,37 @@ mod tests {
             jail.set_env("WXCHECKOUT_SMTP__FROM", "not an address");
             let err = load_in(jail).expect_err("bad sender").0;
             assert!(err.contains("smtp.from"), "{err}");
+            Ok(())
+        });
+    }
+
+    #[test]
+    fn secrets_can_come_from_files_named_by_a_file_key_never_both_ways_at_once() {
+        Jail::expect_with(|jail| {
+            jail.create_file("api_key", "0123456789abcdefABCDEF0123456789\n")?;
+            jail.create_file("admin_password", "a-password-from-a-file\r\n")?;
+            jail.create_file("empty", "")?;
+            jail.set_env("WXCHECKOUT_WXPAY__API_KEY_FILE", "api_key");
+            jail.set_env("WXCHECKOUT_ADMIN__PASSWORD_FILE", "admin_password");
+            let c = load_in(jail).map_err(|e| e.0)?;
+            assert_eq!(
+                c.wxpay.api_key.expose(),
+                "0123456789abcdefABCDEF0123456789",
+                "the final line break is not part of it"
+            );
+            assert_eq!(c.admin_password.as_ref().map(Secret::expose), Some("a-password-from-a-file"));
+
+            jail.set_env("WXCHECKOUT_WXPAY__API_KEY", "0123456789abcdefABCDEF0123456789");
+            let err = load_in(jail).expect_err("both").0;
+            assert!(err.contains("wxpay.api_key_file") && err.contains("both"), "{err}");
+
+            jail.set_env("WXCHECKOUT_WXPAY__API_KEY", "");
+            jail.set_env("WXCHECKOUT_WXPAY__API_KEY_FILE", "missing");
+            let err = load_in(jail).expect_err("missing file").0;
+            assert!(err.contains("wxpay.api_key_file") && err.contains("missing"), "{err}");
+            jail.set_env("WXCHECKOUT_WXPAY__API_KEY_FILE", "empty");
+            let err = load_in(jail).expect_err("empty file").0;
+            assert!(err.contains("empty"), "{err}");
             Ok(())
         });
     }
