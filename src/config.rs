@@ -36,6 +36,18 @@ fn bad(key: &str, why: impl fmt::Display) -> ConfigError {
     ConfigError(format!("`{key}` {why}"))
 }
 
+/// `1920…2d`: the first 4 and last 2 characters, enough to tell two keys apart, never to
+/// use one. Short values show nothing of themselves.
+pub fn mask(secret: &str) -> String {
+    let chars: Vec<char> = secret.chars().collect();
+    if chars.len() < 10 {
+        return "••••".to_owned();
+    }
+    let head: String = chars[..4].iter().collect();
+    let tail: String = chars[chars.len() - 2..].iter().collect();
+    format!("{head}…{tail}")
+}
+
 /// A secret setting (app secret, admin password, cookie key): `Debug` never shows it.
 #[derive(Clone, PartialEq, Eq)]
 pub struct Secret(String);
@@ -524,6 +536,21 @@ pub struct Overrides {
 impl Config {
     /// Reads `file` (or `./wxcheckout.toml` when present), then `WXCHECKOUT_*`, then `overrides`.
     pub fn load(file: Option<&Path>, overrides: &Overrides) -> Result<Config, ConfigError> {
+        Config::from_figment(&Config::figment(file, overrides)?)
+    }
+
+    /// The configuration as `load` reads it, or every problem in it, each naming its key
+    /// (`wxcheckout check-config`: the same rules as `serve`, all reported at once).
+    pub fn check(file: Option<&Path>, overrides: &Overrides) -> Result<Config, Vec<ConfigError>> {
+        let figment = Config::figment(file, overrides).map_err(|e| vec![e])?;
+        let raw: RawConfig = figment
+            .extract()
+            .map_err(|e| e.into_iter().map(|e| ConfigError(e.to_string())).collect::<Vec<_>>())?;
+        raw.check()
+    }
+
+    /// The sources in order: defaults, the file, `WXCHECKOUT_*`, the command line.
+    fn figment(file: Option<&Path>, overrides: &Overrides) -> Result<Figment, ConfigError> {
         let mut figment = Figment::from(Serialized::defaults(RawConfig::default()));
         match file {
             Some(path) if !path.is_file() => {
@@ -539,7 +566,62 @@ impl Config {
         if let Some(port) = overrides.port {
             figment = figment.merge(("port", port));
         }
-        Config::from_figment(&figment)
+        Ok(figment)
+    }
+
+    /// Every setting in effect as `key = value`, secrets masked (`mask`), for
+    /// `wxcheckout check-config`.
+    pub fn describe(&self) -> Vec<(&'static str, String)> {
+        let opt = |v: Option<String>| v.unwrap_or_else(|| "(not set)".to_owned());
+        let url = |u: &Option<Url>| opt(u.as_ref().map(Url::to_string));
+        let path = |p: &Option<PathBuf>| opt(p.as_ref().map(|p| p.display().to_string()));
+        let w = &self.wxpay;
+        let mut out = vec![
+            ("address", self.address.to_string()),
+            ("port", self.port.to_string()),
+            ("data_dir", self.data_dir.display().to_string()),
+            ("public_url", url(&self.public_url)),
+            (
+                "trusted_proxies",
+                self.trusted_proxies.iter().map(|p| format!("{p:?}")).collect::<Vec<_>>().join(", "),
+            ),
+            ("order_ttl_minutes", self.order_ttl_minutes.to_string()),
+            ("reconcile_scale", self.reconcile_scale.to_string()),
+            ("secret_key", opt(self.secret_key.as_ref().map(|k| mask(k.expose())))),
+            (
+                "admin.password",
+                if self.admin_password.is_some() {
+                    "••••".to_owned()
+                } else {
+                    "(not set)".to_owned()
+                },
+            ),
+            ("log_format", format!("{:?}", self.log_format).to_lowercase()),
+            ("allow_sandbox_on_network", self.allow_sandbox_on_network.to_string()),
+            ("wxpay.mode", format!("{:?}", w.mode).to_lowercase()),
+            ("wxpay.appid", w.appid.clone()),
+            ("wxpay.mch_id", w.mch_id.clone()),
+            ("wxpay.api_key", mask(w.api_key.expose())),
+            ("wxpay.app_secret", mask(w.app_secret.expose())),
+            ("wxpay.sign_type", w.sign_type.as_str().to_owned()),
+            ("wxpay.api_base", url(&w.api_base)),
+            ("wxpay.open_base", url(&w.open_base)),
+            ("wxpay.sns_base", url(&w.sns_base)),
+            ("wxpay.cert_pem", path(&w.cert_pem)),
+            ("wxpay.key_pem", path(&w.key_pem)),
+            ("connections", format!("{:?}", self.connections)),
+        ];
+        if self.is_sandbox() {
+            out.push(("sandbox", format!("{:?}", self.sandbox)));
+        }
+        out.push((
+            "smtp",
+            opt(self.smtp.as_ref().map(|s| {
+                let login = s.credentials.as_ref().map_or_else(String::new, |(u, _)| format!(", {u} / ••••"));
+                format!("{}:{} ({:?}), from {}{login}", s.host, s.port, s.security, s.from)
+            })),
+        ));
+        out
     }
 
     pub fn from_figment(figment: &Figment) -> Result<Config, ConfigError> {
@@ -591,47 +673,71 @@ fn from_file(key: &str, value: Option<String>, file: Option<PathBuf>) -> Result<
 }
 
 impl RawConfig {
-    fn validate(mut self) -> Result<Config, ConfigError> {
+    fn validate(self) -> Result<Config, ConfigError> {
+        self.check().map_err(|mut problems| problems.swap_remove(0))
+    }
+
+    /// The configuration, or every problem found in it, each naming its key (at most one per
+    /// section: a section's later rules may depend on its earlier ones).
+    fn check(mut self) -> Result<Config, Vec<ConfigError>> {
+        let mut problems = Vec::new();
+        let mut keep = |r: Result<(), ConfigError>| {
+            if let Err(e) = r {
+                problems.push(e);
+            }
+        };
         // why first: every rule below sees a secret the same whichever way it was given.
-        self.secret_key = from_file("secret_key", self.secret_key, self.secret_key_file.take())?;
-        self.admin.password =
-            from_file("admin.password", self.admin.password, self.admin.password_file.take())?;
-        self.wxpay.api_key = from_file("wxpay.api_key", self.wxpay.api_key, self.wxpay.api_key_file.take())?;
-        self.wxpay.app_secret =
-            from_file("wxpay.app_secret", self.wxpay.app_secret, self.wxpay.app_secret_file.take())?;
-        // why: a trailing slash, so that joining `wxpay/notify` keeps a path prefix like `/shop/`.
-        let public_url = self.public_url.as_deref().map(|u| parse_base("public_url", u)).transpose()?;
-        let trusted_proxies = self
-            .trusted_proxies
-            .iter()
-            .map(|p| {
-                ProxyNet::parse(p).ok_or_else(|| {
-                    bad("trusted_proxies", format!("has {p:?}, not an IP address or CIDR block"))
-                })
-            })
-            .collect::<Result<Vec<_>, _>>()?;
-        if self.order_ttl_minutes < 5 || self.order_ttl_minutes > 7 * 24 * 60 {
-            return Err(bad(
-                "order_ttl_minutes",
-                "must be from 5 to 10080 (WeChat refuses to close an order in its first 5 minutes)",
-            ));
-        }
-        if let Some(k) = &self.secret_key {
-            if !valid_cookie_key(k) {
-                return Err(bad(
-                    "secret_key",
-                    "must be 64 hex characters or 44/88 base64 characters (or leave it unset: one is generated in data_dir)",
-                ));
+        let files = [
+            ("secret_key", &mut self.secret_key, self.secret_key_file.take()),
+            ("admin.password", &mut self.admin.password, self.admin.password_file.take()),
+            ("wxpay.api_key", &mut self.wxpay.api_key, self.wxpay.api_key_file.take()),
+            ("wxpay.app_secret", &mut self.wxpay.app_secret, self.wxpay.app_secret_file.take()),
+        ];
+        for (key, value, file) in files {
+            match from_file(key, value.take(), file) {
+                Ok(v) => *value = v,
+                Err(e) => keep(Err(e)),
             }
         }
-        if !(self.reconcile_scale > 0.0 && self.reconcile_scale <= 1.0) {
-            return Err(bad("reconcile_scale", "must be a number above 0 and at most 1 (1 in production)"));
+        // why: a trailing slash, so that joining `wxpay/notify` keeps a path prefix like `/shop/`.
+        let public_url = match self.public_url.as_deref().map(|u| parse_base("public_url", u)).transpose() {
+            Ok(u) => u,
+            Err(e) => {
+                keep(Err(e));
+                None
+            }
+        };
+        let mut trusted_proxies = Vec::new();
+        for p in &self.trusted_proxies {
+            match ProxyNet::parse(p) {
+                Some(net) => trusted_proxies.push(net),
+                None => {
+                    keep(Err(bad("trusted_proxies", format!("has {p:?}, not an IP address or CIDR block"))))
+                }
+            }
         }
-        self.sandbox.validate()?;
-        self.connections.validate()?;
-        let wxpay = self.wxpay.validate(public_url.as_ref())?;
-        if wxpay.mode == Mode::Sandbox && !self.address.is_loopback() && !self.allow_sandbox_on_network {
-            return Err(bad(
+        if self.order_ttl_minutes < 5 || self.order_ttl_minutes > 7 * 24 * 60 {
+            keep(Err(bad(
+                "order_ttl_minutes",
+                "must be from 5 to 10080 (WeChat refuses to close an order in its first 5 minutes)",
+            )));
+        }
+        if self.secret_key.as_deref().is_some_and(|k| !valid_cookie_key(k)) {
+            keep(Err(bad(
+                "secret_key",
+                "must be 64 hex characters or 44/88 base64 characters (or leave it unset: one is generated in data_dir)",
+            )));
+        }
+        if !(self.reconcile_scale > 0.0 && self.reconcile_scale <= 1.0) {
+            keep(Err(bad("reconcile_scale", "must be a number above 0 and at most 1 (1 in production)")));
+        }
+        keep(self.sandbox.validate());
+        keep(self.connections.validate());
+        let raw_mode = self.wxpay.mode.unwrap_or(Mode::Sandbox);
+        let wxpay = self.wxpay.validate(public_url.as_ref());
+        let mode = wxpay.as_ref().map_or(raw_mode, |w| w.mode);
+        if mode == Mode::Sandbox && !self.address.is_loopback() && !self.allow_sandbox_on_network {
+            keep(Err(bad(
                 "address",
                 format!(
                     "is {}, reachable from other machines, and the shop is in sandbox mode: anyone who can reach it \
@@ -640,9 +746,17 @@ impl RawConfig {
                      (a demo on a LAN)",
                     self.address
                 ),
-            ));
+            )));
         }
-        let smtp = self.smtp.map(RawSmtp::validate).transpose()?;
+        let smtp = self.smtp.map(RawSmtp::validate).transpose();
+        let (wxpay, smtp) = match (wxpay, smtp) {
+            (Ok(w), Ok(s)) if problems.is_empty() => (w, s),
+            (w, s) => {
+                problems.extend(w.err());
+                problems.extend(s.err());
+                return Err(problems);
+            }
+        };
         Ok(Config {
             smtp,
             port: self.port,

@@ -35,6 +35,14 @@ enum Command {
     Serve(Common),
     /// Run the WeChat Pay sandbox gateway alone
     Sandbox(Common),
+    /// Check the configuration (file, WXCHECKOUT_* variables) as `serve` would read it: prints
+    /// the settings in effect with secrets masked, or every problem naming its key. Exit 0
+    /// when `serve` would accept it, 1 when not. Run it before a restart.
+    CheckConfig {
+        /// Configuration file (default: ./wxcheckout.toml when present)
+        #[arg(long, value_name = "FILE")]
+        config: Option<PathBuf>,
+    },
     /// Administration from the shell (the shop must be stopped)
     #[command(subcommand)]
     Admin(AdminCommand),
@@ -69,6 +77,7 @@ async fn main() -> ExitCode {
     let result = match cli.command {
         Command::Serve(c) => serve(&c).await,
         Command::Sandbox(c) => sandbox(&c).await,
+        Command::CheckConfig { config } => return check_config(config.as_deref()),
         Command::Admin(AdminCommand::SetPassword { password_stdin, config }) => {
             init_logging(LogFormat::Text);
             set_password(config, password_stdin).await
@@ -78,6 +87,32 @@ async fn main() -> ExitCode {
         Ok(()) => ExitCode::SUCCESS,
         Err(e) => {
             eprintln!("wxcheckout: {e}");
+            ExitCode::FAILURE
+        }
+    }
+}
+
+/// `wxcheckout check-config`: the settings in effect, or every problem; nothing is started.
+fn check_config(file: Option<&std::path::Path>) -> ExitCode {
+    let source = match file {
+        Some(f) => f.display().to_string(),
+        None if std::path::Path::new("wxcheckout.toml").is_file() => "./wxcheckout.toml".to_owned(),
+        None => "no file (defaults)".to_owned(),
+    };
+    println!("configuration: {source}, then WXCHECKOUT_* variables");
+    match Config::check(file, &Overrides::default()) {
+        Ok(config) => {
+            for (key, value) in config.describe() {
+                println!("  {key} = {value}");
+            }
+            println!("ok: `wxcheckout serve` accepts this configuration");
+            ExitCode::SUCCESS
+        }
+        Err(problems) => {
+            for p in &problems {
+                println!("problem: {p}");
+            }
+            println!("{} problem(s): `wxcheckout serve` would refuse to start", problems.len());
             ExitCode::FAILURE
         }
     }

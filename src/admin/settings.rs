@@ -16,17 +16,7 @@ use crate::web::pay::BuyerBase;
 use crate::web::{Frame, Lang, Page};
 use crate::wxpay::messages::beijing_display;
 
-/// `1920…2d`: the first 4 and last 2 characters, enough to tell two keys apart, never to
-/// use one. Short values show nothing of themselves.
-pub fn mask(secret: &str) -> String {
-    let chars: Vec<char> = secret.chars().collect();
-    if chars.len() < 10 {
-        return "••••".to_owned();
-    }
-    let head: String = chars[..4].iter().collect();
-    let tail: String = chars[chars.len() - 2..].iter().collect();
-    format!("{head}…{tail}")
-}
+pub use crate::config::mask;
 
 /// A setting as shown: what it is, its value, and where it comes from in the configuration.
 pub struct Setting {
