@@ -174,7 +174,7 @@ pub fn shop_and_store(mut config: Config, clock: Clock) -> Result<(Rocket<Build>
 fn mount_shop(rocket: Rocket<Build>) -> Rocket<Build> {
     rocket
         .mount("/", web::shop::routes()) // the shop, a product, checkout
-        .mount("/", rocket::routes![web::readyz]) // readiness (the database takes a write), the policy, the logo
+        .mount("/", rocket::routes![web::readyz, web::metrics::metrics]) // readiness, figures for monitoring, the policy, the logo
         .mount("/cart", web::shop::cart::routes())
         .mount("/img", web::shop::image::routes()) // product images
         .mount("/o", web::order::routes()) // the buyer's order page, status, check
@@ -368,6 +368,7 @@ GET /favicon.ico
 GET /healthz
 GET /img/<slug>?<v>&<size>
 GET /logo?<v>
+GET /metrics
 GET /o/<token>/status
 GET /o/<token>?<checked>
 GET /p/<slug>

@@ -111,6 +111,10 @@ struct RawConfig {
     secret_key: Option<String>,
     #[serde(default)]
     secret_key_file: Option<PathBuf>,
+    #[serde(default, deserialize_with = "de_opt_string")]
+    metrics_token: Option<String>,
+    #[serde(default)]
+    metrics_token_file: Option<PathBuf>,
     #[serde(default)]
     wxpay: RawWxpay,
     #[serde(default)]
@@ -225,6 +229,8 @@ impl Default for RawConfig {
             reconcile_scale: 1.0,
             secret_key: None,
             secret_key_file: None,
+            metrics_token: None,
+            metrics_token_file: None,
             wxpay: RawWxpay::default(),
             sandbox: SandboxConfig::default(),
             admin: RawAdmin::default(),
@@ -524,6 +530,9 @@ pub struct Config {
     pub allow_sandbox_on_network: bool,
     /// Where e-mail alerts are sent from, when configured.
     pub smtp: Option<SmtpConfig>,
+    /// Lets a scraper elsewhere read `/metrics` (`Authorization: Bearer …`); without it,
+    /// only this machine can.
+    pub metrics_token: Option<Secret>,
     pub log_format: LogFormat,
 }
 
@@ -595,6 +604,10 @@ impl Config {
                 } else {
                     "(not set)".to_owned()
                 },
+            ),
+            (
+                "metrics_token",
+                if self.metrics_token.is_some() { "••••".to_owned() } else { "(not set)".to_owned() },
             ),
             ("log_format", format!("{:?}", self.log_format).to_lowercase()),
             ("allow_sandbox_on_network", self.allow_sandbox_on_network.to_string()),
@@ -689,6 +702,7 @@ impl RawConfig {
         // why first: every rule below sees a secret the same whichever way it was given.
         let files = [
             ("secret_key", &mut self.secret_key, self.secret_key_file.take()),
+            ("metrics_token", &mut self.metrics_token, self.metrics_token_file.take()),
             ("admin.password", &mut self.admin.password, self.admin.password_file.take()),
             ("wxpay.api_key", &mut self.wxpay.api_key, self.wxpay.api_key_file.take()),
             ("wxpay.app_secret", &mut self.wxpay.app_secret, self.wxpay.app_secret_file.take()),
@@ -727,6 +741,11 @@ impl RawConfig {
                 "secret_key",
                 "must be 64 hex characters or 44/88 base64 characters (or leave it unset: one is generated in data_dir)",
             )));
+        }
+        if self.metrics_token.as_deref().is_some_and(|t| {
+            !t.is_empty() && (t.len() < 16 || t.chars().any(|c| c.is_whitespace() || c.is_control()))
+        }) {
+            keep(Err(bad("metrics_token", "must be at least 16 characters, without spaces")));
         }
         if !(self.reconcile_scale > 0.0 && self.reconcile_scale <= 1.0) {
             keep(Err(bad("reconcile_scale", "must be a number above 0 and at most 1 (1 in production)")));
@@ -773,6 +792,7 @@ impl RawConfig {
             connections: self.connections,
             allow_sandbox_on_network: self.allow_sandbox_on_network,
             log_format: self.log_format,
+            metrics_token: self.metrics_token.filter(|t| !t.is_empty()).map(Secret),
         })
     }
 }

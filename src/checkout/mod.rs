@@ -105,6 +105,17 @@ pub(crate) static TROUBLE: crate::log_summary::Summary =
 pub(crate) static FAILED: crate::log_summary::Summary =
     crate::log_summary::Summary::error("checkout step failed", "checkout steps failed");
 
+/// The counters `/metrics` shows beside what it reads from the store at each scrape.
+#[derive(Default)]
+pub struct Metrics {
+    /// Notifications by `kind` (payment, refund) and `answer` (success, fail: rejected,
+    /// fail: retry).
+    pub notifications: prometheus_client::metrics::family::Family<
+        Vec<(String, String)>,
+        prometheus_client::metrics::counter::Counter,
+    >,
+}
+
 /// Settings the use cases need, resolved from `Config` once.
 #[derive(Debug, Clone)]
 pub struct Settings {
@@ -149,6 +160,10 @@ pub struct Checkout {
     runtime_writer: tokio::sync::Mutex<()>,
     /// Where alerts go out (`alerts`).
     sender: crate::alerts::Sender,
+    /// Counters for `/metrics` (`web::metrics`).
+    metrics: Metrics,
+    /// When the reconciler last finished a round (Unix seconds; 0: not yet).
+    reconciled_at: std::sync::atomic::AtomicI64,
     /// The last readiness probe: when, and its answer (`readiness`).
     ready: tokio::sync::Mutex<Option<(Instant, Result<Duration, String>)>>,
 }
@@ -170,6 +185,8 @@ impl Checkout {
         let sender = crate::alerts::Sender::new(settings.smtp.as_ref()).map_err(CheckoutError::Setup)?;
         Ok(Checkout {
             sender,
+            metrics: Metrics::default(),
+            reconciled_at: std::sync::atomic::AtomicI64::new(0),
             ready: tokio::sync::Mutex::new(None),
             runtime_writer: tokio::sync::Mutex::new(()),
             store,
@@ -195,6 +212,42 @@ impl Checkout {
     /// Makes every change so far durable (at shutdown; each use case flushes its own).
     pub async fn flush(&self) -> Result<(), StoreError> {
         self.store.flush().await
+    }
+
+    /// The counters of `/metrics`.
+    pub fn metrics(&self) -> &Metrics {
+        &self.metrics
+    }
+
+    /// Counts a notification's answer for `/metrics`.
+    pub fn count_notification(&self, kind: &str, answer: &str) {
+        self.metrics
+            .notifications
+            .get_or_create(&vec![
+                ("kind".to_owned(), kind.to_owned()),
+                ("answer".to_owned(), answer.to_owned()),
+            ])
+            .inc();
+    }
+
+    pub fn flush_histogram(&self) -> prometheus_client::metrics::histogram::Histogram {
+        self.store.flush_histogram()
+    }
+
+    pub fn count_orders(&self, status: crate::domain::OrderStatus) -> Result<usize, StoreError> {
+        Ok(self.store.count_with_status(status))
+    }
+
+    pub fn attention_count(&self) -> usize {
+        self.store.attention_count()
+    }
+
+    /// Seconds since the reconciler last finished a round; -1 before its first.
+    pub fn reconciler_lag_secs(&self) -> i64 {
+        match self.reconciled_at.load(std::sync::atomic::Ordering::Relaxed) {
+            0 => -1,
+            at => self.now().saturating_sub(at).max(0),
+        }
     }
 
     /// Whether the database accepts a write and a flush now (`/readyz`), and how long that

@@ -150,6 +150,7 @@ impl Reconciler {
         if let Err(e) = self.checkout.settle_refunds().await {
             super::FAILED.note("reconciler: settling refunds", || e.to_string());
         }
+        self.checkout.reconciled_at.store(self.checkout.now().max(1), std::sync::atomic::Ordering::Relaxed);
     }
 
     async fn order(&mut self, no: &str, seen: &mut HashSet<String>) -> Result<(), CheckoutError> {

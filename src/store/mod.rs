@@ -102,6 +102,8 @@ pub struct Store {
     alert_log: Tree,
     /// Told when a committed change put an alert in the outbox (the deliverer waits on it).
     outbox_signal: Arc<Notify>,
+    /// How long each `flush` took (`/metrics`).
+    flush_seconds: prometheus_client::metrics::histogram::Histogram,
 }
 
 impl Store {
@@ -130,6 +132,10 @@ impl Store {
             outbox: tree("outbox")?,
             alert_log: tree("alert_log")?,
             outbox_signal: Arc::new(Notify::new()),
+            // why these buckets: 0.5 ms to about 4 s, doubling; a disk sync lives in there.
+            flush_seconds: prometheus_client::metrics::histogram::Histogram::new(
+                prometheus_client::metrics::histogram::exponential_buckets(0.0005, 2.0, 14),
+            ),
             db,
         };
         let found = store.check_schema()?;
@@ -168,6 +174,8 @@ impl Store {
     /// calls share one disk sync, so durable writes batch themselves under load.
     pub async fn flush(&self) -> Result<(), StoreError> {
         let db = self.db.clone();
+        let started = std::time::Instant::now();
+        let _timed = Timed(&self.flush_seconds, started);
         tokio::task::spawn_blocking(move || db.flush())
             .await
             .map_err(|e| StoreError::Sled(sled::Error::ReportableBug(e.to_string())))??;
@@ -368,6 +376,21 @@ impl Store {
         Ok(self.db.open_tree(name)?)
     }
 
+    /// The histogram of `flush` times.
+    pub fn flush_histogram(&self) -> prometheus_client::metrics::histogram::Histogram {
+        self.flush_seconds.clone()
+    }
+
+    /// How many orders have `status` (walks that part of the status index, keys only).
+    pub fn count_with_status(&self, status: OrderStatus) -> usize {
+        self.by_status.scan_prefix([keys::status_byte(status)]).keys().count()
+    }
+
+    /// How many events are on the attention list.
+    pub fn attention_count(&self) -> usize {
+        self.attention.iter().keys().count()
+    }
+
     /// Counts orders (for tests and the dashboard).
     pub fn order_count(&self) -> usize {
         self.orders.len()
@@ -388,6 +411,15 @@ impl Store {
             &self.by_stage,
             &self.outbox,
         ]
+    }
+}
+
+/// Observes the time since `.1` into `.0` when dropped (so a failed or cancelled flush counts).
+struct Timed<'a>(&'a prometheus_client::metrics::histogram::Histogram, std::time::Instant);
+
+impl Drop for Timed<'_> {
+    fn drop(&mut self) {
+        self.0.observe(self.1.elapsed().as_secs_f64());
     }
 }
 

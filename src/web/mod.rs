@@ -6,6 +6,7 @@
 pub mod assets;
 pub mod error;
 pub mod i18n;
+pub mod metrics;
 pub mod notify;
 pub mod order;
 pub mod params;

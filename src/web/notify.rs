@@ -25,11 +25,18 @@ pub fn routes() -> Vec<rocket::Route> {
 /// The acknowledgement: always HTTP 200 with XML (WeChat reads `return_code`, not the status).
 type Ack = (ContentType, String);
 
-fn ack(receipt: Receipt) -> Ack {
-    let body = match receipt {
-        Receipt::Done => notify_reply_success().to_owned(),
-        Receipt::Rejected(msg) | Receipt::Retry(msg) => notify_reply_fail(msg),
+/// The answer to WeChat, counted for `/metrics` by `kind` and answer.
+fn ack(checkout: &Checkout, kind: NotificationKind, receipt: Receipt) -> Ack {
+    let kind = match kind {
+        NotificationKind::Payment => "payment",
+        NotificationKind::Refund => "refund",
     };
+    let (answer, body) = match receipt {
+        Receipt::Done => ("success", notify_reply_success().to_owned()),
+        Receipt::Rejected(msg) => ("rejected", notify_reply_fail(msg)),
+        Receipt::Retry(msg) => ("retry", notify_reply_fail(msg)),
+    };
+    checkout.count_notification(kind, answer);
     (ContentType::XML, body)
 }
 
@@ -49,14 +56,18 @@ type Unread = (Reason, Vec<u8>, String);
 fn refuse(checkout: &Checkout, kind: NotificationKind, from: Option<IpAddr>, unread: Unread) -> Ack {
     let (reason, read, detail) = unread;
     checkout.reject_notification(kind, reason, from, &read, &detail);
-    ack(Receipt::Rejected("参数格式校验错误"))
+    ack(checkout, kind, Receipt::Rejected("参数格式校验错误"))
 }
 
 #[post("/notify", data = "<data>")]
 async fn payment(checkout: &State<Arc<Checkout>>, from: Option<ClientIp>, data: Data<'_>) -> Ack {
     let from = from.map(|c| c.0);
     match body(data).await {
-        Ok(bytes) => ack(checkout.receive_payment_notification(&bytes, from).await),
+        Ok(bytes) => ack(
+            checkout,
+            NotificationKind::Payment,
+            checkout.receive_payment_notification(&bytes, from).await,
+        ),
         Err(unread) => refuse(checkout, NotificationKind::Payment, from, unread),
     }
 }
@@ -65,7 +76,9 @@ async fn payment(checkout: &State<Arc<Checkout>>, from: Option<ClientIp>, data: 
 async fn refund(checkout: &State<Arc<Checkout>>, from: Option<ClientIp>, data: Data<'_>) -> Ack {
     let from = from.map(|c| c.0);
     match body(data).await {
-        Ok(bytes) => ack(checkout.receive_refund_notification(&bytes, from).await),
+        Ok(bytes) => {
+            ack(checkout, NotificationKind::Refund, checkout.receive_refund_notification(&bytes, from).await)
+        }
         Err(unread) => refuse(checkout, NotificationKind::Refund, from, unread),
     }
 }

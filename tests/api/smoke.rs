@@ -112,3 +112,74 @@ async fn with_log_format_json_every_log_line_is_one_json_object() {
     let v: serde_json::Value = serde_json::from_str(start).unwrap();
     assert!(v["message"].as_str().unwrap().starts_with("shop, sandbox"), "{start}");
 }
+
+#[tokio::test]
+async fn metrics_parse_as_prometheus_text_for_this_machine_and_are_refused_through_a_proxy() {
+    let (server, shop) = helpers::spawn_shop_with_checkout(|_| {}).await;
+    let buyer = helpers::Buyer::new(&server.url());
+    buyer.buy_now("oolong-tea", 1).await;
+    // A notification that is not WeChat's: answered FAIL, and counted.
+    let forged = reqwest::Client::new()
+        .post(format!("{}/wxpay/notify", server.url()))
+        .body("<xml><return_code>SUCCESS</return_code></xml>")
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(forged.status(), 200);
+
+    let res = reqwest::get(format!("{}/metrics", server.url())).await.unwrap();
+    assert_eq!(res.status(), 200);
+    assert!(res.headers()["content-type"].to_str().unwrap().contains("openmetrics-text"));
+    let text = res.text().await.unwrap();
+    let lines = text.lines().map(|l| Ok(l.to_owned()));
+    let scrape = prometheus_parse::Scrape::parse(lines).expect("Prometheus text");
+    let value = |name: &str, label: Option<(&str, &str)>| -> f64 {
+        let sample = scrape
+            .samples
+            .iter()
+            .find(|s| s.metric == name && label.is_none_or(|(k, v)| s.labels.get(k) == Some(v)))
+            .unwrap_or_else(|| panic!("{name} {label:?} in\n{text}"));
+        match sample.value {
+            prometheus_parse::Value::Counter(v)
+            | prometheus_parse::Value::Gauge(v)
+            | prometheus_parse::Value::Untyped(v) => v,
+            _ => panic!("{name} is a number"),
+        }
+    };
+    assert_eq!(value("wxcheckout_orders", Some(("state", "pending"))), 1.0);
+    assert_eq!(value("wxcheckout_orders", Some(("state", "paid"))), 0.0);
+    assert_eq!(value("wxcheckout_notifications_total", Some(("answer", "rejected"))), 1.0);
+    assert_eq!(value("wxcheckout_alert_outbox", None), shop.alert_backlog() as f64);
+    assert!(value("wxcheckout_attention", None) >= 0.0);
+    assert!(text.contains("wxcheckout_flush_seconds_bucket"), "the flush histogram: {text}");
+    assert!(text.contains("wxcheckout_reconciler_lag_seconds"), "{text}");
+
+    // Through a proxy on this machine every request comes from loopback: those are refused.
+    let relayed = reqwest::Client::new()
+        .get(format!("{}/metrics", server.url()))
+        .header("X-Forwarded-For", "203.0.113.9")
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(relayed.status(), 404);
+}
+
+#[tokio::test]
+async fn metrics_need_the_token_when_one_is_configured_and_a_wrong_one_is_refused() {
+    let token = "metrics-token-0123456789";
+    let (server, _shop) = helpers::spawn_shop_with_checkout(|c| {
+        c.metrics_token = Some(wxcheckout::config::Secret::new(token));
+    })
+    .await;
+    let http = reqwest::Client::new();
+    let get = |auth: Option<&str>| {
+        let mut req = http.get(format!("{}/metrics", server.url())).header("X-Forwarded-For", "203.0.113.9");
+        if let Some(a) = auth {
+            req = req.header("Authorization", a);
+        }
+        req.send()
+    };
+    assert_eq!(get(Some(&format!("Bearer {token}"))).await.unwrap().status(), 200);
+    assert_eq!(get(Some("Bearer wrong-token-0123456789")).await.unwrap().status(), 401);
+    assert_eq!(get(None).await.unwrap().status(), 404);
+}
