@@ -5,7 +5,7 @@
 //! An alert goes out only after the change that caused it is durable: the deliverer flushes
 //! before each batch, so the merchant is never told of a payment a crash could undo.
 
-use std::collections::{BTreeSet, HashMap};
+use std::collections::{BTreeSet, HashMap, HashSet};
 use std::sync::Arc;
 use std::time::Duration;
 
@@ -39,7 +39,7 @@ pub fn spawn(checkout: Arc<Checkout>, shutdown: rocket::Shutdown) -> tokio::task
                 _ = &mut shutdown => break,
                 _ = deliverer.checkout.store.outbox_written() => {}
                 _ = tokio::time::sleep(nap) => {}
-                Some(done) = deliverer.tasks.join_next(), if !deliverer.tasks.is_empty() => deliverer.done(done),
+                Some(done) = deliverer.tasks.join_next_with_id(), if !deliverer.tasks.is_empty() => deliverer.done(done),
             }
         }
         deliverer.tasks.abort_all();
@@ -49,13 +49,19 @@ pub fn spawn(checkout: Arc<Checkout>, shutdown: rocket::Shutdown) -> tokio::task
 
 /// The deliverer's schedule. Each pending alert is in exactly one place: waiting in `due`, or
 /// in flight in `tasks` (which gives back when it is due next), so no two tries of one alert
-/// run at once and none works from an old copy.
+/// run at once and none works from an old copy. `known` holds the ids of both.
+///
+/// why every look walks the outbox's keys for ids it does not know, rather than reading on from
+/// the highest id seen: ids are taken before their transaction commits, so two changes at once
+/// can commit out of id order, and a high-water mark would pass over the later-committed one.
 struct Deliverer {
     checkout: Arc<Checkout>,
     /// Pending alerts by when they are next due: (Unix seconds, id).
     due: BTreeSet<(i64, u64)>,
-    /// The highest id read from the outbox so far (new alerts have higher ones).
-    seen: Option<u64>,
+    /// Ids in `due` or in flight (or unreadable, reported once).
+    known: HashSet<u64>,
+    /// The alert each task in flight is trying.
+    flying: HashMap<tokio::task::Id, u64>,
     /// When an attention alert of each kind was last sent (`Alert::coalesce`).
     last_attention: HashMap<String, i64>,
     tasks: JoinSet<(u64, Option<i64>)>,
@@ -66,7 +72,8 @@ impl Deliverer {
         Deliverer {
             checkout,
             due: BTreeSet::new(),
-            seen: None,
+            known: HashSet::new(),
+            flying: HashMap::new(),
             last_attention: HashMap::new(),
             tasks: JoinSet::new(),
         }
@@ -85,33 +92,55 @@ impl Deliverer {
             .clamp(Duration::from_millis(20), LOOK_EVERY)
     }
 
-    /// A try ended: schedule the alert's next one, if any.
-    fn done(&mut self, result: Result<(u64, Option<i64>), tokio::task::JoinError>) {
-        if let Ok((id, Some(next))) = result {
-            self.due.insert((next, id));
+    /// A try ended: schedule the alert's next one, if any. A task that failed (panicked)
+    /// leaves its alert to be read again from the store at the next look.
+    fn done(&mut self, result: Result<(tokio::task::Id, (u64, Option<i64>)), tokio::task::JoinError>) {
+        let task = match &result {
+            Ok((task, _)) => *task,
+            Err(e) => e.id(),
+        };
+        let id = self.flying.remove(&task);
+        match result {
+            Ok((_, (id, Some(next)))) => {
+                self.due.insert((next, id));
+            }
+            Ok((_, (id, None))) => {
+                self.known.remove(&id);
+            }
+            Err(_) => {
+                if let Some(id) = id {
+                    self.known.remove(&id);
+                }
+            }
         }
     }
 
     /// Reads new alerts, then starts the due ones.
     async fn look(&mut self) -> Result<(), CheckoutError> {
-        while let Some(done) = self.tasks.try_join_next() {
+        while let Some(done) = self.tasks.try_join_next_with_id() {
             self.done(done);
         }
         let now = self.checkout.now();
-        let (new, unreadable) = self.checkout.store.alerts_after(self.seen, READ_PER_LOOK)?;
-        for bad in unreadable {
-            self.seen = self.seen.max(Some(bad.id));
-            super::FAILED.note("alerts: an unreadable alert left in the outbox", || {
-                format!("{}: {}", bad.id, bad.error)
-            });
-        }
-        for alert in new {
-            self.seen = self.seen.max(Some(alert.id));
-            if alert.finished_at.is_none() {
-                self.due.insert((
-                    if alert.deliveries.is_empty() { now } else { alert.next_at().unwrap_or(now) },
-                    alert.id,
-                ));
+        let new: Vec<u64> = self
+            .checkout
+            .store
+            .outbox_ids()?
+            .into_iter()
+            .filter(|id| !self.known.contains(id))
+            .take(READ_PER_LOOK)
+            .collect();
+        for id in new {
+            self.known.insert(id);
+            match self.checkout.store.pending_alert(id) {
+                Ok(Some(alert)) if alert.finished_at.is_none() => {
+                    let at = if alert.deliveries.is_empty() { now } else { alert.next_at().unwrap_or(now) };
+                    self.due.insert((at, id));
+                }
+                Ok(_) => {
+                    self.known.remove(&id);
+                }
+                Err(e) => super::FAILED
+                    .note("alerts: an unreadable alert left in the outbox", || format!("{id}: {e}")),
             }
         }
         let mut flushed = false;
@@ -122,20 +151,27 @@ impl Deliverer {
             }
             self.due.pop_first();
             // why read again: the copy read earlier may be older than the last try's result.
-            let Some(mut alert) = self.checkout.store.pending_alert(id)? else { continue };
-            if alert.finished_at.is_some() {
+            let Some(mut alert) = self.checkout.store.pending_alert(id)?.filter(|a| a.finished_at.is_none())
+            else {
+                self.known.remove(&id);
                 continue;
-            }
+            };
             if alert.deliveries.is_empty() {
                 self.start(&mut alert, now);
                 self.checkout.store.save_alert(&alert)?;
                 if alert.finished_at.is_some() {
+                    self.known.remove(&id);
                     continue;
                 }
             }
             if alert.due(now).is_empty() {
-                if let Some(next) = alert.next_at() {
-                    self.due.insert((next, id));
+                match alert.next_at() {
+                    Some(next) => {
+                        self.due.insert((next, id));
+                    }
+                    None => {
+                        self.known.remove(&id);
+                    }
                 }
                 continue;
             }
@@ -146,7 +182,7 @@ impl Deliverer {
                 flushed = true;
             }
             let checkout = Arc::clone(&self.checkout);
-            self.tasks.spawn(async move {
+            let task = self.tasks.spawn(async move {
                 match checkout.deliver(alert).await {
                     Ok(next) => (id, next),
                     Err(e) => {
@@ -156,6 +192,7 @@ impl Deliverer {
                     }
                 }
             });
+            self.flying.insert(task.id(), id);
         }
         Ok(())
     }

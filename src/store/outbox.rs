@@ -1,6 +1,6 @@
 //! The alert outbox: an alert is written in the same transaction as the event that causes it
 //! (`put_event`), so a state change and its alert are durable together or not at all. The
-//! deliverer (`checkout::alerts`) reads new alerts from here by id, records each try on the
+//! deliverer (`checkout::alerts`) reads the alerts it does not know yet, records each try on the
 //! alert, and moves a finished alert to the delivery log, kept in the order alerts finished
 //! (so one given up after a day of retries is among the latest there), the latest `LOG_KEPT`.
 
@@ -25,13 +25,6 @@ pub(super) fn enqueue_in(outbox: &TransactionalTree, alert: &Alert) -> TxResult<
     Ok(())
 }
 
-/// A stored alert that could not be read (written by another build, or damaged).
-#[derive(Debug)]
-pub struct Unreadable {
-    pub id: u64,
-    pub error: String,
-}
-
 impl Store {
     /// Writes an alert that no order event causes (the merchant's test alert).
     pub fn enqueue_alert(&self, alert: &Alert) -> Result<(), StoreError> {
@@ -40,24 +33,14 @@ impl Store {
         Ok(())
     }
 
-    /// Pending alerts with ids above `after` (all when `None`), oldest first, at most `limit`;
-    /// one that cannot be read is reported beside them, not in the way of the others.
-    pub fn alerts_after(
-        &self,
-        after: Option<u64>,
-        limit: usize,
-    ) -> Result<(Vec<Alert>, Vec<Unreadable>), StoreError> {
-        let from = after.map_or(0, |a| a.saturating_add(1));
-        let (mut alerts, mut unreadable) = (Vec::new(), Vec::new());
-        for entry in self.outbox.range(key(from)..).take(limit) {
-            let (k, v) = entry?;
-            let id = k.as_ref().try_into().map(u64::from_be_bytes).unwrap_or(0);
-            match codec::decode::<Alert>(&v) {
-                Ok(alert) => alerts.push(alert),
-                Err(e) => unreadable.push(Unreadable { id, error: e.to_string() }),
-            }
-        }
-        Ok((alerts, unreadable))
+    /// The ids of every pending alert, oldest first (keys only; at most `BACKLOG_COUNTED`).
+    pub fn outbox_ids(&self) -> Result<Vec<u64>, StoreError> {
+        self.outbox
+            .iter()
+            .keys()
+            .take(BACKLOG_COUNTED)
+            .map(|k| Ok(k?.as_ref().try_into().map(u64::from_be_bytes).unwrap_or(0)))
+            .collect()
     }
 
     /// The pending alert `id` as stored now (`None`: finished, or never written).

@@ -337,3 +337,20 @@ async fn a_wecom_robot_key_is_shown_masked_and_saving_the_masked_form_keeps_it()
     assert_eq!(merchant.post("/admin/alerts/channels", &[("wecom_url", &shown)]).await.status(), 303);
     assert_eq!(shop.runtime().alerts.wecom_url.as_deref(), Some(robot));
 }
+
+#[tokio::test]
+async fn an_alert_committed_after_one_with_a_higher_id_is_still_delivered() {
+    let shop = Shop::start(|_| {}).await;
+    let webhook = Receiver::start().await;
+    send_alerts_to(&shop, None, Some(&webhook)).await;
+    // Ids are taken before a transaction commits: two changes at once can commit out of order.
+    let (low, high) = (shop.checkout.store.next_id().unwrap(), shop.checkout.store.next_id().unwrap());
+    let alert = |id| {
+        wxcheckout::domain::alert::Alert::new(id, wxcheckout::checkout::now(), Topic::Test, None, "t".into())
+    };
+    shop.checkout.store.enqueue_alert(&alert(high)).unwrap();
+    webhook.wait_for(1, helpers::WITHIN).await;
+    shop.checkout.store.enqueue_alert(&alert(low)).unwrap();
+    let both = webhook.wait_for(2, helpers::WITHIN).await;
+    assert_eq!(both[1].header("Idempotency-Key"), Some(format!("evt_{low}").as_str()));
+}
