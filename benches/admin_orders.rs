@@ -89,6 +89,7 @@ fn order(i: u64, now: i64) -> Order {
         refunded: Fen::ZERO,
         settled_refunds: Vec::new(),
         fulfilment: Default::default(),
+        lifetime_secs: None,
     };
     match i % 20 {
         0..=13 => {

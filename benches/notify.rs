@@ -158,6 +158,7 @@ fn order(no: &str, otn: &str) -> Order {
         refunded: Fen::ZERO,
         settled_refunds: Vec::new(),
         fulfilment: Default::default(),
+        lifetime_secs: None,
     }
 }
 

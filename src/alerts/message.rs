@@ -191,6 +191,7 @@ mod tests {
             refunded: Fen::ZERO,
             settled_refunds: vec![],
             fulfilment: crate::domain::fulfilment::Fulfilment::Waiting,
+            lifetime_secs: None,
         }
     }
 

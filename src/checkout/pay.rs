@@ -182,7 +182,7 @@ impl Checkout {
     /// The parameters of a new attempt's `unifiedorder`.
     fn prepay_request(&self, order: &Order, channel: Channel, now: i64) -> PrepayRequest {
         let s = &self.settings;
-        let ttl = i64::try_from(self.order_ttl().as_secs()).unwrap_or(i64::MAX / 2);
+        let ttl = i64::try_from(order.lifetime(self.order_ttl()).as_secs()).unwrap_or(i64::MAX / 2);
         let shop_url = shop_url(&s.public_url, &s.notify_url);
         let shop = shop_name(&self.runtime().profile.name, &shop_url);
         let first = order.lines.first().map_or("", |l| l.name.as_str());

@@ -223,6 +223,7 @@ impl Checkout {
             refunded: Fen::ZERO,
             settled_refunds: Vec::new(),
             fulfilment: Default::default(),
+            lifetime_secs: Some(u32::try_from(self.order_ttl().as_secs()).unwrap_or(u32::MAX)),
         };
         let placed = Event::new(
             order.created_at,

@@ -37,8 +37,8 @@ pub struct Timing {
     pub max_gap: Duration,
     /// WeChat refuses `closeorder` in an attempt's first 5 minutes.
     pub close_after: Duration,
-    /// Multiplies the order lifetime (`reconcile_scale`; the lifetime itself is read from
-    /// the checkout each round, as the merchant may change it while the shop runs).
+    /// Multiplies the order lifetime (`reconcile_scale`; the lifetime itself is each order's,
+    /// fixed when it was placed: `Order::lifetime`).
     pub ttl_scale: f64,
 }
 
@@ -159,7 +159,7 @@ impl Reconciler {
             return Ok(());
         }
         seen.extend(order.open_attempts().map(|a| a.out_trade_no.clone()));
-        let ttl = self.checkout.order_ttl().mul_f64(self.timing.ttl_scale);
+        let ttl = order.lifetime(self.checkout.order_ttl()).mul_f64(self.timing.ttl_scale);
         if self.age(order.created_at) >= ttl {
             self.expire(&order).await
         } else {

@@ -239,6 +239,7 @@ mod tests {
             refunded: Fen::ZERO,
             settled_refunds: Vec::new(),
             fulfilment: Fulfilment::Waiting,
+            lifetime_secs: None,
         }
     }
 

@@ -157,9 +157,21 @@ pub struct Order {
     /// nothing yet); where the order stands is `Order::stage` (`domain::fulfilment`).
     #[serde(default)]
     pub fulfilment: Fulfilment,
+    /// How long this order may stay unpaid, fixed when it was placed (seconds). Absent in
+    /// records from before it was kept: the shop's lifetime at the time it is read.
+    ///
+    /// why fixed: the merchant may change the shop's lifetime while orders wait; a buyer who
+    /// is paying must not see the order closed under them by a later, shorter setting.
+    #[serde(default)]
+    pub lifetime_secs: Option<u32>,
 }
 
 impl Order {
+    /// How long this order may stay unpaid: its own lifetime, else `shop_default`.
+    pub fn lifetime(&self, shop_default: std::time::Duration) -> std::time::Duration {
+        self.lifetime_secs.map_or(shop_default, |s| std::time::Duration::from_secs(u64::from(s)))
+    }
+
     pub fn attempt(&self, out_trade_no: &str) -> Option<&Attempt> {
         self.attempts.iter().find(|a| a.out_trade_no == out_trade_no)
     }
@@ -350,6 +362,7 @@ mod tests {
             refunded: Fen::ZERO,
             settled_refunds: Vec::new(),
             fulfilment: Fulfilment::Waiting,
+            lifetime_secs: None,
         }
     }
 

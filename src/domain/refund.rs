@@ -359,6 +359,7 @@ mod tests {
             refunded: Fen::ZERO,
             settled_refunds: vec![],
             fulfilment: Default::default(),
+            lifetime_secs: None,
         }
     }
 

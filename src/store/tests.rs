@@ -41,6 +41,7 @@ fn order(no: &str) -> Order {
         refunded: Fen::ZERO,
         settled_refunds: Vec::new(),
         fulfilment: Default::default(),
+        lifetime_secs: None,
     }
 }
 

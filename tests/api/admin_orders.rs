@@ -64,6 +64,7 @@ fn order(no: &str, fen: u64, created_at: i64, channel: Channel) -> Order {
         refunded: Fen::ZERO,
         settled_refunds: Vec::new(),
         fulfilment: Default::default(),
+        lifetime_secs: None,
     }
 }
 

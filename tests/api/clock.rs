@@ -60,3 +60,37 @@ async fn an_unpaid_order_is_closed_once_the_clock_passes_its_lifetime_without_wa
     let order = checkout.store.order(&no).unwrap().unwrap();
     assert_eq!(order.closed_at, Some(datetime!(2030-06-01 08:05:01 UTC).unix_timestamp()));
 }
+
+#[tokio::test]
+async fn an_order_keeps_the_lifetime_it_was_placed_with_when_the_merchant_shortens_the_shop_s() {
+    let clock = Clock::fixed(datetime!(2030-06-01 08:00 UTC));
+    let (_server, checkout, buyer) = shop_on(&clock, |c| {
+        c.order_ttl_minutes = 30;
+        c.reconcile_scale = 1.0;
+    })
+    .await;
+    let first = buyer.buy_now("oolong-tea", 1).await;
+    let first = checkout.store.order_by_token(token_of(&first)).unwrap().expect("the order").no;
+    checkout.change_runtime(|s| s.order_ttl_minutes = Some(5)).await.unwrap();
+    let second = buyer.buy_now("oolong-tea", 1).await;
+    let second = checkout.store.order_by_token(token_of(&second)).unwrap().expect("the order").no;
+    assert_eq!(checkout.store.order(&first).unwrap().unwrap().lifetime_secs, Some(30 * 60));
+    assert_eq!(checkout.store.order(&second).unwrap().unwrap().lifetime_secs, Some(5 * 60));
+
+    clock.advance(Duration::from_secs(6 * 60));
+    helpers::until("the order placed under the 5-minute lifetime closes", || async {
+        checkout.store.order(&second).unwrap().is_some_and(|o| o.status == OrderStatus::Closed)
+    })
+    .await;
+    assert_eq!(
+        checkout.store.order(&first).unwrap().unwrap().status,
+        OrderStatus::Pending,
+        "the one placed under 30 minutes still waits for its buyer"
+    );
+
+    clock.advance(Duration::from_secs(25 * 60));
+    helpers::until("and closes at its own 30 minutes", || async {
+        checkout.store.order(&first).unwrap().is_some_and(|o| o.status == OrderStatus::Closed)
+    })
+    .await;
+}

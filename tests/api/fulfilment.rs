@@ -71,6 +71,7 @@ fn order(no: &str, created_at: i64, paid: bool) -> Order {
         refunded: Fen::ZERO,
         settled_refunds: Vec::new(),
         fulfilment: Default::default(),
+        lifetime_secs: None,
     }
 }
 

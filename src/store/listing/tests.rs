@@ -52,6 +52,7 @@ fn order(i: i64) -> Order {
         refunded: Fen::ZERO,
         settled_refunds: Vec::new(),
         fulfilment: Default::default(),
+        lifetime_secs: None,
     };
     if i % 2 == 0 {
         o.status = OrderStatus::Paid;

@@ -246,6 +246,7 @@ pub fn new_order(no: &str, fee: u64) -> Order {
         refunded: Fen::ZERO,
         settled_refunds: Vec::new(),
         fulfilment: Default::default(),
+        lifetime_secs: None,
     }
 }
 
