@@ -61,16 +61,17 @@ impl Checkout {
     /// profile's text as `profile` says (its logo is not read), the logo as `logo` says. The
     /// alert channels are left as they are.
     ///
-    /// why the logo's bytes first: the settings never name a logo that is not stored yet;
-    /// removed bytes go last, once nothing names them.
+    /// why the logo's bytes first, under their ETag: the settings never name a logo that is
+    /// not stored yet, and an older ETag keeps serving its own bytes; the bytes no setting
+    /// names go last, once the settings are saved.
     pub async fn change_shop(
         &self,
         profile: ShopProfile,
         order_ttl_minutes: Option<u32>,
         logo: NewImage,
     ) -> Result<(), StoreError> {
-        if let NewImage::Replace { bytes, .. } = &logo {
-            self.store.put_logo_bytes(Some(bytes))?;
+        if let NewImage::Replace { bytes, image, .. } = &logo {
+            self.store.put_logo_bytes(&image.etag, bytes)?;
         }
         self.change_stored(|s| {
             let kept = s.profile.logo.take();
@@ -85,8 +86,9 @@ impl Checkout {
             s.order_ttl_minutes = order_ttl_minutes;
         })
         .await?;
-        if matches!(logo, NewImage::Remove) {
-            self.store.put_logo_bytes(None)?;
+        if !matches!(logo, NewImage::Keep) {
+            let named = self.runtime().profile.logo.as_ref().map(|l| l.etag.clone());
+            self.store.keep_only_logo(named.as_deref())?;
             self.store.flush().await?;
         }
         Ok(())
@@ -97,6 +99,6 @@ impl Checkout {
         let Some(image) = self.runtime().profile.logo.clone() else {
             return Ok(None);
         };
-        Ok(self.store.logo_bytes()?.map(|b| (image.content_type, image.etag, b)))
+        Ok(self.store.logo_bytes(&image.etag)?.map(|b| (image.content_type, image.etag, b)))
     }
 }

@@ -24,19 +24,62 @@ impl Store {
         Ok(())
     }
 
-    /// The logo's bytes, when one was uploaded.
-    pub fn logo_bytes(&self) -> Result<Option<Vec<u8>>, StoreError> {
-        Ok(self.feature_tree(TREE)?.get(LOGO_KEY)?.map(|v| v.to_vec()))
+    /// The bytes of the logo whose ETag is `etag` (a directory from before logos were kept
+    /// by ETag has one, under the bare key).
+    pub fn logo_bytes(&self, etag: &str) -> Result<Option<Vec<u8>>, StoreError> {
+        let tree = self.feature_tree(TREE)?;
+        match tree.get(format!("{LOGO_KEY}:{etag}"))? {
+            Some(v) => Ok(Some(v.to_vec())),
+            None => Ok(tree.get(LOGO_KEY)?.map(|v| v.to_vec())),
+        }
     }
 
-    /// Stores the logo's bytes (`None` removes it); the caller saves its `ImageRef` in the
-    /// settings and flushes.
-    pub fn put_logo_bytes(&self, bytes: Option<&[u8]>) -> Result<(), StoreError> {
-        let tree = self.feature_tree(TREE)?;
-        match bytes {
-            Some(b) => tree.insert(LOGO_KEY, b)?,
-            None => tree.remove(LOGO_KEY)?,
-        };
+    /// Stores a logo's bytes under its ETag, beside any other until `keep_only_logo`.
+    ///
+    /// why by ETag: the settings name one logo; bytes stored before the settings that name
+    /// them never change what an older ETag serves.
+    pub fn put_logo_bytes(&self, etag: &str, bytes: &[u8]) -> Result<(), StoreError> {
+        self.feature_tree(TREE)?.insert(format!("{LOGO_KEY}:{etag}"), bytes)?;
         Ok(())
+    }
+
+    /// Removes every logo's bytes but those of `etag` (none: all of them).
+    pub fn keep_only_logo(&self, etag: Option<&str>) -> Result<(), StoreError> {
+        let tree = self.feature_tree(TREE)?;
+        let keep = etag.map(|e| format!("{LOGO_KEY}:{e}"));
+        for key in tree.scan_prefix(LOGO_KEY).keys() {
+            let key = key?;
+            if keep.as_deref().map(str::as_bytes) != Some(key.as_ref()) {
+                tree.remove(key)?;
+            }
+        }
+        Ok(())
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::super::test_dir::TempDir;
+    use super::*;
+
+    #[test]
+    fn each_logo_is_kept_by_its_etag_until_the_settings_name_another() {
+        let dir = TempDir::new("logo");
+        let store = Store::open(dir.path()).expect("store");
+        store.put_logo_bytes("e1", b"first").expect("put");
+        store.put_logo_bytes("e2", b"second").expect("put");
+        assert_eq!(
+            store.logo_bytes("e1").expect("read").as_deref(),
+            Some(&b"first"[..]),
+            "the old ETag still serves its own"
+        );
+        store.keep_only_logo(Some("e2")).expect("prune");
+        assert_eq!(store.logo_bytes("e1").expect("read"), None);
+        assert_eq!(store.logo_bytes("e2").expect("read").as_deref(), Some(&b"second"[..]));
+        store.keep_only_logo(None).expect("prune");
+        assert_eq!(store.logo_bytes("e2").expect("read"), None);
+        // A directory from before: one logo under the bare key, whatever its ETag.
+        store.feature_tree(TREE).expect("tree").insert(LOGO_KEY, &b"legacy"[..]).expect("put");
+        assert_eq!(store.logo_bytes("old").expect("read").as_deref(), Some(&b"legacy"[..]));
     }
 }
