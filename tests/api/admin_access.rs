@@ -387,7 +387,21 @@ const NEW_PASSWORD: &str = "a-new-password-42";
 async fn shop_with_stored_password() -> TestServer {
     let (config, data_dir) = helpers::test_config(|c| c.admin_password = None);
     wxcheckout::admin::password::set_offline(&config, ADMIN_PASSWORD).await.expect("test setup");
-    TestServer::start(wxcheckout::app::shop(config).expect("shop builds"), data_dir).await
+    // why a deadline: sled's background flusher can hold the directory's lock for a moment
+    // after `set_offline` dropped its handle; a new process never meets it, this one can.
+    let deadline = std::time::Instant::now() + helpers::WITHIN;
+    let rocket = loop {
+        match wxcheckout::app::shop(config.clone()) {
+            Ok(rocket) => break rocket,
+            Err(wxcheckout::app::AppError::Store(e))
+                if e.is_locked() && std::time::Instant::now() < deadline =>
+            {
+                tokio::time::sleep(std::time::Duration::from_millis(20)).await;
+            }
+            Err(e) => panic!("shop builds: {e}"),
+        }
+    };
+    TestServer::start(rocket, data_dir).await
 }
 
 /// The password form with `current`, `new` and `again`, and this session's token.
