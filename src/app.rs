@@ -160,6 +160,7 @@ pub fn shop_and_store(mut config: Config, clock: Clock) -> Result<(Rocket<Build>
         .attach(reconciler(Arc::clone(&checkout)))
         .attach(daily_reconciliation(Arc::clone(&checkout)))
         .attach(alert_deliverer(Arc::clone(&checkout)))
+        .attach(backups(Arc::clone(&checkout), config.data_dir.clone()))
         .attach(flush_on_shutdown(checkout));
     if config.is_sandbox() {
         let registration = sandbox::RegistrationSource::in_shop(&config);
@@ -217,6 +218,17 @@ fn alert_deliverer(checkout: Arc<Checkout>) -> AdHoc {
     AdHoc::on_liftoff("alert deliverer", move |rocket| {
         Box::pin(async move {
             checkout::alerts::spawn(checkout, rocket.shutdown());
+        })
+    })
+}
+
+/// The control socket (`wxcheckout backup`, `verify`) and the daily backups, from liftoff
+/// until shutdown.
+fn backups(checkout: Arc<Checkout>, data_dir: std::path::PathBuf) -> AdHoc {
+    AdHoc::on_liftoff("backups", move |rocket| {
+        Box::pin(async move {
+            crate::control::spawn(Arc::clone(&checkout), &data_dir, rocket.shutdown());
+            checkout::backups::spawn_daily(checkout, rocket.shutdown());
         })
     })
 }

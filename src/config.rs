@@ -105,6 +105,8 @@ struct RawConfig {
     #[serde(default)]
     trusted_proxies: Vec<String>,
     order_ttl_minutes: u32,
+    #[serde(default = "seven")]
+    backups_kept: u32,
     #[serde(default = "one")]
     reconcile_scale: f64,
     #[serde(default, deserialize_with = "de_opt_string")]
@@ -226,6 +228,7 @@ impl Default for RawConfig {
             public_url: None,
             trusted_proxies: Vec::new(),
             order_ttl_minutes: 30,
+            backups_kept: 7,
             reconcile_scale: 1.0,
             secret_key: None,
             secret_key_file: None,
@@ -517,6 +520,8 @@ pub struct Config {
     pub public_url: Option<Url>,
     pub trusted_proxies: Vec<ProxyNet>,
     pub order_ttl_minutes: u32,
+    /// Daily backups kept in `data_dir/backups` (0: none are taken).
+    pub backups_kept: u32,
     /// Multiplies the reconciler's clock: its round interval, the minute before an attempt is
     /// queried, the query backoff, the 5-minute close rule and the order lifetime. 1.0 in
     /// production; tests shrink it so that expiry runs in seconds.
@@ -595,6 +600,7 @@ impl Config {
                 self.trusted_proxies.iter().map(|p| format!("{p:?}")).collect::<Vec<_>>().join(", "),
             ),
             ("order_ttl_minutes", self.order_ttl_minutes.to_string()),
+            ("backups_kept", self.backups_kept.to_string()),
             ("reconcile_scale", self.reconcile_scale.to_string()),
             ("secret_key", opt(self.secret_key.as_ref().map(|k| mask(k.expose())))),
             (
@@ -661,6 +667,10 @@ impl Config {
 
 fn one() -> f64 {
     1.0
+}
+
+fn seven() -> u32 {
+    7
 }
 
 fn first_error(e: figment::Error) -> String {
@@ -736,6 +746,9 @@ impl RawConfig {
                 "must be from 5 to 10080 (WeChat refuses to close an order in its first 5 minutes)",
             )));
         }
+        if self.backups_kept > 366 {
+            keep(Err(bad("backups_kept", "must be from 0 (no daily backups) to 366")));
+        }
         if self.secret_key.as_deref().is_some_and(|k| !valid_cookie_key(k)) {
             keep(Err(bad(
                 "secret_key",
@@ -784,6 +797,7 @@ impl RawConfig {
             public_url,
             trusted_proxies,
             order_ttl_minutes: self.order_ttl_minutes,
+            backups_kept: self.backups_kept,
             reconcile_scale: self.reconcile_scale,
             secret_key: self.secret_key.map(Secret),
             admin_password: self.admin.password.filter(|p| !p.is_empty()).map(Secret),

@@ -43,9 +43,57 @@ enum Command {
         #[arg(long, value_name = "FILE")]
         config: Option<PathBuf>,
     },
+    /// Back up the shop's data to FILE while it runs (asked of the server through
+    /// `data_dir/control.sock`), or from its data directory when it is stopped. The file
+    /// appears only whole and checked; `-` writes to standard output.
+    Backup {
+        /// Where to write the backup (`-`: standard output)
+        #[arg(long, value_name = "FILE")]
+        to: PathBuf,
+        #[command(flatten)]
+        place: Place,
+    },
+    /// Restore a backup into a data directory no server runs on. A database already there
+    /// is moved aside to `db.before-restore-…`, never removed.
+    Restore {
+        /// The backup file
+        file: PathBuf,
+        #[command(flatten)]
+        place: Place,
+    },
+    /// Read every record of the data directory (through the running server, or directly
+    /// when it is stopped) and report counts and problems; or, with --backup, check a backup
+    /// file through to its end. Exit 0 when sound, 1 when not.
+    Verify {
+        /// Check this backup file instead of the data directory
+        #[arg(long, value_name = "FILE")]
+        backup: Option<PathBuf>,
+        #[command(flatten)]
+        place: Place,
+    },
     /// Administration from the shell (the shop must be stopped)
     #[command(subcommand)]
     Admin(AdminCommand),
+}
+
+/// Which data directory: given, or the configuration's `data_dir`.
+#[derive(clap::Args)]
+struct Place {
+    /// The data directory (default: `data_dir` of the configuration)
+    #[arg(long, value_name = "DIR")]
+    data_dir: Option<PathBuf>,
+    /// Configuration file (default: ./wxcheckout.toml when present)
+    #[arg(long, value_name = "FILE")]
+    config: Option<PathBuf>,
+}
+
+impl Place {
+    fn data_dir(&self) -> Result<PathBuf, String> {
+        match &self.data_dir {
+            Some(dir) => Ok(dir.clone()),
+            None => Ok(load(&Common { port: None, config: self.config.clone(), log_format: None })?.data_dir),
+        }
+    }
 }
 
 #[derive(Subcommand)]
@@ -78,6 +126,24 @@ async fn main() -> ExitCode {
         Command::Serve(c) => serve(&c).await,
         Command::Sandbox(c) => sandbox(&c).await,
         Command::CheckConfig { config } => return check_config(config.as_deref()),
+        Command::Backup { to, place } => {
+            say(place.data_dir().and_then(|dir| wxcheckout::ops::backup(&dir, &to)))
+        }
+        Command::Restore { file, place } => {
+            say(place.data_dir().and_then(|dir| wxcheckout::ops::restore(&file, &dir)))
+        }
+        Command::Verify { backup, place } => {
+            return match place.data_dir().and_then(|dir| wxcheckout::ops::verify(&dir, backup.as_ref())) {
+                Ok(v) => {
+                    println!("{}", v.text);
+                    if v.sound { ExitCode::SUCCESS } else { ExitCode::FAILURE }
+                }
+                Err(e) => {
+                    eprintln!("wxcheckout: {e}");
+                    ExitCode::FAILURE
+                }
+            };
+        }
         Command::Admin(AdminCommand::SetPassword { password_stdin, config }) => {
             init_logging(LogFormat::Text);
             set_password(config, password_stdin).await
@@ -90,6 +156,11 @@ async fn main() -> ExitCode {
             ExitCode::FAILURE
         }
     }
+}
+
+/// A command's one-line outcome on standard error (standard output may carry a backup).
+fn say(result: Result<String, String>) -> Result<(), String> {
+    result.map(|said| eprintln!("{said}"))
 }
 
 /// `wxcheckout check-config`: the settings in effect, or every problem; nothing is started.

@@ -30,6 +30,9 @@ pub enum AdminError {
     /// A checkout step behind an admin page failed (not a refusal: those are shown as such).
     #[error("checkout: {0}")]
     Checkout(#[from] crate::checkout::CheckoutError),
+    /// Taking, listing or reading a backup failed.
+    #[error("backup: {0}")]
+    Backup(String),
 }
 
 #[derive(Template)]
@@ -48,9 +51,10 @@ impl AdminError {
             AdminError::Csrf => Status::Forbidden,
             AdminError::TooManyAttempts { .. } => Status::TooManyRequests,
             AdminError::NotFound => Status::NotFound,
-            AdminError::Password(_) | AdminError::Store(_) | AdminError::Checkout(_) => {
-                Status::InternalServerError
-            }
+            AdminError::Password(_)
+            | AdminError::Store(_)
+            | AdminError::Checkout(_)
+            | AdminError::Backup(_) => Status::InternalServerError,
         }
     }
 
@@ -69,7 +73,10 @@ impl AdminError {
                 ("尝试次数过多 / Too many attempts", "请一分钟后再试。Please wait a minute and try again.")
             }
             AdminError::NotFound => ("不存在 / Not found", "这里什么也没有。There is nothing here."),
-            AdminError::Password(_) | AdminError::Store(_) | AdminError::Checkout(_) => (
+            AdminError::Password(_)
+            | AdminError::Store(_)
+            | AdminError::Checkout(_)
+            | AdminError::Backup(_) => (
                 "出错了 / Something went wrong",
                 "未能完成，请稍后再试；详情已记录在日志中。It could not be done; the details are in the log.",
             ),

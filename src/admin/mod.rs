@@ -10,6 +10,7 @@
 
 mod alerts;
 mod audit;
+mod backups;
 mod dashboard;
 mod doctor;
 mod error;
@@ -137,6 +138,7 @@ pub fn routes() -> Vec<rocket::Route> {
     routes.extend(fulfilment::routes());
     routes.extend(reconciliation::routes());
     routes.extend(alerts::routes());
+    routes.extend(backups::routes());
     routes
 }
 

@@ -8,6 +8,7 @@
 
 pub mod alerts;
 pub mod apply;
+pub mod backups;
 pub mod catalogue;
 pub mod check;
 pub mod fulfil;
@@ -138,6 +139,8 @@ pub struct Settings {
     pub reconcile: reconcile::Timing,
     /// Where e-mail alerts are sent from (`[smtp]`).
     pub smtp: Option<crate::config::SmtpConfig>,
+    /// Where backups are kept, and how many daily ones (`backups`).
+    pub backups: backups::Plan,
 }
 
 /// The checkout: store, WeChat client and settings, shared by every request and the reconciler.
@@ -321,6 +324,7 @@ pub fn settings_and_client(config: &Config) -> Result<(Settings, WxPayClient), C
         sandbox: config.is_sandbox(),
         reconcile: reconcile::Timing::from_config(config),
         smtp: config.smtp.clone(),
+        backups: backups::Plan { data_dir: config.data_dir.clone(), kept: config.backups_kept },
     };
     Ok((settings, client))
 }

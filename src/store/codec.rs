@@ -36,3 +36,11 @@ pub fn u32_from(bytes: &[u8]) -> u32 {
     b[..n].copy_from_slice(&bytes[..n]);
     u32::from_be_bytes(b)
 }
+
+/// A big-endian u64 from up to 8 bytes (missing bytes count as zero).
+pub fn u64_from(bytes: &[u8]) -> u64 {
+    let mut b = [0u8; 8];
+    let n = bytes.len().min(8);
+    b[..n].copy_from_slice(&bytes[..n]);
+    u64::from_be_bytes(b)
+}

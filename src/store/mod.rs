@@ -7,6 +7,7 @@
 //! its events one transaction, and `flush` makes it durable.
 
 pub mod admin;
+pub mod backup;
 mod codec;
 mod keys;
 pub mod listing;
@@ -50,8 +51,15 @@ pub enum StoreError {
     Sled(#[from] sled::Error),
     #[error("stored value: {0}")]
     Codec(#[from] CodecError),
-    #[error("the data directory was written by a newer wxcheckout (schema {0})")]
+    #[error(
+        "the data directory was written by a newer wxcheckout (schema {0}; this version reads up to schema {SCHEMA}): run that newer version, or restore a backup taken before the upgrade (data_dir/backups/pre-upgrade-…) with `wxcheckout restore`"
+    )]
     NewerSchema(u32),
+    #[error("{0} holds no database")]
+    NoDatabase(std::path::PathBuf),
+    /// An older data directory could not be backed up before its upgrade (nothing changed).
+    #[error("{0}")]
+    UpgradeBackup(String),
     #[error("no such order")]
     NoSuchOrder,
     /// A list cursor this store did not give out.
@@ -104,11 +112,48 @@ pub struct Store {
     outbox_signal: Arc<Notify>,
     /// How long each `flush` took (`/metrics`).
     flush_seconds: prometheus_client::metrics::histogram::Histogram,
+    /// Held shared by every change that spans trees, and exclusively by a backup, so that a
+    /// backup never holds half of one (`backup`).
+    gate: Arc<std::sync::RwLock<()>>,
+    /// Added to sled's id counter: a restored database counts from zero again (`backup`).
+    id_floor: u64,
 }
 
 impl Store {
-    /// Opens (or creates) the database in `dir` with a bounded cache (a small VPS).
+    /// Opens (or creates) the database in `dir` with a bounded cache (a small VPS), and
+    /// upgrades an older one once, after backing it up.
     pub fn open(dir: &Path) -> Result<Store, StoreError> {
+        let store = Store::open_trees(dir)?;
+        let found = store.check_schema()?;
+        if found < SCHEMA {
+            store.backup_before_upgrade(dir, found)?;
+        }
+        store.ensure_listing_indexes()?;
+        store.ensure_stage_index()?;
+        if found < 3 {
+            let n = store.migrate_audit_to_seconds()?;
+            tracing::info!(entries = n, "audit log converted to Unix seconds (schema {found} to {SCHEMA})");
+        }
+        store.meta.insert("schema", &SCHEMA.to_be_bytes())?;
+        // why: the new version is on disk only after the data it describes.
+        store.db.flush()?;
+        Ok(store)
+    }
+
+    /// Opens the database in `dir` as it is, to be read (`backup` and `verify` of a stopped
+    /// shop): no upgrade, nothing written but what sled itself writes at open.
+    pub fn open_as_is(dir: &Path) -> Result<Store, StoreError> {
+        if !dir.join("db").is_dir() {
+            return Err(StoreError::NoDatabase(dir.to_owned()));
+        }
+        let store = Store::open_trees(dir)?;
+        match store.meta.get("schema")?.map(|v| codec::u32_from(&v)) {
+            Some(found) if found > SCHEMA => Err(StoreError::NewerSchema(found)),
+            _ => Ok(store),
+        }
+    }
+
+    fn open_trees(dir: &Path) -> Result<Store, StoreError> {
         let db = sled::Config::new()
             .path(dir.join("db"))
             .cache_capacity(32 * 1024 * 1024)
@@ -136,19 +181,37 @@ impl Store {
             flush_seconds: prometheus_client::metrics::histogram::Histogram::new(
                 prometheus_client::metrics::histogram::exponential_buckets(0.0005, 2.0, 14),
             ),
+            gate: Arc::new(std::sync::RwLock::new(())),
+            id_floor: 0,
             db,
         };
-        let found = store.check_schema()?;
-        store.ensure_listing_indexes()?;
-        store.ensure_stage_index()?;
-        if found < 3 {
-            let n = store.migrate_audit_to_seconds()?;
-            tracing::info!(entries = n, "audit log converted to Unix seconds (schema {found} to {SCHEMA})");
+        Ok(Store { id_floor: store.meta.get(backup::ID_FLOOR)?.map_or(0, |v| codec::u64_from(&v)), ..store })
+    }
+
+    /// A backup of an older data directory as it is, before this version changes it
+    /// (`data_dir/backups/pre-upgrade-….wxbak`): an upgrade can be undone by restoring it
+    /// with the older binary.
+    fn backup_before_upgrade(&self, dir: &Path, found: u32) -> Result<(), StoreError> {
+        let now = time::OffsetDateTime::now_utc().unix_timestamp();
+        let path = backup::dir(dir).join(backup::file_name(backup::PRE_UPGRADE, now));
+        let written = std::fs::create_dir_all(backup::dir(dir))
+            .map_err(backup::BackupError::from)
+            .and_then(|()| backup::write_file(self, now, &path));
+        match written {
+            Ok(summary) => {
+                tracing::info!(
+                    orders = summary.orders,
+                    "schema {found} to {SCHEMA}: the data directory was backed up first to {}",
+                    path.display()
+                );
+                Ok(())
+            }
+            // why refuse: an upgrade without its backup cannot be undone.
+            Err(e) => Err(StoreError::UpgradeBackup(format!(
+                "schema {found} to {SCHEMA}: could not back the data directory up first to {} ({e}); nothing was changed",
+                path.display()
+            ))),
         }
-        store.meta.insert("schema", &SCHEMA.to_be_bytes())?;
-        // why: the new version is on disk only after the data it describes.
-        store.db.flush()?;
-        Ok(store)
     }
 
     /// The schema the directory was written with (this one for a new directory).
@@ -191,7 +254,12 @@ impl Store {
 
     /// A fresh, never reused number (monotonic across restarts).
     pub fn next_id(&self) -> Result<u64, StoreError> {
-        Ok(self.db.generate_id()?)
+        Ok(self.db.generate_id()? + self.id_floor)
+    }
+
+    /// A shared hold on the gate a backup closes: taken by every change that spans trees.
+    fn changing(&self) -> std::sync::RwLockReadGuard<'_, ()> {
+        self.gate.read().unwrap_or_else(|poisoned| poisoned.into_inner())
     }
 
     // (products are read and changed in `products`)
@@ -218,6 +286,7 @@ impl Store {
         let ids: Vec<u64> = events.iter().map(|_| self.next_id()).collect::<Result<_, _>>()?;
         let value = codec::encode(order)?;
         let trees = self.write_trees();
+        let _changing = self.changing();
         Transactional::<StoreError>::transaction(&trees[..], |t| {
             let t = Trees::from(t);
             t.orders.insert(order.no.as_bytes(), value.as_slice())?;
@@ -264,6 +333,8 @@ impl Store {
         change: impl Fn(&mut Order) -> (T, Vec<Event>),
     ) -> Result<(Order, T), StoreError> {
         let trees = self.write_trees();
+        let _changing = self.changing();
+        let id_floor = self.id_floor;
         let result = Transactional::<StoreError>::transaction(&trees[..], |t| {
             let t = Trees::from(t);
             let raw = t.orders.get(no.as_bytes())?.ok_or_else(|| abort(StoreError::NoSuchOrder))?;
@@ -275,7 +346,7 @@ impl Store {
                 index_order(&t, Some(&before), &after)?;
             }
             for event in &events {
-                put_event(&t, no, t.orders.generate_id()?, event)?;
+                put_event(&t, no, t.orders.generate_id()? + id_floor, event)?;
             }
             Ok((after, out, events))
         })?;
@@ -302,6 +373,7 @@ impl Store {
         let key = keys::attention(event.at, id);
         let value = codec::encode(&AttentionItem { order_no: None, event: event.clone() })?;
         let alert = Alert::of_event(id, None, event);
+        let _changing = self.changing();
         (&self.attention, &self.outbox).transaction(|(attention, outbox)| {
             attention.insert(key.as_slice(), value.as_slice())?;
             if let Some(alert) = &alert {
@@ -347,6 +419,7 @@ impl Store {
         if found.is_empty() {
             return Ok(0);
         }
+        let _changing = self.changing();
         (&self.events, &self.attention).transaction(|(events, attention)| {
             for (key, id, event) in &found {
                 let cleared = Event { attention: false, ..event.clone() };

@@ -62,6 +62,7 @@ impl Store {
             return Ok(());
         };
         let log_key = keys::attention(finished_at, alert.id);
+        let _changing = self.changing();
         sled::Transactional::<StoreError>::transaction(&(&self.outbox, &self.alert_log), |(outbox, log)| {
             outbox.remove(&key(alert.id))?;
             log.insert(log_key.as_slice(), value.as_slice())?;

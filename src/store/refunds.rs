@@ -17,7 +17,7 @@ use super::{Store, StoreError, codec, keys};
 use crate::domain::OrderStatus;
 use crate::domain::refund::Refund;
 
-const REFUNDS: &str = "feature:refunds";
+pub(super) const REFUNDS: &str = "feature:refunds";
 const REFUND_NOS: &str = "feature:refund_nos";
 const OPEN: &str = "feature:refunds_open";
 const RECONCILIATION: &str = "feature:reconciliation";
@@ -52,6 +52,7 @@ impl Store {
     ) -> Result<Result<Refund, E>, StoreError> {
         let (refunds, nos, open) =
             (self.feature_tree(REFUNDS)?, self.feature_tree(REFUND_NOS)?, self.feature_tree(OPEN)?);
+        let _changing = self.changing();
         let result = (&refunds, &nos, &open).transaction(|(t_refunds, t_nos, t_open)| {
             // why by number: a transaction cannot scan, and an order's refund numbers are
             // consecutive (`domain::refund::out_refund_no`), so reading R1, R2 … up to the
@@ -119,6 +120,7 @@ impl Store {
             return Ok(None);
         };
         let (refunds, open) = (self.feature_tree(REFUNDS)?, self.feature_tree(OPEN)?);
+        let _changing = self.changing();
         let result = (&refunds, &open).transaction(|(t_refunds, t_open)| {
             let Some(raw) = t_refunds.get(&key)? else { return Ok(None) };
             let before: Refund = codec::decode(&raw).map_err(tx_abort)?;

@@ -224,3 +224,118 @@ fn an_event_of_a_kind_this_build_does_not_know_keeps_its_order_readable_and_its_
     let rewritten = store.events.get(keys::event("N1", 7)).expect("read").expect("still there");
     assert_eq!(rewritten.as_ref(), old_record("loyalty_points", false).as_slice());
 }
+
+#[test]
+fn a_backup_read_back_into_an_empty_directory_holds_every_record_and_ids_continue_past_it() {
+    let dir = TempDir::new("backup-from");
+    let store = Store::open(dir.path()).expect("open");
+    let placed = Event::new(1, EventSource::Buyer, EventKind::Placed, "placed");
+    for no in ["B1", "B2", "B3"] {
+        store.insert_order(&order(no), std::slice::from_ref(&placed)).expect("insert");
+    }
+    store.update_order("B2", |o| pay(o, "B2")).expect("pay");
+    let mut bytes = Vec::new();
+    let taken = store.export(1_700_000_500, &mut bytes).expect("export");
+    assert_eq!((taken.orders, taken.taken_at), (3, 1_700_000_500));
+    let last_id = store.next_id().expect("id");
+
+    let to = TempDir::new("backup-to");
+    let restored = backup::import(to.path(), &mut &bytes[..]).expect("import");
+    assert_eq!(restored, taken);
+    let copy = Store::open(to.path()).expect("open the restored directory");
+    for no in ["B1", "B2", "B3"] {
+        assert_eq!(copy.order(no).expect("read"), store.order(no).expect("read"), "{no}");
+        assert_eq!(copy.events(no).expect("events"), store.events(no).expect("events"), "{no}");
+    }
+    assert_eq!(copy.order_by_transaction_id("4200B2").expect("read").map(|o| o.no), Some("B2".into()));
+    assert!(copy.next_id().expect("id") >= last_id, "ids never repeat after a restore");
+    let report = copy.verify().expect("verify");
+    assert!(report.problems.is_empty(), "{:?}", report.problems);
+    assert!(report.counts.contains(&("orders".to_owned(), 3)));
+
+    // A second restore into the same place is refused: the database there is not overwritten.
+    assert!(matches!(backup::import(to.path(), &mut &bytes[..]), Err(backup::BackupError::Occupied(_))));
+}
+
+#[test]
+fn a_damaged_or_foreign_backup_is_refused_and_leaves_no_database_behind() {
+    let dir = TempDir::new("backup-damaged");
+    let store = Store::open(dir.path()).expect("open");
+    store.insert_order(&order("D1"), &[]).expect("insert");
+    let mut bytes = Vec::new();
+    store.export(1, &mut bytes).expect("export");
+
+    let mut flipped = bytes.clone();
+    let middle = flipped.len() / 2;
+    flipped[middle] ^= 0x01;
+    let cases: [(&str, &[u8]); 4] = [
+        ("flipped", &flipped),
+        ("cut", &bytes[..bytes.len() - 1]),
+        ("foreign", b"PK\x03\x04 a zip file"),
+        ("empty", b""),
+    ];
+    for (what, input) in cases {
+        let to = TempDir::new("backup-damaged-to");
+        let refused = backup::import(to.path(), &mut &input[..]);
+        assert!(refused.is_err(), "{what}");
+        assert!(!to.path().join("db").exists() && !to.path().join("db.restoring").exists(), "{what}");
+    }
+}
+
+#[test]
+fn verify_names_an_order_missing_from_an_index_and_an_index_entry_without_its_order() {
+    let dir = TempDir::new("verify");
+    let store = Store::open(dir.path()).expect("open");
+    store.insert_order(&order("V1"), &[]).expect("insert");
+    assert!(store.verify().expect("verify").problems.is_empty());
+    store.tokens.remove("tok-V1").expect("remove");
+    store.out_trade_nos.insert("ghost-1", "GHOST").expect("insert");
+    let problems = store.verify().expect("verify").problems;
+    assert!(problems.iter().any(|p| p.contains("V1") && p.contains("token")), "{problems:?}");
+    assert!(problems.iter().any(|p| p.contains("GHOST")), "{problems:?}");
+}
+
+#[test]
+fn an_older_data_directory_is_backed_up_as_it_was_before_it_is_upgraded() {
+    let dir = TempDir::new("upgrade");
+    {
+        let store = Store::open(dir.path()).expect("open");
+        store.insert_order(&order("U1"), &[]).expect("insert");
+        store.meta.insert("schema", &3u32.to_be_bytes()).expect("older schema");
+        store.db.flush().expect("flush");
+    }
+    let store = test_dir::reopen(dir.path());
+    let backups: Vec<_> = std::fs::read_dir(backup::dir(dir.path()))
+        .expect("a backups directory")
+        .map(|e| e.expect("entry").path())
+        .collect();
+    assert_eq!(backups.len(), 1, "{backups:?}");
+    assert!(backups[0].file_name().unwrap().to_string_lossy().starts_with("pre-upgrade-"));
+    let mut file = std::fs::File::open(&backups[0]).expect("open");
+    let summary = backup::check(&mut file).expect("a whole backup");
+    assert_eq!((summary.schema, summary.orders), (3, 1), "the directory as it was, schema 3");
+    assert_eq!(store.meta.get("schema").expect("read").map(|v| codec::u32_from(&v)), Some(SCHEMA));
+}
+
+#[test]
+fn a_newer_data_directory_is_refused_with_what_to_do() {
+    let dir = TempDir::new("newer");
+    {
+        let store = Store::open(dir.path()).expect("open");
+        store.meta.insert("schema", &(SCHEMA + 1).to_be_bytes()).expect("newer schema");
+        store.db.flush().expect("flush");
+    }
+    // why a deadline: sled's flusher of the handle just dropped holds the lock a moment.
+    let deadline = std::time::Instant::now() + std::time::Duration::from_secs(10);
+    let refused = loop {
+        match Store::open(dir.path()) {
+            Err(StoreError::Sled(_)) if std::time::Instant::now() < deadline => {
+                std::thread::sleep(std::time::Duration::from_millis(20))
+            }
+            other => break other,
+        }
+    };
+    let Err(e) = refused else { panic!("a newer directory opened") };
+    let said = e.to_string();
+    assert!(said.contains("newer wxcheckout") && said.contains("wxcheckout restore"), "{said}");
+}

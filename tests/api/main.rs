@@ -11,6 +11,7 @@ mod admin_products;
 mod admin_refunds;
 mod admin_settings;
 mod alerts;
+mod backups;
 mod check_config;
 mod client_sandbox;
 mod clock;
