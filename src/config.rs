@@ -1002,6 +1002,7 @@ mod tests {
             ("WXCHECKOUT_PUBLIC_URL", "not a url", "public_url"),
             ("WXCHECKOUT_TRUSTED_PROXIES", "[\"10.0.0.0/99\"]", "trusted_proxies"),
             ("WXCHECKOUT_ORDER_TTL_MINUTES", "2", "order_ttl_minutes"),
+            ("WXCHECKOUT_BACKUPS_KEPT", "367", "backups_kept"),
             ("WXCHECKOUT_RECONCILE_SCALE", "2", "reconcile_scale"),
             ("WXCHECKOUT_WXPAY__MODE", "production", "MODE"),
             ("WXCHECKOUT_PROT", "8000", "PROT"),

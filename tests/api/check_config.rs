@@ -39,6 +39,7 @@ fn check_config_prints_the_settings_in_effect_with_secrets_masked_and_exits_0() 
 fn each_key_serve_refuses_is_named_by_check_config_and_all_of_them_at_once() {
     let bad = [
         ("WXCHECKOUT_ORDER_TTL_MINUTES", "2", "order_ttl_minutes"),
+        ("WXCHECKOUT_BACKUPS_KEPT", "1000", "backups_kept"),
         ("WXCHECKOUT_PUBLIC_URL", "not a url", "public_url"),
         ("WXCHECKOUT_RECONCILE_SCALE", "5", "reconcile_scale"),
         ("WXCHECKOUT_SECRET_KEY", "short", "secret_key"),
