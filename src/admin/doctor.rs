@@ -147,6 +147,7 @@ pub async fn run(
         proxy(config, admin, lang),
         buyer_ips(config, checkout, lang),
         alerts(checkout, lang),
+        backups(checkout, lang),
     ];
     let summary: Vec<String> = findings
         .iter()
@@ -187,6 +188,49 @@ fn alerts(checkout: &Checkout, lang: Lang) -> Finding {
             )
         }
         None => finding(Level::Ok, ALERTS, w.doctor_alerts_ok, ""),
+    }
+}
+
+const BACKUPS: &str = "备份 / Backups";
+
+/// Whether a recent backup exists: the daily one fails quietly when the disk is full.
+fn backups(checkout: &Checkout, lang: Lang) -> Finding {
+    let newest = match checkout.backups() {
+        Ok(files) => files.into_iter().next(),
+        Err(e) => {
+            let found =
+                format!("{} {e}", lang.t("无法读取备份目录：", "The backups directory cannot be read:"));
+            let todo = lang.t("检查 data_dir/backups 的权限。", "Check the permissions of data_dir/backups.");
+            return finding(Level::Problem, BACKUPS, found, todo);
+        }
+    };
+    let recent = newest.as_ref().filter(|f| checkout.now() - f.taken_at <= 2 * 24 * 3600);
+    if let Some(f) = recent {
+        let found = format!(
+            "{} {}",
+            lang.t("最近一次备份：", "Last backup:"),
+            crate::wxpay::messages::beijing_display(f.taken_at)
+        );
+        return finding(Level::Ok, BACKUPS, found, "");
+    }
+    let take_one = lang.t(
+        "在“设置 → 备份”中立即备份，并下载一份存到别处。",
+        "Back up now under Settings → Backups, and keep a copy off this machine.",
+    );
+    match (checkout.settings().backups.kept, newest) {
+        (0, _) => finding(
+            Level::Warning,
+            BACKUPS,
+            lang.t("每日备份已关闭（backups_kept = 0），近两天没有备份。", "Daily backups are off (backups_kept = 0), and there is no backup from the last two days."),
+            lang.t("设置 backups_kept（如 7），或用 cron 定时运行 wxcheckout backup。", "Set backups_kept (e.g. 7), or run wxcheckout backup from cron."),
+        ),
+        (_, None) => finding(Level::Warning, BACKUPS, lang.t("还没有备份。", "There is no backup yet."), take_one),
+        (_, Some(_)) => finding(
+            Level::Problem,
+            BACKUPS,
+            lang.t("最近一次备份已超过两天：每日备份没有成功（磁盘满了？）。", "The last backup is more than two days old: the daily backups are failing (is the disk full?)."),
+            lang.t("在日志中查找 \"daily backup failed\"，腾出磁盘空间，然后立即备份。", "Look for \"daily backup failed\" in the log, free disk space, then back up now."),
+        ),
     }
 }
 

@@ -102,6 +102,15 @@ pub fn render(checkout: &Checkout) -> Result<(ContentType, String), String> {
         prometheus_client::registry::Unit::Seconds,
         lag,
     );
+    let last_backup = Gauge::<i64>::default();
+    let newest = checkout.backups().map_err(|e| e.to_string())?.first().map(|f| f.taken_at);
+    last_backup.set(newest.unwrap_or(0));
+    registry.register_with_unit(
+        "last_backup_timestamp",
+        "When the newest backup in data_dir/backups was taken, Unix time (0: none)",
+        prometheus_client::registry::Unit::Seconds,
+        last_backup,
+    );
     let mut out = String::new();
     encode(&mut out, &registry).map_err(|e| e.to_string())?;
     let content_type = ContentType::new("application", "openmetrics-text")

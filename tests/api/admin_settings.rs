@@ -265,3 +265,21 @@ async fn the_doctor_reports_a_refund_key_that_does_not_belong_to_the_certificate
     let cert = finding(&html, "退款证书");
     assert!(cert.contains("正常") && cert.contains("私钥属于这张证书"), "{cert}");
 }
+
+#[tokio::test]
+async fn the_doctor_warns_while_there_is_no_backup_and_is_content_once_one_is_taken() {
+    let (server, shop) = helpers::spawn_shop_with_checkout(|c| {
+        c.admin_password = Some(Secret::new(ADMIN_PASSWORD));
+        c.backups_kept = 0;
+    })
+    .await;
+    let merchant = Merchant::login(&server.url(), ADMIN_PASSWORD).await;
+    let html = doctor(&merchant).await;
+    let found = finding(&html, "备份 / Backups");
+    assert!(found.contains("finding warn") && found.contains("backups_kept = 0"), "{found}");
+
+    shop.take_backup(wxcheckout::checkout::backups::Kind::Manual).await.expect("a backup");
+    let html = doctor(&merchant).await;
+    let found = finding(&html, "备份 / Backups");
+    assert!(found.contains("finding ok"), "{found}");
+}

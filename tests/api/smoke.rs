@@ -153,6 +153,12 @@ async fn metrics_parse_as_prometheus_text_for_this_machine_and_are_refused_throu
     assert!(value("wxcheckout_attention", None) >= 0.0);
     assert!(text.contains("wxcheckout_flush_seconds_bucket"), "the flush histogram: {text}");
     assert!(text.contains("wxcheckout_reconciler_lag_seconds"), "{text}");
+    let last_backup = value("wxcheckout_last_backup_timestamp_seconds", None);
+    let newest = shop.backups().unwrap().first().map_or(0, |f| f.taken_at);
+    assert!(
+        last_backup == 0.0 || last_backup <= newest as f64,
+        "the daily backup taken at start, or none yet"
+    );
 
     // Through a proxy on this machine every request comes from loopback: those are refused.
     let relayed = reqwest::Client::new()
