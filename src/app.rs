@@ -362,6 +362,8 @@ mod tests {
 GET /
 GET /admin
 GET /admin/alerts?<sent>&<saved>
+GET /admin/backups/<name>
+GET /admin/backups?<taken>
 GET /admin/doctor
 GET /admin/log
 GET /admin/login?<next>
@@ -403,6 +405,7 @@ OPTIONS /sandbox/jsapi/order
 OPTIONS /sandbox/jsapi/pay
 POST /admin/alerts/channels
 POST /admin/alerts/test
+POST /admin/backups
 POST /admin/doctor
 POST /admin/login
 POST /admin/logout
