@@ -91,7 +91,9 @@ impl Place {
     fn data_dir(&self) -> Result<PathBuf, String> {
         match &self.data_dir {
             Some(dir) => Ok(dir.clone()),
-            None => Ok(load(&Common { port: None, config: self.config.clone(), log_format: None })?.data_dir),
+            None => load(&Common { port: None, config: self.config.clone(), log_format: None })
+                .map(|c| c.data_dir)
+                .map_err(|e| format!("{e} (or name the directory with --data-dir)")),
         }
     }
 }
