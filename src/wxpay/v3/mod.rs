@@ -8,9 +8,12 @@
 //! orders: callers hand it exact bytes and the current time, so it is pinned to the vectors
 //! of docs/wechat-pay-v3.md and used alike by the shop and by the sandbox gateway.
 
+pub mod aead;
 pub mod keys;
+pub mod messages;
 pub mod request;
 
+pub use aead::{AeadError, ApiV3Key, EncryptedResource};
 pub use keys::{GeneratedKeyPair, KeyError, RsaPrivateKey, RsaPublicKey, generate_key_pair};
 pub use request::{Authorization, AuthorizationError, MerchantSigner};
 
