@@ -9,13 +9,17 @@
 //! of docs/wechat-pay-v3.md and used alike by the shop and by the sandbox gateway.
 
 pub mod aead;
+pub mod certificate;
 pub mod keys;
 pub mod messages;
 pub mod request;
+pub mod response;
 
 pub use aead::{AeadError, ApiV3Key, EncryptedResource};
+pub use certificate::{CertificateError, PlatformCertificate};
 pub use keys::{GeneratedKeyPair, KeyError, RsaPrivateKey, RsaPublicKey, generate_key_pair};
 pub use request::{Authorization, AuthorizationError, MerchantSigner};
+pub use response::{PlatformSigner, VerifiedBy, VerifyError, WechatPayVerifier, WechatpaySignature};
 
 /// The scheme of `Authorization` and the value of `Wechatpay-Signature-Type`.
 pub const SCHEME: &str = "WECHATPAY2-SHA256-RSA2048";
