@@ -10,6 +10,7 @@
 
 pub mod aead;
 pub mod certificate;
+pub mod jsapi;
 pub mod keys;
 pub mod messages;
 pub mod request;
@@ -17,6 +18,7 @@ pub mod response;
 
 pub use aead::{AeadError, ApiV3Key, EncryptedResource};
 pub use certificate::{CertificateError, PlatformCertificate};
+pub use jsapi::JsapiPayParams;
 pub use keys::{GeneratedKeyPair, KeyError, RsaPrivateKey, RsaPublicKey, generate_key_pair};
 pub use request::{Authorization, AuthorizationError, MerchantSigner};
 pub use response::{PlatformSigner, VerifiedBy, VerifyError, WechatPayVerifier, WechatpaySignature};
