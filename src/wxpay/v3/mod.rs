@@ -16,6 +16,9 @@ pub mod messages;
 pub mod request;
 pub mod response;
 
+#[cfg(test)]
+mod tests;
+
 pub use aead::{AeadError, ApiV3Key, EncryptedResource};
 pub use certificate::{CertificateError, PlatformCertificate};
 pub use jsapi::JsapiPayParams;
