@@ -129,8 +129,9 @@ pub enum AuthorizationError {
 }
 
 impl AuthorizationError {
-    /// The `message` of WeChat's 401 `SIGN_ERROR` answer for this refusal (real texts, §3.3 of
-    /// the rules page; a gateway answers with them so clients meet the texts they will see).
+    /// The `message` of WeChat's 401 `SIGN_ERROR` answer for this refusal, as merchants have
+    /// seen them (docs/wechat-pay-v3.md#checking-a-request); the sandbox answers with them so
+    /// clients meet the texts they will meet in production.
     pub fn wechat_message(&self) -> &'static str {
         match self {
             AuthorizationError::StaleTimestamp { .. } => {
