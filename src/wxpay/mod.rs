@@ -1,4 +1,4 @@
-//! `wxpay`: the client side of WeChat Pay API v2.
+//! `wxpay`: the client side of WeChat Pay API v2, and (`v3`) the cryptography of API v3.
 //!
 //! Knows nothing of orders or sled: it speaks the protocol's own messages, so it can be
 //! pinned to the published vectors and its codec reused by the sandbox.
@@ -13,6 +13,7 @@ pub mod notify;
 pub mod oauth;
 pub mod registration;
 pub mod sign;
+pub mod v3;
 pub mod xml;
 
 pub use client::{ClientConfig, WxPayClient};
