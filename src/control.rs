@@ -95,20 +95,25 @@ async fn serve(checkout: Arc<Checkout>, stream: tokio::net::UnixStream) -> std::
 }
 
 fn answer(checkout: &Checkout, command: &str, stream: UnixStream) -> std::io::Result<()> {
+    // why: a client that stops reading fails its request instead of holding a turn forever.
+    stream.set_write_timeout(Some(Duration::from_secs(60)))?;
     let mut out = std::io::BufWriter::new(stream);
     match command {
-        "backup" => {
-            out.write_all(b"ok\n")?;
-            match checkout.export_backup(&mut out) {
-                Ok(summary) => tracing::info!(
+        "backup" => match checkout.export_backup() {
+            Ok((mut file, summary)) => {
+                out.write_all(b"ok\n")?;
+                std::io::copy(&mut file, &mut out)?;
+                tracing::info!(
                     orders = summary.orders,
                     bytes = summary.bytes,
                     "backup sent over the control socket"
-                ),
-                // why no error line: the stream has begun; cut short, it fails its checksum.
-                Err(e) => tracing::error!(error = %e, "backup over the control socket failed"),
+                );
             }
-        }
+            Err(e) => {
+                tracing::error!(error = %e, "backup over the control socket failed");
+                writeln!(out, "error: {e}")?;
+            }
+        },
         "verify" => match checkout.verify_store() {
             Ok(report) => {
                 out.write_all(b"ok\n")?;

@@ -112,9 +112,10 @@ impl Checkout {
         Ok(self.backups()?.into_iter().find(|f| f.name == name).map(|f| dir.join(f.name)))
     }
 
-    /// Streams a backup of the store into `out` (the control socket's `backup`).
-    pub fn export_backup(&self, out: &mut impl std::io::Write) -> Result<BackupSummary, BackupError> {
-        self.store.export(self.now(), out)
+    /// A backup of the store in an unnamed file, to be read from its start (the control
+    /// socket's `backup`: the client may read slowly, the shop's writes must not wait on it).
+    pub fn export_backup(&self) -> Result<(std::fs::File, BackupSummary), BackupError> {
+        backup::export_to_temp(&self.store, self.now(), &backup::dir(&self.settings.backups.data_dir))
     }
 
     /// Reads every record and reports (the control socket's `verify`).

@@ -428,9 +428,33 @@ pub fn write_file_with(
     result
 }
 
+/// A backup of the store in an unnamed file in `dir`, positioned at its start: the gate is
+/// held only while the disk takes it, however slowly whoever reads it afterwards goes.
+pub fn export_to_temp(
+    store: &Store,
+    now: i64,
+    dir: &Path,
+) -> Result<(std::fs::File, BackupSummary), BackupError> {
+    use std::io::Seek;
+    std::fs::create_dir_all(dir)?;
+    let path = dir.join(format!(".export-{}-{}.partial", std::process::id(), rand::random::<u64>()));
+    let file = private_file(&path);
+    // why removed at once: the open handle keeps the bytes; a crash leaves nothing behind.
+    let _ = std::fs::remove_file(&path);
+    let mut file = file?;
+    let summary = {
+        let mut out = io::BufWriter::new(&file);
+        let summary = store.export(now, &mut out)?;
+        out.flush()?;
+        summary
+    };
+    file.rewind()?;
+    Ok((file, summary))
+}
+
 fn private_file(path: &Path) -> io::Result<std::fs::File> {
     use std::os::unix::fs::OpenOptionsExt;
-    std::fs::OpenOptions::new().write(true).create(true).truncate(true).mode(0o600).open(path)
+    std::fs::OpenOptions::new().read(true).write(true).create(true).truncate(true).mode(0o600).open(path)
 }
 
 /// A writer or reader that hashes every byte passing through and counts them.

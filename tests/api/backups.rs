@@ -195,3 +195,26 @@ async fn the_admin_lists_backups_takes_one_on_request_and_downloads_it_whole() {
     let res = stranger.get(&format!("/admin/backups/{name}")).await;
     assert!(res.status() == 401 || res.status() == 303, "signed out: {}", res.status());
 }
+
+#[tokio::test]
+async fn a_backup_client_that_stops_reading_does_not_hold_up_the_shop_s_payments() {
+    let (config, dir) = helpers::test_config(|_| {});
+    let data_dir = config.data_dir.clone();
+    let (rocket, shop) = helpers::build_shop(config, wxcheckout::clock::Clock::system());
+    // Far more than a socket's buffer: a backup written straight to this client would block.
+    let orders: Vec<_> = (0..4000).map(|n| helpers::live::new_order(&format!("BULK{n:06}"), 1200)).collect();
+    shop.store.bulk_load_orders(&orders).unwrap();
+    let server = helpers::TestServer::start(rocket, dir).await;
+
+    let stalled = tokio::task::spawn_blocking(move || {
+        use std::io::Write;
+        let mut client = std::os::unix::net::UnixStream::connect(data_dir.join("control.sock")).unwrap();
+        client.write_all(b"backup\n").unwrap();
+        client
+    })
+    .await
+    .unwrap();
+    let paid = tokio::time::timeout(std::time::Duration::from_secs(30), place_and_pay(&server.url())).await;
+    assert!(paid.is_ok(), "a payment went through while the backup client read nothing");
+    drop(stalled);
+}
