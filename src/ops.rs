@@ -13,8 +13,28 @@ fn now() -> i64 {
     time::OffsetDateTime::now_utc().unix_timestamp()
 }
 
+/// Refuses a user other than the data directory's owner: files sled or a restore writes as
+/// root would leave the shop, running as its own user, unable to open its database.
+fn as_owner(data_dir: &Path) -> Result<(), String> {
+    use std::os::unix::fs::MetadataExt;
+    let owner = match std::fs::metadata(data_dir) {
+        Ok(m) => m.uid(),
+        Err(e) if e.kind() == std::io::ErrorKind::NotFound => return Ok(()),
+        Err(e) => return Err(format!("{}: {e}", data_dir.display())),
+    };
+    let me = rustix::process::geteuid().as_raw();
+    if me == owner {
+        return Ok(());
+    }
+    Err(format!(
+        "{} belongs to user id {owner}, and this runs as user id {me}: run it as the directory's owner (e.g. sudo -u wxcheckout …), so the shop can still open what it writes",
+        data_dir.display()
+    ))
+}
+
 /// The database of a stopped shop, or why it cannot be had.
 fn open_stopped(data_dir: &Path) -> Result<Store, String> {
+    as_owner(data_dir)?;
     if locked(data_dir)? {
         return Err(format!(
             "the database in {} is in use by another process, and no server answers on {}",
@@ -75,7 +95,11 @@ pub fn backup(data_dir: &Path, to: &Path) -> Result<String, String> {
                 let mut out = std::io::BufWriter::new(std::io::stdout().lock());
                 store.export(now(), &mut out).and_then(|s| Ok(out.flush().map(|()| s)?))
             } else {
-                backup::write_file(&store, now(), to)
+                backup::write_file(&store, now(), to).and_then(|written| {
+                    // why read back: what restores is what is on the disk, not what was sent.
+                    let checked = backup::check(&mut std::io::BufReader::new(std::fs::File::open(to)?))?;
+                    Ok(BackupSummary { bytes: checked.bytes, ..written })
+                })
             };
             ("the stopped database", summary.map_err(|e| e.to_string())?)
         }
@@ -100,6 +124,7 @@ pub fn restore(file: &Path, data_dir: &Path) -> Result<String, String> {
             data_dir.display()
         ));
     }
+    as_owner(data_dir)?;
     let mut input =
         std::io::BufReader::new(std::fs::File::open(file).map_err(|e| format!("{}: {e}", file.display()))?);
     // why check first: a damaged file must not move the current database aside.
@@ -107,14 +132,31 @@ pub fn restore(file: &Path, data_dir: &Path) -> Result<String, String> {
     let current = data_dir.join("db");
     let mut moved = None;
     if current.exists() {
-        let aside = data_dir
-            .join(format!("db.before-restore-{}", backup::file_name("", now()).trim_start_matches('-')));
+        let stamp = backup::file_name("", now());
+        let stamp = stamp.trim_start_matches('-').split('.').next().unwrap_or_default().to_owned();
+        let aside = data_dir.join(format!("db.before-restore-{stamp}"));
         std::fs::rename(&current, &aside).map_err(|e| format!("moving {} aside: {e}", current.display()))?;
         moved = Some(aside);
     }
-    let mut input =
-        std::io::BufReader::new(std::fs::File::open(file).map_err(|e| format!("{}: {e}", file.display()))?);
-    let restored = backup::import(data_dir, &mut input).map_err(|e| e.to_string())?;
+    let reopened = std::fs::File::open(file).map_err(|e| format!("{}: {e}", file.display()));
+    let restored = reopened
+        .and_then(|f| backup::import(data_dir, &mut std::io::BufReader::new(f)).map_err(|e| e.to_string()));
+    let restored = match (restored, &moved) {
+        (Ok(restored), _) => restored,
+        (Err(e), None) => return Err(e),
+        // why put back: a failed restore must leave the directory as it found it.
+        (Err(e), Some(aside)) => {
+            return Err(match std::fs::rename(aside, &current) {
+                Ok(()) => format!("{e}; the database that was there is back in place"),
+                Err(back) => {
+                    format!(
+                        "{e}; the database that was there is in {} (moving it back failed: {back})",
+                        aside.display()
+                    )
+                }
+            });
+        }
+    };
     debug_assert_eq!(restored.records, checked.records);
     let mut said = format!("restored {} into {}", describe(&restored), data_dir.display());
     if let Some(aside) = moved {
@@ -162,7 +204,10 @@ fn report_text(data_dir: &Path, source: &str, report: &VerifyReport) -> String {
         for p in &report.problems {
             text.push_str(&format!("problem: {p}\n"));
         }
-        text.push_str(&format!("{} problem(s) found", report.problems.len()));
+        if report.unlisted > 0 {
+            text.push_str(&format!("… and {} more\n", report.unlisted));
+        }
+        text.push_str(&format!("{} problem(s) found", report.problems.len() + report.unlisted));
     }
     text
 }

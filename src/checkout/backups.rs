@@ -92,6 +92,7 @@ impl Checkout {
         tokio::task::spawn_blocking(move || {
             let dir = backup::dir(&data_dir);
             std::fs::create_dir_all(&dir)?;
+            room_for_one(&data_dir)?;
             let name = backup::file_name(kind.prefix(), now);
             let summary = backup::write_file(&store, now, &dir.join(&name))?;
             Ok((BackupFile { name, kind, taken_at: now, bytes: summary.bytes }, summary))
@@ -115,6 +116,7 @@ impl Checkout {
     /// A backup of the store in an unnamed file, to be read from its start (the control
     /// socket's `backup`: the client may read slowly, the shop's writes must not wait on it).
     pub fn export_backup(&self) -> Result<(std::fs::File, BackupSummary), BackupError> {
+        room_for_one(&self.settings.backups.data_dir)?;
         backup::export_to_temp(&self.store, self.now(), &backup::dir(&self.settings.backups.data_dir))
     }
 
@@ -157,8 +159,59 @@ impl Checkout {
     }
 }
 
+/// Space the disk keeps for the shop's own writes after a backup: a full disk stops sled,
+/// and with it every payment.
+const KEEP_FREE: u64 = 64 * 1024 * 1024;
+
+/// Refuses a backup the disk has no room for: about the size of the newest one (or of the
+/// database when there is none yet), with `KEEP_FREE` left over.
+fn room_for_one(data_dir: &Path) -> Result<(), BackupError> {
+    let newest = list(data_dir)?.first().map(|f| f.bytes);
+    let expected = match newest {
+        Some(bytes) => bytes + bytes / 4,
+        None => dir_size(&data_dir.join("db")),
+    };
+    let stats = rustix::fs::statvfs(data_dir).map_err(std::io::Error::from)?;
+    let free = stats.f_bavail.saturating_mul(stats.f_frsize);
+    if free < expected.saturating_add(KEEP_FREE) {
+        return Err(BackupError::Io(std::io::Error::other(format!(
+            "not enough free disk space for a backup: {} MB free, about {} MB needed and 64 MB kept for the shop",
+            free / 1_000_000,
+            expected / 1_000_000
+        ))));
+    }
+    Ok(())
+}
+
+fn dir_size(dir: &Path) -> u64 {
+    std::fs::read_dir(dir)
+        .map(|entries| {
+            entries
+                .filter_map(Result::ok)
+                .map(|e| match e.metadata() {
+                    Ok(m) if m.is_dir() => dir_size(&e.path()),
+                    Ok(m) => m.len(),
+                    Err(_) => 0,
+                })
+                .sum()
+        })
+        .unwrap_or(0)
+}
+
+/// Removes what backups cut short left behind (`.….partial`: a stop or a crash mid-write).
+fn sweep_partials(data_dir: &Path) {
+    let Ok(entries) = std::fs::read_dir(backup::dir(data_dir)) else { return };
+    for entry in entries.filter_map(Result::ok) {
+        let name = entry.file_name().to_string_lossy().into_owned();
+        if name.starts_with('.') && name.ends_with(".partial") {
+            let _ = std::fs::remove_file(entry.path());
+        }
+    }
+}
+
 /// The daily backups, from liftoff until shutdown (none when `backups_kept` is 0).
 pub fn spawn_daily(checkout: Arc<Checkout>, shutdown: rocket::Shutdown) {
+    sweep_partials(&checkout.settings.backups.data_dir);
     if checkout.settings.backups.kept == 0 {
         return;
     }

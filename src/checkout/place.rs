@@ -183,18 +183,24 @@ impl Checkout {
         // products, so two buyers of the last unit cannot both get it, a price edited at
         // this moment is either wholly before or wholly after, and an order short of one
         // product reserves nothing of the others.
-        let (_, terms) =
-            self.store.update_products(&slugs, |products| reserve(&wanted, products, &contact))?;
-        let order = match self.store_order(terms.lines.clone(), terms.total, terms.contact) {
-            Ok(order) => order,
-            Err(e) => {
-                // why: the units are reserved but no order holds them.
-                if let Err(undo) = self.give_back(&terms.lines) {
-                    super::FAILED.note("reserved stock of an order not stored was not given back", || {
-                        undo.to_string()
-                    });
+        let order = {
+            // why held across both: a backup then has the reservation and its order together,
+            // or neither (products and orders share no transaction).
+            let _together = self.store.changing();
+            let (_, terms) =
+                self.store.update_products(&slugs, |products| reserve(&wanted, products, &contact))?;
+            match self.store_order(terms.lines.clone(), terms.total, terms.contact) {
+                Ok(order) => order,
+                Err(e) => {
+                    // why: the units are reserved but no order holds them.
+                    if let Err(undo) = self.give_back(&terms.lines) {
+                        super::FAILED
+                            .note("reserved stock of an order not stored was not given back", || {
+                                undo.to_string()
+                            });
+                    }
+                    return Err(e);
                 }
-                return Err(e);
             }
         };
         self.store.flush().await?;

@@ -25,6 +25,33 @@ use crate::domain::refund::Refund;
 
 const MAGIC: &[u8] = b"WXCHECKOUT-BACKUP\n";
 const FORMAT: u32 = 1;
+/// The trees written by changes that hold the store's gate (`Store::changing`): a backup
+/// reads them all while the gate is closed.
+const GATED: [&str; 17] = [
+    "orders",
+    "tokens",
+    "out_trade_nos",
+    "transactions",
+    "by_status",
+    "events",
+    "attention",
+    "by_time",
+    "by_channel",
+    "by_phone",
+    "by_stage",
+    "outbox",
+    "alert_log",
+    "products",
+    super::refunds::REFUNDS,
+    super::refunds::REFUND_NOS,
+    super::refunds::OPEN,
+];
+/// How far a restore moves ids past the backup's. Order numbers and `out_trade_no`s are made
+/// from ids, and WeChat keeps those of orders placed after the backup and lost with the
+/// restore: new orders must not take them again (WeChat would answer "order paid" for a new
+/// order with a lost buyer's payment). 10⁸ ids are far more than a shop uses between a backup
+/// and its restore (an order takes about five).
+const RESTORE_ID_JUMP: u64 = 100_000_000;
 /// Meta key: added to sled's id counter, so that ids after a restore continue past the
 /// backup's (a restored database counts from zero again).
 pub(super) const ID_FLOOR: &str = "id_floor";
@@ -107,7 +134,7 @@ impl Store {
     /// Writes every tree to `out` (see the module). Multi-tree changes wait meanwhile; reads
     /// and single-record writes go on. The caller flushes `out`.
     pub fn export(&self, now: i64, out: &mut impl Write) -> Result<BackupSummary, BackupError> {
-        let _quiet = self.gate.write().unwrap_or_else(|poisoned| poisoned.into_inner());
+        let quiet = self.gate.write().unwrap_or_else(|poisoned| poisoned.into_inner());
         let next_id = self.next_id()?;
         // why the directory's own: before an upgrade it is the older schema's.
         let schema = self.meta.get("schema")?.map_or(SCHEMA, |v| codec::u32_from(&v));
@@ -117,10 +144,20 @@ impl Store {
         w.put(&schema.to_be_bytes())?;
         w.put(&now.to_be_bytes())?;
         w.put(&next_id.to_be_bytes())?;
-        let mut names = self.db.tree_names();
-        names.sort();
+        // why in two parts: the trees that changes under the gate write are read while it is
+        // closed; the others (images, settings, the admin's records), each written a record
+        // at a time, after it opens again, so the shop waits only for the first part.
+        let (mut gated, mut rest): (Vec<_>, Vec<_>) =
+            self.db.tree_names().into_iter().partition(|n| GATED.iter().any(|g| g.as_bytes() == &n[..]));
+        gated.sort();
+        rest.sort();
+        let gated_count = gated.len();
+        let mut quiet = Some(quiet);
         let (mut records, mut orders) = (0u64, 0u64);
-        for name in names {
+        for (i, name) in gated.into_iter().chain(rest).enumerate() {
+            if i == gated_count {
+                quiet = None;
+            }
             let tree = self.db.open_tree(&name)?;
             w.put(b"T")?;
             w.put(
@@ -141,6 +178,7 @@ impl Store {
                 orders += u64::from(is_orders);
             }
         }
+        drop(quiet);
         w.put(b"E")?;
         w.put(&records.to_be_bytes())?;
         let digest = w.hash.clone().finalize();
@@ -173,6 +211,7 @@ pub fn import(data_dir: &Path, input: &mut impl Read) -> Result<BackupSummary, B
     }
     // why a rename: the database appears at its place whole, or not at all.
     std::fs::rename(&partial, &target)?;
+    sync_dir(&target)?;
     result
 }
 
@@ -255,7 +294,8 @@ fn read_into(db: Option<&sled::Db>, input: &mut impl Read) -> Result<BackupSumma
         }
     }
     if let Some(db) = db {
-        db.open_tree("meta")?.insert(ID_FLOOR, &next_id.to_be_bytes())?;
+        let floor = next_id.saturating_add(RESTORE_ID_JUMP);
+        db.open_tree("meta")?.insert(ID_FLOOR, &floor.to_be_bytes())?;
         db.flush()?;
     }
     Ok(BackupSummary { schema, taken_at, records, orders, bytes: r.written })
@@ -267,7 +307,12 @@ pub struct VerifyReport {
     pub schema: u32,
     pub counts: Vec<(String, usize)>,
     pub problems: Vec<String>,
+    /// Problems found beyond the first `PROBLEMS_LISTED`.
+    pub unlisted: usize,
 }
+
+/// Where an index key's `created_at · order number` suffix starts.
+type SuffixOf = fn(&[u8]) -> &[u8];
 
 /// Problems past this many are counted, not listed.
 const PROBLEMS_LISTED: usize = 50;
@@ -276,8 +321,8 @@ impl VerifyReport {
     fn problem(&mut self, p: String) {
         if self.problems.len() < PROBLEMS_LISTED {
             self.problems.push(p);
-        } else if self.problems.len() == PROBLEMS_LISTED {
-            self.problems.push("… (more problems not listed)".into());
+        } else {
+            self.unlisted += 1;
         }
     }
 }
@@ -286,13 +331,27 @@ impl Store {
     /// Reads every record: orders with their indexes both ways, events, products, refunds
     /// and alerts must decode, and every index entry must lead to its order.
     pub fn verify(&self) -> Result<VerifyReport, StoreError> {
+        let report = self.verify_once()?;
+        if report.problems.is_empty() {
+            return Ok(report);
+        }
+        // why again with the gate closed: a running shop may have moved an order between
+        // reading it and reading its index; what is still wrong with changes held is wrong.
+        let _quiet = self.gate.write().unwrap_or_else(|poisoned| poisoned.into_inner());
+        self.verify_once()
+    }
+
+    fn verify_once(&self) -> Result<VerifyReport, StoreError> {
         let mut report = VerifyReport {
             schema: self.meta.get("schema")?.map_or(0, |v| codec::u32_from(&v)),
             ..VerifyReport::default()
         };
-        if report.schema != SCHEMA {
-            report.problem(format!("schema {} where this version writes {SCHEMA}", report.schema));
+        if report.schema > SCHEMA {
+            report.problem(format!("schema {} is newer than this version's {SCHEMA}", report.schema));
         }
+        // why: an older directory gets these indexes at its upgrade, not before.
+        let listing_built = self.meta.contains_key(listing::LISTING_BUILT)?;
+        let stage_built = self.meta.contains_key(listing::STAGE_BUILT)?;
         let mut orders = 0;
         for entry in self.orders.iter() {
             let (k, v) = entry?;
@@ -305,7 +364,7 @@ impl Store {
                     continue;
                 }
             };
-            self.verify_indexes_of(&order, &mut report)?;
+            self.verify_indexes_of(&order, listing_built, stage_built, &mut report)?;
         }
         let pointers: [(&str, &sled::Tree); 3] = [
             ("tokens", &self.tokens),
@@ -328,6 +387,22 @@ impl Store {
             let no = keys::order_no_of_status_key(&entry?);
             if !self.orders.contains_key(no.as_bytes())? {
                 report.problem(format!("by_status: points to a missing order {no}"));
+            }
+        }
+        // The listing indexes end in `created_at · order number`, after a prefix of their own.
+        let listings: [(&str, &sled::Tree, SuffixOf); 4] = [
+            ("by_time", &self.by_time, |k| k),
+            ("by_channel", &self.by_channel, |k| k.get(1..).unwrap_or_default()),
+            ("by_stage", &self.by_stage, |k| k.get(1..).unwrap_or_default()),
+            ("by_phone", &self.by_phone, |k| k.splitn(2, |b| *b == 0).nth(1).unwrap_or_default()),
+        ];
+        for (name, tree, suffix) in listings {
+            for entry in tree.iter().keys() {
+                let key = entry?;
+                let no = keys::order_no_of_suffix(suffix(&key));
+                if !self.orders.contains_key(no.as_bytes())? {
+                    report.problem(format!("{name}: points to a missing order {no}"));
+                }
             }
         }
         let mut events = 0;
@@ -366,7 +441,13 @@ impl Store {
         Ok(report)
     }
 
-    fn verify_indexes_of(&self, order: &Order, report: &mut VerifyReport) -> Result<(), StoreError> {
+    fn verify_indexes_of(
+        &self,
+        order: &Order,
+        listing_built: bool,
+        stage_built: bool,
+        report: &mut VerifyReport,
+    ) -> Result<(), StoreError> {
         let no = &order.no;
         let expect = listing::IndexKeys::of(order);
         let mut missing = |what: &str, present: bool| {
@@ -375,14 +456,16 @@ impl Store {
             }
         };
         missing("status", self.by_status.contains_key(&expect.status)?);
-        missing("time", self.by_time.contains_key(&expect.time)?);
-        if let Some(k) = &expect.channel {
-            missing("channel", self.by_channel.contains_key(k)?);
+        if listing_built {
+            missing("time", self.by_time.contains_key(&expect.time)?);
+            if let Some(k) = &expect.channel {
+                missing("channel", self.by_channel.contains_key(k)?);
+            }
+            if let Some(k) = &expect.phone {
+                missing("phone", self.by_phone.contains_key(k)?);
+            }
         }
-        if let Some(k) = &expect.phone {
-            missing("phone", self.by_phone.contains_key(k)?);
-        }
-        if let Some(k) = &expect.stage {
+        if let (true, Some(k)) = (stage_built, &expect.stage) {
             missing("fulfilment", self.by_stage.contains_key(k)?);
         }
         let points_here = |tree: &sled::Tree, key: &str| -> Result<bool, StoreError> {
@@ -411,7 +494,9 @@ pub fn write_file_with(
     fill: impl FnOnce(&mut io::BufWriter<&std::fs::File>) -> Result<BackupSummary, BackupError>,
 ) -> Result<BackupSummary, BackupError> {
     let name = path.file_name().map(|n| n.to_string_lossy().into_owned()).unwrap_or_default();
-    let temp = path.with_file_name(format!(".{name}.partial"));
+    // why unique: two backups of one name at once must not write into one temporary file.
+    let temp =
+        path.with_file_name(format!(".{name}.{}-{}.partial", std::process::id(), rand::random::<u32>()));
     let result = (|| {
         let file = private_file(&temp)?;
         let mut out = io::BufWriter::new(&file);
@@ -420,6 +505,7 @@ pub fn write_file_with(
         drop(out);
         file.sync_all()?;
         std::fs::rename(&temp, path)?;
+        sync_dir(path)?;
         Ok(summary)
     })();
     if result.is_err() {
@@ -452,9 +538,17 @@ pub fn export_to_temp(
     Ok((file, summary))
 }
 
+/// Makes a rename into `path`'s directory durable (a power cut must not undo it).
+fn sync_dir(path: &Path) -> io::Result<()> {
+    match path.parent().filter(|p| !p.as_os_str().is_empty()) {
+        Some(dir) => std::fs::File::open(dir)?.sync_all(),
+        None => std::fs::File::open(".")?.sync_all(),
+    }
+}
+
 fn private_file(path: &Path) -> io::Result<std::fs::File> {
     use std::os::unix::fs::OpenOptionsExt;
-    std::fs::OpenOptions::new().read(true).write(true).create(true).truncate(true).mode(0o600).open(path)
+    std::fs::OpenOptions::new().read(true).write(true).create_new(true).mode(0o600).open(path)
 }
 
 /// A writer or reader that hashes every byte passing through and counts them.

@@ -58,9 +58,9 @@ pub struct OrderSummary {
 /// The most orders a phone search returns (one buyer's orders; a shared number is rare).
 const PHONE_HITS: usize = 200;
 /// The meta key recording that the listing indexes cover every order.
-const LISTING_BUILT: &str = "indexes:listing";
+pub(super) const LISTING_BUILT: &str = "indexes:listing";
 /// The meta key recording that the fulfilment index covers every order.
-const STAGE_BUILT: &str = "indexes:stage";
+pub(super) const STAGE_BUILT: &str = "indexes:stage";
 
 /// Version byte of a `by_time` summary value.
 const SUMMARY_V1: u8 = 1;

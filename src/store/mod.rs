@@ -16,6 +16,7 @@ mod products;
 pub mod refunds;
 mod settings;
 
+use std::cell::Cell;
 use std::path::Path;
 use std::sync::Arc;
 
@@ -257,9 +258,28 @@ impl Store {
         Ok(self.db.generate_id()? + self.id_floor)
     }
 
-    /// A shared hold on the gate a backup closes: taken by every change that spans trees.
-    fn changing(&self) -> std::sync::RwLockReadGuard<'_, ()> {
-        self.gate.read().unwrap_or_else(|poisoned| poisoned.into_inner())
+    /// A shared hold on the gate a backup closes: taken by every change that spans trees,
+    /// and around steps that must be in a backup together or not at all (`hold_changes`).
+    /// On a thread already holding it, a no-op: a second shared hold could wait behind a
+    /// backup queued meanwhile, and that backup behind the first hold.
+    pub fn changing(&self) -> Changing<'_> {
+        if HOLDING.with(Cell::get) {
+            return Changing(None);
+        }
+        let guard = match self.gate.try_read() {
+            Ok(guard) => guard,
+            Err(std::sync::TryLockError::Poisoned(p)) => p.into_inner(),
+            // why block_in_place: a backup is being read; this worker's other tasks (pages,
+            // /healthz) move to another worker instead of waiting with this one.
+            Err(std::sync::TryLockError::WouldBlock) => match tokio::runtime::Handle::try_current() {
+                Ok(h) if h.runtime_flavor() == tokio::runtime::RuntimeFlavor::MultiThread => {
+                    tokio::task::block_in_place(|| self.gate.read().unwrap_or_else(|p| p.into_inner()))
+                }
+                _ => self.gate.read().unwrap_or_else(|p| p.into_inner()),
+            },
+        };
+        HOLDING.with(|h| h.set(true));
+        Changing(Some(guard))
     }
 
     // (products are read and changed in `products`)
@@ -484,6 +504,23 @@ impl Store {
             &self.by_stage,
             &self.outbox,
         ]
+    }
+}
+
+thread_local! {
+    /// Whether this thread holds the store's gate (see `Store::changing`).
+    static HOLDING: Cell<bool> = const { Cell::new(false) };
+}
+
+/// A shared hold on the store's gate; released when dropped. Hold it only in synchronous
+/// code (never across an await: the task could resume on another thread).
+pub struct Changing<'a>(Option<std::sync::RwLockReadGuard<'a, ()>>);
+
+impl Drop for Changing<'_> {
+    fn drop(&mut self) {
+        if self.0.is_some() {
+            HOLDING.with(|h| h.set(false));
+        }
     }
 }
 

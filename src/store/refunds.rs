@@ -18,8 +18,8 @@ use crate::domain::OrderStatus;
 use crate::domain::refund::Refund;
 
 pub(super) const REFUNDS: &str = "feature:refunds";
-const REFUND_NOS: &str = "feature:refund_nos";
-const OPEN: &str = "feature:refunds_open";
+pub(super) const REFUND_NOS: &str = "feature:refund_nos";
+pub(super) const OPEN: &str = "feature:refunds_open";
 const RECONCILIATION: &str = "feature:reconciliation";
 
 fn refund_key(order_no: &str, out_refund_no: &str) -> Vec<u8> {

@@ -103,7 +103,8 @@ pub fn render(checkout: &Checkout) -> Result<(ContentType, String), String> {
         lag,
     );
     let last_backup = Gauge::<i64>::default();
-    let newest = checkout.backups().map_err(|e| e.to_string())?.first().map(|f| f.taken_at);
+    // why not an error: an unreadable backups directory must not take the other figures away.
+    let newest = checkout.backups().unwrap_or_default().first().map(|f| f.taken_at);
     last_backup.set(newest.unwrap_or(0));
     registry.register_with_unit(
         "last_backup_timestamp",
