@@ -8,6 +8,7 @@
 //!   one a line, to `<out>/first.txt` and `<out>/dup.txt`, and 1,000 buyer tokens to
 //!   `<out>/tokens.txt` (for wrk's Lua scripts in `scripts/bench`).
 //! - `floor fill <dir> <n>`: `n` orders through the bulk loader (start-time figures).
+//! - `floor scan <dir> <mb>`: RSS after reading every order with a sled cache of `mb` MiB.
 //! - `floor count <dir>`: orders, and how many are paid (checked after the notification runs).
 //!
 //! Listens on 127.0.0.1 only. Under `cargo test --all-targets` (no arguments) it returns at once.
@@ -37,6 +38,7 @@ fn main() {
             let store = Store::open(Path::new(&arg(1))).unwrap();
             load(&store, "F", num(2));
         }
+        "scan" => scan(Path::new(&arg(1)), num(2)),
         "count" => {
             let store = Store::open(Path::new(&arg(1))).unwrap();
             let paid = store.count_with_status(OrderStatus::Paid);
@@ -44,6 +46,25 @@ fn main() {
         }
         _ => println!("floor: a helper of scripts/bench (serve | seed | fill | count)"),
     }
+}
+
+/// Reads every stored order through sled with a cache of `mb` MiB, then prints the RSS: what
+/// sled holds for the cache it is given (`Store::CACHE_CAPACITY`).
+fn scan(dir: &Path, mb: usize) {
+    let db = sled::Config::new()
+        .path(dir.join("db"))
+        .cache_capacity(u64::try_from(mb).unwrap() * 1024 * 1024)
+        .mode(sled::Mode::LowSpace)
+        .open()
+        .unwrap();
+    let rss = || {
+        let status = std::fs::read_to_string("/proc/self/status").unwrap();
+        status.lines().find(|l| l.starts_with("VmRSS")).unwrap_or_default().to_owned()
+    };
+    println!("cache {mb} MiB, opened: {}", rss());
+    let orders = db.open_tree("orders").unwrap();
+    let (n, bytes) = orders.iter().fold((0, 0), |(n, b), kv| (n + 1, b + kv.unwrap().1.len()));
+    println!("cache {mb} MiB, {n} orders ({} MB) read: {}", bytes / 1_000_000, rss());
 }
 
 // ---- the floors ---------------------------------------------------------------------------
@@ -75,13 +96,16 @@ fn serve(port: u16, dir: &Path) {
     // why the shop's settings (`Store::open`): the floor must pay what the shop pays per flush.
     let db = sled::Config::new()
         .path(dir.join("floor-db"))
-        .cache_capacity(32 * 1024 * 1024)
+        .cache_capacity(wxcheckout::store::CACHE_CAPACITY)
         .mode(sled::Mode::LowSpace)
         .open()
         .unwrap();
     let figment = rocket::Config::figment()
         .merge(("address", "127.0.0.1"))
         .merge(("port", port))
+        // why: release builds refuse the default key with the `secrets` feature; nothing is
+        // signed here, so a fixed one does.
+        .merge(("secret_key", "0123456789abcdef0123456789abcdef0123456789abcdef0123456789abcdef"))
         .merge(("log_level", rocket::config::LogLevel::Off))
         .merge(("cli_colors", false));
     let rocket = rocket::custom(figment)
@@ -98,7 +122,8 @@ fn load(store: &Store, prefix: &str, n: usize) -> Vec<Order> {
     let mut kept = Vec::new();
     let mut i = 0;
     while i < n {
-        let batch: Vec<Order> = (i..n.min(i + 5000)).map(|i| order(&format!("{prefix}{i:07}"), now)).collect();
+        let batch: Vec<Order> =
+            (i..n.min(i + 5000)).map(|i| order(&format!("{prefix}{i:07}"), now)).collect();
         store.bulk_load_orders(&batch).unwrap();
         if kept.len() < 1000 {
             kept.extend(batch.iter().take(1000 - kept.len()).cloned());
@@ -116,7 +141,8 @@ fn seed(dir: &Path, first: usize, dup: usize, out: &Path) {
         let mut f = std::io::BufWriter::new(std::fs::File::create(out.join(name)).unwrap());
         for i in 0..n {
             let otn = format!("{prefix}{i:07}-1");
-            let paid = paid(&otn, &format!("{}{i:07}", if prefix == "N" { "4200000001" } else { "4200000002" }));
+            let paid =
+                paid(&otn, &format!("{}{i:07}", if prefix == "N" { "4200000001" } else { "4200000002" }));
             let body = xml::to_xml(&build_payment_notification(&paid, &key, SignType::Md5, false));
             assert!(!body.contains('\n'), "one notification a line");
             writeln!(f, "{body}").unwrap();
@@ -137,9 +163,18 @@ fn order(no: &str, now: i64) -> Order {
     Order {
         no: no.to_owned(),
         token: wxcheckout::checkout::new_token(),
-        lines: vec![Line { slug: "canvas-tote".into(), name: "帆布袋 Canvas tote".into(), unit: total, qty: 1 }],
+        lines: vec![Line {
+            slug: "canvas-tote".into(),
+            name: "帆布袋 Canvas tote".into(),
+            unit: total,
+            qty: 1,
+        }],
         total,
-        contact: Contact { name: Some("王小明".into()), phone: Some("13800138000".into()), ..Contact::default() },
+        contact: Contact {
+            name: Some("王小明".into()),
+            phone: Some("13800138000".into()),
+            ..Contact::default()
+        },
         status: OrderStatus::Pending,
         created_at: now,
         paid_at: None,
