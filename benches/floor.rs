@@ -3,11 +3,11 @@
 //! - `floor serve <port> <dir>`: a bare Rocket route (`GET /bare`) and a route that inserts one
 //!   record into sled and flushes it on a blocking thread (`POST /sled`), with the shop's sled
 //!   settings: what any Rocket + sled server pays, so the shop's figures can be read as ratios.
-//! - `floor seed <dir> <first> <dup> <out>`: stores `first` + `dup` pending orders (one attempt
-//!   each) through the store's bulk loader, and writes signed payment notifications for them,
+//! - `floor seed <dir> <first> <dup> <out> [closed]`: stores `first` + `dup` pending (or closed)
+//!   orders (one attempt each) through the store's bulk loader, and writes signed payment notifications for them,
 //!   one a line, to `<out>/first.txt` and `<out>/dup.txt`, and 1,000 buyer tokens to
 //!   `<out>/tokens.txt` (for wrk's Lua scripts in `scripts/bench`).
-//! - `floor fill <dir> <n>`: `n` orders through the bulk loader (start-time figures).
+//! - `floor fill <dir> <n> [closed]`: `n` orders through the bulk loader (start-time figures).
 //! - `floor scan <dir> <mb>`: RSS after reading every order with a sled cache of `mb` MiB.
 //! - `floor count <dir>`: orders, and how many are paid (checked after the notification runs).
 //!
@@ -33,10 +33,10 @@ fn main() {
     let num = |i: usize| arg(i).parse::<usize>().unwrap();
     match arg(0).as_str() {
         "serve" => serve(num(1).try_into().unwrap(), Path::new(&arg(2))),
-        "seed" => seed(Path::new(&arg(1)), num(2), num(3), Path::new(&arg(4))),
+        "seed" => seed(Path::new(&arg(1)), num(2), num(3), Path::new(&arg(4)), arg(5) == "closed"),
         "fill" => {
             let store = Store::open(Path::new(&arg(1))).unwrap();
-            load(&store, "F", num(2));
+            load(&store, "F", num(2), arg(3) == "closed");
         }
         "scan" => scan(Path::new(&arg(1)), num(2)),
         "count" => {
@@ -117,13 +117,17 @@ fn serve(port: u16, dir: &Path) {
 // ---- the data -------------------------------------------------------------------------------
 
 /// `n` pending orders `<prefix>0000000…` with one attempt `<no>-1` each, 5,000 a batch.
-fn load(store: &Store, prefix: &str, n: usize) -> Vec<Order> {
+///
+/// `closed`: each order closed unpaid (its lifetime ran out), as most unpaid orders of a shop
+/// are; a notification still pays it (WeChat took the money), and the reconciler, which reads
+/// every pending order each round, has none to read.
+fn load(store: &Store, prefix: &str, n: usize, closed: bool) -> Vec<Order> {
     let now = wxcheckout::checkout::now();
     let mut kept = Vec::new();
     let mut i = 0;
     while i < n {
         let batch: Vec<Order> =
-            (i..n.min(i + 5000)).map(|i| order(&format!("{prefix}{i:07}"), now)).collect();
+            (i..n.min(i + 5000)).map(|i| order(&format!("{prefix}{i:07}"), now, closed)).collect();
         store.bulk_load_orders(&batch).unwrap();
         if kept.len() < 1000 {
             kept.extend(batch.iter().take(1000 - kept.len()).cloned());
@@ -133,11 +137,11 @@ fn load(store: &Store, prefix: &str, n: usize) -> Vec<Order> {
     kept
 }
 
-fn seed(dir: &Path, first: usize, dup: usize, out: &Path) {
+fn seed(dir: &Path, first: usize, dup: usize, out: &Path, closed: bool) {
     let store = Store::open(dir).unwrap();
     let key = ApiKey::new(SANDBOX_API_KEY);
     let write = |name: &str, prefix: &str, n: usize| {
-        let kept = load(&store, prefix, n);
+        let kept = load(&store, prefix, n, closed);
         let mut f = std::io::BufWriter::new(std::fs::File::create(out.join(name)).unwrap());
         for i in 0..n {
             let otn = format!("{prefix}{i:07}-1");
@@ -158,8 +162,13 @@ fn seed(dir: &Path, first: usize, dup: usize, out: &Path) {
     drop(store);
 }
 
-fn order(no: &str, now: i64) -> Order {
+fn order(no: &str, now: i64, closed: bool) -> Order {
     let total = Fen::new(1200).unwrap();
+    let (status, state) = if closed {
+        (OrderStatus::Closed, AttemptState::Closed)
+    } else {
+        (OrderStatus::Pending, AttemptState::Open)
+    };
     Order {
         no: no.to_owned(),
         token: wxcheckout::checkout::new_token(),
@@ -175,10 +184,10 @@ fn order(no: &str, now: i64) -> Order {
             phone: Some("13800138000".into()),
             ..Contact::default()
         },
-        status: OrderStatus::Pending,
+        status,
         created_at: now,
         paid_at: None,
-        closed_at: None,
+        closed_at: closed.then_some(now),
         attempts: vec![Attempt {
             out_trade_no: format!("{no}-1"),
             channel: Channel::Native,
@@ -191,7 +200,7 @@ fn order(no: &str, now: i64) -> Order {
             code_url: None,
             created_at: now,
             prepay_at: None,
-            state: AttemptState::Open,
+            state,
             transaction_id: None,
             paid_at: None,
             request: None,
