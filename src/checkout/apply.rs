@@ -39,6 +39,22 @@ impl Checkout {
             return Ok(Outcome { applied: Applied::UnknownAttempt, order_no: None });
         };
         let (appid, mch_id) = (&self.settings.appid, &self.settings.mch_id);
+        // why a duplicate is answered from the read: most notifications are WeChat's repeats of
+        // one already applied (it resends until it has our SUCCESS, and sends copies), and for
+        // those the transaction below would read, decide `Duplicate`, write nothing and add no
+        // event — twelve trees locked for nothing. The read cannot be stale in a way that
+        // matters: an attempt marked paid stays paid (no change takes `Paid` away), and the
+        // checks before it (merchant, amount) compare fields that never change, so what the
+        // transaction would decide from a later state is `Duplicate` too.
+        // why still `flush`: the paid state read here is committed but may not be on disk yet
+        // (the first notification's own flush may still be running, or have failed); this
+        // flush returns once everything written so far is durable, so SUCCESS is never sent
+        // for a payment a crash could lose. With nothing new to write, sled's flush returns
+        // without a disk sync.
+        if order.clone().apply_payment(facts, appid, mch_id) == Applied::Duplicate {
+            self.store.flush().await?;
+            return Ok(Outcome { applied: Applied::Duplicate, order_no: Some(order.no) });
+        }
         let (_, applied) = self.store.update_order(&order.no, |o| {
             let applied = o.apply_payment(facts, appid, mch_id);
             let events = payment_event(&applied, facts, source, raw, self.now()).into_iter().collect();

@@ -46,6 +46,9 @@ pub use listing::{OrderPage, OrderQuery, OrderSummary};
 /// them in (or out of) that index.
 const SCHEMA: u32 = 4;
 
+/// sled's page cache, in bytes (see `Store::open`).
+pub const CACHE_CAPACITY: u64 = 8 * 1024 * 1024;
+
 #[derive(Debug, thiserror::Error)]
 pub enum StoreError {
     #[error("database: {0}")]
@@ -155,9 +158,13 @@ impl Store {
     }
 
     fn open_trees(dir: &Path) -> Result<Store, StoreError> {
+        // why 8 MiB: measured (docs/performance.md), the shop with 100,000 orders held 20–40 MB
+        // less than with 32 MiB (idle 101 → 81 MB), with no route measurably slower; sled 0.34
+        // holds much more than its cache_capacity anyway (per-page state for all data, pages
+        // freed late by its epoch GC), so a larger cache mostly buys RSS.
         let db = sled::Config::new()
             .path(dir.join("db"))
-            .cache_capacity(32 * 1024 * 1024)
+            .cache_capacity(CACHE_CAPACITY)
             .mode(sled::Mode::LowSpace)
             .open()?;
         let tree = |name: &str| db.open_tree(name);
