@@ -431,3 +431,32 @@ async fn a_native_order_paid_on_the_scan_page_is_notified_encrypted_and_retried_
     let close = format!("/sandbox/v3/pay/transactions/out-trade-no/{no}/close");
     assert_refused(&c.send("POST", &close, &json!({"mchid": MCHID}).to_string()).await, 400, "ORDER_PAID");
 }
+
+#[tokio::test]
+async fn a_v3_jsapi_order_pays_through_the_bridge_with_an_rsa_pay_sign_only() {
+    let c = client().await;
+    let receiver = Receiver::start().await;
+    let no = out_trade_no();
+    let mut body = native_body(&no, &receiver.url);
+    body["payer"] = json!({"openid": openid_for(APPID, "buyer-2")});
+    let prepay_id = c.order("jsapi", &body).await.json()["prepay_id"].as_str().unwrap().to_owned();
+    let bridge = |params: Value| {
+        let url = format!("{}jsapi/pay", c.server.sandbox_base());
+        let request = json!({"params": params, "action": "pay", "page_url": "http://localhost:8000/pay/abc"});
+        let http = c.http.clone();
+        async move { http.post(url).json(&request).send().await.unwrap().json::<Value>().await.unwrap() }
+    };
+    let params =
+        c.signer.jsapi_pay_params(APPID, &prepay_id, now(), "e61463f8efa94090b1f366cccfbbb444").unwrap();
+    let mut md5 = serde_json::to_value(&params).unwrap();
+    md5["signType"] = json!("MD5");
+    assert_eq!(bridge(md5).await["err_desc"], "签名错误", "a v3 prepay_id does not pay with a v2 signType");
+    let paid = bridge(serde_json::to_value(&params).unwrap()).await;
+    assert_eq!(paid["err_msg"], "get_brand_wcpay_request:ok", "{paid}");
+    let got = receiver.wait_for(1, WITHIN).await;
+    let envelope: NotificationEnvelope = serde_json::from_str(&got[0].body).unwrap();
+    let plain = envelope.resource.decrypt_to_string(&ApiV3Key::new(SANDBOX_APIV3_KEY).unwrap()).unwrap();
+    let tx: Transaction = serde_json::from_str(&plain).unwrap();
+    assert_eq!((tx.trade_state, tx.trade_type.as_deref()), (TradeState::Success, Some("JSAPI")));
+    assert_eq!(tx.payer.map(|p| p.openid), Some(openid_for(APPID, "buyer-2")));
+}
