@@ -460,3 +460,14 @@ async fn a_v3_jsapi_order_pays_through_the_bridge_with_an_rsa_pay_sign_only() {
     assert_eq!((tx.trade_state, tx.trade_type.as_deref()), (TradeState::Success, Some("JSAPI")));
     assert_eq!(tx.payer.map(|p| p.openid), Some(openid_for(APPID, "buyer-2")));
 }
+
+#[tokio::test]
+async fn an_out_trade_no_with_a_bar_is_queried_by_its_percent_encoded_path_as_signed() {
+    let c = client().await;
+    let no = format!("{}|a*b", out_trade_no());
+    assert_eq!(c.order("native", &native_body(&no, NOTIFY)).await.status, StatusCode::OK);
+    let encoded = no.replace('|', "%7C");
+    let q = c.query(&encoded).await;
+    assert_eq!(q.status, StatusCode::OK, "{}", q.text());
+    assert_eq!(q.json()["out_trade_no"], no.as_str());
+}

@@ -198,11 +198,23 @@ async fn place(
         if st.orders.contains_key(&out_trade_no) {
             reenter(&mut st, &req, &out_trade_no, wall)?;
         } else {
-            st.insert_order(new_order(&order, &req, product, wall));
+            let time_expire = order.time_expire.map(|t| clamp_expire(t, &sb.clock));
+            st.insert_order(new_order(&OrderReq { time_expire, ..order }, &req, product, wall));
         }
         let o = st.orders.get(&out_trade_no).ok_or_else(V3Error::system)?;
         Ok(V3Reply::json(v3, now, &prepay_answer(o, product, base)))
     })
+}
+
+/// A new order's `time_expire` less than 1 minute ahead is moved to 1 minute, more than 90
+/// days ahead to 90 days, both scaled like every sandbox duration.
+///
+/// why not refused: the v3 JSAPI下单 page says WeChat adjusts it silently (v2 refused a short one).
+fn clamp_expire(t: OffsetDateTime, clock: &crate::sandbox::state::Clock) -> OffsetDateTime {
+    let now = clock.now_utc();
+    let earliest = now + clock.scaled(std::time::Duration::from_secs(60));
+    let latest = now + clock.scaled(std::time::Duration::from_secs(90 * 24 * 60 * 60));
+    t.clamp(earliest, latest)
 }
 
 /// A checked order request (borrowing the body).
@@ -487,4 +499,29 @@ pub fn transaction(sb: &Sandbox, o: &SbOrder) -> Value {
         }
     }
     t
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn a_time_expire_too_close_or_too_far_is_moved_inside_one_minute_to_ninety_days() {
+        let clock = crate::sandbox::state::Clock::new(1.0, crate::clock::Clock::system());
+        let now = clock.now_utc();
+        let soon = clamp_expire(now, &clock);
+        assert!(soon >= now + time::Duration::seconds(60) && soon < now + time::Duration::seconds(70));
+        let far = clamp_expire(now + time::Duration::days(400), &clock);
+        assert!(far <= now + time::Duration::days(91) && far > now + time::Duration::days(89));
+        let fine = now + time::Duration::days(2);
+        assert_eq!(clamp_expire(fine, &clock), fine);
+    }
+
+    #[test]
+    fn out_trade_numbers_take_six_to_thirty_two_of_the_documented_characters() {
+        assert!(is_out_trade_no("ORD_2024-01|*"));
+        assert!(!is_out_trade_no("ORD@2024"), "v2 allowed @, v3 does not");
+        assert!(!is_out_trade_no("short"));
+        assert!(!is_out_trade_no(&"x".repeat(33)));
+    }
 }
