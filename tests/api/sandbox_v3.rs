@@ -471,3 +471,42 @@ async fn an_out_trade_no_with_a_bar_is_queried_by_its_percent_encoded_path_as_si
     assert_eq!(q.status, StatusCode::OK, "{}", q.text());
     assert_eq!(q.json()["out_trade_no"], no.as_str());
 }
+
+#[tokio::test]
+async fn the_system_error_fault_answers_500_system_error_after_the_signature_is_checked() {
+    let c = client().await;
+    let mut faults = c.sb.faults();
+    faults.system_error_rate = 1.0;
+    c.sb.set_faults(faults);
+    let a = c.order("native", &native_body(&out_trade_no(), NOTIFY)).await;
+    assert_refused(&a, 500, "SYSTEM_ERROR");
+    let stale = native_body(&out_trade_no(), NOTIFY).to_string();
+    let a = c.send_as(&c.signer, "POST", "/sandbox/v3/pay/transactions/native", &stale, now() - 600).await;
+    assert_refused(&a, 401, "SIGN_ERROR");
+}
+
+#[tokio::test]
+async fn a_notification_the_receiver_does_not_answer_within_five_seconds_is_sent_again() {
+    let c = client().await;
+    let receiver = Receiver::start().await;
+    receiver.script([Reply::Hold]);
+    let no = out_trade_no();
+    let a = c.order("native", &native_body(&no, &receiver.url)).await;
+    let pr = a.json()["code_url"].as_str().unwrap().split("pr=").nth(1).unwrap().to_owned();
+    c.http
+        .post(format!("{}scan", c.server.sandbox_base()))
+        .form(&[("pr", pr.as_str()), ("action", "pay")])
+        .send()
+        .await
+        .unwrap();
+    let got = receiver.wait_for(2, std::time::Duration::from_secs(15)).await;
+    receiver.release();
+    assert_eq!(got[0].body, got[1].body);
+    helpers::until("the delivery log to show the timeout", || async {
+        let st = c.sb.state();
+        st.deliveries
+            .iter()
+            .any(|d| d.out_trade_no == no && d.tries.iter().any(|t| t.outcome.starts_with("timeout")))
+    })
+    .await;
+}

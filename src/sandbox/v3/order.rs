@@ -87,6 +87,7 @@ async fn query_by_out_trade_no(
 ) -> V3Reply {
     answer(sb, |v3, now| {
         let signer = wire::authenticate(sb, v3, &head, b"", now)?;
+        wire::system_fault(sb)?;
         check_query_mchid(mchid, &signer)?;
         let st = sb.state();
         let order = st.orders.get(out_trade_no).ok_or_else(V3Error::not_exist)?;
@@ -103,6 +104,7 @@ async fn query_by_id(
 ) -> V3Reply {
     answer(sb, |v3, now| {
         let signer = wire::authenticate(sb, v3, &head, b"", now)?;
+        wire::system_fault(sb)?;
         check_query_mchid(mchid, &signer)?;
         let st = sb.state();
         let no = st.by_transaction.get(transaction_id).ok_or_else(V3Error::not_exist)?;
@@ -119,6 +121,7 @@ async fn close(sb: &Managed<Arc<Sandbox>>, head: V3Head, out_trade_no: &str, dat
     };
     answer(sb, |v3, now| {
         let signer = wire::authenticate(sb, v3, &head, &body, now)?;
+        wire::system_fault(sb)?;
         let req = wire::json_object(&body)?;
         let mchid = req_str(&req, "mchid", 32)?;
         check_body_mchid(mchid, &signer)?;
@@ -180,6 +183,7 @@ async fn place(
     };
     answer(sb, |v3, now| {
         let signer = wire::authenticate(sb, v3, head, &body, now)?;
+        wire::system_fault(sb)?;
         let req = wire::json_object(&body)?;
         let order = check_order(&req, product, hosts)?;
         check_body_mchid(order.mchid, &signer)?;

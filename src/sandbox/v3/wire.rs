@@ -184,6 +184,12 @@ pub fn authenticate(
     Ok(auth.mchid)
 }
 
+/// The `system_error_rate` fault: 500 `SYSTEM_ERROR`, which a client retries with the same
+/// request. why after the signature: WeChat checks who asks before it does any work.
+pub fn system_fault(sb: &Sandbox) -> Result<(), V3Error> {
+    if sb.roll_system_error() { Err(V3Error::system()) } else { Ok(()) }
+}
+
 /// The body as a JSON object; UTF-8 only within the Basic Multilingual Plane, as WeChat's
 /// charset rule says (no emoji).
 pub fn json_object(body: &[u8]) -> Result<serde_json::Map<String, Value>, V3Error> {
