@@ -301,6 +301,8 @@ async fn a_missing_or_wrong_field_is_refused_with_param_error_naming_it() {
         assert_refused(&a, 400, "PARAM_ERROR");
         assert_eq!(a.json()["detail"]["field"], pointer, "{}", a.text());
     }
+    let logged = c.sb.state().refusals.iter().any(|r| r.detail.contains("http://shop.example/notify"));
+    assert!(logged, "the refused notify_url is on the home page's refusal log");
 }
 
 #[tokio::test]

@@ -185,7 +185,7 @@ async fn place(
         let signer = wire::authenticate(sb, v3, head, &body, now)?;
         wire::system_fault(sb)?;
         let req = wire::json_object(&body)?;
-        let order = check_order(&req, product, hosts)?;
+        let order = check_order(&req, product, hosts).inspect_err(|e| log_notify_url_refusal(sb, &req, e))?;
         check_body_mchid(order.mchid, &signer)?;
         if order.appid != sb.merchant.appid {
             return Err(V3Error::new(Status::BadRequest, "APPID_MCHID_NOT_MATCH", "AppID和mch_id不匹配"));
@@ -219,6 +219,18 @@ fn clamp_expire(t: OffsetDateTime, clock: &crate::sandbox::state::Clock) -> Offs
     let earliest = now + clock.scaled(std::time::Duration::from_secs(60));
     let latest = now + clock.scaled(std::time::Duration::from_secs(90 * 24 * 60 * 60));
     t.clamp(earliest, latest)
+}
+
+/// A refused notify_url goes on the sandbox home page's refusal log, as in v2: it is the
+/// mistake a shop moving to the sandbox makes first.
+fn log_notify_url_refusal(sb: &Sandbox, req: &Map<String, Value>, e: &V3Error) {
+    let field = e.detail.as_ref().and_then(|d| d.get("field")).and_then(Value::as_str);
+    if field == Some("/notify_url") {
+        let url = req.get("notify_url").map(Value::to_string).unwrap_or_default();
+        let issue =
+            e.detail.as_ref().and_then(|d| d.get("issue")).and_then(Value::as_str).unwrap_or_default();
+        sb.refused("通知地址 / notify_url (v3)", format!("{url}: {issue}"));
+    }
 }
 
 /// A checked order request (borrowing the body).
