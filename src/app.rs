@@ -400,6 +400,9 @@ GET /sandbox/pay/<endpoint>
 GET /sandbox/scan?<code_url>&<pr>
 GET /sandbox/secapi/pay/refund
 GET /sandbox/sns/oauth2/access_token?<appid>&<secret>&<code>&<grant_type>
+GET /sandbox/v3/pay/transactions/id/<transaction_id>?<mchid>
+GET /sandbox/v3/pay/transactions/out-trade-no/<out_trade_no>?<mchid>
+GET /sandbox/v3/public-key
 GET /static/<path..>?<v>
 OPTIONS /sandbox/jsapi/order
 OPTIONS /sandbox/jsapi/pay
@@ -444,6 +447,10 @@ POST /sandbox/pay/refundquery
 POST /sandbox/pay/unifiedorder
 POST /sandbox/scan
 POST /sandbox/secapi/pay/refund
+POST /sandbox/v3/pay/transactions/h5
+POST /sandbox/v3/pay/transactions/jsapi
+POST /sandbox/v3/pay/transactions/native
+POST /sandbox/v3/pay/transactions/out-trade-no/<out_trade_no>/close
 POST /wxpay/notify
 POST /wxpay/refund-notify
 ";

@@ -17,6 +17,7 @@ pub mod oauth;
 pub mod payer;
 pub mod registered;
 pub mod state;
+pub mod v3;
 
 use std::sync::Arc;
 
@@ -54,8 +55,23 @@ pub fn stage_with_clock(
 }
 
 pub fn stage_with(sandbox: Arc<Sandbox>) -> AdHoc {
-    AdHoc::on_ignite("WeChat Pay sandbox", move |rocket| async move {
-        rocket.manage(sandbox).mount("/sandbox", routes())
+    AdHoc::try_on_ignite("WeChat Pay sandbox", move |rocket| async move {
+        // why here: the v3 platform key is kept in the data directory, known from the config.
+        if sandbox.v3().is_none() {
+            let data_dir = rocket.state::<Config>().map(|c| c.data_dir.clone());
+            let loaded = match data_dir {
+                Some(dir) => v3::V3Side::load_or_create(&dir),
+                None => Err("no configuration to find the data directory in".to_owned()),
+            };
+            match loaded {
+                Ok(side) => sandbox.set_v3(side),
+                Err(e) => {
+                    tracing::error!(error = %e, "sandbox: the v3 platform key is unavailable");
+                    return Err(rocket);
+                }
+            }
+        }
+        Ok(rocket.manage(sandbox).mount("/sandbox", routes()))
     })
 }
 
@@ -64,5 +80,6 @@ fn routes() -> Vec<rocket::Route> {
     routes.extend(oauth::routes());
     routes.extend(payer::routes());
     routes.extend(console::routes());
+    routes.extend(v3::routes());
     routes
 }

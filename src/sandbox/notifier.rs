@@ -38,8 +38,23 @@ static GAVE_UP: Summary = Summary::warn(
     "sandbox: notifications not acknowledged, given up",
 );
 
-/// Builds the body of one attempt from the faults in force at that moment.
-type MakeBody = Box<dyn Fn(&Sandbox, &SandboxConfig) -> String + Send + Sync>;
+/// Builds one attempt from the faults in force at that moment.
+type MakeBody = Box<dyn Fn(&Sandbox, &SandboxConfig) -> Outgoing + Send + Sync>;
+
+/// One attempt's request: a v2 XML body, or a v3 JSON body with its signature headers.
+#[derive(Clone)]
+struct Outgoing {
+    body: String,
+    /// Empty for v2; the `Wechatpay-*` headers for v3.
+    headers: Vec<(&'static str, String)>,
+    v3: bool,
+}
+
+impl Outgoing {
+    fn v2(body: String) -> Outgoing {
+        Outgoing { body, headers: Vec::new(), v3: false }
+    }
+}
 
 /// Sends the payment notification of a just-paid order, in the background.
 pub fn send_payment(sandbox: &Arc<Sandbox>, order: &SbOrder) {
@@ -48,8 +63,19 @@ pub fn send_payment(sandbox: &Arc<Sandbox>, order: &SbOrder) {
         return;
     };
     let order = order.clone();
-    // why: redeliveries repeat the same notification, nonce included, as WeChat's do.
-    let nonce = ids::alnum(32);
+    let make = if order.v3.is_some() {
+        match v3_payment(sandbox, &order) {
+            Some(make) => make,
+            None => return,
+        }
+    } else {
+        // why: redeliveries repeat the same notification, nonce included, as WeChat's do.
+        let nonce = ids::alnum(32);
+        let order = order.clone();
+        let make: MakeBody =
+            Box::new(move |sb, faults| Outgoing::v2(payment_body(sb, &order, &payment, &nonce, faults)));
+        make
+    };
     let url = order.notify_url.clone();
     let id = sandbox.state().log_delivery(
         DeliveryKind::Payment,
@@ -57,8 +83,24 @@ pub fn send_payment(sandbox: &Arc<Sandbox>, order: &SbOrder) {
         &url,
         sandbox.clock.now_utc(),
     );
-    let make: MakeBody = Box::new(move |sb, faults| payment_body(sb, &order, &payment, &nonce, faults));
     tokio::spawn(deliver(Arc::clone(sandbox), id, url, make));
+}
+
+/// The v3 payment notification: one envelope, signed afresh on every attempt.
+fn v3_payment(sandbox: &Sandbox, order: &SbOrder) -> Option<MakeBody> {
+    let v3 = Arc::clone(sandbox.v3()?);
+    let envelope = match super::v3::notify::payment_envelope(sandbox, &v3, order) {
+        Ok(e) => e,
+        Err(e) => {
+            tracing::error!(error = %e, out_trade_no = %order.out_trade_no, "sandbox v3: no notification");
+            return None;
+        }
+    };
+    Some(Box::new(move |sb, faults| {
+        let now = sb.clock.now_utc().unix_timestamp();
+        let headers = super::v3::notify::signed_headers(&v3, &envelope, now, faults.notify_bad_sign);
+        Outgoing { body: envelope.clone(), headers, v3: true }
+    }))
 }
 
 /// Sends the refund notification of a refund that reached its final state, in the background.
@@ -75,7 +117,8 @@ pub fn send_refund(sandbox: &Arc<Sandbox>, order: &SbOrder, refund: &SbRefund) {
         &url,
         sandbox.clock.now_utc(),
     );
-    let make: MakeBody = Box::new(move |sb, faults| refund_body(sb, &order, &refund, &nonce, faults));
+    let make: MakeBody =
+        Box::new(move |sb, faults| Outgoing::v2(refund_body(sb, &order, &refund, &nonce, faults)));
     tokio::spawn(deliver(Arc::clone(sandbox), id, url, make));
 }
 
@@ -181,7 +224,7 @@ async fn deliver(sb: Arc<Sandbox>, id: u64, url: String, make: MakeBody) {
         }
         // why: a dropped attempt still uses its place in the schedule, as a lost packet would.
         if u32::try_from(attempt).is_ok_and(|a| a < faults.notify_drop_first) {
-            record(&sb, id, "dropped by fault".to_owned());
+            record(&sb, id, false, "dropped by fault".to_owned());
             continue;
         }
         if attempt_copies(&sb, id, &url, make(&sb, &faults), faults.notify_copies.max(1)).await {
@@ -195,16 +238,18 @@ async fn deliver(sb: Arc<Sandbox>, id: u64, url: String, make: MakeBody) {
 
 /// One attempt: `copies` concurrent POSTs (WeChat may send from several servers at once).
 /// Acknowledged when any copy was.
-async fn attempt_copies(sb: &Arc<Sandbox>, id: u64, url: &str, body: String, copies: u32) -> bool {
+async fn attempt_copies(sb: &Arc<Sandbox>, id: u64, url: &str, out: Outgoing, copies: u32) -> bool {
     let mut set = tokio::task::JoinSet::new();
     for _ in 0..copies {
-        let (http, url, body) = (sb.http.clone(), url.to_owned(), body.clone());
-        set.spawn(async move { post_once(&http, &url, body).await });
+        let (http, url, out) = (sb.http.clone(), url.to_owned(), out.clone());
+        set.spawn(async move {
+            if out.v3 { post_once_v3(&http, &url, out).await } else { post_once(&http, &url, out.body).await }
+        });
     }
     let mut acknowledged = false;
     while let Some(joined) = set.join_next().await {
         let (ok, outcome) = joined.unwrap_or_else(|e| (false, format!("delivery task failed: {e}")));
-        record(sb, id, outcome);
+        record(sb, id, ok, outcome);
         acknowledged |= ok;
     }
     acknowledged
@@ -236,6 +281,21 @@ async fn post_once(http: &reqwest::Client, url: &str, body: String) -> (bool, St
     }
 }
 
+/// POSTs one v3 copy. Accepted by HTTP 200 or 204, whatever the body (WeChat keys on the status).
+async fn post_once_v3(http: &reqwest::Client, url: &str, out: Outgoing) -> (bool, String) {
+    let mut request = http.post(url).header(reqwest::header::CONTENT_TYPE, "application/json");
+    for (name, value) in &out.headers {
+        request = request.header(*name, value.as_str());
+    }
+    match request.body(out.body).send().await {
+        Err(e) => (false, describe(&e)),
+        Ok(r) if matches!(r.status().as_u16(), 200 | 204) => {
+            (true, format!("{} accepted (v3)", r.status().as_u16()))
+        }
+        Ok(r) => (false, format!("{} (v3)", r.status())),
+    }
+}
+
 fn describe(e: &reqwest::Error) -> String {
     if e.is_timeout() {
         return "timeout (5 s)".to_owned();
@@ -252,8 +312,8 @@ fn describe(e: &reqwest::Error) -> String {
     if e.is_connect() { format!("connection error: {e}") } else { format!("error: {e}") }
 }
 
-fn record(sb: &Sandbox, id: u64, outcome: String) {
-    let acknowledged = if outcome.starts_with("200 SUCCESS") { "acknowledged" } else { "not acknowledged" };
+fn record(sb: &Sandbox, id: u64, ok: bool, outcome: String) {
+    let acknowledged = if ok { "acknowledged" } else { "not acknowledged" };
     ATTEMPTS.note(acknowledged, || format!("delivery {id}: {outcome}"));
     let at = sb.clock.now_utc();
     if let Some(d) = sb.state().delivery_mut(id) {

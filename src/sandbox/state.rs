@@ -5,7 +5,7 @@
 //! It must not touch the shop's store: the sandbox talks to the shop only over HTTP.
 
 use std::collections::{BTreeMap, HashMap, VecDeque};
-use std::sync::{Arc, Mutex, MutexGuard, RwLock};
+use std::sync::{Arc, Mutex, MutexGuard, OnceLock, RwLock};
 use std::time::{Duration, Instant};
 
 use rand::RngExt;
@@ -183,6 +183,16 @@ pub struct SbOrder {
     pub state: TradeState,
     pub payment: Option<Payment>,
     pub refunds: Vec<SbRefund>,
+    /// Placed through the v3 API: its notification goes out in v3 form.
+    pub v3: Option<V3Order>,
+}
+
+/// What a v3 order keeps beyond the shared fields.
+#[derive(Debug, Clone)]
+pub struct V3Order {
+    /// The request body's business fields, which a re-entry must repeat exactly
+    /// (docs/wechat-pay-v3.md#the-sandboxs-v3-side).
+    pub request: serde_json::Value,
 }
 
 impl SbOrder {
@@ -407,6 +417,8 @@ pub struct Sandbox {
     pub public_url: Option<url::Url>,
     /// What the merchant registered at WeChat (directories and domains).
     pub registration: RegistrationSource,
+    /// The v3 keys, set when the sandbox is mounted (they live in the data directory).
+    v3: OnceLock<Arc<super::v3::V3Side>>,
 }
 
 /// The refusal log's lines in the process log, by rule.
@@ -455,7 +467,18 @@ impl Sandbox {
             http,
             public_url,
             registration,
+            v3: OnceLock::new(),
         })
+    }
+
+    /// The v3 side, once mounted.
+    pub fn v3(&self) -> Option<&Arc<super::v3::V3Side>> {
+        self.v3.get()
+    }
+
+    /// Sets the v3 side (the first call wins: a sandbox is mounted once).
+    pub fn set_v3(&self, v3: super::v3::V3Side) {
+        let _ = self.v3.set(Arc::new(v3));
     }
 
     /// Records a request refused by a registration rule (shown on the home page, logged).

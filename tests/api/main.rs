@@ -25,6 +25,7 @@ mod reconciler;
 mod reconciliation;
 mod sandbox_gateway;
 mod sandbox_payer;
+mod sandbox_v3;
 mod shop;
 mod shop_identity;
 mod smoke;

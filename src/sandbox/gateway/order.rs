@@ -287,6 +287,7 @@ fn new_order(req: &Req, out_trade_no: &str, now: OffsetDateTime) -> SbOrder {
         state: TradeState::NotPay,
         payment: None,
         refunds: Vec::new(),
+        v3: None,
     }
 }
 

@@ -19,6 +19,7 @@ use crate::sandbox::registered::{Registered, web_url};
 use crate::sandbox::state::{PayError, Sandbox, SbOrder, TradeState};
 use crate::wxpay::SignType;
 use crate::wxpay::jsapi::{JsapiPayParams, verify_pay_params};
+use crate::wxpay::v3::jsapi::SIGN_TYPE_RSA;
 
 /// "prepay_id … 有效期为2小时".
 const PREPAY_TTL: Duration = Duration::from_secs(2 * 60 * 60);
@@ -155,18 +156,44 @@ fn pay_sign_ok(p: &BridgeParams, sandbox: &Sandbox) -> bool {
     verify_pay_params(&params, &sandbox.merchant.api_key)
 }
 
+/// v3: `paySign` is the merchant key's RSA signature of appId, timeStamp, nonceStr, package.
+fn pay_sign_v3_ok(p: &BridgeParams, sandbox: &Sandbox) -> bool {
+    let Some(v3) = sandbox.v3() else {
+        return false;
+    };
+    let params = crate::wxpay::v3::JsapiPayParams {
+        app_id: p.appId.clone(),
+        time_stamp: p.timeStamp.clone(),
+        nonce_str: p.nonceStr.clone(),
+        package: p.package.clone(),
+        sign_type: p.signType.clone(),
+        pay_sign: p.paySign.clone(),
+    };
+    crate::wxpay::v3::jsapi::verify_pay_params(&params, &v3.merchant_key)
+}
+
 /// WeChat's checks of `getBrandWCPayRequest`; the `err_desc` of the first that fails.
 fn check(sandbox: &Sandbox, p: &BridgeParams) -> Result<SbOrder, &'static str> {
     if p.appId != sandbox.merchant.appid {
         return Err(MISSING_TOTAL_FEE);
     }
-    let sign_type = SignType::parse(&p.signType).ok_or("signType 无效（MD5 或 HMAC-SHA256）")?;
+    let sign_type = SignType::parse(&p.signType);
+    if sign_type.is_none() && p.signType != SIGN_TYPE_RSA {
+        return Err("signType 无效（MD5、HMAC-SHA256 或 RSA）");
+    }
     if p.timeStamp.is_empty() || p.nonceStr.is_empty() || p.paySign.is_empty() {
         return Err("缺少参数 timeStamp / nonceStr / paySign");
     }
     let order = prepaid_order(sandbox, &p.package)?;
-    // why: "注意此处需与统一下单的签名类型一致": another algorithm is a wrong signature.
-    if order.sign_type != sign_type || !pay_sign_ok(p, sandbox) {
+    // why: "注意此处需与统一下单的签名类型一致": another algorithm is a wrong signature; a v3
+    // prepay_id pays only with an RSA paySign, a v2 one never does
+    // (docs/wechat-pay-v3.md#jsapi-paysign).
+    let signed = if order.v3.is_some() {
+        pay_sign_v3_ok(p, sandbox)
+    } else {
+        sign_type == Some(order.sign_type) && pay_sign_ok(p, sandbox)
+    };
+    if !signed {
         return Err(BAD_SIGN);
     }
     match order.state {

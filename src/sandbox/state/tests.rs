@@ -28,6 +28,7 @@ fn order(no: &str, state: TradeState, age: Duration) -> SbOrder {
         mweb_package: None,
         state,
         payment: None,
+        v3: None,
         refunds: Vec::new(),
     }
 }
