@@ -121,6 +121,8 @@ pub struct Store {
     gate: Arc<std::sync::RwLock<()>>,
     /// Added to sled's id counter: a restored database counts from zero again (`backup`).
     id_floor: u64,
+    /// Finished alerts saved since the start; the log is cut every `outbox::CUT_EVERY`.
+    alert_saves: Arc<std::sync::atomic::AtomicU32>,
 }
 
 impl Store {
@@ -191,6 +193,7 @@ impl Store {
             ),
             gate: Arc::new(std::sync::RwLock::new(())),
             id_floor: 0,
+            alert_saves: Arc::default(),
             db,
         };
         Ok(Store { id_floor: store.meta.get(backup::ID_FLOOR)?.map_or(0, |v| codec::u64_from(&v)), ..store })
@@ -589,28 +592,42 @@ fn index_order(t: &Trees<'_>, before: Option<&Order>, after: &Order) -> TxResult
     let old = before.map(listing::IndexKeys::of);
     let new = listing::IndexKeys::of(after);
     let old_ref = old.as_ref();
-    reindex(t.by_status, old_ref.map(|o| &o.status), Some(&new.status), &[])?;
-    // why always written: the summary (status, refunds, paid_at) changes under the same key.
-    reindex(t.by_time, old_ref.map(|o| &o.time), Some(&new.time), &new.summary)?;
-    reindex(t.by_channel, old_ref.and_then(|o| o.channel.as_ref()), new.channel.as_ref(), &[])?;
-    reindex(t.by_phone, old_ref.and_then(|o| o.phone.as_ref()), new.phone.as_ref(), &[])?;
-    reindex(t.by_stage, old_ref.and_then(|o| o.stage.as_ref()), new.stage.as_ref(), &[])?;
+    // why only what moved: every write in a transaction is paid for at the flush, and most
+    // changes (a payment, a prepay) move one or two of these entries.
+    reindex(t.by_status, old_ref.map(|o| &o.status), Some(&new.status), &[], true)?;
+    // why also when only the value differs: the summary (status, refunds, paid_at) changes
+    // under the same key.
+    let same_summary = old_ref.is_some_and(|o| o.summary == new.summary);
+    reindex(t.by_time, old_ref.map(|o| &o.time), Some(&new.time), &new.summary, same_summary)?;
+    reindex(t.by_channel, old_ref.and_then(|o| o.channel.as_ref()), new.channel.as_ref(), &[], true)?;
+    reindex(t.by_phone, old_ref.and_then(|o| o.phone.as_ref()), new.phone.as_ref(), &[], true)?;
+    reindex(t.by_stage, old_ref.and_then(|o| o.stage.as_ref()), new.stage.as_ref(), &[], true)?;
     for a in &after.attempts {
-        t.out_trade_nos.insert(a.out_trade_no.as_bytes(), after.no.as_bytes())?;
-        if let Some(tx) = &a.transaction_id {
+        let known = before.and_then(|b| b.attempts.iter().find(|x| x.out_trade_no == a.out_trade_no));
+        if known.is_none() {
+            t.out_trade_nos.insert(a.out_trade_no.as_bytes(), after.no.as_bytes())?;
+        }
+        if let Some(tx) =
+            a.transaction_id.as_ref().filter(|tx| known.and_then(|k| k.transaction_id.as_ref()) != Some(*tx))
+        {
             t.transactions.insert(tx.as_bytes(), after.no.as_bytes())?;
         }
     }
     Ok(())
 }
 
-/// Moves one index entry from `old` to `new` (either may be absent) and writes its value.
+/// Moves one index entry from `old` to `new` (either may be absent) and writes its value;
+/// nothing when the key stays and `same_value` says its value does too.
 fn reindex(
     tree: &TransactionalTree,
     old: Option<&Vec<u8>>,
     new: Option<&Vec<u8>>,
     value: &[u8],
+    same_value: bool,
 ) -> TxResult<()> {
+    if old.is_some() && old == new && same_value {
+        return Ok(());
+    }
     if let Some(old) = old.filter(|o| Some(*o) != new) {
         tree.remove(old.as_slice())?;
     }

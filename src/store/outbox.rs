@@ -12,6 +12,8 @@ use super::{Store, StoreError, TxResult, abort, codec, keys};
 
 /// Finished alerts kept for the admin's delivery log.
 pub const LOG_KEPT: usize = 500;
+/// Finished alerts saved between two cuts of the log to its latest `LOG_KEPT`.
+const CUT_EVERY: u32 = 32;
 /// Pending alerts counted for the page at most (sled counts by walking the tree).
 pub const BACKLOG_COUNTED: usize = 10_000;
 
@@ -68,6 +70,11 @@ impl Store {
             log.insert(log_key.as_slice(), value.as_slice())?;
             Ok(())
         })?;
+        // why not at every save: finding the line walks `LOG_KEPT` keys, which cost more than
+        // the save itself; the log holds at most `CUT_EVERY` entries more between cuts.
+        if self.alert_saves.fetch_add(1, std::sync::atomic::Ordering::Relaxed) % CUT_EVERY != 0 {
+            return Ok(());
+        }
         // why by walking from the newest: the log holds about `LOG_KEPT` entries, so this
         // reads that many keys at most, and two savers at once cut to the same line.
         if let Some(oldest_kept) = self.alert_log.iter().keys().rev().nth(LOG_KEPT - 1) {

@@ -355,3 +355,19 @@ fn verify_does_not_ask_an_older_directory_for_indexes_it_gets_only_at_its_upgrad
     let report = store.verify().expect("verify");
     assert!(report.problems.is_empty(), "{:?}", report.problems);
 }
+
+#[test]
+fn the_alert_log_keeps_about_its_latest_five_hundred_and_never_loses_the_newest() {
+    let dir = TempDir::new("alert-log");
+    let store = Store::open(dir.path()).expect("open");
+    let paid = Event::new(1, EventSource::Notification, EventKind::Paid, "paid");
+    for id in 0..600u64 {
+        let mut alert = crate::domain::alert::Alert::of_event(id, Some("N1"), &paid).expect("an alert");
+        alert.finished_at = Some(1_700_000_000 + id as i64);
+        store.save_alert(&alert).expect("save");
+    }
+    let kept = store.alert_log.len();
+    assert!((outbox::LOG_KEPT..outbox::LOG_KEPT + 32).contains(&kept), "{kept} kept");
+    let newest = store.alert_log.iter().keys().next_back().expect("one").expect("key");
+    assert_eq!(newest.as_ref(), keys::attention(1_700_000_599, 599).as_slice());
+}
