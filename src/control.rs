@@ -139,6 +139,9 @@ pub fn ask(data_dir: &Path, command: &str) -> Result<Option<BufReader<UnixStream
         }
         Err(e) => return Err(format!("cannot open the control socket {}: {e}", path.display())),
     };
+    // why bounded: a server that stops answering must not hang a cron job for ever; a backup
+    // is written to a file before its first byte is sent, so ten minutes is very generous.
+    stream.set_read_timeout(Some(Duration::from_secs(600))).map_err(|e| e.to_string())?;
     stream.write_all(format!("{command}\n").as_bytes()).map_err(|e| e.to_string())?;
     let mut reader = BufReader::new(stream);
     let mut first = String::new();
