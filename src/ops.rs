@@ -60,6 +60,11 @@ fn locked(data_dir: &Path) -> Result<bool, String> {
     }
 }
 
+/// The backup file `file`, or why it cannot be opened, naming it.
+fn open_backup(file: &Path) -> Result<std::fs::File, String> {
+    std::fs::File::open(file).map_err(|e| format!("{}: {e}", file.display()))
+}
+
 fn describe(s: &BackupSummary) -> String {
     format!("{} orders, {} records, {} bytes, schema {}", s.orders, s.records, s.bytes, s.schema)
 }
@@ -125,8 +130,7 @@ pub fn restore(file: &Path, data_dir: &Path) -> Result<String, String> {
         ));
     }
     as_owner(data_dir)?;
-    let mut input =
-        std::io::BufReader::new(std::fs::File::open(file).map_err(|e| format!("{}: {e}", file.display()))?);
+    let mut input = std::io::BufReader::new(open_backup(file)?);
     // why check first: a damaged file must not move the current database aside.
     let checked = backup::check(&mut input).map_err(|e| format!("{}: {e}", file.display()))?;
     let current = data_dir.join("db");
@@ -138,7 +142,7 @@ pub fn restore(file: &Path, data_dir: &Path) -> Result<String, String> {
         std::fs::rename(&current, &aside).map_err(|e| format!("moving {} aside: {e}", current.display()))?;
         moved = Some(aside);
     }
-    let reopened = std::fs::File::open(file).map_err(|e| format!("{}: {e}", file.display()));
+    let reopened = open_backup(file);
     let restored = reopened
         .and_then(|f| backup::import(data_dir, &mut std::io::BufReader::new(f)).map_err(|e| e.to_string()));
     let restored = match (restored, &moved) {
@@ -175,9 +179,7 @@ pub struct Verified {
 /// database. `verify --backup FILE`: the file read through and its checksum checked.
 pub fn verify(data_dir: &Path, backup_file: Option<&PathBuf>) -> Result<Verified, String> {
     if let Some(file) = backup_file {
-        let mut input = std::io::BufReader::new(
-            std::fs::File::open(file).map_err(|e| format!("{}: {e}", file.display()))?,
-        );
+        let mut input = std::io::BufReader::new(open_backup(file)?);
         return Ok(match backup::check(&mut input) {
             Ok(s) => Verified {
                 text: format!("{}: a whole backup ({})", file.display(), describe(&s)),
