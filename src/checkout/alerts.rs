@@ -144,6 +144,7 @@ impl Deliverer {
             }
         }
         let mut flushed = false;
+        let mut finished = Vec::new();
         while self.tasks.len() < PARALLEL {
             let Some(&(at, id)) = self.due.first() else { break };
             if at > now {
@@ -158,11 +159,13 @@ impl Deliverer {
             };
             if alert.deliveries.is_empty() {
                 self.start(&mut alert, now);
-                self.checkout.store.save_alert(&alert)?;
                 if alert.finished_at.is_some() {
-                    self.known.remove(&id);
+                    // why saved after the loop: many finish here at once (no channel, or
+                    // coalesced), and one transaction moves them all (`save_alerts`).
+                    finished.push(alert);
                     continue;
                 }
+                self.checkout.store.save_alert(&alert)?;
             }
             if alert.due(now).is_empty() {
                 match alert.next_at() {
@@ -194,7 +197,13 @@ impl Deliverer {
             });
             self.flying.insert(task.id(), id);
         }
-        Ok(())
+        // why forgotten even when the save fails: still pending in the store, they are read
+        // and started again at the next look.
+        let saved = self.checkout.store.save_alerts(&finished);
+        for alert in &finished {
+            self.known.remove(&alert.id);
+        }
+        Ok(saved?)
     }
 
     /// Fixes the channels of a new alert, or coalesces an attention alert of a kind sent

@@ -5,7 +5,7 @@
 //! amount; the change and its event are one store transaction, flushed before returning.
 
 use crate::domain::order::Mismatch;
-use crate::domain::{Applied, Event, EventKind, EventSource, PaymentFacts};
+use crate::domain::{Applied, Event, EventKind, EventSource, Order, PaymentFacts};
 use crate::wxpay::messages::{OrderQueryResponse, TradeState, parse_beijing_time};
 use crate::wxpay::notify::PaidOrder;
 
@@ -55,11 +55,14 @@ impl Checkout {
             self.store.flush().await?;
             return Ok(Outcome { applied: Applied::Duplicate, order_no: Some(order.no) });
         }
-        let (_, applied) = self.store.update_order(&order.no, |o| {
-            let applied = o.apply_payment(facts, appid, mch_id);
-            let events = payment_event(&applied, facts, source, raw, self.now()).into_iter().collect();
+        let (facts, appid, mch_id) = (facts.clone(), appid.clone(), mch_id.clone());
+        let (raw, at) = (raw.map(str::to_owned), self.now());
+        let change = move |o: &mut Order| {
+            let applied = o.apply_payment(&facts, &appid, &mch_id);
+            let events = payment_event(&applied, &facts, source, raw.as_deref(), at).into_iter().collect();
             (applied, events)
-        })?;
+        };
+        let (_, applied) = self.payments.commit(order.no.clone(), Box::new(change)).await?;
         self.store.flush().await?;
         Ok(Outcome { applied, order_no: Some(order.no) })
     }

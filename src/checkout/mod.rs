@@ -15,6 +15,7 @@ pub mod fulfil;
 pub mod merchant;
 pub mod notification;
 pub mod pay;
+mod payments;
 pub mod place;
 mod queries;
 pub mod reconcile;
@@ -169,6 +170,8 @@ pub struct Checkout {
     reconciled_at: std::sync::atomic::AtomicI64,
     /// The last readiness probe: when, and its answer (`readiness`).
     ready: tokio::sync::Mutex<Option<(Instant, Result<Duration, String>)>>,
+    /// Commits payments in groups (`payments`).
+    payments: payments::Payments,
 }
 
 impl Checkout {
@@ -186,7 +189,10 @@ impl Checkout {
     ) -> Result<Checkout, CheckoutError> {
         let runtime = RwLock::new(Arc::new(store.runtime_settings()?));
         let sender = crate::alerts::Sender::new(settings.smtp.as_ref()).map_err(CheckoutError::Setup)?;
+        let payments = payments::Payments::start(store.clone())
+            .map_err(|e| CheckoutError::Setup(format!("the payments thread: {e}")))?;
         Ok(Checkout {
+            payments,
             sender,
             metrics: Metrics::default(),
             reconciled_at: std::sync::atomic::AtomicI64::new(0),

@@ -123,7 +123,20 @@ pub struct Store {
     id_floor: u64,
     /// Finished alerts saved since the start; the log is cut every `outbox::CUT_EVERY`.
     alert_saves: Arc<std::sync::atomic::AtomicU32>,
+    /// The orders changed since the reconciler last asked (`take_changed`).
+    changed: Arc<std::sync::Mutex<ChangedSince>>,
 }
+
+/// Order numbers written since they were last taken, up to `CHANGED_KEPT`; past that, only
+/// that there were too many to list.
+#[derive(Default)]
+struct ChangedSince {
+    nos: std::collections::HashSet<String>,
+    overflow: bool,
+}
+
+/// Changed orders listed at most (about 1 MB); beyond, the reader looks at every order.
+const CHANGED_KEPT: usize = 10_000;
 
 impl Store {
     /// Opens (or creates) the database in `dir` with a bounded cache (a small VPS), and
@@ -194,6 +207,7 @@ impl Store {
             gate: Arc::new(std::sync::RwLock::new(())),
             id_floor: 0,
             alert_saves: Arc::default(),
+            changed: Arc::default(),
             db,
         };
         Ok(Store { id_floor: store.meta.get(backup::ID_FLOOR)?.map_or(0, |v| codec::u64_from(&v)), ..store })
@@ -313,20 +327,17 @@ impl Store {
 
     /// Stores a new order with its indexes and first events, in one transaction.
     pub fn insert_order(&self, order: &Order, events: &[Event]) -> Result<(), StoreError> {
-        let ids: Vec<u64> = events.iter().map(|_| self.next_id()).collect::<Result<_, _>>()?;
-        let value = codec::encode(order)?;
+        let mut plan = Plan::default();
+        plan.put(T::Orders, order.no.as_bytes(), codec::encode(order)?);
+        plan.put(T::Tokens, order.token.as_bytes(), order.no.as_bytes());
+        index_order(&mut plan, None, order)?;
+        for event in events {
+            put_event(&mut plan, &order.no, self.next_id()?, event)?;
+        }
         let trees = self.write_trees();
         let _changing = self.changing();
-        Transactional::<StoreError>::transaction(&trees[..], |t| {
-            let t = Trees::from(t);
-            t.orders.insert(order.no.as_bytes(), value.as_slice())?;
-            t.tokens.insert(order.token.as_bytes(), order.no.as_bytes())?;
-            index_order(&t, None, order)?;
-            for (event, id) in events.iter().zip(&ids) {
-                put_event(&t, &order.no, *id, event)?;
-            }
-            Ok(())
-        })?;
+        Transactional::<StoreError>::transaction(&trees[..], |t| plan.apply(t))?;
+        self.note_changed([order.no.as_str()]);
         self.signal_alerts(events);
         Ok(())
     }
@@ -357,32 +368,107 @@ impl Store {
     /// Reads the order, lets `change` decide (it may run more than once if a concurrent
     /// change conflicts, so it must only look at the order it is given), and writes the
     /// order, its indexes and the events `change` returns as one transaction.
-    pub fn update_order<T>(
+    pub fn update_order<R>(
         &self,
         no: &str,
-        change: impl Fn(&mut Order) -> (T, Vec<Event>),
-    ) -> Result<(Order, T), StoreError> {
+        change: impl Fn(&mut Order) -> (R, Vec<Event>),
+    ) -> Result<(Order, R), StoreError> {
+        let mut results = self.update_orders(&[(no, &change)])?;
+        results.pop().unwrap_or(Err(StoreError::NoSuchOrder))
+    }
+
+    /// `update_order` for many changes at once, in one transaction: each change sees the
+    /// order as the changes before it in `changes` left it. A change whose order is missing
+    /// or unreadable gets its own error and the others still apply; the outer error is the
+    /// database's, and then nothing is written.
+    ///
+    /// why planned before the transaction: a sled 0.34 transaction holds a process-wide
+    /// write lock (`concurrency_control::write`) that stops every other read and write of
+    /// the database, so the decoding, deciding and encoding happen before it, and the
+    /// transaction only checks that each order is still the one read and writes the
+    /// planned bytes (when one changed meanwhile, everything is planned again).
+    /// why many at once: the lock, the twelve trees' overlays and the log reservation are
+    /// paid once for the whole batch (`checkout::payments` groups concurrent payments).
+    pub fn update_orders<R>(&self, changes: &[Change<'_, R>]) -> Result<Vec<Changed<R>>, StoreError> {
         let trees = self.write_trees();
-        let _changing = self.changing();
-        let id_floor = self.id_floor;
-        let result = Transactional::<StoreError>::transaction(&trees[..], |t| {
-            let t = Trees::from(t);
-            let raw = t.orders.get(no.as_bytes())?.ok_or_else(|| abort(StoreError::NoSuchOrder))?;
-            let before: Order = codec::decode(&raw).map_err(abort)?;
-            let mut after = before.clone();
-            let (out, events) = change(&mut after);
-            if after != before {
-                t.orders.insert(no.as_bytes(), codec::encode(&after).map_err(abort)?)?;
-                index_order(&t, Some(&before), &after)?;
+        loop {
+            // The orders as read (raw, to check in the transaction) and as changed so far.
+            let mut read: Vec<(&str, sled::IVec, Order, Order)> = Vec::new();
+            let mut results = Vec::with_capacity(changes.len());
+            let mut plan = Plan::default();
+            let mut all_events = Vec::new();
+            for (no, change) in changes {
+                let at = match read.iter().position(|(n, ..)| n == no) {
+                    Some(at) => at,
+                    None => match self.orders.get(no.as_bytes())? {
+                        None => {
+                            results.push(Err(StoreError::NoSuchOrder));
+                            continue;
+                        }
+                        Some(raw) => match codec::decode::<Order>(&raw) {
+                            Err(e) => {
+                                results.push(Err(e.into()));
+                                continue;
+                            }
+                            Ok(order) => {
+                                read.push((no, raw, order.clone(), order));
+                                read.len() - 1
+                            }
+                        },
+                    },
+                };
+                let after = &mut read[at].3;
+                let (out, events) = change(after);
+                for event in &events {
+                    put_event(&mut plan, no, self.next_id()?, event)?;
+                }
+                results.push(Ok((after.clone(), out)));
+                all_events.extend(events);
             }
-            for event in &events {
-                put_event(&t, no, t.orders.generate_id()? + id_floor, event)?;
+            for (no, _, before, after) in &read {
+                if after != before {
+                    plan.put(T::Orders, no.as_bytes(), codec::encode(after)?);
+                    index_order(&mut plan, Some(before), after)?;
+                }
             }
-            Ok((after, out, events))
-        })?;
-        let (after, out, events) = result;
-        self.signal_alerts(&events);
-        Ok((after, out))
+            let _changing = self.changing();
+            let unchanged = Transactional::<StoreError>::transaction(&trees[..], |t| {
+                for (no, raw, ..) in &read {
+                    if t[T::Orders as usize].get(no.as_bytes())?.as_ref() != Some(raw) {
+                        return Ok(false);
+                    }
+                }
+                plan.apply(t)?;
+                Ok(true)
+            })?;
+            if unchanged {
+                self.note_changed(read.iter().map(|(no, ..)| *no));
+                self.signal_alerts(&all_events);
+                return Ok(results);
+            }
+        }
+    }
+
+    fn note_changed<'a>(&self, nos: impl IntoIterator<Item = &'a str>) {
+        let mut changed = self.changed.lock().unwrap_or_else(|p| p.into_inner());
+        for no in nos {
+            if changed.overflow {
+                return;
+            }
+            if changed.nos.len() >= CHANGED_KEPT {
+                *changed = ChangedSince { nos: Default::default(), overflow: true };
+            } else {
+                changed.nos.insert(no.to_owned());
+            }
+        }
+    }
+
+    /// The orders written since the last call (`None`: too many to list; take them all as
+    /// changed). For one reader, the reconciler, which skips reading an order with nothing
+    /// due until it changes.
+    pub fn take_changed(&self) -> Option<std::collections::HashSet<String>> {
+        let taken = std::mem::take(&mut *self.changed.lock().unwrap_or_else(|p| p.into_inner()));
+        (!taken.overflow).then_some(taken.nos)
     }
 
     /// Wakes the deliverer when one of `events` (just committed) put an alert in the outbox.
@@ -551,66 +637,83 @@ pub struct AttentionItem {
 }
 
 /// The trees of one transaction, by name.
-struct Trees<'a> {
-    orders: &'a TransactionalTree,
-    tokens: &'a TransactionalTree,
-    out_trade_nos: &'a TransactionalTree,
-    transactions: &'a TransactionalTree,
-    by_status: &'a TransactionalTree,
-    events: &'a TransactionalTree,
-    attention: &'a TransactionalTree,
-    by_time: &'a TransactionalTree,
-    by_channel: &'a TransactionalTree,
-    by_phone: &'a TransactionalTree,
-    by_stage: &'a TransactionalTree,
-    outbox: &'a TransactionalTree,
+/// The trees an order change writes, by their place in `write_trees`.
+#[derive(Clone, Copy)]
+enum T {
+    Orders,
+    Tokens,
+    OutTradeNos,
+    Transactions,
+    ByStatus,
+    Events,
+    Attention,
+    ByTime,
+    ByChannel,
+    ByPhone,
+    ByStage,
+    Outbox,
 }
 
-impl<'a> From<&'a Vec<TransactionalTree>> for Trees<'a> {
-    fn from(t: &'a Vec<TransactionalTree>) -> Trees<'a> {
-        Trees {
-            orders: &t[0],
-            tokens: &t[1],
-            out_trade_nos: &t[2],
-            transactions: &t[3],
-            by_status: &t[4],
-            events: &t[5],
-            attention: &t[6],
-            by_time: &t[7],
-            by_channel: &t[8],
-            by_phone: &t[9],
-            by_stage: &t[10],
-            outbox: &t[11],
+/// The writes of a change, decided before its transaction and applied inside it.
+#[derive(Default)]
+struct Plan {
+    writes: Vec<(T, Vec<u8>, Option<Vec<u8>>)>,
+}
+
+impl Plan {
+    fn put(&mut self, tree: T, key: impl Into<Vec<u8>>, value: impl Into<Vec<u8>>) {
+        self.writes.push((tree, key.into(), Some(value.into())));
+    }
+
+    fn remove(&mut self, tree: T, key: impl Into<Vec<u8>>) {
+        self.writes.push((tree, key.into(), None));
+    }
+
+    /// Applies the writes to the transaction's trees (`write_trees`, in that order).
+    fn apply(&self, trees: &[TransactionalTree]) -> TxResult<()> {
+        for (tree, key, value) in &self.writes {
+            let tree = &trees[*tree as usize];
+            match value {
+                Some(value) => tree.insert(key.as_slice(), value.as_slice())?,
+                None => tree.remove(key.as_slice())?,
+            };
         }
+        Ok(())
     }
 }
 
-type TxResult<T> = Result<T, ConflictableTransactionError<StoreError>>;
+type TxResult<R> = Result<R, ConflictableTransactionError<StoreError>>;
+
+/// What one change of `Store::update_orders` did: the order after it and the change's answer.
+pub type Changed<R> = Result<(Order, R), StoreError>;
+
+/// One change given to `Store::update_orders`: the order's number and what to do to it.
+pub type Change<'a, R> = (&'a str, &'a dyn Fn(&mut Order) -> (R, Vec<Event>));
 
 /// Keeps the secondary indexes in step with a change from `before` to `after`.
-fn index_order(t: &Trees<'_>, before: Option<&Order>, after: &Order) -> TxResult<()> {
+fn index_order(plan: &mut Plan, before: Option<&Order>, after: &Order) -> Result<(), StoreError> {
     let old = before.map(listing::IndexKeys::of);
     let new = listing::IndexKeys::of(after);
     let old_ref = old.as_ref();
     // why only what moved: every write in a transaction is paid for at the flush, and most
     // changes (a payment, a prepay) move one or two of these entries.
-    reindex(t.by_status, old_ref.map(|o| &o.status), Some(&new.status), &[], true)?;
+    reindex(plan, T::ByStatus, old_ref.map(|o| &o.status), Some(&new.status), &[], true)?;
     // why also when only the value differs: the summary (status, refunds, paid_at) changes
     // under the same key.
     let same_summary = old_ref.is_some_and(|o| o.summary == new.summary);
-    reindex(t.by_time, old_ref.map(|o| &o.time), Some(&new.time), &new.summary, same_summary)?;
-    reindex(t.by_channel, old_ref.and_then(|o| o.channel.as_ref()), new.channel.as_ref(), &[], true)?;
-    reindex(t.by_phone, old_ref.and_then(|o| o.phone.as_ref()), new.phone.as_ref(), &[], true)?;
-    reindex(t.by_stage, old_ref.and_then(|o| o.stage.as_ref()), new.stage.as_ref(), &[], true)?;
+    reindex(plan, T::ByTime, old_ref.map(|o| &o.time), Some(&new.time), &new.summary, same_summary)?;
+    reindex(plan, T::ByChannel, old_ref.and_then(|o| o.channel.as_ref()), new.channel.as_ref(), &[], true)?;
+    reindex(plan, T::ByPhone, old_ref.and_then(|o| o.phone.as_ref()), new.phone.as_ref(), &[], true)?;
+    reindex(plan, T::ByStage, old_ref.and_then(|o| o.stage.as_ref()), new.stage.as_ref(), &[], true)?;
     for a in &after.attempts {
         let known = before.and_then(|b| b.attempts.iter().find(|x| x.out_trade_no == a.out_trade_no));
         if known.is_none() {
-            t.out_trade_nos.insert(a.out_trade_no.as_bytes(), after.no.as_bytes())?;
+            plan.put(T::OutTradeNos, a.out_trade_no.as_bytes(), after.no.as_bytes());
         }
         if let Some(tx) =
             a.transaction_id.as_ref().filter(|tx| known.and_then(|k| k.transaction_id.as_ref()) != Some(*tx))
         {
-            t.transactions.insert(tx.as_bytes(), after.no.as_bytes())?;
+            plan.put(T::Transactions, tx.as_bytes(), after.no.as_bytes());
         }
     }
     Ok(())
@@ -619,35 +722,35 @@ fn index_order(t: &Trees<'_>, before: Option<&Order>, after: &Order) -> TxResult
 /// Moves one index entry from `old` to `new` (either may be absent) and writes its value;
 /// nothing when the key stays and `same_value` says its value does too.
 fn reindex(
-    tree: &TransactionalTree,
+    plan: &mut Plan,
+    tree: T,
     old: Option<&Vec<u8>>,
     new: Option<&Vec<u8>>,
     value: &[u8],
     same_value: bool,
-) -> TxResult<()> {
+) -> Result<(), StoreError> {
     if old.is_some() && old == new && same_value {
         return Ok(());
     }
     if let Some(old) = old.filter(|o| Some(*o) != new) {
-        tree.remove(old.as_slice())?;
+        plan.remove(tree, old.as_slice());
     }
     if let Some(new) = new {
-        tree.insert(new.as_slice(), value)?;
+        plan.put(tree, new.as_slice(), value);
     }
     Ok(())
 }
 
-fn put_event(t: &Trees<'_>, no: &str, id: u64, event: &Event) -> TxResult<()> {
-    let value = codec::encode(event).map_err(abort)?;
-    t.events.insert(keys::event(no, id), value.as_slice())?;
+fn put_event(plan: &mut Plan, no: &str, id: u64, event: &Event) -> Result<(), StoreError> {
+    plan.put(T::Events, keys::event(no, id), codec::encode(event)?);
     if event.attention {
         let item = AttentionItem { order_no: Some(no.to_owned()), event: event.clone() };
-        t.attention.insert(keys::attention(event.at, id), codec::encode(&item).map_err(abort)?)?;
+        plan.put(T::Attention, keys::attention(event.at, id), codec::encode(&item)?);
     }
     // why here: every change that causes an alert writes its event here, so the alert is
     // durable with the change, whichever use case made it.
     if let Some(alert) = Alert::of_event(id, Some(no), event) {
-        outbox::enqueue_in(t.outbox, &alert)?;
+        plan.put(T::Outbox, outbox::key(alert.id), codec::encode(&alert)?);
     }
     Ok(())
 }

@@ -17,7 +17,7 @@ const CUT_EVERY: u32 = 32;
 /// Pending alerts counted for the page at most (sled counts by walking the tree).
 pub const BACKLOG_COUNTED: usize = 10_000;
 
-fn key(id: u64) -> [u8; 8] {
+pub(super) fn key(id: u64) -> [u8; 8] {
     id.to_be_bytes()
 }
 
@@ -58,21 +58,42 @@ impl Store {
     /// Saves an alert after a try: a finished one leaves the outbox for the log, in one
     /// transaction, and the log is cut to its latest `LOG_KEPT`.
     pub fn save_alert(&self, alert: &Alert) -> Result<(), StoreError> {
-        let value = codec::encode(alert)?;
-        let Some(finished_at) = alert.finished_at else {
-            self.outbox.insert(key(alert.id), value)?;
+        self.save_alerts(std::slice::from_ref(alert))
+    }
+
+    /// `save_alert` for many: the finished ones move to the log in one transaction.
+    ///
+    /// why together: every paid order raises an alert, and an alert with no channel to go to
+    /// is finished as soon as it is read; a sled transaction stops every other read and write
+    /// while it runs, so a burst of payments is better moved in one than in hundreds.
+    pub fn save_alerts(&self, alerts: &[Alert]) -> Result<(), StoreError> {
+        let mut finished = Vec::new();
+        for alert in alerts {
+            let value = codec::encode(alert)?;
+            match alert.finished_at {
+                Some(at) => finished.push((key(alert.id), keys::attention(at, alert.id), value)),
+                None => {
+                    self.outbox.insert(key(alert.id), value)?;
+                }
+            }
+        }
+        if finished.is_empty() {
             return Ok(());
-        };
-        let log_key = keys::attention(finished_at, alert.id);
+        }
         let _changing = self.changing();
         sled::Transactional::<StoreError>::transaction(&(&self.outbox, &self.alert_log), |(outbox, log)| {
-            outbox.remove(&key(alert.id))?;
-            log.insert(log_key.as_slice(), value.as_slice())?;
+            for (key, log_key, value) in &finished {
+                outbox.remove(key)?;
+                log.insert(log_key.as_slice(), value.as_slice())?;
+            }
             Ok(())
         })?;
+        drop(_changing);
         // why not at every save: finding the line walks `LOG_KEPT` keys, which cost more than
-        // the save itself; the log holds at most `CUT_EVERY` entries more between cuts.
-        if self.alert_saves.fetch_add(1, std::sync::atomic::Ordering::Relaxed) % CUT_EVERY != 0 {
+        // the save itself; the log holds at most `CUT_EVERY` saves more between cuts.
+        let saves = u32::try_from(finished.len()).unwrap_or(CUT_EVERY);
+        let before = self.alert_saves.fetch_add(saves, std::sync::atomic::Ordering::Relaxed);
+        if before / CUT_EVERY == before.wrapping_add(saves) / CUT_EVERY && before != 0 {
             return Ok(());
         }
         // why by walking from the newest: the log holds about `LOG_KEPT` entries, so this

@@ -371,3 +371,76 @@ fn the_alert_log_keeps_about_its_latest_five_hundred_and_never_loses_the_newest(
     let newest = store.alert_log.iter().keys().next_back().expect("one").expect("key");
     assert_eq!(newest.as_ref(), keys::attention(1_700_000_599, 599).as_slice());
 }
+
+#[test]
+fn a_batch_of_changes_applies_each_in_turn_and_a_missing_order_fails_alone() {
+    let dir = TempDir::new("batch");
+    let store = Store::open(dir.path()).expect("open");
+    store.insert_order(&order("B1"), &[]).expect("insert");
+    store.insert_order(&order("B2"), &[]).expect("insert");
+    let pay_b1 = |o: &mut Order| pay(o, "B1");
+    let pay_b2 = |o: &mut Order| pay(o, "B2");
+    let changes: [Change<'_, Applied>; 4] =
+        [("B1", &pay_b1), ("NOPE", &pay_b1), ("B1", &pay_b1), ("B2", &pay_b2)];
+    let results = store.update_orders(&changes).expect("batch");
+    let applied: Vec<Option<Applied>> =
+        results.iter().map(|r| r.as_ref().ok().map(|(_, a)| a.clone())).collect();
+    // why the second change to B1 is a duplicate: it sees the order as the first left it.
+    assert_eq!(applied, [Some(Applied::Paid), None, Some(Applied::Duplicate), Some(Applied::Paid)]);
+    assert!(matches!(results[1], Err(StoreError::NoSuchOrder)));
+    for no in ["B1", "B2"] {
+        let stored = store.order(no).expect("read").expect("order");
+        assert_eq!(stored.status, OrderStatus::Paid, "{no}");
+        assert_eq!(
+            store.order_by_transaction_id(&format!("4200{no}")).expect("read").map(|o| o.no),
+            Some(no.into())
+        );
+        assert_eq!(store.order_nos_with_status(OrderStatus::Pending).count(), 0);
+    }
+    let kinds: Vec<EventKind> = store.events("B1").expect("events").into_iter().map(|e| e.kind).collect();
+    assert_eq!(kinds, [EventKind::Paid, EventKind::Duplicate]);
+}
+
+#[test]
+fn a_change_made_to_the_order_between_planning_and_committing_is_not_overwritten() {
+    let dir = TempDir::new("stale");
+    let store = Store::open(dir.path()).expect("open");
+    store.insert_order(&order("S1"), &[]).expect("insert");
+    let runs = std::sync::atomic::AtomicU32::new(0);
+    // The first time the change is planned, another change (a name set on the order) lands
+    // before the batch commits, as a concurrent request's would.
+    let change = |o: &mut Order| {
+        if runs.fetch_add(1, std::sync::atomic::Ordering::SeqCst) == 0 {
+            store
+                .update_order("S1", |other| {
+                    other.contact.name = Some("王小明".into());
+                    ((), Vec::new())
+                })
+                .expect("concurrent change");
+        }
+        pay(o, "S1")
+    };
+    let results = store.update_orders(&[("S1", &change)]).expect("batch");
+    assert!(matches!(results[0], Ok((_, Applied::Paid))));
+    assert_eq!(runs.load(std::sync::atomic::Ordering::SeqCst), 2, "planned again after the order moved");
+    let stored = store.order("S1").expect("read").expect("order");
+    assert_eq!((stored.status, stored.contact.name.as_deref()), (OrderStatus::Paid, Some("王小明")));
+}
+
+#[test]
+fn the_orders_written_since_the_last_look_are_listed_once_and_too_many_say_so() {
+    let dir = TempDir::new("changed");
+    let store = Store::open(dir.path()).expect("open");
+    store.insert_order(&order("C1"), &[]).expect("insert");
+    store.insert_order(&order("C2"), &[]).expect("insert");
+    store.update_order("C1", |o| pay(o, "C1")).expect("update");
+    let mut listed: Vec<String> = store.take_changed().expect("listed").into_iter().collect();
+    listed.sort();
+    assert_eq!(listed, ["C1", "C2"]);
+    assert_eq!(store.take_changed().map(|c| c.len()), Some(0), "taken: listed once");
+    for i in 0..=CHANGED_KEPT {
+        store.note_changed([format!("X{i}").as_str()]);
+    }
+    assert_eq!(store.take_changed(), None, "too many to list: every order counts as changed");
+    assert_eq!(store.take_changed().map(|c| c.len()), Some(0));
+}
