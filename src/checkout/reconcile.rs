@@ -112,6 +112,11 @@ struct Reconciler {
     closing: HashMap<String, Backoff>,
     /// Attempts already reported as unknown to WeChat despite their prepay (report once).
     flagged: HashSet<String>,
+    /// Pending orders with nothing due before a time (Unix seconds), with their open
+    /// attempts: not read again until then, or until the store says they changed.
+    resting: HashMap<String, (i64, Vec<String>)>,
+    /// The order lifetime `resting` was computed with (the merchant may change it).
+    resting_ttl: Option<Duration>,
 }
 
 impl Reconciler {
@@ -123,10 +128,20 @@ impl Reconciler {
             queries: HashMap::new(),
             closing: HashMap::new(),
             flagged: HashSet::new(),
+            resting: HashMap::new(),
+            resting_ttl: None,
         }
     }
 
     async fn round(&mut self) {
+        // why taken before the list is read: an order changed after this point is read
+        // next round at the latest.
+        let changed = self.checkout.store.take_changed();
+        let ttl = Some(self.checkout.order_ttl());
+        if self.resting_ttl != ttl {
+            self.resting.clear();
+            self.resting_ttl = ttl;
+        }
         let pending: Vec<String> = self
             .checkout
             .store
@@ -136,8 +151,21 @@ impl Reconciler {
             })
             .collect();
         let mut seen = HashSet::new();
-        for no in pending {
-            match self.order(&no, &mut seen).await {
+        let now = self.checkout.now();
+        // why skip resting orders: reading and decoding every pending order each round was
+        // CPU taken from every request once pending orders pile up (docs/performance.md);
+        // an order only has something due at a time known when it was last read, or once
+        // it changes.
+        let mut resting = std::mem::take(&mut self.resting);
+        for no in &pending {
+            let unchanged = changed.as_ref().is_some_and(|c| !c.contains(no));
+            if let Some((until, attempts)) = resting.remove(no).filter(|(until, _)| unchanged && now < *until)
+            {
+                seen.extend(attempts.iter().cloned());
+                self.resting.insert(no.clone(), (until, attempts));
+                continue;
+            }
+            match self.order(no, &mut seen).await {
                 Ok(()) => {}
                 Err(e) => super::FAILED.note("reconciler: an order", || format!("order {no}: {e}")),
             }
@@ -161,10 +189,21 @@ impl Reconciler {
         seen.extend(order.open_attempts().map(|a| a.out_trade_no.clone()));
         let ttl = order.lifetime(self.checkout.order_ttl()).mul_f64(self.timing.ttl_scale);
         if self.age(order.created_at) >= ttl {
-            self.expire(&order).await
-        } else {
-            self.query_due(&order).await
+            return self.expire(&order).await;
         }
+        self.query_due(&order).await?;
+        // The first moment anything of this order is due: its end, or an attempt's query.
+        let secs = |d: Duration| i64::try_from(d.as_secs()).unwrap_or(i64::MAX);
+        let mut until = order.created_at.saturating_add(secs(ttl));
+        for a in super::check::queryable_attempts(&order) {
+            let first =
+                order.attempt(&a).map_or(0, |a| a.created_at.saturating_add(secs(self.timing.query_after)));
+            let next = self.queries.get(&a).map_or(first, |b| first.max(b.at.unix_timestamp()));
+            until = until.min(next);
+        }
+        let attempts = order.open_attempts().map(|a| a.out_trade_no.clone()).collect();
+        self.resting.insert(order.no, (until, attempts));
+        Ok(())
     }
 
     /// Queries the attempts whose turn has come (a lost notification is found here).
