@@ -22,7 +22,8 @@ use std::sync::{Arc, Mutex, MutexGuard};
 use std::time::Duration;
 
 use rocket::Shutdown;
-use tokio::io::{AsyncRead, AsyncReadExt, AsyncWrite, AsyncWriteExt};
+use tokio::io::{AsyncRead, AsyncReadExt, AsyncWriteExt};
+use tokio::net::tcp::OwnedWriteHalf;
 use tokio::net::{TcpListener, TcpStream};
 use tokio::sync::Notify;
 
@@ -258,6 +259,11 @@ async fn relay(client: TcpStream, server: TcpStream, idle: Duration) {
     let mut up = vec![0u8; BUF];
     let mut down = vec![0u8; BUF];
     let mut client_open = true;
+    // why one timer, moved only when it fires: arming a new one at every read cost a timer
+    // registration and cancellation per request and answer (docs/performance.md).
+    let mut last = tokio::time::Instant::now();
+    let deadline = tokio::time::sleep(idle);
+    tokio::pin!(deadline);
     loop {
         tokio::select! {
             read = client_read.read(&mut up), if client_open => match read {
@@ -270,6 +276,7 @@ async fn relay(client: TcpStream, server: TcpStream, idle: Duration) {
                     if !write_within(&mut server_write, &up[..n], idle).await {
                         return;
                     }
+                    last = tokio::time::Instant::now();
                 }
             },
             read = server_read.read(&mut down) => match read {
@@ -278,15 +285,34 @@ async fn relay(client: TcpStream, server: TcpStream, idle: Duration) {
                     if !write_within(&mut client_write, &down[..n], idle).await {
                         return;
                     }
+                    last = tokio::time::Instant::now();
                 }
             },
-            _ = tokio::time::sleep(idle) => return,
+            () = &mut deadline => {
+                let due = last + idle;
+                if tokio::time::Instant::now() >= due {
+                    return;
+                }
+                deadline.as_mut().reset(due);
+            }
         }
     }
 }
 
-async fn write_within<W: AsyncWrite + Unpin>(w: &mut W, bytes: &[u8], within: Duration) -> bool {
-    matches!(tokio::time::timeout(within, w.write_all(bytes)).await, Ok(Ok(())))
+/// Writes `bytes`, giving up after `within` without progress of the whole write.
+///
+/// why try first: a socket almost always takes a request or an answer at once; the timer
+/// is armed only when it does not.
+async fn write_within(w: &mut OwnedWriteHalf, mut bytes: &[u8], within: Duration) -> bool {
+    while !bytes.is_empty() {
+        match w.try_write(bytes) {
+            Ok(0) => return false,
+            Ok(n) => bytes = bytes.get(n..).unwrap_or_default(),
+            Err(e) if e.kind() == std::io::ErrorKind::WouldBlock => break,
+            Err(_) => return false,
+        }
+    }
+    bytes.is_empty() || matches!(tokio::time::timeout(within, w.write_all(bytes)).await, Ok(Ok(())))
 }
 
 fn plain_answer(status: &str) -> Vec<u8> {

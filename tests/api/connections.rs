@@ -123,3 +123,51 @@ async fn the_app_sees_the_address_the_client_connected_from_not_the_gates() {
     assert_eq!(audit[0].action, "login");
     assert_eq!(audit[0].ip, "127.0.0.3", "the audit log names the client, not the gate");
 }
+
+/// Reads one HTTP answer (headers and a `Content-Length` body) from `conn`; its status line.
+async fn read_answer(conn: &mut TcpStream) -> String {
+    let mut got = Vec::new();
+    let mut buf = [0u8; 4096];
+    loop {
+        let n = tokio::time::timeout(WITHIN, conn.read(&mut buf)).await.expect("answered").expect("read");
+        assert!(n > 0, "the connection closed before the answer ended");
+        got.extend_from_slice(&buf[..n]);
+        let text = String::from_utf8_lossy(&got).to_string();
+        let Some(end) = text.find("\r\n\r\n") else { continue };
+        let length = text[..end]
+            .lines()
+            .find_map(|l| l.to_ascii_lowercase().strip_prefix("content-length:").map(|v| v.trim().to_owned()))
+            .and_then(|v| v.parse::<usize>().ok())
+            .unwrap_or(0);
+        if got.len() >= end + 4 + length {
+            return text.lines().next().unwrap_or_default().to_owned();
+        }
+    }
+}
+
+#[tokio::test]
+async fn a_kept_alive_connection_stays_open_while_used_and_the_gate_closes_it_once_idle() {
+    let server = helpers::spawn_shop(|c| c.connections.idle_timeout_secs = 1).await;
+    let mut conn = TcpStream::connect(addr_of(&server)).await.expect("connect");
+    // A client pacing its requests 300 ms apart for 2.5 s: longer than the idle timeout in
+    // all, never idle for it.
+    let started = std::time::Instant::now();
+    let mut answered = 0;
+    while started.elapsed() < Duration::from_millis(2500) {
+        conn.write_all(b"GET /healthz HTTP/1.1\r\nHost: shop\r\n\r\n").await.expect("send");
+        assert_eq!(read_answer(&mut conn).await, "HTTP/1.1 200 OK");
+        answered += 1;
+        tokio::time::sleep(Duration::from_millis(300)).await;
+    }
+    assert!(answered >= 5, "one connection answered {answered} requests");
+    // Then idle: the gate closes it after about a second, before Rocket's own 5 s keep-alive.
+    let idle_from = std::time::Instant::now();
+    let mut byte = [0u8; 1];
+    let read = tokio::time::timeout(WITHIN, conn.read(&mut byte)).await.expect("closed");
+    assert!(matches!(read, Ok(0) | Err(_)), "nothing more was sent: {read:?}");
+    assert!(
+        idle_from.elapsed() < Duration::from_millis(4500),
+        "closed by the gate: {:?}",
+        idle_from.elapsed()
+    );
+}
