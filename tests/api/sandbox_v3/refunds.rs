@@ -193,3 +193,22 @@ async fn under_the_bad_sign_fault_a_refund_notification_carries_a_probe_signatur
     assert_eq!(c.verifier.verify(&sig, got[0].body.as_bytes(), now()), Err(VerifyError::SignatureProbe));
     assert_eq!(got[0].body, got[1].body, "the retry repeats the same notification");
 }
+
+#[tokio::test]
+async fn under_the_extra_fields_fault_a_refund_notification_has_a_new_field_inside_its_signature() {
+    let c = client().await;
+    let receiver = Receiver::start().await;
+    let (no, _) = c.paid_order(1000, NOTIFY).await;
+    let mut faults = c.sb.faults();
+    faults.notify_extra_fields = true;
+    c.sb.set_faults(faults);
+    let mut body = refund_body(&no, "RX-1", 10, 1000);
+    body["notify_url"] = json!(receiver.url);
+    assert_eq!(c.refund(&body).await.status, StatusCode::OK);
+    let got = receiver.wait_for(1, WITHIN).await;
+    let sig = WechatpaySignature::from_headers(|h| got[0].header(h)).unwrap();
+    c.verifier.verify(&sig, got[0].body.as_bytes(), now()).unwrap();
+    assert_eq!(got[0].json()["sandbox_extra_field"], "unknown-field-test");
+    let envelope: NotificationEnvelope = serde_json::from_str(&got[0].body).unwrap();
+    assert_eq!(envelope.event_type, "REFUND.SUCCESS", "a client that ignores unknown fields still reads it");
+}
