@@ -212,3 +212,20 @@ async fn under_the_extra_fields_fault_a_refund_notification_has_a_new_field_insi
     let envelope: NotificationEnvelope = serde_json::from_str(&got[0].body).unwrap();
     assert_eq!(envelope.event_type, "REFUND.SUCCESS", "a client that ignores unknown fields still reads it");
 }
+
+#[tokio::test]
+async fn an_out_refund_no_already_used_for_another_order_is_refused() {
+    let c = client().await;
+    let (first, _) = c.paid_order(500, NOTIFY).await;
+    let (second, _) = c.paid_order(500, NOTIFY).await;
+    assert_eq!(c.refund(&refund_body(&first, "RO-1", 100, 500)).await.status, StatusCode::OK);
+    let a = c.refund(&refund_body(&second, "RO-1", 100, 500)).await;
+    assert_refused(&a, 400, "INVALID_REQUEST");
+    assert_eq!(a.json()["message"], "商户退款单号已用于其他订单");
+    assert_eq!((c.refund_count(&first), c.refund_count(&second)), (1, 0));
+    assert_eq!(
+        c.query(&second).await.json()["trade_state"],
+        "SUCCESS",
+        "the refused refund left the order paid"
+    );
+}
