@@ -400,9 +400,13 @@ GET /sandbox/pay/<endpoint>
 GET /sandbox/scan?<code_url>&<pr>
 GET /sandbox/secapi/pay/refund
 GET /sandbox/sns/oauth2/access_token?<appid>&<secret>&<code>&<grant_type>
+GET /sandbox/v3/bill/tradebill?<bill_date>&<bill_type>&<tar_type>
+GET /sandbox/v3/billdownload/file?<token>
+GET /sandbox/v3/certificates
 GET /sandbox/v3/pay/transactions/id/<transaction_id>?<mchid>
 GET /sandbox/v3/pay/transactions/out-trade-no/<out_trade_no>?<mchid>
 GET /sandbox/v3/public-key
+GET /sandbox/v3/refund/domestic/refunds/<out_refund_no>
 GET /static/<path..>?<v>
 OPTIONS /sandbox/jsapi/order
 OPTIONS /sandbox/jsapi/pay
@@ -451,6 +455,7 @@ POST /sandbox/v3/pay/transactions/h5
 POST /sandbox/v3/pay/transactions/jsapi
 POST /sandbox/v3/pay/transactions/native
 POST /sandbox/v3/pay/transactions/out-trade-no/<out_trade_no>/close
+POST /sandbox/v3/refund/domestic/refunds
 POST /wxpay/notify
 POST /wxpay/refund-notify
 ";

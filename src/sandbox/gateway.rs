@@ -7,9 +7,9 @@
 //! the payer pages share. It must not render payer pages, run OAuth or deliver notifications
 //! itself (it asks `notifier`), and never touches the shop's store.
 
-mod bill;
+pub(crate) mod bill;
 mod order;
-mod refund;
+pub(crate) mod refund;
 mod wire;
 
 use std::convert::Infallible;

@@ -10,6 +10,7 @@ use std::sync::Arc;
 use std::time::Duration;
 
 use super::state::{DeliveryKind, DeliveryStatus, DeliveryTry, Payment, Sandbox, SbOrder, SbRefund, ids};
+use super::v3::KeyMode;
 use crate::config::SandboxConfig;
 use crate::log_summary::Summary;
 use crate::wxpay::messages::{RefundStatus, TradeType, beijing_dashed, beijing_time};
@@ -86,21 +87,45 @@ pub fn send_payment(sandbox: &Arc<Sandbox>, order: &SbOrder) {
     tokio::spawn(deliver(Arc::clone(sandbox), id, url, make));
 }
 
-/// The v3 payment notification: one envelope, signed afresh on every attempt.
+/// The v3 payment notification: one envelope, signed afresh on every attempt in the mode the
+/// ordering request asked for.
 fn v3_payment(sandbox: &Sandbox, order: &SbOrder) -> Option<MakeBody> {
     let v3 = Arc::clone(sandbox.v3()?);
-    let envelope = match super::v3::notify::payment_envelope(sandbox, &v3, order) {
-        Ok(e) => e,
+    let mode = order.v3.as_ref().map(|o| o.key_mode).unwrap_or_default();
+    match super::v3::notify::payment_envelope(sandbox, &v3, order) {
+        Ok(envelope) => Some(v3_make(v3, envelope, mode)),
         Err(e) => {
             tracing::error!(error = %e, out_trade_no = %order.out_trade_no, "sandbox v3: no notification");
-            return None;
+            None
         }
-    };
-    Some(Box::new(move |sb, faults| {
+    }
+}
+
+/// The v3 refund notification of a refund asked through v3.
+fn v3_refund(sandbox: &Sandbox, order: &SbOrder, refund: &SbRefund, mode: KeyMode) -> Option<MakeBody> {
+    let v3 = Arc::clone(sandbox.v3()?);
+    match super::v3::notify::refund_envelope(sandbox, &v3, order, refund) {
+        Ok(envelope) => Some(v3_make(v3, envelope, mode)),
+        Err(e) => {
+            tracing::error!(error = %e, out_refund_no = %refund.out_refund_no, "sandbox v3: no notification");
+            None
+        }
+    }
+}
+
+/// One attempt of a v3 notification under the faults in force: the extra-field fault adds a
+/// field before signing (as WeChat's additions would be signed), the bad-sign fault sends a probe.
+fn v3_make(v3: Arc<super::v3::V3Side>, envelope: String, mode: KeyMode) -> MakeBody {
+    Box::new(move |sb, faults| {
+        let body = if faults.notify_extra_fields {
+            super::v3::notify::with_extra_field(&envelope)
+        } else {
+            envelope.clone()
+        };
         let now = sb.clock.now_utc().unix_timestamp();
-        let headers = super::v3::notify::signed_headers(&v3, &envelope, now, faults.notify_bad_sign);
-        Outgoing { body: envelope.clone(), headers, v3: true }
-    }))
+        let headers = super::v3::notify::signed_headers(&v3, mode, &body, now, faults.notify_bad_sign);
+        Outgoing { body, headers, v3: true }
+    })
 }
 
 /// Sends the refund notification of a refund that reached its final state, in the background.
@@ -110,15 +135,23 @@ pub fn send_refund(sandbox: &Arc<Sandbox>, order: &SbOrder, refund: &SbRefund) {
         return;
     };
     let (order, refund) = (order.clone(), refund.clone());
-    let nonce = ids::alnum(32);
+    let make: MakeBody = match refund.v3 {
+        Some(mode) => match v3_refund(sandbox, &order, &refund, mode) {
+            Some(make) => make,
+            None => return,
+        },
+        None => {
+            let nonce = ids::alnum(32);
+            let (order, refund) = (order.clone(), refund.clone());
+            Box::new(move |sb, faults| Outgoing::v2(refund_body(sb, &order, &refund, &nonce, faults)))
+        }
+    };
     let id = sandbox.state().log_delivery(
         DeliveryKind::Refund,
         &order.out_trade_no,
         &url,
         sandbox.clock.now_utc(),
     );
-    let make: MakeBody =
-        Box::new(move |sb, faults| Outgoing::v2(refund_body(sb, &order, &refund, &nonce, faults)));
     tokio::spawn(deliver(Arc::clone(sandbox), id, url, make));
 }
 

@@ -150,6 +150,8 @@ pub struct SbRefund {
     pub created: Instant,
     pub created_utc: OffsetDateTime,
     pub success_time: Option<OffsetDateTime>,
+    /// Asked through v3: its notification goes out in v3 form, signed in this mode.
+    pub v3: Option<super::v3::KeyMode>,
 }
 
 /// One merchant order (`out_trade_no`) at the simulated gateway.
@@ -193,6 +195,8 @@ pub struct V3Order {
     /// The request body's business fields, which a re-entry must repeat exactly
     /// (docs/wechat-pay-v3.md#the-sandboxs-v3-side).
     pub request: serde_json::Value,
+    /// The signing mode the ordering request asked for; the payment notification uses it.
+    pub key_mode: super::v3::KeyMode,
 }
 
 impl SbOrder {
@@ -419,6 +423,8 @@ pub struct Sandbox {
     pub registration: RegistrationSource,
     /// The v3 keys, set when the sandbox is mounted (they live in the data directory).
     v3: OnceLock<Arc<super::v3::V3Side>>,
+    /// How v3 answers are signed when a request names no key (`Wechatpay-Serial`).
+    v3_mode: RwLock<super::v3::KeyMode>,
 }
 
 /// The refusal log's lines in the process log, by rule.
@@ -468,6 +474,7 @@ impl Sandbox {
             public_url,
             registration,
             v3: OnceLock::new(),
+            v3_mode: RwLock::new(super::v3::KeyMode::default()),
         })
     }
 
@@ -479,6 +486,16 @@ impl Sandbox {
     /// Sets the v3 side (the first call wins: a sandbox is mounted once).
     pub fn set_v3(&self, v3: super::v3::V3Side) {
         let _ = self.v3.set(Arc::new(v3));
+    }
+
+    /// How v3 answers and notifications are signed for requests that name no key.
+    pub fn v3_default_mode(&self) -> super::v3::KeyMode {
+        *self.v3_mode.read().unwrap_or_else(|p| p.into_inner())
+    }
+
+    /// Sets it (the control page's `v3_key_mode`).
+    pub fn set_v3_default_mode(&self, mode: super::v3::KeyMode) {
+        *self.v3_mode.write().unwrap_or_else(|p| p.into_inner()) = mode;
     }
 
     /// Records a request refused by a registration rule (shown on the home page, logged).

@@ -25,6 +25,7 @@ use crate::config::SandboxConfig;
 use crate::http::Page;
 use crate::sandbox::payer::SameSite;
 use crate::sandbox::state::Sandbox;
+use crate::sandbox::v3::KeyMode;
 
 /// The settings the control page may change, with these exact names.
 const KEYS: [&str; 7] = [
@@ -160,7 +161,7 @@ fn apply_json(current: &SandboxConfig, body: &str) -> Result<SandboxConfig, Stri
         } else if key == "time_scale" {
             return Err("`time_scale` is fixed when the sandbox starts (read-only here)".to_owned());
         } else {
-            return Err(format!("unknown setting `{key}`; allowed: {}", KEYS.join(", ")));
+            return Err(format!("unknown setting `{key}`; allowed: {}, v3_key_mode", KEYS.join(", ")));
         }
     }
     let next: SandboxConfig = serde_json::from_value(Value::Object(merged)).map_err(|e| e.to_string())?;
@@ -168,14 +169,47 @@ fn apply_json(current: &SandboxConfig, body: &str) -> Result<SandboxConfig, Stri
     Ok(next)
 }
 
-/// `POST /sandbox/control` (JSON): `{"notify_copies": 2, …}` (any subset) → the effective
-/// settings, or 400 `{"error": …}` with nothing changed.
+/// Takes `v3_key_mode` (`public_key` or `certificate`) out of a JSON body of settings.
+///
+/// why apart from the faults: it is the v3 merchant's key setup, not a fault, and it is not
+/// part of the configuration file's `[sandbox]` table.
+fn take_v3_mode(body: &str) -> Result<(String, Option<KeyMode>), String> {
+    let Ok(Value::Object(mut m)) = serde_json::from_str::<Value>(body) else {
+        return Ok((body.to_owned(), None));
+    };
+    let mode = match m.remove("v3_key_mode") {
+        None => None,
+        Some(v) => Some(match v.as_str() {
+            Some("public_key") => KeyMode::PublicKey,
+            Some("certificate") => KeyMode::Certificate,
+            _ => return Err("`v3_key_mode` is \"public_key\" or \"certificate\"".to_owned()),
+        }),
+    };
+    Ok((Value::Object(m).to_string(), mode))
+}
+
+fn mode_name(mode: KeyMode) -> &'static str {
+    match mode {
+        KeyMode::PublicKey => "public_key",
+        KeyMode::Certificate => "certificate",
+    }
+}
+
+/// `POST /sandbox/control` (JSON): `{"notify_copies": 2, …}` (any subset, and `v3_key_mode`)
+/// → the effective settings, or 400 `{"error": …}` with nothing changed.
 #[post("/control", format = "json", data = "<body>")]
 fn save_json(sandbox: &State<Arc<Sandbox>>, _same_site: SameSite, body: String) -> (Status, Json<Value>) {
-    match apply_json(&sandbox.faults(), &body) {
-        Ok(next) => {
+    let applied =
+        take_v3_mode(&body).and_then(|(rest, mode)| Ok((apply_json(&sandbox.faults(), &rest)?, mode)));
+    match applied {
+        Ok((next, mode)) => {
             sandbox.set_faults(next);
-            (Status::Ok, Json(json!(sandbox.faults())))
+            if let Some(mode) = mode {
+                sandbox.set_v3_default_mode(mode);
+            }
+            let mut answer = json!(sandbox.faults());
+            answer["v3_key_mode"] = json!(mode_name(sandbox.v3_default_mode()));
+            (Status::Ok, Json(answer))
         }
         Err(error) => (Status::BadRequest, Json(json!({ "error": error }))),
     }

@@ -63,7 +63,7 @@ fn no_bill() -> Reply {
 /// The day's lines of this kind, payments in the order they were paid, each followed by
 /// the refunds of its order initiated that day (a refund is on its initiation day:
 /// docs/wechat-pay-v2.md#downloadbill).
-fn rows_of(st: &State, m: &Merchant, date: Date, kind: BillKind) -> Vec<BillRow> {
+pub(crate) fn rows_of(st: &State, m: &Merchant, date: Date, kind: BillKind) -> Vec<BillRow> {
     let mut orders: Vec<&SbOrder> = st.orders.values().filter(|o| o.payment.is_some()).collect();
     orders.sort_by_key(|o| o.payment.as_ref().map(|p| p.time_end));
     let mut rows = Vec::new();
@@ -153,7 +153,7 @@ fn refund_row(m: &Merchant, o: &SbOrder, r: &SbRefund) -> Option<BillRow> {
 
 /// A gzip file with stored (uncompressed) deflate blocks: valid for every gunzip, and needs
 /// no compression crate (`tar_type=GZIP`).
-mod gzip {
+pub(crate) mod gzip {
     pub fn stored(data: &[u8]) -> Vec<u8> {
         let mut out = vec![0x1f, 0x8b, 8, 0, 0, 0, 0, 0, 0, 0xff];
         let mut chunks = data.chunks(0xffff).peekable();

@@ -26,7 +26,7 @@ use crate::wxpay::xml::Fields;
 /// How long a refund stays PROCESSING (scaled by `time_scale`). WeChat's is up to 20 min for
 /// change (零钱); a short delay keeps the PROCESSING state observable without slowing demos.
 const REFUND_DELAY: Duration = Duration::from_secs(10);
-const MAX_REFUNDS: usize = 50;
+pub(crate) const MAX_REFUNDS: usize = 50;
 const PAGE: usize = 10;
 
 #[post("/secapi/pay/refund", data = "<data>")]
@@ -150,6 +150,7 @@ fn accept(
         created: Instant::now(),
         created_utc: now,
         success_time: None,
+        v3: None,
     };
     order.refunds.push(refund.clone());
     // why: trade_state REFUND means "转入退款" — set as soon as a refund is accepted.
@@ -180,7 +181,7 @@ fn refund_fields(order: &SbOrder, r: &SbRefund) -> Fields {
 }
 
 /// After the (scaled) delay the refund succeeds, and its notification goes out.
-fn schedule_success(sb: &Arc<Sandbox>, out_trade_no: String, out_refund_no: String) {
+pub(crate) fn schedule_success(sb: &Arc<Sandbox>, out_trade_no: String, out_refund_no: String) {
     let sb = Arc::clone(sb);
     tokio::spawn(async move {
         tokio::time::sleep(sb.clock.scaled(REFUND_DELAY)).await;

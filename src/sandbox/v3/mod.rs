@@ -7,8 +7,12 @@
 //! same `State` as v2 orders, marked v3, so the existing payer pages pay them; it never pays
 //! an order itself and leaves delivery to `notifier` (the envelope is built in `notify`).
 
+mod bill;
+mod cert;
+mod certificates;
 pub mod notify;
 mod order;
+mod refund;
 mod wire;
 
 use std::path::Path;
@@ -17,7 +21,11 @@ use rocket::get;
 use rocket::serde::json::Json;
 
 use crate::wxpay::v3::response::PUBLIC_KEY_ID_PREFIX;
-use crate::wxpay::v3::{ApiV3Key, PlatformSigner, RsaPrivateKey, RsaPublicKey, generate_key_pair};
+use crate::wxpay::v3::{
+    ApiV3Key, PlatformCertificate, PlatformSigner, RsaPrivateKey, RsaPublicKey, generate_key_pair,
+};
+
+pub use cert::PLATFORM_CERT_FILE;
 
 /// The sandbox merchant's APIv3 key (notification resources are sealed with it). Public, like
 /// the v2 sandbox key: never use it for a real merchant.
@@ -35,13 +43,29 @@ pub const MERCHANT_PRIVATE_KEY: &str = include_str!("../v3_keys/merchant_key.pem
 /// The file in the data directory that keeps the sandbox's "WeChat Pay" private key.
 pub const PLATFORM_KEY_FILE: &str = "sandbox_v3_platform_key.pem";
 
+/// Which name WeChat signs under: the public key's `PUB_KEY_ID_…` (the default, as for every
+/// merchant since late 2024) or the platform certificate's serial.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+pub enum KeyMode {
+    #[default]
+    PublicKey,
+    Certificate,
+}
+
 /// What WeChat holds for the sandbox merchant in v3: its public key (to check requests), the
-/// APIv3 key and WeChat's own signing key, published in public-key mode as `PUB_KEY_ID_…`.
+/// APIv3 key and WeChat's own signing key, published in public-key mode as `PUB_KEY_ID_…` and
+/// in certificate mode as a platform certificate of the same key.
 pub struct V3Side {
     pub merchant_key: RsaPublicKey,
     pub apiv3_key: ApiV3Key,
     pub platform: PlatformSigner,
     pub public_key_pem: String,
+    /// The same key as `platform`, under the certificate's serial.
+    pub cert_signer: PlatformSigner,
+    pub certificate: PlatformCertificate,
+    pub certificate_pem: String,
+    /// Trade bills applied for, by download token.
+    bills: bill::Files,
 }
 
 impl std::fmt::Debug for V3Side {
@@ -66,17 +90,46 @@ impl V3Side {
         let public = key.public_key().map_err(|e| format!("{}: {e}", path.display()))?;
         let public_key_pem = public.to_pem();
         let id = public_key_id(&public_key_pem);
+        let (certificate_pem, certificate) =
+            cert::load_or_create(data_dir, &pem, &public, time::OffsetDateTime::now_utc())?;
+        let second = RsaPrivateKey::from_pem(&pem).map_err(|e| format!("{}: {e}", path.display()))?;
         Ok(V3Side {
             merchant_key: RsaPublicKey::from_pem(MERCHANT_PUBLIC_KEY)
                 .map_err(|e| format!("the embedded merchant key: {e}"))?,
             apiv3_key: ApiV3Key::new(SANDBOX_APIV3_KEY).map_err(|e| format!("the APIv3 key: {e}"))?,
             platform: PlatformSigner::new(id, key),
             public_key_pem,
+            cert_signer: PlatformSigner::new(certificate.serial_no(), second),
+            certificate,
+            certificate_pem,
+            bills: bill::Files::default(),
         })
     }
 
     pub fn public_key_id(&self) -> &str {
         self.platform.serial()
+    }
+
+    pub fn signer(&self, mode: KeyMode) -> &PlatformSigner {
+        match mode {
+            KeyMode::PublicKey => &self.platform,
+            KeyMode::Certificate => &self.cert_signer,
+        }
+    }
+
+    /// The mode a request asks for with its `Wechatpay-Serial` header: a `PUB_KEY_ID_…` selects
+    /// public-key mode, the certificate's serial certificate mode; without either, `default`
+    /// (the control page's `v3_key_mode`).
+    ///
+    /// why by header first: that is how WeChat answers a merchant switching between the two
+    /// (answers follow the request's `Wechatpay-Serial`), so one sandbox serves clients of both
+    /// modes at once; the default serves clients that send no header (certificate-mode SDKs).
+    pub fn mode_for(&self, wechatpay_serial: Option<&str>, default: KeyMode) -> KeyMode {
+        match wechatpay_serial.map(str::trim) {
+            Some(s) if s.starts_with(PUBLIC_KEY_ID_PREFIX) => KeyMode::PublicKey,
+            Some(s) if s.eq_ignore_ascii_case(self.certificate.serial_no()) => KeyMode::Certificate,
+            _ => default,
+        }
     }
 }
 
@@ -110,6 +163,9 @@ fn public_key_id(public_pem: &str) -> String {
 pub fn routes() -> Vec<rocket::Route> {
     let mut routes = rocket::routes![public_key];
     routes.extend(order::routes());
+    routes.extend(refund::routes());
+    routes.extend(bill::routes());
+    routes.extend(certificates::routes());
     routes
 }
 

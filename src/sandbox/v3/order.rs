@@ -15,8 +15,8 @@ use serde_json::{Map, Value, json};
 use time::OffsetDateTime;
 use time::format_description::well_known::Rfc3339;
 
-use super::V3Side;
 use super::wire::{self, V3Error, V3Head, V3Reply};
+use super::{KeyMode, V3Side};
 use crate::sandbox::gateway::SandboxBase;
 use crate::sandbox::hosts::{OwnHosts, is_loopback};
 use crate::sandbox::oauth::openid_belongs_to;
@@ -139,7 +139,7 @@ async fn close(sb: &Managed<Arc<Sandbox>>, head: V3Head, out_trade_no: &str, dat
 }
 
 /// Runs `f` with the v3 side and the current Unix time; errors become their answers.
-fn answer(sb: &Sandbox, f: impl FnOnce(&Arc<V3Side>, i64) -> Result<V3Reply, V3Error>) -> V3Reply {
+pub(super) fn answer(sb: &Sandbox, f: impl FnOnce(&Arc<V3Side>, i64) -> Result<V3Reply, V3Error>) -> V3Reply {
     let Some(v3) = sb.v3() else {
         return V3Error::system().into();
     };
@@ -203,7 +203,8 @@ async fn place(
             reenter(&mut st, &req, &out_trade_no, wall)?;
         } else {
             let time_expire = order.time_expire.map(|t| clamp_expire(t, &sb.clock));
-            st.insert_order(new_order(&OrderReq { time_expire, ..order }, &req, product, wall));
+            let mode = head.mode(v3);
+            st.insert_order(new_order(&OrderReq { time_expire, ..order }, &req, product, wall, mode));
         }
         let o = st.orders.get(&out_trade_no).ok_or_else(V3Error::system)?;
         Ok(V3Reply::json(v3, now, &prepay_answer(o, product, base)))
@@ -299,17 +300,21 @@ fn pointer(path: &str) -> String {
 }
 
 /// A required string of at most `max` characters (`path` may be `a/b`).
-fn req_str<'a>(req: &'a Map<String, Value>, path: &str, max: usize) -> Result<&'a str, V3Error> {
+pub(super) fn req_str<'a>(req: &'a Map<String, Value>, path: &str, max: usize) -> Result<&'a str, V3Error> {
     opt_str(req, path, max)?.ok_or_else(|| V3Error::param(&pointer(path), "body", "is required"))
 }
 
-fn lookup<'a>(req: &'a Map<String, Value>, path: &str) -> Option<&'a Value> {
+pub(super) fn lookup<'a>(req: &'a Map<String, Value>, path: &str) -> Option<&'a Value> {
     let mut parts = path.split('/');
     let first = req.get(parts.next()?)?;
     parts.try_fold(first, |v, p| v.get(p))
 }
 
-fn opt_str<'a>(req: &'a Map<String, Value>, path: &str, max: usize) -> Result<Option<&'a str>, V3Error> {
+pub(super) fn opt_str<'a>(
+    req: &'a Map<String, Value>,
+    path: &str,
+    max: usize,
+) -> Result<Option<&'a str>, V3Error> {
     let field = pointer(path);
     match lookup(req, path) {
         None => Ok(None),
@@ -329,7 +334,7 @@ fn is_out_trade_no(s: &str) -> bool {
 
 /// `https` on a host the sandbox may notify, at most 255 characters, no query. why http on
 /// loopback: a shop under test listens there without TLS (the v2 gateway allows it too).
-fn check_notify_url(notify_url: &str, hosts: &OwnHosts) -> Result<(), V3Error> {
+pub(super) fn check_notify_url(notify_url: &str, hosts: &OwnHosts) -> Result<(), V3Error> {
     let bad = |issue: &str| V3Error::param("/notify_url", "body", issue);
     let url = url::Url::parse(notify_url).map_err(|_| bad("not a URL"))?;
     if url.query().is_some() || url.fragment().is_some() {
@@ -439,7 +444,13 @@ fn reenter(
     Ok(())
 }
 
-fn new_order(o: &OrderReq<'_>, req: &Map<String, Value>, product: Product, now: OffsetDateTime) -> SbOrder {
+fn new_order(
+    o: &OrderReq<'_>,
+    req: &Map<String, Value>,
+    product: Product,
+    now: OffsetDateTime,
+    key_mode: KeyMode,
+) -> SbOrder {
     SbOrder {
         out_trade_no: o.out_trade_no.to_owned(),
         trade_type: product.trade_type().to_owned(),
@@ -466,7 +477,7 @@ fn new_order(o: &OrderReq<'_>, req: &Map<String, Value>, product: Product, now: 
         state: TradeState::NotPay,
         payment: None,
         refunds: Vec::new(),
-        v3: Some(V3Order { request: Value::Object(req.clone()) }),
+        v3: Some(V3Order { request: Value::Object(req.clone()), key_mode }),
     }
 }
 

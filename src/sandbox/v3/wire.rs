@@ -15,12 +15,15 @@ use rocket::response::{self, Responder, Response};
 use serde_json::{Value, json};
 
 use crate::sandbox::state::Sandbox;
-use crate::sandbox::v3::{MERCHANT_SERIAL, V3Side};
+use crate::sandbox::v3::{KeyMode, MERCHANT_SERIAL, V3Side};
 use crate::wxpay::v3::{Authorization, AuthorizationError};
 
 /// The largest body read. why: an order is a few hundred bytes; a sandbox on a public host
 /// must not buffer whatever it is sent.
 const MAX_BODY: usize = 64 * 1024;
+
+/// Where the sandbox is mounted: its API base is `{host}/sandbox`.
+const MOUNT: &str = "/sandbox";
 
 /// The head of a v3 request, as it arrived.
 pub struct V3Head {
@@ -28,6 +31,21 @@ pub struct V3Head {
     /// Path and `?query` exactly as on the wire: the signature covers these bytes.
     pub target: String,
     pub authorization: Option<String>,
+    /// The key the client expects answers under (`PUB_KEY_ID_…` or a certificate serial).
+    pub wechatpay_serial: Option<String>,
+    /// The sandbox's mode for requests that name none, when this one arrived.
+    pub default_mode: KeyMode,
+}
+
+impl V3Head {
+    /// The signing mode this request asks for (see [`V3Side::mode_for`]).
+    pub fn mode(&self, v3: &V3Side) -> KeyMode {
+        v3.mode_for(self.wechatpay_serial.as_deref(), self.default_mode)
+    }
+}
+
+fn default_mode(req: &Request<'_>) -> KeyMode {
+    req.rocket().state::<Arc<Sandbox>>().map(|sb| sb.v3_default_mode()).unwrap_or_default()
 }
 
 #[rocket::async_trait]
@@ -39,6 +57,8 @@ impl<'r> FromRequest<'r> for V3Head {
             method: req.method().as_str().to_owned(),
             target: req.uri().to_string(),
             authorization: req.headers().get_one("Authorization").map(str::to_owned),
+            wechatpay_serial: req.headers().get_one("Wechatpay-Serial").map(str::to_owned),
+            default_mode: default_mode(req),
         })
     }
 }
@@ -84,19 +104,46 @@ impl V3Error {
     }
 }
 
-/// An answer: a signed 2xx (JSON or 204) or an unsigned error.
+/// An answer: a signed 2xx (JSON or 204), an unsigned file (a bill) or an unsigned error.
 pub enum V3Reply {
-    Ok { status: Status, body: Vec<u8>, v3: Arc<V3Side>, now: i64 },
+    /// `mode` None: signed in the mode the request's `Wechatpay-Serial` asks for.
+    Ok {
+        status: Status,
+        body: Vec<u8>,
+        v3: Arc<V3Side>,
+        now: i64,
+        mode: Option<KeyMode>,
+    },
+    File {
+        body: Vec<u8>,
+        content_type: ContentType,
+    },
     Err(V3Error),
 }
 
 impl V3Reply {
     pub fn json(v3: &Arc<V3Side>, now: i64, body: &Value) -> V3Reply {
-        V3Reply::Ok { status: Status::Ok, body: body.to_string().into_bytes(), v3: Arc::clone(v3), now }
+        V3Reply::Ok {
+            status: Status::Ok,
+            body: body.to_string().into_bytes(),
+            v3: Arc::clone(v3),
+            now,
+            mode: None,
+        }
+    }
+
+    /// A JSON answer always signed in `mode`, whatever the request asked.
+    pub fn json_in(v3: &Arc<V3Side>, now: i64, body: &Value, mode: KeyMode) -> V3Reply {
+        match V3Reply::json(v3, now, body) {
+            V3Reply::Ok { status, body, v3, now, .. } => {
+                V3Reply::Ok { status, body, v3, now, mode: Some(mode) }
+            }
+            other => other,
+        }
     }
 
     pub fn no_content(v3: &Arc<V3Side>, now: i64) -> V3Reply {
-        V3Reply::Ok { status: Status::NoContent, body: Vec::new(), v3: Arc::clone(v3), now }
+        V3Reply::Ok { status: Status::NoContent, body: Vec::new(), v3: Arc::clone(v3), now, mode: None }
     }
 }
 
@@ -112,12 +159,15 @@ fn request_id(ok: bool) -> String {
 }
 
 impl<'r> Responder<'r, 'static> for V3Reply {
-    fn respond_to(self, _: &'r Request<'_>) -> response::Result<'static> {
+    fn respond_to(self, req: &'r Request<'_>) -> response::Result<'static> {
         let mut r = Response::build();
         match self {
-            V3Reply::Ok { status, body, v3, now } => {
+            V3Reply::Ok { status, body, v3, now, mode } => {
+                let mode = mode.unwrap_or_else(|| {
+                    v3.mode_for(req.headers().get_one("Wechatpay-Serial"), default_mode(req))
+                });
                 // why every 2xx signed, the 204 too: a client must treat an unsigned 2xx as forged.
-                let sig = v3.platform.sign(&body, now, &crate::wxpay::v3::nonce()).map_err(|e| {
+                let sig = v3.signer(mode).sign(&body, now, &crate::wxpay::v3::nonce()).map_err(|e| {
                     tracing::error!(error = %e, "sandbox v3: could not sign an answer");
                     Status::InternalServerError
                 })?;
@@ -128,6 +178,14 @@ impl<'r> Responder<'r, 'static> for V3Reply {
                 if status != Status::NoContent {
                     r.header(json_type()).sized_body(body.len(), Cursor::new(body));
                 }
+            }
+            // why unsigned: WeChat sends a bill file without `Wechatpay-*` headers; its
+            // integrity is the `hash_value` of the application's answer.
+            V3Reply::File { body, content_type } => {
+                r.status(Status::Ok)
+                    .header(Header::new("Request-ID", request_id(true)))
+                    .header(content_type)
+                    .sized_body(body.len(), Cursor::new(body));
             }
             V3Reply::Err(e) => {
                 let mut body = json!({"code": e.code, "message": e.message});
@@ -179,6 +237,15 @@ pub fn authenticate(
     // mchid means no certificate of it matches (skills' text "商户证书序列号有误").
     if auth.mchid != sb.merchant.mch_id || !auth.serial_no.eq_ignore_ascii_case(MERCHANT_SERIAL) {
         return Err(V3Error::new(Status::Unauthorized, "SIGN_ERROR", "商户证书序列号有误"));
+    }
+    // why two targets: a client given `…/sandbox` as its API host signs the path after it
+    // (`/v3/…`), as it would sign after `https://api.mch.weixin.qq.com`; one that signs what it
+    // sends signs `/sandbox/v3/…`. Both signed the request as they sent it.
+    let relative = head.target.strip_prefix(MOUNT).filter(|t| t.starts_with('/'));
+    if let Some(t) = relative {
+        if auth.verify(&v3.merchant_key, &head.method, t, body, now).is_ok() {
+            return Ok(auth.mchid);
+        }
     }
     auth.verify(&v3.merchant_key, &head.method, &head.target, body, now).map_err(|e| V3Error::sign(&e))?;
     Ok(auth.mchid)

@@ -163,7 +163,7 @@ pub fn generate_key_pair() -> Result<GeneratedKeyPair, KeyError> {
 }
 
 /// RFC 7468 text: base64 in lines of 64 characters between BEGIN and END lines.
-fn pem_encode(label: &str, der: &[u8]) -> String {
+pub fn pem_encode(label: &str, der: &[u8]) -> String {
     let b64 = STANDARD.encode(der);
     let mut out = format!("-----BEGIN {label}-----\n");
     for line in b64.as_bytes().chunks(64) {

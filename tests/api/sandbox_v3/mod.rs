@@ -18,6 +18,10 @@ use wxcheckout::wxpay::v3::{ApiV3Key, MerchantSigner, WechatPayVerifier, Wechatp
 use crate::helpers::receiver::{Receiver, Reply};
 use crate::helpers::{self, WITHIN};
 
+mod bill;
+mod certificates;
+mod refunds;
+
 const APPID: &str = "wxd930ea5d5a258f4f";
 const MCHID: &str = "10000100";
 
@@ -98,17 +102,26 @@ impl Client {
     }
 
     async fn send_with_header(&self, method: &str, target: &str, body: &str, authorization: &str) -> Answer {
+        self.send_with_headers(method, target, body, &[("Authorization", authorization)]).await
+    }
+
+    /// Sends `method target` with `body` and exactly these extra headers.
+    async fn send_with_headers(
+        &self,
+        method: &str,
+        target: &str,
+        body: &str,
+        headers: &[(&str, &str)],
+    ) -> Answer {
         let url = format!("{}{target}", self.server.url());
-        let req = match method {
+        let mut req = match method {
             "GET" => self.http.get(url),
             _ => self.http.post(url).header("Content-Type", "application/json").body(body.to_owned()),
         };
-        let r = req
-            .header("Accept", "application/json")
-            .header("Authorization", authorization)
-            .send()
-            .await
-            .unwrap();
+        for (name, value) in headers {
+            req = req.header(*name, *value);
+        }
+        let r = req.header("Accept", "application/json").send().await.unwrap();
         let (status, headers) = (r.status(), r.headers().clone());
         Answer { status, headers, body: r.bytes().await.unwrap().to_vec() }
     }
@@ -128,6 +141,45 @@ impl Client {
             "",
         )
         .await
+    }
+
+    /// Signs `method target` as the client and sends it with `Wechatpay-Serial: serial`.
+    async fn send_naming(&self, method: &str, target: &str, body: &str, serial: &str) -> Answer {
+        let nonce = wxcheckout::wxpay::v3::nonce();
+        let auth = self.signer.authorize(method, target, now(), &nonce, body.as_bytes()).unwrap();
+        let auth = auth.to_header_value();
+        self.send_with_headers(
+            method,
+            target,
+            body,
+            &[("Authorization", &auth), ("Wechatpay-Serial", serial)],
+        )
+        .await
+    }
+
+    /// A Native order of `total` fen, paid on the scan page; its out_trade_no and transaction_id.
+    async fn paid_order(&self, total: u64, notify_url: &str) -> (String, String) {
+        let no = out_trade_no();
+        let mut body = native_body(&no, notify_url);
+        body["amount"]["total"] = json!(total);
+        let a = self.order("native", &body).await;
+        assert_eq!(a.status, StatusCode::OK, "{}", a.text());
+        self.pay_code(a.json()["code_url"].as_str().unwrap()).await;
+        let tx = self.query(&no).await.json()["transaction_id"].as_str().unwrap().to_owned();
+        (no, tx)
+    }
+
+    /// The buyer pays a `code_url` on the sandbox's scan page.
+    async fn pay_code(&self, code_url: &str) {
+        let pr = code_url.split("pr=").nth(1).unwrap().to_owned();
+        let paid = self
+            .http
+            .post(format!("{}scan", self.server.sandbox_base()))
+            .form(&[("pr", pr.as_str()), ("action", "pay")])
+            .send()
+            .await
+            .unwrap();
+        assert_eq!(paid.status(), StatusCode::OK);
     }
 
     /// Asserts the answer is signed by the sandbox's published key.
