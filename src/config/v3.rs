@@ -326,3 +326,38 @@ impl RawV3 {
         }
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn neither_the_raw_nor_the_validated_v3_settings_show_a_secret_in_debug() {
+        let raw = RawV3 { api_v3_key: Some(SANDBOX_APIV3_KEY.to_owned()), ..RawV3::default() };
+        assert!(!format!("{raw:?}").contains(SANDBOX_APIV3_KEY));
+        let v3 = raw.validate(Mode::Sandbox, false).unwrap_or_else(|e| panic!("{e:?}"));
+        let shown = format!("{v3:?}");
+        assert!(!shown.contains(SANDBOX_APIV3_KEY) && !shown.contains("PRIVATE KEY"), "{shown}");
+        assert!(matches!(v3.wechatpay, WechatPaySide::InProcessSandbox));
+        assert_eq!(v3.cert_serial, MERCHANT_SERIAL);
+    }
+
+    #[test]
+    fn a_serial_given_in_lowercase_is_kept_uppercase_as_wechat_writes_it() {
+        let raw = RawV3 { cert_serial: Some(MERCHANT_SERIAL.to_ascii_lowercase()), ..RawV3::default() };
+        let v3 = raw.validate(Mode::Sandbox, false).unwrap_or_else(|e| panic!("{e:?}"));
+        assert_eq!(v3.cert_serial, MERCHANT_SERIAL);
+    }
+
+    #[test]
+    fn every_problem_of_the_section_is_reported_at_once() {
+        let raw = RawV3 {
+            cert_serial: Some("12".into()),
+            api_v3_key: Some("short".into()),
+            wechatpay_public_key_id: Some("PUB_KEY_ID_1".into()),
+            ..RawV3::default()
+        };
+        let problems = raw.validate(Mode::Sandbox, false).err().map(|p| p.len());
+        assert_eq!(problems, Some(3));
+    }
+}
