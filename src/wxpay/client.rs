@@ -90,7 +90,7 @@ pub struct WxPayClient {
     http: reqwest::Client,
 }
 
-pub(crate) fn http_client(identity: Option<reqwest::Identity>) -> Result<reqwest::Client, Error> {
+fn http_client(identity: Option<reqwest::Identity>) -> Result<reqwest::Client, Error> {
     let mut b = reqwest::Client::builder()
         .connect_timeout(CONNECT_TIMEOUT)
         .timeout(TOTAL_TIMEOUT)

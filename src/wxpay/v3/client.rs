@@ -14,6 +14,7 @@ pub mod types;
 
 use std::fmt;
 use std::sync::{Arc, RwLock};
+use std::time::Duration;
 
 use reqwest::header::{ACCEPT, AUTHORIZATION, CONTENT_TYPE, HeaderMap, USER_AGENT};
 use reqwest::{Method, StatusCode};
@@ -32,7 +33,7 @@ use super::messages::{CertificatesResponse, Transaction};
 use super::request::MerchantSigner;
 use super::response::{HEADER_SERIAL, VerifyError, WechatpaySignature};
 use crate::clock::Clock;
-use crate::wxpay::client::{http_client, read_capped, transport};
+use crate::wxpay::client::{read_capped, transport};
 use crate::wxpay::endpoint;
 use crate::wxpay::error::Error;
 use crate::wxpay::sign::SignError;
@@ -45,6 +46,9 @@ static NOT_ACCEPTED: crate::log_summary::Summary =
 pub const MAX_BODY: usize = 64 * 1024;
 /// why: a bill lists a whole day of trades; the same bound as the v2 bill.
 pub const MAX_BILL: usize = 16 * 1024 * 1024;
+
+const CONNECT_TIMEOUT: Duration = Duration::from_secs(3);
+const TOTAL_TIMEOUT: Duration = Duration::from_secs(10);
 
 const USER_AGENT_VALUE: &str = concat!("wxcheckout/", env!("CARGO_PKG_VERSION"));
 
@@ -59,6 +63,10 @@ pub struct V3ClientConfig {
     pub wechatpay: WechatPayKeys,
     /// e.g. `https://api.mch.weixin.qq.com/` or `http://127.0.0.1:PORT/sandbox/`.
     pub api_base: Url,
+    /// To open the connection (the v2 client's 3 s).
+    pub connect_timeout: Duration,
+    /// For the whole exchange, body included (the v2 client's 10 s; a bill may want more).
+    pub timeout: Duration,
     pub max_body: usize,
     pub max_bill: usize,
 }
@@ -79,6 +87,8 @@ impl V3ClientConfig {
             api_v3_key,
             wechatpay,
             api_base,
+            connect_timeout: CONNECT_TIMEOUT,
+            timeout: TOTAL_TIMEOUT,
             max_body: MAX_BODY,
             max_bill: MAX_BILL,
         }
@@ -150,7 +160,14 @@ impl V3Client {
     /// A client whose signatures and window checks read `clock` (the shop's, which tests set).
     pub fn with_clock(cfg: V3ClientConfig, clock: Clock) -> Result<V3Client, Error> {
         let keys = Arc::new(RwLock::new(cfg.wechatpay.clone()));
-        Ok(V3Client { http: http_client(None)?, cfg: Arc::new(cfg), keys, clock })
+        let http = reqwest::Client::builder()
+            .connect_timeout(cfg.connect_timeout)
+            .timeout(cfg.timeout)
+            // why: the gateway never redirects; following one could send a signed body elsewhere.
+            .redirect(reqwest::redirect::Policy::none())
+            .build()
+            .map_err(|e| Error::Transport(format!("cannot build the HTTP client: {e}")))?;
+        Ok(V3Client { http, cfg: Arc::new(cfg), keys, clock })
     }
 
     pub fn config(&self) -> &V3ClientConfig {

@@ -544,3 +544,23 @@ fn the_debug_of_the_client_shows_neither_key() {
     assert!(!shown.contains(APIV3_KEY) && !shown.contains("PRIVATE"), "{shown}");
     assert!(shown.contains(MCHID));
 }
+
+#[tokio::test]
+async fn a_gateway_that_accepts_but_never_answers_is_no_answer_within_the_timeout() {
+    let listener = TcpListener::bind("127.0.0.1:0").await.unwrap();
+    let base = Url::parse(&format!("http://{}/", listener.local_addr().unwrap())).unwrap();
+    let held = tokio::spawn(async move {
+        let (stream, _) = listener.accept().await.unwrap();
+        // why: keep the connection open and silent until the test ends.
+        std::future::pending::<()>().await;
+        drop(stream);
+    });
+    let signer = MerchantSigner::from_pem(MCHID, SERIAL, MERCHANT_KEY).unwrap();
+    let mut cfg =
+        V3ClientConfig::new(APPID, signer, ApiV3Key::new(APIV3_KEY).unwrap(), public_key_mode(), base);
+    cfg.timeout = std::time::Duration::from_millis(200);
+    let c = V3Client::with_clock(cfg, Clock::fixed_unix(NOW)).unwrap();
+    let e = c.native(&order("NATIVE0008")).await.unwrap_err();
+    assert!(matches!(e, Error::Transport(_)) && e.is_retryable(), "{e:?}");
+    held.abort();
+}
