@@ -10,6 +10,7 @@
 mod bill;
 pub mod certs;
 pub mod errors;
+mod refunds;
 pub mod types;
 
 use std::fmt;
@@ -23,8 +24,8 @@ use url::Url;
 use self::certs::{CertificateCache, WechatPayKeys};
 use self::errors::Call;
 use self::types::{
-    H5Answer, H5Info, H5Type, NativeAnswer, NewOrder, NewRefund, OrderAmount, OrderBody, OrderPayer,
-    OrderScene, PrepayAnswer, Refund, RefundBody, RefundBodyAmount, RefundOf,
+    H5Answer, H5Info, H5Type, NativeAnswer, NewOrder, OrderAmount, OrderBody, OrderPayer, OrderScene,
+    PrepayAnswer,
 };
 use super::aead::ApiV3Key;
 use super::certificate::PlatformCertificate;
@@ -376,36 +377,6 @@ impl V3Client {
         self.call(Call::Close, Method::POST, &url, body.as_bytes()).await.map(drop)
     }
 
-    /// `POST /v3/refund/domestic/refunds`: accepted is not refunded; query or await the
-    /// notification. A repeat with the same `out_refund_no` refunds once.
-    pub async fn refund(&self, r: &NewRefund) -> Result<Refund, Error> {
-        let (transaction_id, out_trade_no) = match &r.of {
-            RefundOf::TransactionId(t) => (Some(t.as_str()), None),
-            RefundOf::OutTradeNo(o) => (None, Some(o.as_str())),
-        };
-        let body = RefundBody {
-            transaction_id,
-            out_trade_no,
-            out_refund_no: &r.out_refund_no,
-            reason: r.reason.as_deref(),
-            notify_url: r.notify_url.as_deref(),
-            amount: RefundBodyAmount { refund: r.refund_fen, total: r.total_fen, currency: "CNY" },
-        };
-        let json = serde_json::to_vec(&body).map_err(|e| Error::InvalidInput(e.to_string()))?;
-        let url = self.url("v3/refund/domestic/refunds", &[])?;
-        let refund: Refund = self.call_json(Call::Refund, Method::POST, &url, &json).await?;
-        check_refund_no(&refund, &r.out_refund_no)?;
-        Ok(refund)
-    }
-
-    /// `GET /v3/refund/domestic/refunds/{out_refund_no}`.
-    pub async fn query_refund(&self, out_refund_no: &str) -> Result<Refund, Error> {
-        let url = self.url(&format!("v3/refund/domestic/refunds/{}", segment(out_refund_no)), &[])?;
-        let refund: Refund = self.call_json(Call::RefundQuery, Method::GET, &url, b"").await?;
-        check_refund_no(&refund, out_refund_no)?;
-        Ok(refund)
-    }
-
     /// The JSAPI bridge parameters for a v3 `prepay_id`, with an RSA `paySign` by the merchant
     /// key (never the v2 MD5/HMAC one: WeChat ties the paySign to the API that made the order).
     pub fn jsapi_pay_params(&self, prepay_id: &str, timestamp: i64) -> Result<JsapiPayParams, Error> {
@@ -489,14 +460,6 @@ fn holds_valid_certificate(keys: &WechatPayKeys, now: i64) -> bool {
 
 fn bad_signature(e: VerifyError) -> Error {
     Error::BadSignature(SignError::V3(e))
-}
-
-fn check_refund_no(refund: &Refund, asked: &str) -> Result<(), Error> {
-    if refund.out_refund_no == asked {
-        Ok(())
-    } else {
-        Err(Error::Malformed(format!("asked for refund {asked}, answered {}", refund.out_refund_no)))
-    }
 }
 
 #[cfg(test)]
