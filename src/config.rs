@@ -16,6 +16,8 @@ use url::Url;
 
 mod v3;
 
+use self::v3::RawV3;
+pub use self::v3::{ApiVersion, V3Config, WechatPaySide};
 use crate::wxpay::registration::{MAX_JSAPI_DIRS, Registration, is_domain};
 use crate::wxpay::{ApiKey, SignType};
 
@@ -521,9 +523,6 @@ pub struct WxpayConfig {
     /// The v3 credentials, present exactly when `api_version` is v3.
     pub v3: Option<V3Config>,
 }
-
-use self::v3::RawV3;
-pub use self::v3::{ApiVersion, V3Config, WechatPaySide};
 
 /// The validated configuration.
 #[derive(Debug, Clone)]
