@@ -20,6 +20,8 @@ use crate::http::gate::{self, Gate, Limits};
 use crate::store::{Store, StoreError};
 use crate::{sandbox, web};
 
+pub mod v3_client;
+
 #[derive(Debug, thiserror::Error)]
 pub enum AppError {
     #[error("data directory {path}: {source}")]

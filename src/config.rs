@@ -14,6 +14,10 @@ use figment::providers::{Env, Format, Serialized, Toml};
 use serde::{Deserialize, Deserializer, Serialize};
 use url::Url;
 
+mod v3;
+
+use self::v3::RawV3;
+pub use self::v3::{ApiVersion, V3Config, WechatPaySide};
 use crate::wxpay::registration::{MAX_JSAPI_DIRS, Registration, is_domain};
 use crate::wxpay::{ApiKey, SignType};
 
@@ -311,6 +315,12 @@ struct RawWxpay {
     cert_pem: Option<PathBuf>,
     #[serde(default)]
     key_pem: Option<PathBuf>,
+    /// `v2` (the default) or `v3`.
+    #[serde(default)]
+    api_version: Option<ApiVersion>,
+    /// `[wxpay.v3]`, read only with `api_version = "v3"`.
+    #[serde(default)]
+    v3: RawV3,
 }
 
 #[derive(Debug, Default, Deserialize, Serialize)]
@@ -509,6 +519,9 @@ pub struct WxpayConfig {
     pub sns_base: Option<Url>,
     pub cert_pem: Option<PathBuf>,
     pub key_pem: Option<PathBuf>,
+    pub api_version: ApiVersion,
+    /// The v3 credentials, present exactly when `api_version` is v3.
+    pub v3: Option<V3Config>,
 }
 
 /// The validated configuration.
@@ -628,8 +641,12 @@ impl Config {
             ("wxpay.sns_base", url(&w.sns_base)),
             ("wxpay.cert_pem", path(&w.cert_pem)),
             ("wxpay.key_pem", path(&w.key_pem)),
+            ("wxpay.api_version", w.api_version.as_str().to_owned()),
             ("connections", format!("{:?}", self.connections)),
         ];
+        if let Some(v3) = &w.v3 {
+            out.extend(v3.describe());
+        }
         if self.is_sandbox() {
             out.push(("sandbox", format!("{:?}", self.sandbox)));
         }
@@ -766,7 +783,24 @@ impl RawConfig {
         keep(self.sandbox.validate());
         keep(self.connections.validate());
         let raw_mode = self.wxpay.mode.unwrap_or(Mode::Sandbox);
-        let wxpay = self.wxpay.validate(public_url.as_ref());
+        let v3_raw = std::mem::take(&mut self.wxpay.v3);
+        let api_version = self.wxpay.api_version.unwrap_or_default();
+        let api_base_set = self.wxpay.api_base.as_deref().is_some_and(|b| !b.is_empty());
+        let v3 = match api_version {
+            ApiVersion::V2 => None,
+            ApiVersion::V3 => match v3_raw.validate(raw_mode, api_base_set) {
+                Ok(v3) => Some(v3),
+                Err(v3_problems) => {
+                    v3_problems.into_iter().for_each(|p| keep(Err(p)));
+                    None
+                }
+            },
+        };
+        let wxpay = self.wxpay.validate(public_url.as_ref()).map(|mut w| {
+            w.api_version = api_version;
+            w.v3 = v3;
+            w
+        });
         let mode = wxpay.as_ref().map_or(raw_mode, |w| w.mode);
         if mode == Mode::Sandbox && !self.address.is_loopback() && !self.allow_sandbox_on_network {
             keep(Err(bad(
@@ -926,6 +960,8 @@ impl RawWxpay {
             sign_type: self.sign_type.unwrap_or(SignType::Md5),
             cert_pem: self.cert_pem,
             key_pem: self.key_pem,
+            api_version: ApiVersion::V2,
+            v3: None,
         })
     }
 }

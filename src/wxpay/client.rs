@@ -38,7 +38,7 @@ const TOTAL_TIMEOUT: Duration = Duration::from_secs(10);
 /// a few hundred bytes and is held to `xml::MAX_BODY`.
 const MAX_BILL: usize = 16 * 1024 * 1024;
 
-fn transport(e: reqwest::Error) -> Error {
+pub(crate) fn transport(e: reqwest::Error) -> Error {
     // why: the access_token URL carries the app secret; reqwest errors print their URL.
     Error::Transport(e.without_url().to_string())
 }
@@ -102,7 +102,7 @@ fn http_client(identity: Option<reqwest::Identity>) -> Result<reqwest::Client, E
     b.build().map_err(|e| Error::Transport(format!("cannot build the HTTP client: {e}")))
 }
 
-async fn read_capped(resp: reqwest::Response, limit: usize) -> Result<Vec<u8>, Error> {
+pub(crate) async fn read_capped(resp: reqwest::Response, limit: usize) -> Result<Vec<u8>, Error> {
     read_body_capped(resp, limit)
         .await
         .map_err(transport)?

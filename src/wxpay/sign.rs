@@ -75,6 +75,10 @@ pub enum SignError {
     UnknownSignType(String),
     #[error("the signature does not match")]
     Mismatch,
+    /// An API v3 answer whose `Wechatpay-*` headers did not verify (missing, stale, unknown
+    /// key, wrong signature): the same outcome as a bad v2 `sign`, with v3's reason.
+    #[error("v3 answer signature: {0}")]
+    V3(super::v3::VerifyError),
 }
 
 /// `k1=v1&k2=v2…&key=API_KEY` over the non-empty fields but `sign`, in byte order of the keys.

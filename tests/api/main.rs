@@ -14,6 +14,7 @@ mod alerts;
 mod backups;
 mod check_config;
 mod client_sandbox;
+mod client_v3;
 mod clock;
 mod connections;
 mod fulfilment;

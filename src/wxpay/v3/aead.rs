@@ -52,6 +52,12 @@ impl ApiV3Key {
         Ok(ApiV3Key(bytes))
     }
 
+    /// The key's text, for masking in `check-config` (`config::mask`); never log it.
+    pub fn expose(&self) -> &str {
+        // why: built from a `&str` in `new`, so always UTF-8.
+        std::str::from_utf8(&self.0).unwrap_or_default()
+    }
+
     fn cipher(&self) -> Result<LessSafeKey, AeadError> {
         let unbound =
             UnboundKey::new(&AES_256_GCM, &self.0).map_err(|_| AeadError::KeyLength { len: self.0.len() })?;

@@ -4,12 +4,14 @@
 //! Owns request signing and the `Authorization` header (`request`), WeChat's answer and
 //! notification signatures and the keys that verify them (`response`, `certificate`), the
 //! AES-256-GCM of notification resources (`aead`), the JSAPI `paySign` (`jsapi`), RSA keys
-//! (`keys`) and the JSON types (`messages`). It must not do HTTP, read configuration or know
-//! orders: callers hand it exact bytes and the current time, so it is pinned to the vectors
-//! of docs/wechat-pay-v3.md and used alike by the shop and by the sandbox gateway.
+//! (`keys`) and the JSON types (`messages`). Those must not do HTTP, read configuration or
+//! know orders: callers hand them exact bytes and the current time, so they are pinned to the
+//! vectors of docs/wechat-pay-v3.md and used alike by the shop and by the sandbox gateway.
+//! `client` is the one part that talks HTTP: the shop's v3 client, built on the others.
 
 pub mod aead;
 pub mod certificate;
+pub mod client;
 pub mod jsapi;
 pub mod keys;
 pub mod messages;
@@ -21,6 +23,7 @@ mod tests;
 
 pub use aead::{AeadError, ApiV3Key, EncryptedResource};
 pub use certificate::{CertificateError, PlatformCertificate};
+pub use client::{V3Client, V3ClientConfig};
 pub use jsapi::JsapiPayParams;
 pub use keys::{GeneratedKeyPair, KeyError, RsaPrivateKey, RsaPublicKey, generate_key_pair};
 pub use request::{Authorization, AuthorizationError, MerchantSigner};
