@@ -15,7 +15,7 @@ use crate::domain::{Applied, Event, Order};
 use crate::store::{Change, Store, StoreError};
 
 /// Payments committed in one transaction at most: bounds how long the batch holds the lock.
-const MAX_BATCH: usize = 64;
+const MAX_BATCH: usize = 32;
 
 /// What a payment does to its order (decided by `domain`), and the events it leaves.
 pub(super) type PaymentChange = Box<dyn Fn(&mut Order) -> (Applied, Vec<Event>) + Send>;

@@ -112,9 +112,9 @@ struct Reconciler {
     closing: HashMap<String, Backoff>,
     /// Attempts already reported as unknown to WeChat despite their prepay (report once).
     flagged: HashSet<String>,
-    /// Pending orders with nothing due before a time (Unix seconds), with their open
-    /// attempts: not read again until then, or until the store says they changed.
-    resting: HashMap<String, (i64, Vec<String>)>,
+    /// Pending orders with nothing due before a time (Unix seconds): not read again until
+    /// then, or until the store says they changed.
+    resting: HashMap<String, i64>,
     /// The order lifetime `resting` was computed with (the merchant may change it).
     resting_ttl: Option<Duration>,
 }
@@ -150,7 +150,6 @@ impl Reconciler {
                 r.map_err(|e| super::FAILED.note("reconciler: listing orders", || e.to_string())).ok()
             })
             .collect();
-        let mut seen = HashSet::new();
         let now = self.checkout.now();
         // why skip resting orders: reading and decoding every pending order each round was
         // CPU taken from every request once pending orders pile up (docs/performance.md);
@@ -159,21 +158,23 @@ impl Reconciler {
         let mut resting = std::mem::take(&mut self.resting);
         for no in &pending {
             let unchanged = changed.as_ref().is_some_and(|c| !c.contains(no));
-            if let Some((until, attempts)) = resting.remove(no).filter(|(until, _)| unchanged && now < *until)
-            {
-                seen.extend(attempts.iter().cloned());
-                self.resting.insert(no.clone(), (until, attempts));
+            if let Some(until) = resting.remove(no).filter(|until| unchanged && now < *until) {
+                self.resting.insert(no.clone(), until);
                 continue;
             }
-            match self.order(no, &mut seen).await {
+            match self.order(no).await {
                 Ok(()) => {}
                 Err(e) => super::FAILED.note("reconciler: an order", || format!("order {no}: {e}")),
             }
         }
-        // why: bounded memory; attempts no longer pending need no schedule.
-        self.queries.retain(|k, _| seen.contains(k));
-        self.closing.retain(|k, _| seen.contains(k));
-        self.flagged.retain(|k| seen.contains(k));
+        // why: bounded memory; the attempts of orders no longer pending need no schedule
+        // (an attempt's number is its order's, a dash, and a count: `pay`).
+        let pending: HashSet<&str> = pending.iter().map(String::as_str).collect();
+        let of_pending =
+            |attempt: &String| attempt.rsplit_once('-').is_some_and(|(no, _)| pending.contains(no));
+        self.queries.retain(|k, _| of_pending(k));
+        self.closing.retain(|k, _| of_pending(k));
+        self.flagged.retain(|k| of_pending(k));
         // why here: refunds whose notification is late are settled on the same clock.
         if let Err(e) = self.checkout.settle_refunds().await {
             super::FAILED.note("reconciler: settling refunds", || e.to_string());
@@ -181,12 +182,11 @@ impl Reconciler {
         self.checkout.reconciled_at.store(self.checkout.now().max(1), std::sync::atomic::Ordering::Relaxed);
     }
 
-    async fn order(&mut self, no: &str, seen: &mut HashSet<String>) -> Result<(), CheckoutError> {
+    async fn order(&mut self, no: &str) -> Result<(), CheckoutError> {
         let Some(order) = self.checkout.store.order(no)? else { return Ok(()) };
         if order.status != OrderStatus::Pending {
             return Ok(());
         }
-        seen.extend(order.open_attempts().map(|a| a.out_trade_no.clone()));
         let ttl = order.lifetime(self.checkout.order_ttl()).mul_f64(self.timing.ttl_scale);
         if self.age(order.created_at) >= ttl {
             return self.expire(&order).await;
@@ -201,8 +201,7 @@ impl Reconciler {
             let next = self.queries.get(&a).map_or(first, |b| first.max(b.at.unix_timestamp()));
             until = until.min(next);
         }
-        let attempts = order.open_attempts().map(|a| a.out_trade_no.clone()).collect();
-        self.resting.insert(order.no, (until, attempts));
+        self.resting.insert(order.no, until);
         Ok(())
     }
 

@@ -14,6 +14,8 @@ use super::{Store, StoreError, TxResult, abort, codec, keys};
 pub const LOG_KEPT: usize = 500;
 /// Finished alerts saved between two cuts of the log to its latest `LOG_KEPT`.
 const CUT_EVERY: u32 = 32;
+/// Finished alerts moved to the log in one transaction at most.
+const MOVED_AT_ONCE: usize = 32;
 /// Pending alerts counted for the page at most (sled counts by walking the tree).
 pub const BACKLOG_COUNTED: usize = 10_000;
 
@@ -80,15 +82,21 @@ impl Store {
         if finished.is_empty() {
             return Ok(());
         }
-        let _changing = self.changing();
-        sled::Transactional::<StoreError>::transaction(&(&self.outbox, &self.alert_log), |(outbox, log)| {
-            for (key, log_key, value) in &finished {
-                outbox.remove(key)?;
-                log.insert(log_key.as_slice(), value.as_slice())?;
-            }
-            Ok(())
-        })?;
-        drop(_changing);
+        // why in slices: the transaction stops every other read and write while it runs, and
+        // a deliverer catching up may finish a thousand alerts at once.
+        for slice in finished.chunks(MOVED_AT_ONCE) {
+            let _changing = self.changing();
+            sled::Transactional::<StoreError>::transaction(
+                &(&self.outbox, &self.alert_log),
+                |(outbox, log)| {
+                    for (key, log_key, value) in slice {
+                        outbox.remove(key)?;
+                        log.insert(log_key.as_slice(), value.as_slice())?;
+                    }
+                    Ok(())
+                },
+            )?;
+        }
         // why not at every save: finding the line walks `LOG_KEPT` keys, which cost more than
         // the save itself; the log holds at most `CUT_EVERY` saves more between cuts.
         let saves = u32::try_from(finished.len()).unwrap_or(CUT_EVERY);
