@@ -8,6 +8,12 @@ use clap::{Parser, Subcommand};
 use wxcheckout::app;
 use wxcheckout::config::{Config, LogFormat, Overrides};
 
+/// The allocator: mimalloc gives memory back to the system after a burst, where glibc's
+/// malloc kept what sled's write path had used (RSS grew by 100–200 MB over a benchmark run
+/// and stayed there; docs/performance.md).
+#[global_allocator]
+static ALLOCATOR: mimalloc::MiMalloc = mimalloc::MiMalloc;
+
 #[derive(Parser)]
 #[command(name = "wxcheckout", version, about = "A shop and checkout for WeChat Pay, in one binary")]
 struct Cli {
