@@ -143,8 +143,22 @@ impl Deliverer {
                     .note("alerts: an unreadable alert left in the outbox", || format!("{id}: {e}")),
             }
         }
-        let mut flushed = false;
         let mut finished = Vec::new();
+        let started = self.start_due(now, &mut finished).await;
+        // why forgotten even when the save (or starting the others) fails: still pending in
+        // the store, they are read and started again at the next look.
+        let saved = self.checkout.store.save_alerts(&finished);
+        for alert in &finished {
+            self.known.remove(&alert.id);
+        }
+        started?;
+        Ok(saved?)
+    }
+
+    /// Starts the due alerts, as many as there are free slots; the ones that finish at once
+    /// (no channel, or coalesced) are left in `finished` for the caller to save together.
+    async fn start_due(&mut self, now: i64, finished: &mut Vec<Alert>) -> Result<(), CheckoutError> {
+        let mut flushed = false;
         while self.tasks.len() < PARALLEL {
             let Some(&(at, id)) = self.due.first() else { break };
             if at > now {
@@ -197,13 +211,7 @@ impl Deliverer {
             });
             self.flying.insert(task.id(), id);
         }
-        // why forgotten even when the save fails: still pending in the store, they are read
-        // and started again at the next look.
-        let saved = self.checkout.store.save_alerts(&finished);
-        for alert in &finished {
-            self.known.remove(&alert.id);
-        }
-        Ok(saved?)
+        Ok(())
     }
 
     /// Fixes the channels of a new alert, or coalesces an attention alert of a kind sent

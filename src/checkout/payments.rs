@@ -7,6 +7,7 @@
 //! commits; the requests wait for their own result, then flush (concurrent flushes share one
 //! disk sync), so each answer still waits until its payment is durable.
 
+use std::panic::AssertUnwindSafe;
 use std::sync::mpsc;
 
 use tokio::sync::oneshot;
@@ -46,9 +47,10 @@ impl Payments {
         change: PaymentChange,
     ) -> Result<(Order, Applied), StoreError> {
         let (reply, result) = oneshot::channel();
-        let stopped = || StoreError::Sled(sled::Error::ReportableBug("the payments thread stopped".into()));
-        self.queue.send(Job { no, change, reply }).map_err(|_| stopped())?;
-        result.await.map_err(|_| stopped())?
+        let not_committed =
+            || StoreError::Sled(sled::Error::ReportableBug("the payment was not committed".into()));
+        self.queue.send(Job { no, change, reply }).map_err(|_| not_committed())?;
+        result.await.map_err(|_| not_committed())?
     }
 }
 
@@ -61,30 +63,97 @@ fn commit_all(store: &Store, jobs: &mpsc::Receiver<Job>) {
                 Err(_) => break,
             }
         }
-        // why catch a panic: it would end this thread and every later payment with it; caught,
-        // the batch's requests get an error (WeChat resends) and the next batch goes on.
-        let committed = std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| commit_batch(store, batch)));
-        if committed.is_err() {
-            tracing::error!("a batch of payments panicked; its requests were answered with an error");
+        // why catch a panic: it would end this thread and every later payment with it.
+        match std::panic::catch_unwind(AssertUnwindSafe(|| commit_batch(store, &batch))) {
+            Ok(results) => {
+                for (job, result) in batch.into_iter().zip(results) {
+                    let _ = job.reply.send(result);
+                }
+            }
+            // why one by one after a panic: the change that panics would fail every batch
+            // it lands in, each time WeChat resends it; alone, only its own request fails.
+            Err(_) => {
+                tracing::error!("a batch of payments panicked; committing its payments one by one");
+                for job in batch {
+                    match std::panic::catch_unwind(AssertUnwindSafe(|| {
+                        store.update_order(&job.no, &*job.change)
+                    })) {
+                        Ok(result) => {
+                            let _ = job.reply.send(result);
+                        }
+                        Err(_) => {
+                            tracing::error!(order_no = job.no, "a payment's change panicked; not committed")
+                        }
+                    }
+                }
+            }
         }
     }
 }
 
-fn commit_batch(store: &Store, batch: Vec<Job>) {
+fn commit_batch(store: &Store, batch: &[Job]) -> Vec<Result<(Order, Applied), StoreError>> {
     let changes: Vec<Change<'_, Applied>> =
         batch.iter().map(|j| -> Change<'_, Applied> { (&j.no, &*j.change) }).collect();
     match store.update_orders(&changes) {
-        Ok(results) => {
-            for (job, result) in batch.into_iter().zip(results) {
-                let _ = job.reply.send(result);
-            }
-        }
+        Ok(results) => results,
         // why one by one after a failed batch: each request then gets its own error, and one
         // payment the database refuses does not fail the others.
-        Err(_) => {
-            for job in batch {
-                let _ = job.reply.send(store.update_order(&job.no, &*job.change));
-            }
+        Err(_) => batch.iter().map(|j| store.update_order(&j.no, &*j.change)).collect(),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::domain::{Contact, Fen, OrderStatus};
+    use crate::store::test_dir::TempDir;
+
+    fn order(no: &str) -> Order {
+        Order {
+            no: no.to_owned(),
+            token: format!("tok-{no}"),
+            lines: Vec::new(),
+            total: Fen::new(100).expect("fen"),
+            contact: Contact::default(),
+            status: OrderStatus::Pending,
+            created_at: 1,
+            paid_at: None,
+            closed_at: None,
+            attempts: Vec::new(),
+            paid_by: None,
+            refunded: Fen::ZERO,
+            settled_refunds: Vec::new(),
+            fulfilment: Default::default(),
+            lifetime_secs: None,
         }
+    }
+
+    #[tokio::test]
+    async fn a_change_that_panics_fails_alone_and_the_payments_around_it_commit() {
+        let dir = TempDir::new("payments-panic");
+        let store = Store::open(dir.path()).expect("open");
+        for no in ["P1", "P2", "P3"] {
+            store.insert_order(&order(no), &[]).expect("insert");
+        }
+        let payments = Payments::start(store.clone()).expect("thread");
+        let named = |name: &'static str| -> PaymentChange {
+            Box::new(move |o: &mut Order| {
+                o.contact.name = Some(name.into());
+                (Applied::Duplicate, Vec::new())
+            })
+        };
+        let panics: PaymentChange = Box::new(|_: &mut Order| panic!("a change that panics"));
+        let (one, two, three) = tokio::join!(
+            payments.commit("P1".into(), named("one")),
+            payments.commit("P2".into(), panics),
+            payments.commit("P3".into(), named("three")),
+        );
+        assert!(one.is_ok() && three.is_ok(), "{one:?} {three:?}");
+        assert!(two.is_err());
+        let name = |no: &str| store.order(no).expect("read").and_then(|o| o.contact.name);
+        assert_eq!((name("P1"), name("P2"), name("P3")), (Some("one".into()), None, Some("three".into())));
+        // The thread goes on after the panic.
+        assert!(payments.commit("P2".into(), named("two")).await.is_ok());
+        assert_eq!(name("P2"), Some("two".into()));
     }
 }

@@ -425,6 +425,10 @@ fn a_change_made_to_the_order_between_planning_and_committing_is_not_overwritten
     assert_eq!(runs.load(std::sync::atomic::Ordering::SeqCst), 2, "planned again after the order moved");
     let stored = store.order("S1").expect("read").expect("order");
     assert_eq!((stored.status, stored.contact.name.as_deref()), (OrderStatus::Paid, Some("王小明")));
+    // The plan dropped leaves nothing behind: one event, one alert.
+    let kinds: Vec<EventKind> = store.events("S1").expect("events").into_iter().map(|e| e.kind).collect();
+    assert_eq!(kinds, [EventKind::Paid]);
+    assert_eq!(store.outbox_ids().expect("outbox").len(), 1);
 }
 
 #[test]
