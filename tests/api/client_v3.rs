@@ -18,8 +18,10 @@ use wxcheckout::sandbox::Sandbox;
 use wxcheckout::sandbox::v3::{MERCHANT_PRIVATE_KEY, MERCHANT_SERIAL, SANDBOX_APIV3_KEY};
 use wxcheckout::wxpay::Error;
 use wxcheckout::wxpay::sign::SignError;
-use wxcheckout::wxpay::v3::client::certs::WechatPayKeys;
-use wxcheckout::wxpay::v3::client::types::{H5Type, NewOrder};
+use wxcheckout::wxpay::v3::client::certs::{CertificateCache, WechatPayKeys};
+use wxcheckout::wxpay::v3::client::types::{
+    H5Type, NewOrder, NewRefund, RefundOf, RefundStatus, TradeBillType,
+};
 use wxcheckout::wxpay::v3::messages::TradeState;
 use wxcheckout::wxpay::v3::{
     ApiV3Key, MerchantSigner, RsaPrivateKey, RsaPublicKey, V3Client, V3ClientConfig, VerifyError,
@@ -213,4 +215,102 @@ async fn a_sandbox_shop_with_api_version_v3_and_nothing_else_gets_a_client_that_
         client.query_by_out_trade_no(&order.out_trade_no).await.unwrap().trade_state,
         TradeState::NotPay
     );
+}
+
+impl Gw {
+    /// An order placed through the client and paid at the sandbox: its number and total.
+    async fn paid(&self, total_fen: u64) -> String {
+        let order = NewOrder { total_fen, ..self.order() };
+        self.client.jsapi(&order, &helpers::buyer_openid()).await.unwrap();
+        self.sb.pay(&order.out_trade_no, &helpers::buyer_openid()).unwrap();
+        order.out_trade_no
+    }
+
+    fn refund_of(&self, out_trade_no: &str, refund_fen: u64, total_fen: u64) -> NewRefund {
+        NewRefund {
+            of: RefundOf::OutTradeNo(out_trade_no.to_owned()),
+            out_refund_no: format!("R{out_trade_no}"),
+            reason: Some("商品已售完".into()),
+            notify_url: None,
+            refund_fen,
+            total_fen,
+        }
+    }
+}
+
+#[tokio::test]
+async fn a_refund_is_accepted_for_the_paid_order_and_its_query_settles_as_success() {
+    let gw = gateway(|c| c.sandbox.time_scale = 0.001).await;
+    let no = gw.paid(1234).await;
+    let asked = gw.refund_of(&no, 234, 1234);
+    let r = gw.client.refund(&asked).await.unwrap();
+    assert_eq!(
+        (r.out_trade_no.as_str(), r.out_refund_no.as_str()),
+        (no.as_str(), asked.out_refund_no.as_str())
+    );
+    assert_eq!((r.amount.refund, r.amount.total), (234, 1234));
+    assert!(matches!(r.status, RefundStatus::Processing | RefundStatus::Success), "{r:?}");
+    let again = gw.client.refund(&asked).await.unwrap();
+    assert_eq!(again.refund_id, r.refund_id, "the same out_refund_no refunds once");
+    helpers::until("the refund to succeed", || async {
+        gw.client.query_refund(&asked.out_refund_no).await.unwrap().status == RefundStatus::Success
+    })
+    .await;
+    let settled = gw.client.query_refund(&asked.out_refund_no).await.unwrap();
+    assert_eq!((settled.refund_id, settled.amount.refund), (r.refund_id, 234));
+    assert!(settled.success_time.is_some_and(|t| t.ends_with("+08:00")));
+}
+
+#[tokio::test]
+async fn a_refund_of_more_than_was_paid_or_an_unknown_refund_number_is_refused_in_wechats_words() {
+    let gw = gateway(|_| {}).await;
+    let no = gw.paid(1000).await;
+    let e = gw.client.refund(&gw.refund_of(&no, 1001, 1000)).await.unwrap_err();
+    assert_eq!(e.err_code(), Some("INVALID_REQUEST"), "{e:?}");
+    assert!(!e.is_retryable(), "{e:?}");
+    let e = gw.client.query_refund(&format!("R{}", out_trade_no())).await.unwrap_err();
+    assert_eq!(e.err_code(), Some("REFUNDNOTEXIST"), "{e:?}");
+    assert!(!e.is_retryable(), "{e:?}");
+}
+
+#[tokio::test]
+async fn todays_trade_bill_downloads_checked_against_its_sha1_and_lists_the_payment_and_refund() {
+    let gw = gateway(|c| c.sandbox.time_scale = 0.001).await;
+    let no = gw.paid(1000).await;
+    gw.client.refund(&gw.refund_of(&no, 300, 1000)).await.unwrap();
+    let today = wxcheckout::wxpay::messages::beijing_date(gw.sb.clock.now_utc());
+    let bill = gw.client.trade_bill(today, TradeBillType::All).await.unwrap();
+    let rows: Vec<_> = bill.rows.iter().filter(|r| r.out_trade_no == no).collect();
+    assert!(rows.iter().any(|r| r.trade_state == "SUCCESS" && r.order_fee == 1000), "{rows:?}");
+    assert!(
+        rows.iter()
+            .any(|r| r.trade_state == "REFUND" && r.out_refund_no == format!("R{no}") && r.refund_fee == 300),
+        "{rows:?}"
+    );
+
+    let location = gw.client.trade_bill_location(today, TradeBillType::All).await.unwrap();
+    let mut altered = location.clone();
+    altered.hash_value = "0".repeat(40);
+    let e = gw.client.download_bill(&altered).await.unwrap_err();
+    assert!(matches!(&e, Error::Malformed(m) if m.contains("SHA-1")), "{e:?}");
+    assert!(!gw.client.download_bill(&location).await.unwrap().is_empty());
+}
+
+#[tokio::test]
+async fn a_certificate_mode_client_downloads_the_platform_certificate_and_then_works_under_it() {
+    let gw = gateway(|_| {}).await;
+    let client = client_at(&gw.server.sandbox_base(), WechatPayKeys::Certificates(CertificateCache::new()));
+    let order = gw.order();
+    assert!(client.native(&order).await.unwrap().starts_with("weixin://"), "fetched before the first call");
+    let WechatPayKeys::Certificates(held) = client.wechatpay_keys() else { panic!("certificate mode") };
+    assert_eq!(held.certificates().len(), 1);
+    let cert = held.certificates()[0].clone();
+    let published = RsaPublicKey::from_pem(&gw.sb.v3().unwrap().public_key_pem).unwrap();
+    assert_eq!(cert.public_key(), &published, "a certificate of the key the sandbox signs with");
+    assert_eq!(client.wechatpay_keys().serial_for_requests().as_deref(), Some(cert.serial_no()));
+
+    let listed = client.certificates().await.unwrap();
+    assert_eq!(listed.iter().map(|c| c.serial_no()).collect::<Vec<_>>(), [cert.serial_no()]);
+    let t = client.query_by_out_trade_no(&order.out_trade_no).await.unwrap();
+    assert_eq!(t.trade_state, TradeState::NotPay);
 }
