@@ -8,6 +8,7 @@
 
 pub mod alerts;
 pub mod apply;
+pub mod apply_v3;
 pub mod backups;
 pub mod catalogue;
 pub mod check;
