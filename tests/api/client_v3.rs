@@ -12,6 +12,7 @@ use figment::Figment;
 use figment::providers::{Format, Toml};
 use serde_json::Value;
 use url::Url;
+use wxcheckout::checkout::apply_v3::facts_from_transaction;
 use wxcheckout::clock::Clock;
 use wxcheckout::config::{ApiVersion, Config, SANDBOX_APPID};
 use wxcheckout::sandbox::Sandbox;
@@ -19,15 +20,17 @@ use wxcheckout::sandbox::v3::{MERCHANT_PRIVATE_KEY, MERCHANT_SERIAL, SANDBOX_API
 use wxcheckout::wxpay::Error;
 use wxcheckout::wxpay::sign::SignError;
 use wxcheckout::wxpay::v3::client::certs::{CertificateCache, WechatPayKeys};
+use wxcheckout::wxpay::v3::client::notify::{NotificationError, Opened};
 use wxcheckout::wxpay::v3::client::types::{
     H5Type, NewOrder, NewRefund, RefundOf, RefundStatus, TradeBillType,
 };
-use wxcheckout::wxpay::v3::messages::TradeState;
+use wxcheckout::wxpay::v3::messages::{RefundNotification, TradeState, Transaction};
 use wxcheckout::wxpay::v3::{
     ApiV3Key, MerchantSigner, RsaPrivateKey, RsaPublicKey, V3Client, V3ClientConfig, VerifyError,
     generate_key_pair,
 };
 
+use crate::helpers::receiver::Receiver;
 use crate::helpers::{self, TestServer};
 
 const MCHID: &str = "10000100";
@@ -313,4 +316,67 @@ async fn a_certificate_mode_client_downloads_the_platform_certificate_and_then_w
     assert_eq!(listed.iter().map(|c| c.serial_no()).collect::<Vec<_>>(), [cert.serial_no()]);
     let t = client.query_by_out_trade_no(&order.out_trade_no).await.unwrap();
     assert_eq!(t.trade_state, TradeState::NotPay);
+}
+
+#[tokio::test]
+async fn a_payment_notification_opens_to_the_transaction_whose_facts_are_the_orders_and_a_forged_one_does_not()
+ {
+    let gw = gateway(|c| c.sandbox.time_scale = 0.001).await;
+    let receiver = Receiver::start().await;
+    let order = NewOrder { notify_url: receiver.url.clone(), ..gw.order() };
+    gw.client.native(&order).await.unwrap();
+    gw.sb.pay(&order.out_trade_no, &helpers::buyer_openid()).unwrap();
+    let got = receiver.wait_for(1, helpers::WITHIN).await;
+    let (head, body) = (&got[0], got[0].body.as_bytes());
+
+    let opened: Opened<Transaction> = gw.client.open_notification(|h| head.header(h), body).await.unwrap();
+    assert_eq!(opened.envelope.event_type, "TRANSACTION.SUCCESS");
+    let facts = facts_from_transaction(&opened.resource, 0).unwrap();
+    assert_eq!(
+        (facts.out_trade_no.as_str(), facts.mch_id.as_str(), facts.appid.as_str(), facts.total_fee),
+        (order.out_trade_no.as_str(), MCHID, SANDBOX_APPID, 1200)
+    );
+    assert!(facts.paid_at > 0, "the success_time, not the stand-in");
+
+    let forged = String::from_utf8_lossy(body).replace("TRANSACTION.SUCCESS", "TRANSACTION.SUCCESs");
+    let e =
+        gw.client.open_notification::<Transaction>(|h| head.header(h), forged.as_bytes()).await.unwrap_err();
+    assert!(matches!(e, NotificationError::Signature(VerifyError::SignatureMismatch)), "{e:?}");
+    let unsigned = gw.client.open_notification::<Transaction>(|_| None, body).await.unwrap_err();
+    assert!(matches!(unsigned, NotificationError::Signature(VerifyError::MissingHeader(_))), "{unsigned:?}");
+}
+
+#[tokio::test]
+async fn a_refund_notification_opens_to_the_refund_and_one_sealed_under_another_apiv3_key_does_not() {
+    let gw = gateway(|c| c.sandbox.time_scale = 0.001).await;
+    let receiver = Receiver::start().await;
+    let no = gw.paid(1000).await;
+    let asked = NewRefund { notify_url: Some(receiver.url.clone()), ..gw.refund_of(&no, 400, 1000) };
+    gw.client.refund(&asked).await.unwrap();
+    let got = receiver.wait_for(1, helpers::WITHIN).await;
+    let (head, body) = (&got[0], got[0].body.as_bytes());
+    let opened: Opened<RefundNotification> =
+        gw.client.open_notification(|h| head.header(h), body).await.unwrap();
+    assert_eq!(opened.envelope.event_type, "REFUND.SUCCESS");
+    assert_eq!(
+        (
+            opened.resource.out_refund_no.as_str(),
+            opened.resource.refund_status,
+            opened.resource.amount.refund
+        ),
+        (asked.out_refund_no.as_str(), RefundStatus::Success, 400)
+    );
+
+    let signer = MerchantSigner::from_pem(MCHID, MERCHANT_SERIAL, MERCHANT_PRIVATE_KEY).unwrap();
+    let other_key = ApiV3Key::new("anotherMerchantsApiV3Key00000001").unwrap();
+    let cfg = V3ClientConfig::new(
+        SANDBOX_APPID,
+        signer,
+        other_key,
+        gw.client.wechatpay_keys(),
+        Url::parse(&gw.server.sandbox_base()).unwrap(),
+    );
+    let stranger = V3Client::new(cfg).unwrap();
+    let e = stranger.open_notification::<RefundNotification>(|h| head.header(h), body).await.unwrap_err();
+    assert!(matches!(e, NotificationError::Decrypt(_)), "{e:?}");
 }
