@@ -1,4 +1,5 @@
-//! WeChat's payment and refund notifications: `POST /wxpay/notify`, `POST /wxpay/refund-notify`.
+//! WeChat's payment and refund notifications: `POST /wxpay/notify`, `POST /wxpay/refund-notify`,
+//! and v3's payment notification, `POST /wxpay/v3/notify` (JSON, answered by status).
 //!
 //! Thin: read the body (at most 64 KiB), hand it to `checkout` with the sender's address,
 //! answer the documented XML. What a notification changes, and whether WeChat must resend it,
@@ -9,7 +10,9 @@ use std::net::IpAddr;
 use std::sync::Arc;
 
 use rocket::data::{Data, ToByteUnit};
-use rocket::http::ContentType;
+use rocket::http::{ContentType, Status};
+use rocket::request::{FromRequest, Outcome, Request};
+use rocket::serde::json::{Json, Value, json};
 use rocket::{State, post};
 
 use crate::checkout::Checkout;
@@ -19,7 +22,7 @@ use crate::http::client_ip::ClientIp;
 use crate::wxpay::notify::{notify_reply_fail, notify_reply_success};
 
 pub fn routes() -> Vec<rocket::Route> {
-    rocket::routes![payment, refund]
+    rocket::routes![payment, refund, v3_payment]
 }
 
 /// The acknowledgement: always HTTP 200 with XML (WeChat reads `return_code`, not the status).
@@ -80,5 +83,59 @@ async fn refund(checkout: &State<Arc<Checkout>>, from: Option<ClientIp>, data: D
             ack(checkout, NotificationKind::Refund, checkout.receive_refund_notification(&bytes, from).await)
         }
         Err(unread) => refuse(checkout, NotificationKind::Refund, from, unread),
+    }
+}
+
+/// The `Wechatpay-*` headers of a v3 notification, as sent (they sign the raw body).
+struct V3Headers(Vec<(String, String)>);
+
+#[rocket::async_trait]
+impl<'r> FromRequest<'r> for V3Headers {
+    type Error = std::convert::Infallible;
+
+    async fn from_request(req: &'r Request<'_>) -> Outcome<V3Headers, Self::Error> {
+        let wechatpay = req
+            .headers()
+            .iter()
+            .filter(|h| h.name().as_str().get(..10).is_some_and(|p| p.eq_ignore_ascii_case("wechatpay-")))
+            .map(|h| (h.name().as_str().to_owned(), h.value().to_owned()))
+            .collect();
+        Outcome::Success(V3Headers(wechatpay))
+    }
+}
+
+/// v3's acknowledgement: 204 once done; otherwise 4xx (refused) or 5xx (not recorded) with
+/// v3's `{code, message}`, both of which make WeChat send the notification again.
+type V3Ack = Result<Status, (Status, Json<Value>)>;
+
+fn v3_ack(checkout: &Checkout, receipt: Receipt) -> V3Ack {
+    let (answer, status, message) = match receipt {
+        Receipt::Done => {
+            checkout.count_notification("payment", "success");
+            return Ok(Status::NoContent);
+        }
+        Receipt::Rejected(msg) => ("rejected", Status::BadRequest, msg),
+        Receipt::Retry(msg) => ("retry", Status::InternalServerError, msg),
+    };
+    checkout.count_notification("payment", answer);
+    Err((status, Json(json!({"code": "FAIL", "message": message}))))
+}
+
+#[post("/v3/notify", data = "<data>")]
+async fn v3_payment(
+    checkout: &State<Arc<Checkout>>,
+    from: Option<ClientIp>,
+    headers: V3Headers,
+    data: Data<'_>,
+) -> V3Ack {
+    let from = from.map(|c| c.0);
+    match body(data).await {
+        Ok(bytes) => {
+            v3_ack(checkout, checkout.receive_v3_payment_notification(&headers.0, &bytes, from).await)
+        }
+        Err((reason, read, detail)) => {
+            checkout.reject_notification(NotificationKind::Payment, reason, from, &read, &detail);
+            v3_ack(checkout, Receipt::Rejected("参数格式校验错误"))
+        }
     }
 }
