@@ -464,6 +464,7 @@ POST /sandbox/v3/refund/domestic/refunds
 POST /wxpay/notify
 POST /wxpay/refund-notify
 POST /wxpay/v3/notify
+POST /wxpay/v3/refund-notify
 ";
 
     #[tokio::test]

@@ -5,7 +5,7 @@
 //! once we know we will never accept it (resending cannot change that); FAIL when it is
 //! not verifiably WeChat's, or when we could not write (so WeChat retries).
 
-mod v3;
+pub(super) mod v3;
 
 use std::net::IpAddr;
 

@@ -1,5 +1,6 @@
 //! WeChat's payment and refund notifications: `POST /wxpay/notify`, `POST /wxpay/refund-notify`,
-//! and v3's payment notification, `POST /wxpay/v3/notify` (JSON, answered by status).
+//! and v3's, `POST /wxpay/v3/notify` and `POST /wxpay/v3/refund-notify` (JSON, answered by
+//! status).
 //!
 //! Thin: read the body (at most 64 KiB), hand it to `checkout` with the sender's address,
 //! answer the documented XML. What a notification changes, and whether WeChat must resend it,
@@ -22,7 +23,7 @@ use crate::http::client_ip::ClientIp;
 use crate::wxpay::notify::{notify_reply_fail, notify_reply_success};
 
 pub fn routes() -> Vec<rocket::Route> {
-    rocket::routes![payment, refund, v3_payment]
+    rocket::routes![payment, refund, v3_payment, v3_refund]
 }
 
 /// The acknowledgement: always HTTP 200 with XML (WeChat reads `return_code`, not the status).
@@ -108,16 +109,20 @@ impl<'r> FromRequest<'r> for V3Headers {
 /// v3's `{code, message}`, both of which make WeChat send the notification again.
 type V3Ack = Result<Status, (Status, Json<Value>)>;
 
-fn v3_ack(checkout: &Checkout, receipt: Receipt) -> V3Ack {
+fn v3_ack(checkout: &Checkout, kind: NotificationKind, receipt: Receipt) -> V3Ack {
+    let kind = match kind {
+        NotificationKind::Payment => "payment",
+        NotificationKind::Refund => "refund",
+    };
     let (answer, status, message) = match receipt {
         Receipt::Done => {
-            checkout.count_notification("payment", "success");
+            checkout.count_notification(kind, "success");
             return Ok(Status::NoContent);
         }
         Receipt::Rejected(msg) => ("rejected", Status::BadRequest, msg),
         Receipt::Retry(msg) => ("retry", Status::InternalServerError, msg),
     };
-    checkout.count_notification("payment", answer);
+    checkout.count_notification(kind, answer);
     Err((status, Json(json!({"code": "FAIL", "message": message}))))
 }
 
@@ -128,14 +133,42 @@ async fn v3_payment(
     headers: V3Headers,
     data: Data<'_>,
 ) -> V3Ack {
+    v3_receive(checkout, NotificationKind::Payment, from, headers, data).await
+}
+
+#[post("/v3/refund-notify", data = "<data>")]
+async fn v3_refund(
+    checkout: &State<Arc<Checkout>>,
+    from: Option<ClientIp>,
+    headers: V3Headers,
+    data: Data<'_>,
+) -> V3Ack {
+    v3_receive(checkout, NotificationKind::Refund, from, headers, data).await
+}
+
+async fn v3_receive(
+    checkout: &Checkout,
+    kind: NotificationKind,
+    from: Option<ClientIp>,
+    headers: V3Headers,
+    data: Data<'_>,
+) -> V3Ack {
     let from = from.map(|c| c.0);
     match body(data).await {
         Ok(bytes) => {
-            v3_ack(checkout, checkout.receive_v3_payment_notification(&headers.0, &bytes, from).await)
+            let receipt = match kind {
+                NotificationKind::Payment => {
+                    checkout.receive_v3_payment_notification(&headers.0, &bytes, from).await
+                }
+                NotificationKind::Refund => {
+                    checkout.receive_v3_refund_notification(&headers.0, &bytes, from).await
+                }
+            };
+            v3_ack(checkout, kind, receipt)
         }
         Err((reason, read, detail)) => {
-            checkout.reject_notification(NotificationKind::Payment, reason, from, &read, &detail);
-            v3_ack(checkout, Receipt::Rejected("参数格式校验错误"))
+            checkout.reject_notification(kind, reason, from, &read, &detail);
+            v3_ack(checkout, kind, Receipt::Rejected("参数格式校验错误"))
         }
     }
 }

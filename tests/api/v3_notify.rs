@@ -1,5 +1,5 @@
-//! A shop on `wxpay.api_version = "v3"` taking WeChat Pay v3 payment notifications at
-//! `POST /wxpay/v3/notify`: signed with the key the in-process sandbox signs with, the
+//! A shop on `wxpay.api_version = "v3"` taking WeChat Pay v3 payment and refund notifications
+//! at `POST /wxpay/v3/notify` and `POST /wxpay/v3/refund-notify`: signed with the key the in-process sandbox signs with, the
 //! resource sealed under the sandbox merchant's APIv3 key, applied like a v2 notification
 //! (once, durable before the 204), and a forged or undecryptable one refused with v3's
 //! `{code, message}` and nothing changed.
@@ -85,9 +85,19 @@ fn envelope(resource: &Value, key: &str) -> String {
     .to_string()
 }
 
-/// POSTs `body` to the shop's v3 notify URL with the signature of `signed` (the body itself
-/// unless a test alters it after signing) by the sandbox's key.
+/// POSTs `body` to the shop's v3 payment notify URL with the signature of `signed` (the body
+/// itself unless a test alters it after signing) by the sandbox's key.
 async fn notify(server: &TestServer, dir: &Path, signed: &str, body: &str) -> (StatusCode, String) {
+    post_signed(server, dir, "/wxpay/v3/notify", signed, body).await
+}
+
+async fn post_signed(
+    server: &TestServer,
+    dir: &Path,
+    path: &str,
+    signed: &str,
+    body: &str,
+) -> (StatusCode, String) {
     let side = V3Side::load_or_create(dir).unwrap();
     let now = std::time::SystemTime::now().duration_since(std::time::UNIX_EPOCH).unwrap().as_secs() as i64;
     let sig = side
@@ -95,7 +105,7 @@ async fn notify(server: &TestServer, dir: &Path, signed: &str, body: &str) -> (S
         .sign(signed.as_bytes(), now, "5K8264ILTKCH16CQ2502SI8ZNMTM67VS")
         .unwrap();
     let mut req = reqwest::Client::new()
-        .post(format!("{}/wxpay/v3/notify", server.url()))
+        .post(format!("{}{path}", server.url()))
         .header("Content-Type", "application/json")
         .body(body.to_owned());
     for (name, value) in sig.headers() {
@@ -168,4 +178,79 @@ async fn a_shop_on_v2_refuses_v3_notifications_and_changes_nothing() {
     let (status, _) = notify(&server, &dir, &body, &body).await;
     assert_eq!(status, StatusCode::BAD_REQUEST);
     assert_eq!(shop.store.order(&no).unwrap().unwrap().status, OrderStatus::Pending);
+}
+
+fn refund(out_trade_no: &str, out_refund_no: &str, refund: u64, total: u64, status: &str) -> Value {
+    json!({
+        "mchid": SANDBOX_MCH_ID,
+        "out_trade_no": out_trade_no,
+        "transaction_id": "4200000000202611300000000042",
+        "out_refund_no": out_refund_no,
+        "refund_id": "50000000382019052709732678859",
+        "refund_status": status,
+        "success_time": "2026-11-30T18:10:05+08:00",
+        "user_received_account": "支付用户零钱",
+        "amount": {"total": total, "refund": refund, "payer_total": total, "payer_refund": refund},
+    })
+}
+
+/// The refund envelope of `resource`, sealed under the sandbox merchant's APIv3 key.
+fn refund_envelope(resource: &Value, event_type: &str) -> String {
+    let sealed = EncryptedResource::seal(
+        &ApiV3Key::new(SANDBOX_APIV3_KEY).unwrap(),
+        resource.to_string().as_bytes(),
+        "refund",
+        &wxcheckout::wxpay::v3::resource_nonce(),
+        Some("refund"),
+    )
+    .unwrap();
+    json!({
+        "id": "EV-2018022511223320999",
+        "create_time": "2026-11-30T18:10:06+08:00",
+        "resource_type": "encrypt-resource",
+        "event_type": event_type,
+        "summary": "退款成功",
+        "resource": sealed,
+    })
+    .to_string()
+}
+
+async fn refund_notify(server: &TestServer, dir: &Path, signed: &str, body: &str) -> (StatusCode, String) {
+    post_signed(server, dir, "/wxpay/v3/refund-notify", signed, body).await
+}
+
+#[tokio::test]
+async fn a_v3_refund_notification_settles_the_refund_of_the_paid_order_once() {
+    let (server, shop, dir) = v3_shop(true).await;
+    let (no, otn) = pending_order(&shop, 1234);
+    let paid = envelope(&transaction(&otn, 1234), SANDBOX_APIV3_KEY);
+    assert_eq!(notify(&server, &dir, &paid, &paid).await.0, StatusCode::NO_CONTENT);
+
+    let body = refund_envelope(&refund(&otn, &format!("{otn}R1"), 1234, 1234, "SUCCESS"), "REFUND.SUCCESS");
+    let (status, text) = refund_notify(&server, &dir, &body, &body).await;
+    assert_eq!(status, StatusCode::NO_CONTENT, "{text}");
+    assert_eq!(shop.store.order(&no).unwrap().unwrap().status, OrderStatus::Refunded);
+    let refunded = |shop: &ShopHandle| {
+        shop.store.events(&no).unwrap().iter().filter(|e| e.kind == EventKind::Refunded).count()
+    };
+    assert_eq!(refunded(&shop), 1);
+    assert_eq!(refund_notify(&server, &dir, &body, &body).await.0, StatusCode::NO_CONTENT);
+    assert_eq!(refunded(&shop), 1, "a duplicate changes nothing");
+}
+
+#[tokio::test]
+async fn a_v3_refund_notification_that_does_not_verify_is_refused_and_the_order_stays_paid() {
+    let (server, shop, dir) = v3_shop(true).await;
+    let (no, otn) = pending_order(&shop, 1234);
+    let paid = envelope(&transaction(&otn, 1234), SANDBOX_APIV3_KEY);
+    assert_eq!(notify(&server, &dir, &paid, &paid).await.0, StatusCode::NO_CONTENT);
+
+    let genuine =
+        refund_envelope(&refund(&otn, &format!("{otn}R1"), 1234, 1234, "SUCCESS"), "REFUND.SUCCESS");
+    let altered = genuine.replace("EV-2018022511223320999", "EV-2018022511223320998");
+    let (status, text) = refund_notify(&server, &dir, &genuine, &altered).await;
+    assert_eq!(status, StatusCode::BAD_REQUEST, "{text}");
+    assert_eq!(serde_json::from_str::<Value>(&text).unwrap()["code"], "FAIL");
+    assert_eq!(shop.store.order(&no).unwrap().unwrap().status, OrderStatus::Paid);
+    assert!(shop.rejected_notifications().iter().any(|r| r.reason == Reason::BadSignature));
 }

@@ -2,7 +2,8 @@
 //! (signature over the raw body, then the resource decrypted with the APIv3 key), then applied
 //! through `apply_payment` exactly as a v2 notification is, with the same answers: done once
 //! what it proves is on disk, rejected when it is not verifiably WeChat's (nothing changes,
-//! recorded like v2's rejected ones), retry when we could not write.
+//! recorded like v2's rejected ones), retry when we could not write. Refund notifications are
+//! `refunds::v3`'s; the reasons and words of a refusal are shared.
 
 use std::net::IpAddr;
 
@@ -77,7 +78,7 @@ impl Checkout {
     }
 }
 
-fn reason(e: &NotificationError) -> Reason {
+pub(in crate::checkout) fn reason(e: &NotificationError) -> Reason {
     match e {
         NotificationError::Signature(_) => Reason::BadSignature,
         NotificationError::Malformed(_) => Reason::BadField,
@@ -86,7 +87,7 @@ fn reason(e: &NotificationError) -> Reason {
 }
 
 /// The refusal's message: short, and never the reason a forger could tune against.
-fn rejection(e: &NotificationError) -> &'static str {
+pub(in crate::checkout) fn rejection(e: &NotificationError) -> &'static str {
     match e {
         NotificationError::Signature(_) | NotificationError::Decrypt(_) => "验签失败",
         NotificationError::Malformed(_) => "参数格式校验错误",
