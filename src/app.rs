@@ -151,7 +151,10 @@ pub fn shop_and_store(mut config: Config, clock: Clock) -> Result<(Rocket<Build>
     }
     let (settings, client) = checkout::settings_and_client(&config)?;
     let records = store.admin_records()?;
-    let checkout = Arc::new(Checkout::with_clock(store.clone(), client, settings, clock.clone())?);
+    let v3 = v3_client::v3_client(&config, clock.clone())
+        .map_err(|e| AppError::Checkout(CheckoutError::Setup(e.to_string())))?;
+    let checkout =
+        Arc::new(Checkout::with_clock(store.clone(), client, settings, clock.clone())?.with_v3(v3));
     let admin = crate::admin::Admin::start(&config, records, Arc::clone(&checkout))?;
     let mut rocket = mount_shop(base(&config, &key))
         .manage(Arc::clone(&checkout))
@@ -460,6 +463,8 @@ POST /sandbox/v3/pay/transactions/out-trade-no/<out_trade_no>/close
 POST /sandbox/v3/refund/domestic/refunds
 POST /wxpay/notify
 POST /wxpay/refund-notify
+POST /wxpay/v3/notify
+POST /wxpay/v3/refund-notify
 ";
 
     #[tokio::test]

@@ -8,6 +8,7 @@
 
 pub mod alerts;
 pub mod apply;
+pub mod apply_v3;
 pub mod backups;
 pub mod catalogue;
 pub mod check;
@@ -151,6 +152,8 @@ pub struct Settings {
 pub struct Checkout {
     store: Store,
     wx: WxPayClient,
+    /// The v3 client when `wxpay.api_version` is v3: it opens v3 notifications.
+    v3: Option<crate::wxpay::v3::V3Client>,
     settings: Settings,
     /// The wall clock every use case reads "now" from (set by tests, see `crate::clock`).
     clock: Clock,
@@ -200,12 +203,19 @@ impl Checkout {
             runtime_writer: tokio::sync::Mutex::new(()),
             store,
             wx,
+            v3: None,
             settings,
             clock,
             checks: Mutex::new(HashMap::new()),
             rejected: Mutex::default(),
             runtime,
         })
+    }
+
+    /// This checkout with the v3 client (`app::v3_client`), or without one in v2 mode.
+    pub fn with_v3(mut self, v3: Option<crate::wxpay::v3::V3Client>) -> Checkout {
+        self.v3 = v3;
+        self
     }
 
     /// Unix seconds now, on this checkout's clock.

@@ -5,6 +5,8 @@
 //! once we know we will never accept it (resending cannot change that); FAIL when it is
 //! not verifiably WeChat's, or when we could not write (so WeChat retries).
 
+pub(super) mod v3;
+
 use std::net::IpAddr;
 
 use crate::domain::{Applied, Event, EventKind, EventSource};

@@ -9,6 +9,8 @@
 //! Our own refund record (when the admin started the refund, `refund_start`) follows the
 //! reported status. Every outcome is on disk before we answer SUCCESS.
 
+mod v3;
+
 use crate::domain::order::RefundRefused;
 use crate::domain::{Event, EventKind, EventSource, Fen, Order};
 use crate::wxpay::messages::RefundStatus;

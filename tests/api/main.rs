@@ -32,3 +32,4 @@ mod shop_identity;
 mod smoke;
 // A race: run it alone, many times in a row, with `cargo test --test api stock_race`.
 mod stock_race;
+mod v3_notify;

@@ -10,6 +10,7 @@
 mod bill;
 pub mod certs;
 pub mod errors;
+pub mod notify;
 mod refunds;
 pub mod types;
 

@@ -1,7 +1,6 @@
 //! The client against recorded answers served on loopback by a few lines of HTTP: what it
-//! sends (URL, body, signature) and what it accepts. The order endpoints are also driven
-//! against the real sandbox in `tests/api/client_v3.rs`; refunds and the bill only here until
-//! the sandbox has them.
+//! sends (URL, body, signature) and what it accepts. Orders, refunds, the trade bill and the
+//! certificate download are also driven against the real sandbox in `tests/api/client_v3.rs`.
 #![allow(clippy::unwrap_used)] // why: a test that cannot unwrap has failed
 
 use std::sync::{Arc, Mutex, OnceLock};

@@ -1,0 +1,107 @@
+//! Receiving a v3 refund notification (`REFUND.SUCCESS`, `REFUND.ABNORMAL`, `REFUND.CLOSED`):
+//! opened by the v3 client, then read as the refund result v2's notification carries and
+//! recorded by the same `record_refund`, so the order, our refund record and the admin's
+//! attention follow a v3 refund exactly as they follow a v2 one.
+
+use std::net::IpAddr;
+
+use time::OffsetDateTime;
+use time::format_description::well_known::Rfc3339;
+
+use super::super::Checkout;
+use super::super::notification::v3::{reason, rejection};
+use super::super::notification::{NOT_RECORDED, Receipt};
+use super::super::rejected::{NotificationKind, Reason};
+use crate::wxpay::messages::{RefundStatus, beijing_dashed};
+use crate::wxpay::notify::{RefundInfo, RefundNotification};
+use crate::wxpay::v3::client::notify::Opened;
+use crate::wxpay::v3::messages::{RefundNotification as V3Refund, RefundStatus as V3Status};
+use crate::wxpay::xml::Fields;
+
+impl Checkout {
+    /// Verifies a v3 refund notification (its request `headers` and raw `body`, from `from`)
+    /// and records it; a rejected one is logged in summary and kept for the admin.
+    pub async fn receive_v3_refund_notification(
+        &self,
+        headers: &[(String, String)],
+        body: &[u8],
+        from: Option<IpAddr>,
+    ) -> Receipt {
+        let Some(v3) = &self.v3 else {
+            let detail = "wxpay.api_version is not v3: no key to verify a v3 notification with";
+            self.reject_notification(NotificationKind::Refund, Reason::BadSignature, from, body, &detail);
+            return Receipt::Rejected("验签失败");
+        };
+        let header =
+            |name: &str| headers.iter().find(|(k, _)| k.eq_ignore_ascii_case(name)).map(|(_, v)| v.as_str());
+        let opened: Opened<V3Refund> = match v3.open_notification(header, body).await {
+            Ok(opened) => opened,
+            Err(e) => {
+                self.reject_notification(NotificationKind::Refund, reason(&e), from, body, &e);
+                return Receipt::Rejected(rejection(&e));
+            }
+        };
+        let n = match self.as_v2_refund(&opened.resource) {
+            Ok(n) => n,
+            Err((why, detail)) => {
+                self.reject_notification(NotificationKind::Refund, why, from, body, &detail);
+                return Receipt::Rejected("参数格式校验错误");
+            }
+        };
+        match self.record_refund(&n).await {
+            Ok(()) => Receipt::Done,
+            Err(e) => {
+                NOT_RECORDED.note("refund", || e.to_string());
+                Receipt::Retry("could not record the refund")
+            }
+        }
+    }
+
+    /// The refund result in v2's terms. Another merchant's `mchid` or a negative amount is
+    /// refused (nothing recorded), as v2 refuses another merchant's refund notification.
+    fn as_v2_refund(&self, r: &V3Refund) -> Result<RefundNotification, (Reason, String)> {
+        if r.mchid != self.settings.mch_id {
+            return Err((Reason::WrongMerchant, format!("refund notification for mchid {:?}", r.mchid)));
+        }
+        let fen = |v: i64, what: &str| {
+            u64::try_from(v).map_err(|_| (Reason::BadField, format!("refund notification {what} {v}")))
+        };
+        let info = RefundInfo {
+            out_refund_no: r.out_refund_no.clone(),
+            out_trade_no: r.out_trade_no.clone(),
+            refund_id: r.refund_id.clone(),
+            transaction_id: r.transaction_id.clone(),
+            total_fee: fen(r.amount.total, "total")?,
+            refund_fee: fen(r.amount.refund, "refund")?,
+            settlement_total_fee: None,
+            settlement_refund_fee: None,
+            refund_status: match r.refund_status {
+                V3Status::Success => RefundStatus::Success,
+                V3Status::Closed => RefundStatus::RefundClose,
+                // why CHANGE: v3's ABNORMAL is v2's 退款异常, the transfer that failed.
+                V3Status::Abnormal => RefundStatus::Change,
+                V3Status::Processing => RefundStatus::Processing,
+                V3Status::Unknown => RefundStatus::Other("UNKNOWN".to_owned()),
+            },
+            success_time: r
+                .success_time
+                .as_deref()
+                .and_then(|t| OffsetDateTime::parse(t, &Rfc3339).ok())
+                .map(beijing_dashed),
+            refund_recv_accout: Some(r.user_received_account.clone()),
+            refund_account: None,
+            refund_request_source: None,
+        };
+        // why the decrypted resource as the raw record: it is what WeChat said; the envelope
+        // holds only ciphertext.
+        let raw_xml = serde_json::to_string(r).unwrap_or_default();
+        Ok(RefundNotification {
+            appid: self.settings.appid.clone(),
+            mch_id: r.mchid.clone(),
+            info,
+            raw: Fields::new(),
+            req_info: Fields::new(),
+            raw_xml,
+        })
+    }
+}
