@@ -27,20 +27,11 @@ impl Checkout {
         body: &[u8],
         from: Option<IpAddr>,
     ) -> Receipt {
-        let Some(v3) = &self.v3 else {
-            let detail = "wxpay.api_version is not v3: no key to verify a v3 notification with";
-            self.reject_notification(NotificationKind::Payment, Reason::BadSignature, from, body, &detail);
-            return Receipt::Rejected("验签失败");
-        };
-        let header =
-            |name: &str| headers.iter().find(|(k, _)| k.eq_ignore_ascii_case(name)).map(|(_, v)| v.as_str());
-        let opened: Opened<Transaction> = match v3.open_notification(header, body).await {
-            Ok(opened) => opened,
-            Err(e) => {
-                self.reject_notification(NotificationKind::Payment, reason(&e), from, body, &e);
-                return Receipt::Rejected(rejection(&e));
-            }
-        };
+        let opened: Opened<Transaction> =
+            match self.open_v3_notification(NotificationKind::Payment, headers, body, from).await {
+                Ok(opened) => opened,
+                Err(receipt) => return receipt,
+            };
         match self.record_v3_payment(&opened).await {
             Ok(()) => Receipt::Done,
             Err(e) => {
@@ -48,6 +39,29 @@ impl Checkout {
                 Receipt::Retry("could not record the notification")
             }
         }
+    }
+
+    /// Verifies a v3 notification's signature over its raw `body` and decrypts its resource;
+    /// one that fails is logged in summary, kept for the admin, and answered with the receipt
+    /// returned as the error.
+    pub(in crate::checkout) async fn open_v3_notification<T: serde::de::DeserializeOwned>(
+        &self,
+        kind: NotificationKind,
+        headers: &[(String, String)],
+        body: &[u8],
+        from: Option<IpAddr>,
+    ) -> Result<Opened<T>, Receipt> {
+        let Some(v3) = &self.v3 else {
+            let detail = "wxpay.api_version is not v3: no key to verify a v3 notification with";
+            self.reject_notification(kind, Reason::BadSignature, from, body, &detail);
+            return Err(Receipt::Rejected("验签失败"));
+        };
+        let header =
+            |name: &str| headers.iter().find(|(k, _)| k.eq_ignore_ascii_case(name)).map(|(_, v)| v.as_str());
+        v3.open_notification(header, body).await.map_err(|e| {
+            self.reject_notification(kind, reason(&e), from, body, &e);
+            Receipt::Rejected(rejection(&e))
+        })
     }
 
     /// Applies a verified transaction; every outcome is on disk when this returns, as for v2.

@@ -9,7 +9,6 @@ use time::OffsetDateTime;
 use time::format_description::well_known::Rfc3339;
 
 use super::super::Checkout;
-use super::super::notification::v3::{reason, rejection};
 use super::super::notification::{NOT_RECORDED, Receipt};
 use super::super::rejected::{NotificationKind, Reason};
 use crate::wxpay::messages::{RefundStatus, beijing_dashed};
@@ -27,20 +26,11 @@ impl Checkout {
         body: &[u8],
         from: Option<IpAddr>,
     ) -> Receipt {
-        let Some(v3) = &self.v3 else {
-            let detail = "wxpay.api_version is not v3: no key to verify a v3 notification with";
-            self.reject_notification(NotificationKind::Refund, Reason::BadSignature, from, body, &detail);
-            return Receipt::Rejected("验签失败");
-        };
-        let header =
-            |name: &str| headers.iter().find(|(k, _)| k.eq_ignore_ascii_case(name)).map(|(_, v)| v.as_str());
-        let opened: Opened<V3Refund> = match v3.open_notification(header, body).await {
-            Ok(opened) => opened,
-            Err(e) => {
-                self.reject_notification(NotificationKind::Refund, reason(&e), from, body, &e);
-                return Receipt::Rejected(rejection(&e));
-            }
-        };
+        let opened: Opened<V3Refund> =
+            match self.open_v3_notification(NotificationKind::Refund, headers, body, from).await {
+                Ok(opened) => opened,
+                Err(receipt) => return receipt,
+            };
         let n = match self.as_v2_refund(&opened.resource) {
             Ok(n) => n,
             Err((why, detail)) => {
