@@ -190,9 +190,24 @@ fn mount_shop(rocket: Rocket<Build>) -> Rocket<Build> {
 }
 
 fn free_port(config: &Config) -> Result<u16, AppError> {
-    let io = |source| AppError::DataDir { path: "(listen address)".into(), source };
-    let listener = std::net::TcpListener::bind((config.address, 0)).map_err(io)?;
-    Ok(listener.local_addr().map_err(io)?.port())
+    free_port_on(config.address)
+        .map_err(|source| AppError::DataDir { path: "(listen address)".into(), source })
+}
+
+/// A port free now on `address`, for a server that must know its address before it listens.
+///
+/// why below 32768 first: a port from the system's ephemeral range (32768–60999 on Linux) can
+/// be handed to any outgoing connection between this pick and the bind, and was, in a test
+/// suite opening thousands of connections (`AddrInUse`); ports below it are only taken by
+/// servers binding them by number.
+pub fn free_port_on(address: std::net::IpAddr) -> std::io::Result<u16> {
+    for _ in 0..32 {
+        let port = rand::random_range(20_000..32_768);
+        if std::net::TcpListener::bind((address, port)).is_ok() {
+            return Ok(port);
+        }
+    }
+    Ok(std::net::TcpListener::bind((address, 0))?.local_addr()?.port())
 }
 
 /// When shutdown starts, make what is written so far durable. Every state change already

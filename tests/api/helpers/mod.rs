@@ -178,8 +178,7 @@ impl Drop for ChildServer {
 
 /// A free loopback port (for a server whose public URL must be known before it starts).
 pub fn free_port() -> u16 {
-    let l = std::net::TcpListener::bind("127.0.0.1:0").expect("bind a free port");
-    l.local_addr().expect("local addr").port()
+    app::free_port_on(std::net::Ipv4Addr::LOCALHOST.into()).expect("a free port")
 }
 
 /// Starts `wxcheckout <command>` with `WXCHECKOUT_*` variables and waits for `/healthz`.
