@@ -268,3 +268,32 @@ async fn notifications_in_flight_at_sigterm_are_either_acknowledged_and_on_disk_
     }
     eprintln!("{acked} of {} acknowledged before the stop", replies.len());
 }
+
+#[tokio::test]
+async fn an_order_the_reconciler_has_already_read_is_read_again_once_it_gets_an_attempt() {
+    let shop = Shop::start(fast_queries).await;
+    shop.faults(json!({ "notify_drop_first": 16 })).await;
+    // A pending order with no attempt: nothing of it is due before its lifetime ends.
+    let resting = shop.order_without_attempts(1800);
+    shop.checkout.store.insert_order(&resting, &[]).unwrap();
+    // A round has gone past it once another order, placed after it, is found paid by the
+    // reconciler (rounds read pending orders oldest first).
+    let (later, code_url) = shop.order_with_attempt(2500).await;
+    shop.pay(&code_url).await;
+    shop.wait_order(&later.no, Duration::from_secs(10), |o| o.status == OrderStatus::Paid).await;
+    // Now the resting order gets an attempt, paid with every notification lost: only the
+    // reconciler's query can find it, and only if it reads the order again.
+    let (attempt, code_url) = shop.native_attempt(&resting, 1).await;
+    shop.checkout
+        .store
+        .update_order(&resting.no, |o| {
+            o.attempts.push(attempt.clone());
+            ((), Vec::new())
+        })
+        .unwrap();
+    shop.pay(&code_url).await;
+    let o = shop.wait_order(&resting.no, Duration::from_secs(10), |o| o.status == OrderStatus::Paid).await;
+    assert_eq!(o.paid_by.as_deref(), Some(format!("{}-1", resting.no).as_str()));
+    let paid: Vec<_> = shop.events(&resting.no).into_iter().filter(|e| e.kind == EventKind::Paid).collect();
+    assert_eq!(paid.iter().map(|e| e.source).collect::<Vec<_>>(), [EventSource::Reconciler]);
+}
