@@ -105,28 +105,8 @@ fn commit_batch(store: &Store, batch: &[Job]) -> Vec<Result<(Order, Applied), St
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::domain::{Contact, Fen, OrderStatus};
     use crate::store::test_dir::TempDir;
-
-    fn order(no: &str) -> Order {
-        Order {
-            no: no.to_owned(),
-            token: format!("tok-{no}"),
-            lines: Vec::new(),
-            total: Fen::new(100).expect("fen"),
-            contact: Contact::default(),
-            status: OrderStatus::Pending,
-            created_at: 1,
-            paid_at: None,
-            closed_at: None,
-            attempts: Vec::new(),
-            paid_by: None,
-            refunded: Fen::ZERO,
-            settled_refunds: Vec::new(),
-            fulfilment: Default::default(),
-            lifetime_secs: None,
-        }
-    }
+    use crate::store::tests::order;
 
     #[tokio::test]
     async fn a_change_that_panics_fails_alone_and_the_payments_around_it_commit() {

@@ -756,7 +756,7 @@ fn put_event(plan: &mut Plan, no: &str, id: u64, event: &Event) -> Result<(), St
 }
 
 #[cfg(test)]
-mod tests;
+pub(crate) mod tests;
 
 /// A data directory for one store test, removed when dropped.
 #[cfg(test)]

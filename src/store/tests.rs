@@ -6,7 +6,8 @@ use crate::domain::{Applied, Channel, Contact, EventKind, EventSource, Fen};
 
 use crate::store::test_dir::TempDir;
 
-fn order(no: &str) -> Order {
+/// A pending order `no` of 12 yuan with one open NATIVE attempt `<no>-1` (also used by `checkout::payments`).
+pub(crate) fn order(no: &str) -> Order {
     Order {
         no: no.to_owned(),
         token: format!("tok-{no}"),
