@@ -1,8 +1,10 @@
 //! The helper of `scripts/bench`: the floors it compares the shop with, and the data it loads.
 //!
-//! - `floor serve <port> <dir>`: a bare Rocket route (`GET /bare`) and a route that inserts one
-//!   record into sled and flushes it on a blocking thread (`POST /sled`), with the shop's sled
-//!   settings: what any Rocket + sled server pays, so the shop's figures can be read as ratios.
+//! - `floor serve <port> <dir> <gated-port>`: a bare Rocket route (`GET /bare`) and a route that
+//!   inserts one record into sled and flushes it on a blocking thread (`POST /sled`), with the
+//!   shop's sled settings: what any Rocket + sled server pays, so the shop's figures can be read
+//!   as ratios. On `<gated-port>` the same routes behind the shop's gate (`http::gate`, through
+//!   `app::spawn` as the shop launches), which shows what the gate's relay costs a request.
 //! - `floor seed <dir> <first> <dup> <out> [closed]`: stores `first` + `dup` pending (or closed)
 //!   orders (one attempt each) through the store's bulk loader, and writes signed payment notifications for them,
 //!   one a line, to `<out>/first.txt` and `<out>/dup.txt`, and 1,000 buyer tokens to
@@ -32,7 +34,7 @@ fn main() {
     let arg = |i: usize| args.get(i).cloned().unwrap_or_default();
     let num = |i: usize| arg(i).parse::<usize>().unwrap();
     match arg(0).as_str() {
-        "serve" => serve(num(1).try_into().unwrap(), Path::new(&arg(2))),
+        "serve" => serve(num(1).try_into().unwrap(), Path::new(&arg(2)), num(3).try_into().unwrap()),
         "seed" => seed(Path::new(&arg(1)), num(2), num(3), Path::new(&arg(4)), arg(5) == "closed"),
         "fill" => {
             let store = Store::open(Path::new(&arg(1))).unwrap();
@@ -92,7 +94,7 @@ async fn sled_write(db: &State<Db>, body: Vec<u8>) -> &'static str {
     "ok"
 }
 
-fn serve(port: u16, dir: &Path) {
+fn serve(port: u16, dir: &Path, gated_port: u16) {
     // why the shop's settings (`Store::open`): the floor must pay what the shop pays per flush.
     let db = sled::Config::new()
         .path(dir.join("floor-db"))
@@ -100,18 +102,35 @@ fn serve(port: u16, dir: &Path) {
         .mode(sled::Mode::LowSpace)
         .open()
         .unwrap();
-    let figment = rocket::Config::figment()
-        .merge(("address", "127.0.0.1"))
-        .merge(("port", port))
-        // why: release builds refuse the default key with the `secrets` feature; nothing is
-        // signed here, so a fixed one does.
-        .merge(("secret_key", "0123456789abcdef0123456789abcdef0123456789abcdef0123456789abcdef"))
-        .merge(("log_level", rocket::config::LogLevel::Off))
-        .merge(("cli_colors", false));
-    let rocket = rocket::custom(figment)
-        .manage(Db { db, next: AtomicU64::new(0) })
-        .mount("/", routes![bare, sled_write]);
-    rocket::execute(async move { rocket.launch().await }).unwrap();
+    let figment = |port: u16| {
+        rocket::Config::figment()
+            .merge(("address", "127.0.0.1"))
+            .merge(("port", port))
+            // why: release builds refuse the default key with the `secrets` feature; nothing is
+            // signed here, so a fixed one does.
+            .merge(("secret_key", "0123456789abcdef0123456789abcdef0123456789abcdef0123456789abcdef"))
+            .merge(("log_level", rocket::config::LogLevel::Off))
+            .merge(("cli_colors", false))
+    };
+    let routes = |db: sled::Db| {
+        rocket::custom(figment(port))
+            .manage(Db { db, next: AtomicU64::new(0) })
+            .mount("/", routes![bare, sled_write])
+    };
+    let direct = routes(db.clone());
+    // why the shop's own launcher: the gated floor must relay exactly as the shop does, with
+    // the gate's limits as `serve` sets them from a default configuration.
+    let mut config = wxcheckout::config::Config::sandbox_defaults();
+    config.address = std::net::Ipv4Addr::LOCALHOST.into();
+    config.port = gated_port;
+    let gated = routes(db).manage(config);
+    rocket::execute(async move {
+        let running = wxcheckout::app::spawn(gated).await.unwrap();
+        let served = direct.launch().await;
+        running.shutdown.notify();
+        served
+    })
+    .unwrap();
 }
 
 // ---- the data -------------------------------------------------------------------------------
