@@ -50,46 +50,20 @@ fn order(i: u64, now: i64) -> Order {
     let channel = [Channel::Jsapi, Channel::Mweb, Channel::Native][(i % 3) as usize];
     let no = format!("B{i:07}");
     let fen = 100 + (i % 50) * 100;
+    let fen = Fen::new(fen).unwrap();
+    let line = Line { slug: "almond-cookies".into(), name: "杏仁酥".into(), unit: fen, qty: 1 };
+    let contact = Contact {
+        name: Some("王小明".into()),
+        phone: (i % 2 == 0).then(|| format!("138{:08}", i / 2)),
+        ..Contact::default()
+    };
+    // why no prepay: the shop started on this directory must not query 1,000,000 attempts.
+    let attempt = Attempt::open(format!("{no}-1"), channel, "203.0.113.9", created_at);
     let mut o = Order {
-        no: no.clone(),
-        token: format!("t{i:07}xxxxxxxxxxxxxx"),
-        lines: vec![Line {
-            slug: "almond-cookies".into(),
-            name: "杏仁酥".into(),
-            unit: Fen::new(fen).unwrap(),
-            qty: 1,
-        }],
-        total: Fen::new(fen).unwrap(),
-        contact: Contact {
-            name: Some("王小明".into()),
-            phone: (i % 2 == 0).then(|| format!("138{:08}", i / 2)),
-            ..Contact::default()
-        },
         status: OrderStatus::Closed,
-        created_at,
-        paid_at: None,
         closed_at: Some(created_at + 1800),
-        attempts: vec![Attempt {
-            out_trade_no: format!("{no}-1"),
-            channel,
-            openid: None,
-            client_ip: "203.0.113.9".into(),
-            // why none: the shop started on this directory must not query 1,000,000 attempts.
-            prepay_id: None,
-            mweb_url: None,
-            code_url: None,
-            created_at,
-            prepay_at: None,
-            state: AttemptState::Closed,
-            transaction_id: None,
-            paid_at: None,
-            request: None,
-        }],
-        paid_by: None,
-        refunded: Fen::ZERO,
-        settled_refunds: Vec::new(),
-        fulfilment: Default::default(),
-        lifetime_secs: None,
+        attempts: vec![Attempt { state: AttemptState::Closed, ..attempt }],
+        ..Order::placed(no.clone(), format!("t{i:07}xxxxxxxxxxxxxx"), vec![line], fen, contact, created_at)
     };
     match i % 20 {
         0..=13 => {

@@ -188,47 +188,20 @@ fn order(no: &str, now: i64, closed: bool) -> Order {
     } else {
         (OrderStatus::Pending, AttemptState::Open)
     };
+    let line = Line { slug: "canvas-tote".into(), name: "帆布袋 Canvas tote".into(), unit: total, qty: 1 };
+    let contact =
+        Contact { name: Some("王小明".into()), phone: Some("13800138000".into()), ..Contact::default() };
+    let token = wxcheckout::checkout::new_token();
     Order {
-        no: no.to_owned(),
-        token: wxcheckout::checkout::new_token(),
-        lines: vec![Line {
-            slug: "canvas-tote".into(),
-            name: "帆布袋 Canvas tote".into(),
-            unit: total,
-            qty: 1,
-        }],
-        total,
-        contact: Contact {
-            name: Some("王小明".into()),
-            phone: Some("13800138000".into()),
-            ..Contact::default()
-        },
         status,
-        created_at: now,
-        paid_at: None,
         closed_at: closed.then_some(now),
+        // why no prepay: the shop's reconciler must not query the sandbox for 100,000
+        // attempts while it is measured; a notification is matched by `out_trade_no` alone.
         attempts: vec![Attempt {
-            out_trade_no: format!("{no}-1"),
-            channel: Channel::Native,
-            openid: None,
-            client_ip: "127.0.0.1".into(),
-            // why none: the shop's reconciler must not query the sandbox for 100,000 attempts
-            // while it is measured; a notification is matched by `out_trade_no` alone.
-            prepay_id: None,
-            mweb_url: None,
-            code_url: None,
-            created_at: now,
-            prepay_at: None,
             state,
-            transaction_id: None,
-            paid_at: None,
-            request: None,
+            ..Attempt::open(format!("{no}-1"), Channel::Native, "127.0.0.1", now)
         }],
-        paid_by: None,
-        refunded: Fen::ZERO,
-        settled_refunds: Vec::new(),
-        fulfilment: Default::default(),
-        lifetime_secs: None,
+        ..Order::placed(no.to_owned(), token, vec![line], total, contact, now)
     }
 }
 

@@ -15,7 +15,7 @@ use std::time::{Duration, Instant};
 
 use wxcheckout::app;
 use wxcheckout::config::{Config, SANDBOX_API_KEY, SANDBOX_APPID, SANDBOX_MCH_ID};
-use wxcheckout::domain::{Attempt, AttemptState, Channel, Contact, Fen, Line, Order, OrderStatus};
+use wxcheckout::domain::{Attempt, Channel, Contact, Fen, Line, Order, OrderStatus};
 use wxcheckout::store::Store;
 use wxcheckout::wxpay::messages::TradeType;
 use wxcheckout::wxpay::notify::{PaidOrder, build_payment_notification, notify_reply_success};
@@ -129,36 +129,16 @@ fn seed(store: &Store) -> Vec<String> {
 fn order(no: &str, otn: &str) -> Order {
     let total = Fen::new(1200).unwrap();
     let now = wxcheckout::checkout::now();
+    let line = Line { slug: "coffee".into(), name: "Coffee".into(), unit: total, qty: 1 };
+    let attempt = Attempt {
+        prepay_id: Some("wx20240101120000abcdef0123456789".into()),
+        prepay_at: Some(now),
+        ..Attempt::open(otn, Channel::Native, "127.0.0.1", now)
+    };
+    let token = wxcheckout::checkout::new_token();
     Order {
-        no: no.to_owned(),
-        token: wxcheckout::checkout::new_token(),
-        lines: vec![Line { slug: "coffee".into(), name: "Coffee".into(), unit: total, qty: 1 }],
-        total,
-        contact: Contact::default(),
-        status: OrderStatus::Pending,
-        created_at: now,
-        paid_at: None,
-        closed_at: None,
-        attempts: vec![Attempt {
-            out_trade_no: otn.to_owned(),
-            channel: Channel::Native,
-            openid: None,
-            client_ip: "127.0.0.1".into(),
-            prepay_id: Some("wx20240101120000abcdef0123456789".into()),
-            mweb_url: None,
-            code_url: None,
-            created_at: now,
-            prepay_at: Some(now),
-            state: AttemptState::Open,
-            transaction_id: None,
-            paid_at: None,
-            request: None,
-        }],
-        paid_by: None,
-        refunded: Fen::ZERO,
-        settled_refunds: Vec::new(),
-        fulfilment: Default::default(),
-        lifetime_secs: None,
+        attempts: vec![attempt],
+        ..Order::placed(no.to_owned(), token, vec![line], total, Contact::default(), now)
     }
 }
 

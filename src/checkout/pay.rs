@@ -310,19 +310,9 @@ impl Checkout {
 
 fn new_attempt(out_trade_no: &str, payer: &Payer, ip: &str, now: i64, request: &PrepayRequest) -> Attempt {
     Attempt {
-        out_trade_no: out_trade_no.to_owned(),
-        channel: payer.channel,
         openid: payer.openid.clone(),
-        client_ip: ip.to_owned(),
-        prepay_id: None,
-        mweb_url: None,
-        code_url: None,
-        created_at: now,
-        prepay_at: None,
-        state: AttemptState::Open,
-        transaction_id: None,
-        paid_at: None,
         request: Some(request.clone()),
+        ..Attempt::open(out_trade_no, payer.channel, ip, now)
     }
 }
 

@@ -5,9 +5,7 @@
 //! Stock (when a product counts it) is checked and reserved here, in one store transaction
 //! with the prices; releasing it when an order closes is the closer's job.
 
-use crate::domain::{
-    Contact, Event, EventKind, EventSource, Fen, Line, Order, OrderStatus, Product, Required,
-};
+use crate::domain::{Contact, Event, EventKind, EventSource, Fen, Line, Order, Product, Required};
 use crate::wxpay::messages::beijing_day;
 
 use super::{Checkout, CheckoutError, new_token};
@@ -215,21 +213,15 @@ impl Checkout {
     fn store_order(&self, lines: Vec<Line>, total: Fen, contact: Contact) -> Result<Order, PlaceError> {
         let created_at = self.now();
         let order = Order {
-            no: order_no(created_at, self.store.next_id()?),
-            token: new_token(),
-            lines,
-            total,
-            contact,
-            status: OrderStatus::Pending,
-            created_at,
-            paid_at: None,
-            closed_at: None,
-            attempts: Vec::new(),
-            paid_by: None,
-            refunded: Fen::ZERO,
-            settled_refunds: Vec::new(),
-            fulfilment: Default::default(),
             lifetime_secs: Some(u32::try_from(self.order_ttl().as_secs()).unwrap_or(u32::MAX)),
+            ..Order::placed(
+                order_no(created_at, self.store.next_id()?),
+                new_token(),
+                lines,
+                total,
+                contact,
+                created_at,
+            )
         };
         let placed = Event::new(
             order.created_at,

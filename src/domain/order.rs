@@ -80,6 +80,32 @@ pub struct Attempt {
     pub request: Option<PrepayRequest>,
 }
 
+impl Attempt {
+    /// A new try to pay on `channel`: open, with no prepay yet and nothing paid.
+    pub fn open(
+        out_trade_no: impl Into<String>,
+        channel: Channel,
+        client_ip: impl Into<String>,
+        at: i64,
+    ) -> Attempt {
+        Attempt {
+            out_trade_no: out_trade_no.into(),
+            channel,
+            openid: None,
+            client_ip: client_ip.into(),
+            prepay_id: None,
+            mweb_url: None,
+            code_url: None,
+            created_at: at,
+            prepay_at: None,
+            state: AttemptState::Open,
+            transaction_id: None,
+            paid_at: None,
+            request: None,
+        }
+    }
+}
+
 /// The `unifiedorder` parameters of an attempt, kept so that renewing an expired prepay sends
 /// identical ones: WeChat answers "201 商户订单号重复" to any difference
 /// (docs/wechat-pay-v2.md#re-entering-an-order-number).
@@ -167,6 +193,35 @@ pub struct Order {
 }
 
 impl Order {
+    /// An order as it is placed: pending, with no attempt to pay yet, nothing paid or
+    /// refunded, and the shop's lifetime (`lifetime_secs: None`) unless the caller fixes one.
+    pub fn placed(
+        no: String,
+        token: String,
+        lines: Vec<Line>,
+        total: Fen,
+        contact: Contact,
+        at: i64,
+    ) -> Order {
+        Order {
+            no,
+            token,
+            lines,
+            total,
+            contact,
+            status: OrderStatus::Pending,
+            created_at: at,
+            paid_at: None,
+            closed_at: None,
+            attempts: Vec::new(),
+            paid_by: None,
+            refunded: Fen::ZERO,
+            settled_refunds: Vec::new(),
+            fulfilment: Fulfilment::default(),
+            lifetime_secs: None,
+        }
+    }
+
     /// How long this order may stay unpaid: its own lifetime, else `shop_default`.
     pub fn lifetime(&self, shop_default: std::time::Duration) -> std::time::Duration {
         self.lifetime_secs.map_or(shop_default, |s| std::time::Duration::from_secs(u64::from(s)))

@@ -1,48 +1,19 @@
 use std::sync::Arc;
 
 use super::*;
-use crate::domain::order::{Attempt, AttemptState, Line, PaymentFacts};
+use crate::domain::order::{Attempt, Line, PaymentFacts};
 use crate::domain::{Applied, Channel, Contact, EventKind, EventSource, Fen};
 
 use crate::store::test_dir::TempDir;
 
 /// A pending order `no` of 12 yuan with one open NATIVE attempt `<no>-1` (also used by `checkout::payments`).
 pub(crate) fn order(no: &str) -> Order {
+    let fen = Fen::new(1200).expect("fen");
+    let line = Line { slug: "coffee".into(), name: "Coffee".into(), unit: fen, qty: 1 };
+    let at = 1_700_000_000;
     Order {
-        no: no.to_owned(),
-        token: format!("tok-{no}"),
-        lines: vec![Line {
-            slug: "coffee".into(),
-            name: "Coffee".into(),
-            unit: Fen::new(1200).expect("fen"),
-            qty: 1,
-        }],
-        total: Fen::new(1200).expect("fen"),
-        contact: Contact::default(),
-        status: OrderStatus::Pending,
-        created_at: 1_700_000_000,
-        paid_at: None,
-        closed_at: None,
-        attempts: vec![Attempt {
-            out_trade_no: format!("{no}-1"),
-            channel: Channel::Native,
-            openid: None,
-            client_ip: "127.0.0.1".into(),
-            prepay_id: None,
-            mweb_url: None,
-            code_url: None,
-            created_at: 1_700_000_000,
-            prepay_at: None,
-            state: AttemptState::Open,
-            transaction_id: None,
-            paid_at: None,
-            request: None,
-        }],
-        paid_by: None,
-        refunded: Fen::ZERO,
-        settled_refunds: Vec::new(),
-        fulfilment: Default::default(),
-        lifetime_secs: None,
+        attempts: vec![Attempt::open(format!("{no}-1"), Channel::Native, "127.0.0.1", at)],
+        ..Order::placed(no.to_owned(), format!("tok-{no}"), vec![line], fen, Contact::default(), at)
     }
 }
 

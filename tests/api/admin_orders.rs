@@ -30,41 +30,17 @@ async fn shop() -> (TestServer, helpers::ShopHandle, Merchant) {
 
 /// A stored order `no` of `fen`, created `created_at`, with one attempt `{no}-1` on `channel`.
 fn order(no: &str, fen: u64, created_at: i64, channel: Channel) -> Order {
+    let fen = Fen::new(fen).unwrap();
+    let line =
+        Line { slug: "almond-cookies".into(), name: "杏仁酥 Almond cookies".into(), unit: fen, qty: 1 };
+    let attempt = Attempt {
+        prepay_id: Some(format!("wx{no}")),
+        prepay_at: Some(created_at),
+        ..Attempt::open(format!("{no}-1"), channel, "127.0.0.1", created_at)
+    };
     Order {
-        no: no.to_owned(),
-        token: format!("tok{no}"),
-        lines: vec![Line {
-            slug: "almond-cookies".into(),
-            name: "杏仁酥 Almond cookies".into(),
-            unit: Fen::new(fen).unwrap(),
-            qty: 1,
-        }],
-        total: Fen::new(fen).unwrap(),
-        contact: Contact::default(),
-        status: OrderStatus::Pending,
-        created_at,
-        paid_at: None,
-        closed_at: None,
-        attempts: vec![Attempt {
-            out_trade_no: format!("{no}-1"),
-            channel,
-            openid: None,
-            client_ip: "127.0.0.1".into(),
-            prepay_id: Some(format!("wx{no}")),
-            mweb_url: None,
-            code_url: None,
-            created_at,
-            prepay_at: Some(created_at),
-            state: AttemptState::Open,
-            transaction_id: None,
-            paid_at: None,
-            request: None,
-        }],
-        paid_by: None,
-        refunded: Fen::ZERO,
-        settled_refunds: Vec::new(),
-        fulfilment: Default::default(),
-        lifetime_secs: None,
+        attempts: vec![attempt],
+        ..Order::placed(no.to_owned(), format!("tok{no}"), vec![line], fen, Contact::default(), created_at)
     }
 }
 

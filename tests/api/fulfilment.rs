@@ -34,44 +34,26 @@ fn order(no: &str, created_at: i64, paid: bool) -> Order {
     let created_at = if paid { created_at } else { wxcheckout::checkout::now() };
     let fen = |n| Fen::new(n).unwrap();
     let attempt = Attempt {
-        out_trade_no: format!("{no}-1"),
-        channel: Channel::Native,
-        openid: None,
-        client_ip: "127.0.0.1".into(),
         prepay_id: Some(format!("wx{no}")),
-        mweb_url: None,
-        code_url: None,
-        created_at,
         prepay_at: Some(created_at),
         state: if paid { AttemptState::Paid } else { AttemptState::Open },
         transaction_id: paid.then(|| format!("42000{no}")),
         paid_at: paid.then_some(created_at + 60),
-        request: None,
+        ..Attempt::open(format!("{no}-1"), Channel::Native, "127.0.0.1", created_at)
     };
+    let lines = vec![
+        Line {
+            slug: "almond-cookies".into(), name: "杏仁酥 Almond cookies".into(), unit: fen(1200), qty: 2
+        },
+        Line { slug: "tea".into(), name: "茉莉花茶 Jasmine tea".into(), unit: fen(550), qty: 1 },
+    ];
+    let token = wxcheckout::checkout::new_token();
     Order {
-        no: no.to_owned(),
-        token: wxcheckout::checkout::new_token(),
-        lines: vec![
-            Line {
-                slug: "almond-cookies".into(),
-                name: "杏仁酥 Almond cookies".into(),
-                unit: fen(1200),
-                qty: 2,
-            },
-            Line { slug: "tea".into(), name: "茉莉花茶 Jasmine tea".into(), unit: fen(550), qty: 1 },
-        ],
-        total: fen(2950),
-        contact: Contact::default(),
         status: if paid { OrderStatus::Paid } else { OrderStatus::Pending },
-        created_at,
         paid_at: paid.then_some(created_at + 60),
-        closed_at: None,
         attempts: vec![attempt],
         paid_by: paid.then(|| format!("{no}-1")),
-        refunded: Fen::ZERO,
-        settled_refunds: Vec::new(),
-        fulfilment: Default::default(),
-        lifetime_secs: None,
+        ..Order::placed(no.to_owned(), token, lines, fen(2950), Contact::default(), created_at)
     }
 }
 

@@ -11,19 +11,9 @@ const T0: i64 = 1_700_000_000;
 
 fn attempt(no: &str, n: u32, channel: Channel, at: i64) -> Attempt {
     Attempt {
-        out_trade_no: format!("{no}-{n}"),
-        channel,
-        openid: None,
-        client_ip: "127.0.0.1".into(),
         prepay_id: Some(format!("wx{no}{n}")),
-        mweb_url: None,
-        code_url: None,
-        created_at: at,
         prepay_at: Some(at),
-        state: AttemptState::Open,
-        transaction_id: None,
-        paid_at: None,
-        request: None,
+        ..Attempt::open(format!("{no}-{n}"), channel, "127.0.0.1", at)
     }
 }
 
@@ -32,28 +22,11 @@ fn order(i: i64) -> Order {
     let no = format!("N{i:05}");
     let created_at = T0 + i * 60;
     let channel = [Channel::Native, Channel::Mweb, Channel::Jsapi][(i % 3) as usize];
-    let mut o = Order {
-        no: no.clone(),
-        token: format!("tok-{no}"),
-        lines: vec![Line {
-            slug: "tea".into(),
-            name: "Tea".into(),
-            unit: Fen::new(500).expect("fen"),
-            qty: 1,
-        }],
-        total: Fen::new(500).expect("fen"),
-        contact: Contact { phone: Some(format!("+86 138-0000-{:04}", i % 4)), ..Contact::default() },
-        status: OrderStatus::Pending,
-        created_at,
-        paid_at: None,
-        closed_at: None,
-        attempts: vec![attempt(&no, 1, channel, created_at)],
-        paid_by: None,
-        refunded: Fen::ZERO,
-        settled_refunds: Vec::new(),
-        fulfilment: Default::default(),
-        lifetime_secs: None,
-    };
+    let fen = Fen::new(500).expect("fen");
+    let line = Line { slug: "tea".into(), name: "Tea".into(), unit: fen, qty: 1 };
+    let contact = Contact { phone: Some(format!("+86 138-0000-{:04}", i % 4)), ..Contact::default() };
+    let mut o = Order::placed(no.clone(), format!("tok-{no}"), vec![line], fen, contact, created_at);
+    o.attempts.push(attempt(&no, 1, channel, created_at));
     if i % 2 == 0 {
         o.status = OrderStatus::Paid;
         o.paid_at = Some(created_at + 30);

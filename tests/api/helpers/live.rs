@@ -9,9 +9,7 @@ use reqwest::StatusCode;
 use serde_json::Value;
 use url::Url;
 use wxcheckout::config::{Config, SANDBOX_API_KEY};
-use wxcheckout::domain::{
-    Attempt, AttemptState, Channel, Contact, Event, EventKind, Fen, Line, Order, OrderStatus,
-};
+use wxcheckout::domain::{Attempt, Channel, Contact, Event, EventKind, Fen, Line, Order};
 use wxcheckout::store::Store;
 use wxcheckout::wxpay::messages::{TradeKind, TradeType, UnifiedOrder};
 use wxcheckout::wxpay::notify::{self, PaidOrder};
@@ -231,41 +229,16 @@ fn rand_tail() -> u32 {
 /// A pending order of one line, no attempts.
 pub fn new_order(no: &str, fee: u64) -> Order {
     let total = Fen::new(fee).expect("fen");
-    Order {
-        no: no.to_owned(),
-        token: wxcheckout::checkout::new_token(),
-        lines: vec![Line { slug: "coffee".into(), name: "Coffee".into(), unit: total, qty: 1 }],
-        total,
-        contact: Contact::default(),
-        status: OrderStatus::Pending,
-        created_at: wxcheckout::checkout::now(),
-        paid_at: None,
-        closed_at: None,
-        attempts: Vec::new(),
-        paid_by: None,
-        refunded: Fen::ZERO,
-        settled_refunds: Vec::new(),
-        fulfilment: Default::default(),
-        lifetime_secs: None,
-    }
+    let line = Line { slug: "coffee".into(), name: "Coffee".into(), unit: total, qty: 1 };
+    let (token, now) = (wxcheckout::checkout::new_token(), wxcheckout::checkout::now());
+    Order::placed(no.to_owned(), token, vec![line], total, Contact::default(), now)
 }
 
 /// An open NATIVE attempt with no prepay yet.
 pub fn attempt(out_trade_no: &str, created_at: i64) -> Attempt {
     Attempt {
-        out_trade_no: out_trade_no.to_owned(),
-        channel: Channel::Native,
-        openid: None,
-        client_ip: "127.0.0.1".to_owned(),
-        prepay_id: None,
-        mweb_url: None,
-        code_url: None,
-        created_at,
         prepay_at: Some(created_at),
-        state: AttemptState::Open,
-        transaction_id: None,
-        paid_at: None,
-        request: None,
+        ..Attempt::open(out_trade_no, Channel::Native, "127.0.0.1", created_at)
     }
 }
 
