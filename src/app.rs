@@ -110,6 +110,7 @@ fn base(config: &Config, secret_key: &str) -> Rocket<Build> {
         .mount("/", rocket::routes![web::healthz, web::assets::favicon])
         .mount("/static", web::assets::routes())
         .register("/", web::catchers())
+        .attach(crate::http::shield())
         .attach(log_summaries())
 }
 
