@@ -37,6 +37,12 @@ impl Checkout {
         self.store.products()
     }
 
+    /// Every product as the shop's pages show them (`Store::catalogue`: kept decoded between
+    /// reads, never older than the last committed change).
+    pub fn catalogue(&self) -> Result<std::sync::Arc<[Product]>, StoreError> {
+        self.store.catalogue()
+    }
+
     pub fn product(&self, slug: &str) -> Result<Option<Product>, StoreError> {
         self.store.product(slug)
     }

@@ -125,6 +125,8 @@ pub struct Store {
     alert_saves: Arc<std::sync::atomic::AtomicU32>,
     /// The orders changed since the reconciler last asked (`take_changed`).
     changed: Arc<std::sync::Mutex<ChangedSince>>,
+    /// The products as last read, for the shop's pages (`products::Catalogue`).
+    catalogue: Arc<products::Catalogue>,
 }
 
 /// Order numbers written since they were last taken, up to `CHANGED_KEPT`; past that, only
@@ -208,6 +210,7 @@ impl Store {
             id_floor: 0,
             alert_saves: Arc::default(),
             changed: Arc::default(),
+            catalogue: Arc::default(),
             db,
         };
         Ok(Store { id_floor: store.meta.get(backup::ID_FLOOR)?.map_or(0, |v| codec::u64_from(&v)), ..store })

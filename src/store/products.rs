@@ -9,6 +9,8 @@
 //! reserves all of its lines or none, which needs one commit over several keys.
 
 use std::cell::RefCell;
+use std::sync::atomic::{AtomicU64, Ordering};
+use std::sync::{Arc, Mutex};
 
 use sled::Transactional;
 use sled::transaction::{ConflictableTransactionError, TransactionError};
@@ -27,12 +29,52 @@ enum Stop<E> {
     Store(StoreError),
 }
 
+/// The decoded products, kept between reads: every page of the shop lists or shows them, and
+/// they change seldom (a merchant's edit, the stock of a sale), so decoding all of them from
+/// sled on every page view was most of a shop page's own work (docs/performance.md).
+///
+/// Every write to the products tree bumps `written` once it has committed. A reader takes
+/// `written` before it reads the tree and keeps what it read under that number, so what it
+/// kept is never newer than its number says; a list kept under an older number than
+/// `written` is read again.
+#[derive(Default)]
+pub(super) struct Catalogue {
+    written: AtomicU64,
+    kept: Mutex<Option<(u64, Arc<[Product]>)>>,
+}
+
+impl Catalogue {
+    fn written(&self) {
+        self.written.fetch_add(1, Ordering::AcqRel);
+    }
+}
+
 impl Store {
+    /// Every product, archived ones included, in shop order, as of the last committed write
+    /// (a write still under way may or may not be seen). For pages: a decision that must see
+    /// the stored product reads it in its transaction (`update_products`).
+    pub fn catalogue(&self) -> Result<Arc<[Product]>, StoreError> {
+        let c = &self.catalogue;
+        let number = c.written.load(Ordering::Acquire);
+        let lock = || c.kept.lock().unwrap_or_else(std::sync::PoisonError::into_inner);
+        if let Some((_, kept)) = lock().as_ref().filter(|(kept_at, _)| *kept_at == number) {
+            return Ok(Arc::clone(kept));
+        }
+        let read: Arc<[Product]> = self.products()?.into();
+        let mut kept = lock();
+        // why only forward: a slower reader must not replace a newer list with its older one.
+        if kept.as_ref().is_none_or(|(kept_at, _)| *kept_at <= number) {
+            *kept = Some((number, Arc::clone(&read)));
+        }
+        Ok(read)
+    }
+
     /// Writes `product` whole, whatever is stored under its slug. Only for a product nobody
     /// else can be changing: the seed of a new shop, a test's setup. A change of a stored
     /// product goes through `update_product`, or it may undo a concurrent one.
     pub fn put_product(&self, product: &Product) -> Result<(), StoreError> {
         self.products.insert(product.slug.as_bytes(), codec::encode(product)?)?;
+        self.catalogue.written();
         Ok(())
     }
 
@@ -118,7 +160,10 @@ impl Store {
             Ok((after, out))
         });
         match result {
-            Ok(done) => Ok(done),
+            Ok(done) => {
+                self.catalogue.written();
+                Ok(done)
+            }
             Err(TransactionError::Abort(Stop::Refused(e))) => Err(e),
             Err(TransactionError::Abort(Stop::Store(e))) => Err(e.into()),
             Err(TransactionError::Storage(e)) => Err(StoreError::Sled(e).into()),
@@ -129,6 +174,7 @@ impl Store {
     pub fn create_product(&self, product: &Product) -> Result<bool, StoreError> {
         let value = codec::encode(product)?;
         let swapped = self.products.compare_and_swap(product.slug.as_bytes(), None::<&[u8]>, Some(value))?;
+        self.catalogue.written();
         Ok(swapped.is_ok())
     }
 
@@ -213,6 +259,32 @@ mod tests {
             image: None,
             required: Required::default(),
         }
+    }
+
+    #[test]
+    fn the_catalogue_is_decoded_once_and_read_again_after_every_kind_of_product_write() {
+        let dir = TempDir::new("catalogue");
+        let store = Store::open(dir.path()).expect("open");
+        store.put_product(&mug("cup", Some(5))).expect("put");
+        let first = store.catalogue().expect("read");
+        assert!(Arc::ptr_eq(&first, &store.catalogue().expect("read")), "kept between reads");
+
+        store
+            .update_product("cup", |p| {
+                p.stock = Some(4);
+                Ok::<_, StoreError>(())
+            })
+            .expect("change");
+        let changed = store.catalogue().expect("read");
+        assert_eq!(changed.iter().map(|p| p.stock).collect::<Vec<_>>(), [Some(4)]);
+
+        assert!(store.create_product(&mug("pot", None)).expect("create"));
+        let created = store.catalogue().expect("read");
+        assert_eq!(created.iter().map(|p| p.slug.as_str()).collect::<Vec<_>>(), ["cup", "pot"]);
+
+        store.put_product(&Product { archived: true, ..mug("pot", None) }).expect("put");
+        assert!(store.catalogue().expect("read").iter().any(|p| p.slug == "pot" && p.archived));
+        assert_eq!(*store.catalogue().expect("read"), *store.products().expect("read"), "the same as sled's");
     }
 
     /// A change the test's closure refuses: too few units left.

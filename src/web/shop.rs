@@ -68,12 +68,14 @@ impl From<&Product> for ProductView {
     }
 }
 
-/// The product at `slug` if the shop sells it (valid slug, stored, not archived).
+/// The product at `slug` if the shop sells it (valid slug, stored, not archived), as the
+/// pages show it (`Checkout::catalogue`); placing the order checks it again in its
+/// transaction.
 pub fn buyable(co: &Checkout, slug: &str) -> Result<Option<Product>, crate::store::StoreError> {
     if !valid_slug(slug) {
         return Ok(None);
     }
-    Ok(co.product(slug)?.filter(|p| !p.archived))
+    Ok(co.catalogue()?.iter().find(|p| p.slug == slug && !p.archived).cloned())
 }
 
 #[derive(Template)]
@@ -87,7 +89,7 @@ struct ListPage {
 /// `GET /`
 #[get("/")]
 fn list(co: &State<Arc<Checkout>>, frame: Frame, jar: &CookieJar<'_>) -> Result<Page<ListPage>, BuyerError> {
-    let products = co.products()?;
+    let products = co.catalogue()?;
     let products = products.iter().filter(|p| !p.archived).map(ProductView::from).collect();
     Ok(Page(ListPage { frame, products, cart_count: Cart::from_jar(jar).count() }))
 }
