@@ -3,7 +3,8 @@
 //!
 //! - `kill -9`: signed payment notifications flow (each resent until acknowledged, as WeChat
 //!   does) while the server is SIGKILLed every 1–3 s and restarted at once; at the end every
-//!   acknowledged payment is paid, exactly once.
+//!   acknowledged payment is paid, exactly once. Once with the shop on API v2 (XML, MD5), once
+//!   on v3 (JSON with the resource sealed by AES-256-GCM, RSA-signed headers).
 //! - Half-open connections: with `ulimit -n 1024`, one address holds 1,100 connections that
 //!   never finish their headers; `/healthz` and `/wxpay/notify` still answer within 1 s, and a
 //!   SIGTERM still stops the server promptly.
@@ -59,6 +60,8 @@ struct Server {
     log: PathBuf,
     /// A shell line run before the binary (`ulimit -n 1024`).
     prelude: &'static str,
+    /// Settings added to the environment (`WXCHECKOUT_WXPAY__API_VERSION`).
+    env: Vec<(&'static str, &'static str)>,
     child: Option<Child>,
 }
 
@@ -69,7 +72,14 @@ impl Server {
         std::fs::create_dir_all(&dir).expect("data dir");
         let port =
             std::net::TcpListener::bind("127.0.0.1:0").expect("port").local_addr().expect("addr").port();
-        Server { port, log: dir.join("server.log"), data_dir: dir.join("data"), prelude, child: None }
+        Server {
+            port,
+            log: dir.join("server.log"),
+            data_dir: dir.join("data"),
+            prelude,
+            env: Vec::new(),
+            child: None,
+        }
     }
 
     fn url(&self) -> String {
@@ -87,6 +97,7 @@ impl Server {
             .env("WXCHECKOUT_PORT", self.port.to_string())
             .env("WXCHECKOUT_DATA_DIR", &self.data_dir)
             .env("RUST_LOG", "warn")
+            .envs(self.env.iter().copied())
             .stdout(Stdio::null())
             .stderr(log)
             .spawn()
@@ -170,6 +181,83 @@ async fn place(http: &reqwest::Client, base: &str) -> Placed {
     Placed { out_trade_no: format!("{no}-1"), total_fen: status["total_fen"].as_u64().expect("total"), no }
 }
 
+/// Which API the shop speaks, and so what WeChat's notifications look like.
+#[derive(Clone, Copy, Debug)]
+enum Api {
+    V2,
+    V3,
+}
+
+/// One notification as WeChat would send it, again and again until it is acknowledged.
+struct Notice {
+    path: &'static str,
+    body: String,
+    headers: Vec<(String, String)>,
+}
+
+impl Api {
+    /// The notification of `p`'s payment: v2's signed XML, or v3's envelope signed by the
+    /// sandbox's platform key (kept in `data_dir`) with the resource sealed under its APIv3 key.
+    fn notice(self, p: &Placed, i: usize, data_dir: &Path) -> Notice {
+        match self {
+            Api::V2 => Notice { path: "/wxpay/notify", body: notification(p, i), headers: Vec::new() },
+            Api::V3 => {
+                use wxcheckout::sandbox::v3::{KeyMode, SANDBOX_APIV3_KEY, V3Side};
+                use wxcheckout::wxpay::v3::{ApiV3Key, EncryptedResource, nonce, resource_nonce};
+                let transaction = serde_json::json!({
+                    "appid": SANDBOX_APPID,
+                    "mchid": SANDBOX_MCH_ID,
+                    "out_trade_no": p.out_trade_no,
+                    "transaction_id": format!("4200000001202601010{i:09}"),
+                    "trade_type": "NATIVE",
+                    "trade_state": "SUCCESS",
+                    "trade_state_desc": "支付成功",
+                    "bank_type": "OTHERS",
+                    "success_time": "2026-01-01T12:05:12+08:00",
+                    "payer": {"openid": "oUpF8uMuAJO_M2pxb1Q9zNjWeS6o"},
+                    "amount": {"total": p.total_fen, "payer_total": p.total_fen, "currency": "CNY", "payer_currency": "CNY"},
+                });
+                let key = ApiV3Key::new(SANDBOX_APIV3_KEY).expect("APIv3 key");
+                let sealed = EncryptedResource::seal(
+                    &key,
+                    transaction.to_string().as_bytes(),
+                    "transaction",
+                    &resource_nonce(),
+                    Some("transaction"),
+                )
+                .expect("sealed");
+                let body = serde_json::json!({
+                    "id": format!("EV-soak-{i}"),
+                    "create_time": "2026-01-01T12:05:13+08:00",
+                    "resource_type": "encrypt-resource",
+                    "event_type": "TRANSACTION.SUCCESS",
+                    "summary": "支付成功",
+                    "resource": sealed,
+                })
+                .to_string();
+                let now = std::time::SystemTime::now()
+                    .duration_since(std::time::UNIX_EPOCH)
+                    .map_or(0, |d| i64::try_from(d.as_secs()).unwrap_or(0));
+                let side = V3Side::load_or_create(data_dir).expect("the sandbox's v3 keys");
+                let sig =
+                    side.signer(KeyMode::PublicKey).sign(body.as_bytes(), now, &nonce()).expect("signed");
+                let headers =
+                    sig.headers().into_iter().map(|(k, v)| (k.to_string(), v.to_string())).collect();
+                Notice { path: "/wxpay/v3/notify", body, headers }
+            }
+        }
+    }
+
+    /// WeChat counts a notification delivered when the answer says so: v2's SUCCESS in the
+    /// XML, v3's 200 or 204.
+    fn acknowledged(self, status: reqwest::StatusCode, body: &str) -> bool {
+        match self {
+            Api::V2 => body.contains("SUCCESS"),
+            Api::V3 => status.is_success(),
+        }
+    }
+}
+
 /// The notification WeChat would send for `p`, signed with the sandbox's key.
 fn notification(p: &Placed, i: usize) -> String {
     let paid = PaidOrder {
@@ -197,23 +285,39 @@ fn notification(p: &Placed, i: usize) -> String {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn every_acknowledged_payment_survives_kill_9_every_one_to_three_seconds_and_is_paid_exactly_once() {
+    kill_9_soak(Api::V2).await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn on_api_v3_every_acknowledged_payment_survives_kill_9_and_is_paid_exactly_once() {
+    kill_9_soak(Api::V3).await;
+}
+
+async fn kill_9_soak(api: Api) {
     let _one = ONE_AT_A_TIME.lock().await;
     let s = scale();
-    let mut server = Server::new("kill9", "");
+    let mut server = Server::new(&format!("kill9-{api:?}"), "");
+    if let Api::V3 = api {
+        server.env.push(("WXCHECKOUT_WXPAY__API_VERSION", "v3"));
+    }
     server.start().await;
     let http = client(Duration::from_secs(5));
     let mut placed = Vec::with_capacity(s.orders);
     for _ in 0..s.orders {
         placed.push(place(&http, &server.url()).await);
     }
-    let bodies: Arc<Vec<(String, String)>> = Arc::new(
-        placed.iter().enumerate().map(|(i, p)| (p.out_trade_no.clone(), notification(p, i))).collect(),
+    let bodies: Arc<Vec<(String, Notice)>> = Arc::new(
+        placed
+            .iter()
+            .enumerate()
+            .map(|(i, p)| (p.out_trade_no.clone(), api.notice(p, i, &server.data_dir)))
+            .collect(),
     );
     // Acknowledged out_trade_nos, and how many deliveries each took.
     let acked: Arc<std::sync::Mutex<HashMap<String, u32>>> = Arc::default();
     let (sent, refused) = (Arc::new(AtomicU64::new(0)), Arc::new(AtomicU64::new(0)));
     let stop = Arc::new(AtomicBool::new(false));
-    let url = format!("{}/wxpay/notify", server.url());
+    let url = server.url();
     let senders: Vec<_> = (0..s.senders)
         .map(|k| {
             let (bodies, acked, sent, refused, stop, url) =
@@ -235,10 +339,15 @@ async fn every_acknowledged_payment_survives_kill_9_every_one_to_three_seconds_a
                         continue;
                     }
                     sent.fetch_add(1, Ordering::Relaxed);
-                    match http.post(&url).body(body.clone()).send().await {
+                    let mut req = http.post(format!("{url}{}", body.path)).body(body.body.clone());
+                    for (name, value) in &body.headers {
+                        req = req.header(name, value);
+                    }
+                    match req.send().await {
                         Ok(r) => {
+                            let status = r.status();
                             let text = r.text().await.unwrap_or_default();
-                            if text.contains("SUCCESS") {
+                            if api.acknowledged(status, &text) {
                                 if let Ok(mut a) = acked.lock() {
                                     *a.entry(otn.clone()).or_insert(0) += 1;
                                 }
@@ -299,7 +408,7 @@ async fn every_acknowledged_payment_survives_kill_9_every_one_to_three_seconds_a
         }
     }
     println!(
-        "kill -9 soak: {} orders, {kills} SIGKILLs in {:.0} s, {} notifications sent ({} failed to connect), \
+        "kill -9 soak ({api:?}): {} orders, {kills} SIGKILLs in {:.0} s, {} notifications sent ({} failed to connect), \
          {} acknowledged, {paid} paid, {paid_twice} paid twice, {lost} acknowledged but lost; slowest restart {} ms",
         placed.len(),
         s.kill_for.as_secs_f64(),
