@@ -17,9 +17,10 @@ use crate::domain::order::PrepayRequest;
 use crate::domain::{Attempt, AttemptState, Channel, Event, EventKind, EventSource, Order, OrderStatus};
 use crate::wxpay::jsapi::JsapiPayParams;
 use crate::wxpay::messages::h5_wap_scene_info;
-use crate::wxpay::messages::{TradeKind, UnifiedOrder, UnifiedOrderResponse};
+use crate::wxpay::messages::{TradeKind, UnifiedOrder};
 use crate::wxpay::{self, xml};
 
+use super::gateway::Prepay;
 use super::{Checkout, CheckoutError, Refused};
 
 mod settle;
@@ -227,11 +228,14 @@ impl Checkout {
 
     /// why: WeChat's remedy for SYSTEMERROR is "请用相同参数重新调用", and `out_trade_no`
     /// makes a repeat harmless; once is enough for a buyer who is waiting.
-    async fn unified_order_retrying(&self, req: &UnifiedOrder) -> Result<UnifiedOrderResponse, wxpay::Error> {
-        match self.wx.unified_order(req).await {
+    /// The same on v3: a 5xx there is SYSTEMERROR to the gateway, and the repeat carries the
+    /// same body (WeChat refuses a reused out_trade_no only when the content differs).
+    async fn unified_order_retrying(&self, req: &UnifiedOrder) -> Result<Prepay, wxpay::Error> {
+        let gateway = self.gateway();
+        match gateway.prepay(req).await {
             Err(e) if e.is_retryable() => {
                 super::NO_ANSWER.note("unifiedorder (retried once)", || format!("{}: {e}", req.out_trade_no));
-                self.wx.unified_order(req).await
+                gateway.prepay(req).await
             }
             result => result,
         }
@@ -295,7 +299,7 @@ impl Checkout {
         Ok(match a.channel {
             Channel::Jsapi => {
                 let prepay_id = a.prepay_id.as_deref().ok_or_else(|| missing("prepay_id"))?;
-                PayStart::Jsapi(self.wx.jsapi_pay_params(prepay_id, self.now()))
+                PayStart::Jsapi(self.gateway().jsapi_pay_params(prepay_id, self.now())?)
             }
             Channel::Mweb => {
                 PayStart::Mweb { mweb_url: a.mweb_url.clone().ok_or_else(|| missing("mweb_url"))? }
@@ -327,13 +331,7 @@ fn new_attempt(out_trade_no: &str, payer: &Payer, ip: &str, now: i64, request: &
 }
 
 /// Stores a prepay on its attempt (a renewal replaces the old one).
-fn save_prepay(
-    o: &mut Order,
-    out_trade_no: &str,
-    answer: &UnifiedOrderResponse,
-    ip: &str,
-    at: i64,
-) -> ((), Vec<Event>) {
+fn save_prepay(o: &mut Order, out_trade_no: &str, answer: &Prepay, ip: &str, at: i64) -> ((), Vec<Event>) {
     let Some(a) = o.attempts.iter_mut().find(|a| a.out_trade_no == out_trade_no) else {
         return ((), Vec::new());
     };
