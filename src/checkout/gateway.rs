@@ -110,7 +110,7 @@ impl Gateway<'_> {
     /// API key (MD5/HMAC), v3 with the merchant's RSA key (`signType` RSA).
     pub fn jsapi_pay_params(&self, prepay_id: &str, now: i64) -> Result<JsapiPayParams, Error> {
         match self {
-            Gateway::V2(wx) => Ok(wx.jsapi_pay_params(prepay_id, now)),
+            Gateway::V2(wx) => wx.jsapi_pay_params(prepay_id, now),
             Gateway::V3(v3) => {
                 let p = v3.jsapi_pay_params(prepay_id, now)?;
                 Ok(JsapiPayParams {

@@ -126,7 +126,8 @@ pub struct Metrics {
 pub struct Settings {
     pub appid: String,
     pub mch_id: String,
-    pub api_key: ApiKey,
+    /// The APIv2 key (v2 notifications); `None` for a live shop on v3 given none.
+    pub api_key: Option<ApiKey>,
     pub sign_type: SignType,
     /// `…/wxpay/notify` (`…/wxpay/v3/notify` on v3), where WeChat posts payment notifications.
     pub notify_url: String,

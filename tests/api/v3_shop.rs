@@ -2,8 +2,8 @@
 //! (`wxcheckout sandbox` in its own process, at its v3 endpoints): a buyer pays on every channel
 //! and the v3 notification marks the order paid; a return with every notification lost is
 //! settled by a v3 query; an unpaid order is closed through v3; a refund goes through v3 and its
-//! v3 refund notification settles it; the day's v3 trade bill reconciles. The shop's v2 key is
-//! wrong on purpose, so a call that went through v2 would be refused and its test would fail.
+//! v3 refund notification settles it; the day's v3 trade bill reconciles. The shop has no v2
+//! key, as a merchant who signed up for v3 has none: a call that went through v2 would fail.
 // why: a test that cannot unwrap has failed; the lint guards request paths, not tests.
 #![allow(clippy::unwrap_used)]
 
@@ -28,6 +28,7 @@ use wxcheckout::wxpay::v3::{
     ApiV3Key, MerchantSigner, RsaPrivateKey, RsaPublicKey, V3Client, V3ClientConfig,
 };
 
+use crate::helpers::live::{notification, paid};
 use crate::helpers::{
     self, ADMIN_PASSWORD, Buyer, ChildServer, Merchant, ShopHandle, TestServer, until_within,
 };
@@ -69,8 +70,8 @@ fn v3_wxpay(dir: &Path, base: &str, published: &Value) -> wxcheckout::config::Wx
     std::fs::write(&key_file, MERCHANT_PRIVATE_KEY).unwrap();
     let public_key_file = dir.join("pub_key.pem");
     std::fs::write(&public_key_file, published["public_key"].as_str().unwrap()).unwrap();
-    // why a wrong v2 key: the sandbox process refuses any call that slips through v2
-    // (签名错误), so a test passes only when v3 carried every call it makes.
+    // why no v2 key: a merchant who signed up for v3 has none, and a call that slipped
+    // through v2 would then fail, so a test passes only when v3 carried every call it makes.
     let toml = format!(
         r#"port = 0
 address = "127.0.0.1"
@@ -82,7 +83,6 @@ mode = "live"
 api_version = "v3"
 appid = "{SANDBOX_APPID}"
 mch_id = "{SANDBOX_MCH_ID}"
-api_key = "0123456789abcdef0123456789abcdef"
 app_secret = "{SANDBOX_APP_SECRET}"
 api_base = "{base}"
 open_base = "{base}"
@@ -386,4 +386,26 @@ async fn the_days_v3_trade_bill_reconciles_with_a_paid_order_and_finds_nothing_a
     assert_eq!((record.bill_payments, record.bill_paid_fen), (1, order.total.get()));
     assert_eq!(record.our_payments, 1);
     assert!(record.discrepancies.is_empty(), "{:?}", record.discrepancies);
+}
+
+#[tokio::test]
+async fn a_v2_notification_to_a_shop_on_v3_without_an_apiv2_key_is_refused_and_changes_nothing() {
+    let s = v3_shop(0.01, |_| {}).await;
+    let buyer = s.buyer();
+    let (token, order) = s.order(&buyer).await;
+    assert_eq!(get_as(&buyer, &format!("/pay/{token}"), DESKTOP_CHROME).await.status(), 200);
+    let out_trade_no = s.stored(&order.no).attempts[0].out_trade_no.clone();
+    // Signed with the sandbox's APIv2 key, which this shop was never given.
+    let body = notification(&paid(&out_trade_no, order.total.get(), "4200000000202611300000000077"));
+    let res = reqwest::Client::new()
+        .post(format!("{}/wxpay/notify", s.server.url()))
+        .header("Content-Type", "text/xml")
+        .body(body)
+        .send()
+        .await
+        .unwrap();
+    let reply = res.text().await.unwrap();
+    assert!(reply.contains("<return_code><![CDATA[FAIL]]></return_code>"), "{reply}");
+    assert_eq!(s.stored(&order.no).status, OrderStatus::Pending);
+    assert!(s.events(&order.no, EventKind::Paid).is_empty());
 }
