@@ -16,7 +16,7 @@ use reqwest::header::{LOCATION, REFERER, USER_AGENT};
 use serde_json::Value;
 use url::Url;
 use wxcheckout::checkout::reconcile_bill::{beijing_today, day_label};
-use wxcheckout::config::{Config, SANDBOX_APP_SECRET, SANDBOX_APPID, SANDBOX_MCH_ID, Secret};
+use wxcheckout::config::{Config, SANDBOX_APP_SECRET, SANDBOX_APPID, SANDBOX_MCH_ID, Secret, WechatPaySide};
 use wxcheckout::domain::refund::RefundStatus;
 use wxcheckout::domain::{Channel, Event, EventKind, EventSource, Order, OrderStatus};
 use wxcheckout::sandbox::v3::{MERCHANT_PRIVATE_KEY, MERCHANT_SERIAL, SANDBOX_APIV3_KEY};
@@ -25,7 +25,7 @@ use wxcheckout::wxpay::v3::client::certs::WechatPayKeys;
 use wxcheckout::wxpay::v3::jsapi::{JsapiPayParams, verify_pay_params};
 use wxcheckout::wxpay::v3::messages::TradeState;
 use wxcheckout::wxpay::v3::{
-    ApiV3Key, MerchantSigner, RsaPrivateKey, RsaPublicKey, V3Client, V3ClientConfig,
+    ApiV3Key, MerchantSigner, RsaPrivateKey, RsaPublicKey, V3Client, V3ClientConfig, generate_key_pair,
 };
 
 use crate::helpers::live::{notification, paid};
@@ -50,15 +50,15 @@ struct V3Shop {
 
 /// The sandbox process at `time_scale`, and a live shop on v3 pointed at it with the sandbox
 /// merchant's v3 credentials (its key and serial, the APIv3 key, the public key the sandbox
-/// publishes); `tune` adjusts the rest of the configuration.
+/// publishes); `tune` adjusts the configuration then.
 async fn v3_shop(time_scale: f64, tune: impl FnOnce(&mut Config)) -> V3Shop {
     let sandbox = helpers::spawn_sandbox_process(time_scale).await;
     let base = sandbox.sandbox_base();
     let published: Value = reqwest::get(format!("{base}v3/public-key")).await.unwrap().json().await.unwrap();
     let (server, shop) = helpers::spawn_live_shop(&base, |c| {
         c.admin_password = Some(Secret::new(ADMIN_PASSWORD));
-        tune(c);
         c.wxpay = v3_wxpay(&c.data_dir, &base, &published);
+        tune(c);
     })
     .await;
     V3Shop { sandbox, server, shop }
@@ -408,4 +408,87 @@ async fn a_v2_notification_to_a_shop_on_v3_without_an_apiv2_key_is_refused_and_c
     assert!(reply.contains("<return_code><![CDATA[FAIL]]></return_code>"), "{reply}");
     assert_eq!(s.stored(&order.no).status, OrderStatus::Pending);
     assert!(s.events(&order.no, EventKind::Paid).is_empty());
+}
+
+/// The doctor's findings after pressing "run", in Chinese.
+async fn doctor(s: &V3Shop) -> String {
+    let merchant = Merchant::login(&s.server.url(), ADMIN_PASSWORD).await;
+    let res = merchant.post("/admin/doctor", &[]).await;
+    assert_eq!(res.status(), 200);
+    res.text().await.unwrap()
+}
+
+/// The `<li>` of the finding titled `title`.
+fn finding<'a>(html: &'a str, title: &str) -> &'a str {
+    let at = html.find(&format!("<strong>{title}")).unwrap_or_else(|| panic!("no finding {title} in {html}"));
+    let start = html[..at].rfind("<li").unwrap();
+    let end = at + html[at..].find("</li>").unwrap();
+    &html[start..end]
+}
+
+/// An order whose desktop pay page placed a Native attempt at WeChat (the shop may refuse
+/// WeChat's answer): the attempt's `out_trade_no`.
+///
+/// why: only a known order's query is answered 200 and signed, and only such an answer
+/// checks WeChat Pay's key.
+async fn started_order(s: &V3Shop) -> String {
+    let buyer = s.buyer();
+    let (token, order) = s.order(&buyer).await;
+    let _ = get_as(&buyer, &format!("/pay/{token}"), DESKTOP_CHROME).await;
+    s.stored(&order.no).attempts[0].out_trade_no.clone()
+}
+
+const KEY_V3: &str = "APIv3 商户密钥与微信支付公钥";
+
+#[tokio::test]
+async fn the_doctor_on_v3_finds_the_credentials_right_by_a_signed_query_and_needs_no_refund_certificate() {
+    let s = v3_shop(0.01, |_| {}).await;
+    let html = doctor(&s).await;
+    let key = finding(&html, KEY_V3);
+    assert!(
+        key.contains("注意") && key.contains("微信支付公钥还没有验证"),
+        "no order to ask about yet: {key}"
+    );
+    let out_trade_no = started_order(&s).await;
+    assert_eq!(s.trade_state(&out_trade_no).await, TradeState::NotPay, "WeChat knows it");
+    let html = doctor(&s).await;
+    let key = finding(&html, KEY_V3);
+    assert!(key.contains("正常") && key.contains("微信支付公钥验签通过"), "{key}");
+    let binding = finding(&html, "AppID 与商户号绑定");
+    assert!(binding.contains("注意") && binding.contains("APIv3 下未检查"), "said plainly: {binding}");
+    let cert = finding(&html, "退款证书");
+    assert!(cert.contains("正常") && cert.contains("不需要证书"), "{cert}");
+    assert!(!html.contains("<strong>API 密钥 / API key"), "no APIv2 key check on v3");
+}
+
+#[tokio::test]
+async fn the_doctor_on_v3_tells_a_wrong_merchant_key_from_a_wrong_wechat_pay_public_key() {
+    let stranger = generate_key_pair().unwrap();
+    let s = v3_shop(0.01, |c| {
+        c.wxpay.v3.as_mut().unwrap().private_key_pem = Secret::new(stranger.private_pem.clone());
+    })
+    .await;
+    let key = doctor(&s).await;
+    let key = finding(&key, KEY_V3);
+    assert!(key.contains("有问题") && key.contains("wxpay.v3.cert_serial"), "the merchant key: {key}");
+    assert!(key.contains("SIGN_ERROR") || key.contains("签名"), "what WeChat said: {key}");
+
+    let s = v3_shop(0.01, |c| {
+        if let WechatPaySide::PublicKey { pem, .. } = &mut c.wxpay.v3.as_mut().unwrap().wechatpay {
+            *pem = stranger.public_pem.clone();
+        }
+    })
+    .await;
+    let out_trade_no = started_order(&s).await;
+    assert_eq!(
+        s.trade_state(&out_trade_no).await,
+        TradeState::NotPay,
+        "WeChat knows it; the shop refused its answer"
+    );
+    let html = doctor(&s).await;
+    let key = finding(&html, KEY_V3);
+    assert!(
+        key.contains("有问题") && key.contains("wxpay.v3.wechatpay_public_key_file"),
+        "WeChat's key: {key}"
+    );
 }
