@@ -123,7 +123,7 @@ impl Checkout {
             // WeChat's cashier compares the payer with a re-entered order's new
             // `spbill_create_ip` or keeps the first is undocumented; a new `out_trade_no`
             // carries the new address for certain (the old attempt is settled first).
-            if payer.owns(a) && same_network(a, client_ip) {
+            if payer.owns(a) && same_network(a, client_ip) && same_api(a, &self.settings.notify_url) {
                 if prepay_valid(a, now) {
                     return self.pay_start(a);
                 }
@@ -409,6 +409,17 @@ fn same_network(a: &Attempt, client_ip: IpAddr) -> bool {
             .is_ok_and(|ip| crate::wxpay::canonical_ip(ip) == crate::wxpay::canonical_ip(client_ip))
 }
 
+/// Whether an attempt was placed through the API the shop speaks now: its stored notify URL
+/// has the current one's path (`/wxpay/notify` or `/wxpay/v3/notify`; an attempt stored
+/// without its request predates v3). why: after `wxpay.api_version` changed, an open
+/// attempt's prepay belongs to the other API: a v2 `prepay_id` pays only with a v2 `paySign`
+/// (a v3 one only with RSA), and a renewal would send its notification to the other
+/// version's route. Such an attempt is settled (queried, closed) and a new one placed.
+fn same_api(a: &Attempt, notify_url: &str) -> bool {
+    let path = |u: &str| Url::parse(u).map(|u| u.path().to_owned()).unwrap_or_default();
+    a.request.as_ref().is_none_or(|r| path(&r.notify_url) == path(notify_url))
+}
+
 /// The shop's public address: `public_url`, else the origin notifications go to.
 fn shop_url(public_url: &Option<Url>, notify_url: &str) -> Url {
     public_url.clone().or_else(|| Url::parse(notify_url).ok().and_then(|u| u.join("/").ok())).unwrap_or_else(
@@ -593,6 +604,14 @@ mod tests {
         assert!(!same_network(&mweb, "203.0.113.9".parse().expect("ip")));
         let native = attempt(Channel::Native, 1000);
         assert!(same_network(&native, "203.0.113.9".parse().expect("ip")));
+    }
+
+    #[test]
+    fn an_attempt_placed_before_the_api_version_changed_is_not_reused() {
+        let a = attempt(Channel::Jsapi, 1000);
+        assert!(same_api(&a, "http://x/wxpay/notify"));
+        assert!(same_api(&a, "https://shop.example/wxpay/notify"), "the same API at a new address");
+        assert!(!same_api(&a, "http://x/wxpay/v3/notify"), "placed on v2, the shop now on v3");
     }
 
     #[test]
