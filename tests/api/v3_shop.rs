@@ -492,3 +492,22 @@ async fn the_doctor_on_v3_tells_a_wrong_merchant_key_from_a_wrong_wechat_pay_pub
         "WeChat's key: {key}"
     );
 }
+
+#[tokio::test]
+async fn twenty_concurrent_copies_of_a_v3_notification_pay_the_order_once_and_all_are_acknowledged() {
+    let s = v3_shop(0.01, |_| {}).await;
+    s.faults(serde_json::json!({ "notify_copies": 20 })).await;
+    let buyer = s.buyer();
+    let (token, order) = s.order(&buyer).await;
+    let out_trade_no = s.pay_native(&buyer, &token, &order).await;
+    s.wait_order(&order.no, "the order to be paid", |o| o.status == OrderStatus::Paid).await;
+    // why the log: a duplicate leaves no event, so only the sandbox can say that every copy
+    // reached the shop; it marks the notification acknowledged once every copy is answered.
+    let sent =
+        helpers::wait_delivery(&s.sandbox.sandbox_base(), "payment", &out_trade_no, |d| d.acknowledged())
+            .await;
+    assert_eq!(sent.tries.len(), 20, "all copies were delivered: {sent:?}");
+    assert!(sent.tries.iter().all(|t| t.starts_with("204")), "every copy got 204: {:?}", sent.tries);
+    assert_paid_once_by_v3(&s, &order.no, EventSource::Notification);
+    assert!(s.events(&order.no, EventKind::DoublePayment).is_empty(), "one payment, not twenty");
+}
