@@ -511,3 +511,29 @@ async fn twenty_concurrent_copies_of_a_v3_notification_pay_the_order_once_and_al
     assert_paid_once_by_v3(&s, &order.no, EventSource::Notification);
     assert!(s.events(&order.no, EventKind::DoublePayment).is_empty(), "one payment, not twenty");
 }
+
+#[tokio::test]
+async fn a_v3_refund_whose_notification_is_lost_is_settled_by_a_v3_refund_query_from_the_admin() {
+    let s = v3_shop(0.01, |_| {}).await;
+    let order = s.paid_order().await;
+    let m = Merchant::login(&s.server.url(), ADMIN_PASSWORD).await;
+    s.faults(serde_json::json!({ "notify_drop_first": 16 })).await;
+    let res = m
+        .post(&format!("/admin/orders/{}/refund", order.no), &[("amount", "3.00"), ("reason", "退运费")])
+        .await;
+    assert_eq!(res.status(), 303);
+    // why the log: a try is listed once it has happened, after the sandbox settled the refund.
+    let otn = order.paid_by.clone().unwrap();
+    let tried =
+        helpers::wait_delivery(&s.sandbox.sandbox_base(), "refund", &otn, |d| !d.tries.is_empty()).await;
+    assert_eq!(tried.tries[0], "dropped by fault", "{tried:?}");
+    assert_eq!(s.stored(&order.no).status, OrderStatus::Paid, "no notification, no change");
+
+    let res = m.post(&format!("/admin/orders/{}/refunds/settle", order.no), &[]).await;
+    assert_eq!(res.status(), 303);
+    let o = s.stored(&order.no);
+    assert_eq!((o.status, o.refunded.get()), (OrderStatus::PartiallyRefunded, 300));
+    assert_eq!(s.shop.store.refunds(&order.no).unwrap()[0].status, RefundStatus::Success);
+    let refunded = s.events(&order.no, EventKind::Refunded);
+    assert_eq!((refunded.len(), refunded[0].source), (1, EventSource::Admin), "settled by the query");
+}
