@@ -18,7 +18,7 @@ use url::Url;
 use wxcheckout::checkout::reconcile_bill::{beijing_today, day_label};
 use wxcheckout::config::{Config, SANDBOX_APP_SECRET, SANDBOX_APPID, SANDBOX_MCH_ID, Secret, WechatPaySide};
 use wxcheckout::domain::refund::RefundStatus;
-use wxcheckout::domain::{Channel, Event, EventKind, EventSource, Order, OrderStatus};
+use wxcheckout::domain::{AttemptState, Channel, Event, EventKind, EventSource, Order, OrderStatus};
 use wxcheckout::sandbox::v3::{MERCHANT_PRIVATE_KEY, MERCHANT_SERIAL, SANDBOX_APIV3_KEY};
 use wxcheckout::store::refunds::RunOutcome;
 use wxcheckout::wxpay::v3::client::certs::WechatPayKeys;
@@ -536,4 +536,39 @@ async fn a_v3_refund_whose_notification_is_lost_is_settled_by_a_v3_refund_query_
     assert_eq!(s.shop.store.refunds(&order.no).unwrap()[0].status, RefundStatus::Success);
     let refunded = s.events(&order.no, EventKind::Refunded);
     assert_eq!((refunded.len(), refunded[0].source), (1, EventSource::Admin), "settled by the query");
+}
+
+#[tokio::test]
+async fn a_buyer_who_moves_from_the_desktop_to_a_phone_gets_the_old_v3_attempt_queried_and_closed_and_pays_once()
+ {
+    // time_scale 0.005: WeChat's 5 minutes before a close are 1.5 s.
+    let s = v3_shop(0.005, |_| {}).await;
+    let buyer = s.buyer();
+    let (token, order) = s.order(&buyer).await;
+    assert_eq!(get_as(&buyer, &format!("/pay/{token}"), DESKTOP_CHROME).await.status(), 200);
+    let placed = std::time::Instant::now();
+    let first = s.stored(&order.no).attempts[0].out_trade_no.clone();
+    helpers::wait_out(placed, Duration::from_secs(300).mul_f64(0.005)).await;
+
+    let res = get_as(&buyer, &format!("/pay/{token}"), IPHONE_SAFARI).await;
+    assert_eq!(res.status(), 200);
+    let link = attr_after(&res.text().await.unwrap(), "id=\"mweb-continue\"", "href");
+    let stored = s.stored(&order.no);
+    assert_eq!(stored.attempts.len(), 2);
+    assert_eq!(stored.attempts[0].state, AttemptState::Closed, "the Native attempt, closed here");
+    assert_eq!(s.trade_state(&first).await, TradeState::Closed, "and at WeChat, through v3");
+
+    let req = buyer.http.get(&link).header(USER_AGENT, IPHONE_SAFARI).header(REFERER, s.server.url() + "/");
+    let html = buyer.send(req).await.text().await.unwrap();
+    let form = [
+        ("prepay_id", hidden(&html, "prepay_id")),
+        ("package", hidden(&html, "package")),
+        ("redirect_url", hidden(&html, "redirect_url")),
+        ("action", "pay".to_owned()),
+    ];
+    let paid = buyer.send(buyer.http.post(s.sandbox("cgi-bin/mmpayweb-bin/pay")).form(&form)).await;
+    assert_eq!(paid.status(), 303);
+    let paid = s.wait_order(&order.no, "the order to be paid", |o| o.status == OrderStatus::Paid).await;
+    assert_eq!(paid.paid_by.as_deref(), Some(stored.attempts[1].out_trade_no.as_str()));
+    assert_paid_once_by_v3(&s, &order.no, EventSource::Notification);
 }
