@@ -510,7 +510,8 @@ pub struct WxpayConfig {
     pub mode: Mode,
     pub appid: String,
     pub mch_id: String,
-    pub api_key: ApiKey,
+    /// The APIv2 key; `None` only for a live shop on v3 that was given none.
+    pub api_key: Option<ApiKey>,
     pub app_secret: Secret,
     pub sign_type: SignType,
     /// `None` in sandbox mode with no override: the sandbox mounted in this process.
@@ -633,7 +634,10 @@ impl Config {
             ("wxpay.mode", format!("{:?}", w.mode).to_lowercase()),
             ("wxpay.appid", w.appid.clone()),
             ("wxpay.mch_id", w.mch_id.clone()),
-            ("wxpay.api_key", mask(w.api_key.expose())),
+            (
+                "wxpay.api_key",
+                w.api_key.as_ref().map_or_else(|| "(not set: v3 only)".to_owned(), |k| mask(k.expose())),
+            ),
             ("wxpay.app_secret", mask(w.app_secret.expose())),
             ("wxpay.sign_type", w.sign_type.as_str().to_owned()),
             ("wxpay.api_base", url(&w.api_base)),
@@ -796,7 +800,7 @@ impl RawConfig {
                 }
             },
         };
-        let wxpay = self.wxpay.validate(public_url.as_ref()).map(|mut w| {
+        let wxpay = self.wxpay.validate(public_url.as_ref(), api_version).map(|mut w| {
             w.api_version = api_version;
             w.v3 = v3;
             w
@@ -915,7 +919,7 @@ fn check_live_public_url(u: &Url) -> Result<(), ConfigError> {
 }
 
 impl RawWxpay {
-    fn validate(self, public_url: Option<&Url>) -> Result<WxpayConfig, ConfigError> {
+    fn validate(self, public_url: Option<&Url>, api_version: ApiVersion) -> Result<WxpayConfig, ConfigError> {
         let mode = self.mode.unwrap_or(Mode::Sandbox);
         let live = mode == Mode::Live;
         let required = |key: &str, v: Option<String>, default: &str| -> Result<String, ConfigError> {
@@ -927,9 +931,14 @@ impl RawWxpay {
         };
         let appid = required("wxpay.appid", self.appid, SANDBOX_APPID)?;
         let mch_id = required("wxpay.mch_id", self.mch_id, SANDBOX_MCH_ID)?;
-        let api_key = required("wxpay.api_key", self.api_key, SANDBOX_API_KEY)?;
+        // why optional on v3: every payment call is signed with the v3 key, so a merchant who
+        // signed up for v3 only has no APIv2 key to give; one that is given is still checked.
+        let api_key = match self.api_key.filter(|s| !s.is_empty()) {
+            None if live && api_version == ApiVersion::V3 => None,
+            v => Some(required("wxpay.api_key", v, SANDBOX_API_KEY)?),
+        };
         let app_secret = required("wxpay.app_secret", self.app_secret, SANDBOX_APP_SECRET)?;
-        check_credentials(&appid, &mch_id, &api_key)?;
+        check_credentials(&appid, &mch_id, api_key.as_deref())?;
         if live {
             match public_url {
                 None => {
@@ -955,7 +964,7 @@ impl RawWxpay {
             sns_base: base("wxpay.sns_base", self.sns_base, LIVE_SNS_BASE)?,
             appid,
             mch_id,
-            api_key: ApiKey::new(api_key),
+            api_key: api_key.map(ApiKey::new),
             app_secret: Secret(app_secret),
             sign_type: self.sign_type.unwrap_or(SignType::Md5),
             cert_pem: self.cert_pem,
@@ -966,14 +975,14 @@ impl RawWxpay {
     }
 }
 
-fn check_credentials(appid: &str, mch_id: &str, api_key: &str) -> Result<(), ConfigError> {
+fn check_credentials(appid: &str, mch_id: &str, api_key: Option<&str>) -> Result<(), ConfigError> {
     if !appid.starts_with("wx") || appid.len() != 18 || !appid.bytes().all(|b| b.is_ascii_alphanumeric()) {
         return Err(bad("wxpay.appid", "must look like wx followed by 16 letters or digits"));
     }
     if mch_id.is_empty() || mch_id.len() > 32 || !mch_id.bytes().all(|b| b.is_ascii_digit()) {
         return Err(bad("wxpay.mch_id", "must be the merchant number (digits)"));
     }
-    if api_key.len() != 32 || !api_key.bytes().all(|b| b.is_ascii_alphanumeric()) {
+    if api_key.is_some_and(|k| k.len() != 32 || !k.bytes().all(|b| b.is_ascii_alphanumeric())) {
         return Err(bad("wxpay.api_key", "must be the 32-character APIv2 key (letters and digits)"));
     }
     Ok(())
@@ -998,7 +1007,7 @@ mod tests {
             assert_eq!(c.wxpay.mode, Mode::Sandbox);
             assert_eq!(c.wxpay.appid, SANDBOX_APPID);
             assert_eq!(c.wxpay.mch_id, SANDBOX_MCH_ID);
-            assert_eq!(c.wxpay.api_key.expose(), SANDBOX_API_KEY);
+            assert_eq!(c.wxpay.api_key.as_ref().map(|k| k.expose()), Some(SANDBOX_API_KEY));
             assert_eq!(c.port, 8000);
             assert_eq!(c.address.to_string(), "127.0.0.1");
             assert_eq!(c.data_dir, PathBuf::from("./data"));
@@ -1115,8 +1124,8 @@ mod tests {
             jail.set_env("WXCHECKOUT_ADMIN__PASSWORD_FILE", "admin_password");
             let c = load_in(jail).map_err(|e| e.0)?;
             assert_eq!(
-                c.wxpay.api_key.expose(),
-                "0123456789abcdefABCDEF0123456789",
+                c.wxpay.api_key.as_ref().map(|k| k.expose()),
+                Some("0123456789abcdefABCDEF0123456789"),
                 "the final line break is not part of it"
             );
             assert_eq!(c.admin_password.as_ref().map(Secret::expose), Some("a-password-from-a-file"));

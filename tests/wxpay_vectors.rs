@@ -1005,7 +1005,7 @@ fn config(base: &str) -> ClientConfig {
     ClientConfig {
         appid: APPID.into(),
         mch_id: MCH_ID.into(),
-        api_key: key(),
+        api_key: Some(key()),
         app_secret: "app-secret-value".into(),
         sign_type: SignType::Md5,
         api_base: url.clone(),

@@ -120,7 +120,11 @@ fn effective(config: &Config, lang: Lang, password: String) -> Vec<Setting> {
         },
         Setting { label: "AppID", value: w.appid.clone(), key: "wxpay.appid" },
         Setting { label: "商户号 / mch_id", value: w.mch_id.clone(), key: "wxpay.mch_id" },
-        Setting { label: "API 密钥 / API key", value: mask(w.api_key.expose()), key: "wxpay.api_key" },
+        Setting {
+            label: "API 密钥 / API key",
+            value: w.api_key.as_ref().map_or_else(|| "—".to_owned(), |k| mask(k.expose())),
+            key: "wxpay.api_key",
+        },
         Setting {
             label: "AppSecret（网页授权 / OAuth）",
             value: mask(w.app_secret.expose()),

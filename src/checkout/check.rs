@@ -8,9 +8,9 @@
 use std::time::Duration;
 
 use crate::domain::{EventSource, Order, OrderStatus};
-use crate::wxpay::{self, messages::OrderRef, messages::TradeState};
+use crate::wxpay::{self, messages::TradeState};
 
-use super::apply::{Outcome, facts_from_query};
+use super::apply::Outcome;
 use super::{Checkout, CheckoutError};
 
 /// At most one round of `orderquery` per order this often, however often the buyer taps.
@@ -53,7 +53,7 @@ impl Checkout {
         out_trade_no: &str,
         source: EventSource,
     ) -> Result<Queried, CheckoutError> {
-        let answer = match self.wx.order_query(&OrderRef::OutTradeNo(out_trade_no.to_owned())).await {
+        let answer = match self.gateway().query(out_trade_no, &self.settings, self.now()).await {
             Ok(answer) => answer,
             Err(e) if e.err_code() == Some("ORDERNOTEXIST") => return Ok(Queried::NotExist),
             Err(e) => {
@@ -62,19 +62,16 @@ impl Checkout {
                 return Ok(Queried::Failed(e));
             }
         };
-        let (appid, mch_id) = (&self.settings.appid, &self.settings.mch_id);
         match answer.trade_state {
-            TradeState::Success | TradeState::Refund => {
-                match facts_from_query(&answer, appid, mch_id, self.now()) {
-                    Some(facts) => Ok(Queried::Paid(self.apply_payment(&facts, source, None).await?)),
-                    None => {
-                        super::TROUBLE.note("orderquery says paid but lacks the payment's fields", || {
-                            format!("order {order_no}, {out_trade_no}")
-                        });
-                        Ok(Queried::Failed(wxpay::Error::Malformed("paid answer without its fields".into())))
-                    }
+            TradeState::Success | TradeState::Refund => match answer.facts {
+                Some(facts) => Ok(Queried::Paid(self.apply_payment(&facts, source, None).await?)),
+                None => {
+                    super::TROUBLE.note("orderquery says paid but lacks the payment's fields", || {
+                        format!("order {order_no}, {out_trade_no}")
+                    });
+                    Ok(Queried::Failed(wxpay::Error::Malformed("paid answer without its fields".into())))
                 }
-            }
+            },
             TradeState::Closed | TradeState::PayError | TradeState::Revoked => {
                 let message =
                     format!("WeChat reports {out_trade_no} as {}: attempt closed", answer.trade_state);

@@ -9,9 +9,8 @@
 use std::time::Duration;
 
 use crate::domain::{Applied, Event, EventKind, EventSource, Order, OrderStatus};
-use crate::wxpay::messages::{OrderRef, TradeState};
+use crate::wxpay::messages::TradeState;
 
-use super::apply::facts_from_query;
 use super::check::Queried;
 use super::{Checkout, CheckoutError};
 
@@ -82,7 +81,7 @@ impl Checkout {
             wechat,
             effect: effect.to_owned(),
         };
-        let answer = match self.wx.order_query(&OrderRef::OutTradeNo(out_trade_no.to_owned())).await {
+        let answer = match self.gateway().query(out_trade_no, &self.settings, self.now()).await {
             Ok(answer) => answer,
             Err(e) if e.err_code() == Some("ORDERNOTEXIST") => {
                 let why = if had_prepay { "" } else { "never reached WeChat" };
@@ -93,8 +92,7 @@ impl Checkout {
         let state = answer.trade_state.to_string();
         match answer.trade_state {
             TradeState::Success | TradeState::Refund => {
-                let (appid, mch_id) = (&self.settings.appid, &self.settings.mch_id);
-                let Some(facts) = facts_from_query(&answer, appid, mch_id, self.now()) else {
+                let Some(facts) = answer.facts else {
                     return Ok(line(state, "answer lacks the payment's fields"));
                 };
                 let outcome = self.apply_payment(&facts, EventSource::Admin, None).await?;
@@ -174,7 +172,7 @@ impl Checkout {
         order: &Order,
         out_trade_no: &str,
     ) -> Result<Option<CloseOutcome>, CheckoutError> {
-        let e = match self.wx.close_order(out_trade_no).await {
+        let e = match self.gateway().close(out_trade_no).await {
             Ok(_) => return Ok(None),
             Err(e) => e,
         };

@@ -3,7 +3,8 @@
 //! and after payment the goods: ship, complete, picked up (`fulfil`).
 //!
 //! The only place where state changes are decided (through `domain`) and made (through
-//! `store`). It talks to WeChat only through `wxpay::WxPayClient`. It knows nothing of HTTP
+//! `store`). It talks to WeChat Pay's payment API only through `gateway::Gateway` (v2 or v3, as
+//! configured), and to OAuth through `wxpay::WxPayClient`. It knows nothing of HTTP
 //! requests, templates or cookies.
 
 pub mod alerts;
@@ -13,6 +14,7 @@ pub mod backups;
 pub mod catalogue;
 pub mod check;
 pub mod fulfil;
+mod gateway;
 pub mod merchant;
 pub mod notification;
 pub mod pay;
@@ -124,11 +126,12 @@ pub struct Metrics {
 pub struct Settings {
     pub appid: String,
     pub mch_id: String,
-    pub api_key: ApiKey,
+    /// The APIv2 key (v2 notifications); `None` for a live shop on v3 given none.
+    pub api_key: Option<ApiKey>,
     pub sign_type: SignType,
-    /// `…/wxpay/notify`, where WeChat posts payment notifications.
+    /// `…/wxpay/notify` (`…/wxpay/v3/notify` on v3), where WeChat posts payment notifications.
     pub notify_url: String,
-    /// `…/wxpay/refund-notify`.
+    /// `…/wxpay/refund-notify` (`…/wxpay/v3/refund-notify` on v3).
     pub refund_notify_url: String,
     /// The shop's public address when configured; else buyer-facing URLs follow the request.
     pub public_url: Option<Url>,
@@ -327,13 +330,14 @@ pub fn settings_and_client(config: &Config) -> Result<(Settings, WxPayClient), C
     let public = config.public_url.clone().unwrap_or(local);
     let join =
         |path: &str| public.join(path).map(String::from).map_err(|e| CheckoutError::Setup(e.to_string()));
+    let (notify, refund_notify) = gateway::notify_paths(w.api_version == crate::config::ApiVersion::V3);
     let settings = Settings {
         appid: w.appid.clone(),
         mch_id: w.mch_id.clone(),
         api_key: w.api_key.clone(),
         sign_type: w.sign_type,
-        notify_url: join("wxpay/notify")?,
-        refund_notify_url: join("wxpay/refund-notify")?,
+        notify_url: join(notify)?,
+        refund_notify_url: join(refund_notify)?,
         public_url: config.public_url.clone(),
         open_base: w.open_base.clone(),
         order_ttl: Duration::from_secs(u64::from(config.order_ttl_minutes) * 60),

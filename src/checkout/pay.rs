@@ -17,9 +17,10 @@ use crate::domain::order::PrepayRequest;
 use crate::domain::{Attempt, AttemptState, Channel, Event, EventKind, EventSource, Order, OrderStatus};
 use crate::wxpay::jsapi::JsapiPayParams;
 use crate::wxpay::messages::h5_wap_scene_info;
-use crate::wxpay::messages::{TradeKind, UnifiedOrder, UnifiedOrderResponse};
+use crate::wxpay::messages::{TradeKind, UnifiedOrder};
 use crate::wxpay::{self, xml};
 
+use super::gateway::Prepay;
 use super::{Checkout, CheckoutError, Refused};
 
 mod settle;
@@ -122,7 +123,7 @@ impl Checkout {
             // WeChat's cashier compares the payer with a re-entered order's new
             // `spbill_create_ip` or keeps the first is undocumented; a new `out_trade_no`
             // carries the new address for certain (the old attempt is settled first).
-            if payer.owns(a) && same_network(a, client_ip) {
+            if payer.owns(a) && same_network(a, client_ip) && same_api(a, &self.settings.notify_url) {
                 if prepay_valid(a, now) {
                     return self.pay_start(a);
                 }
@@ -227,11 +228,14 @@ impl Checkout {
 
     /// why: WeChat's remedy for SYSTEMERROR is "请用相同参数重新调用", and `out_trade_no`
     /// makes a repeat harmless; once is enough for a buyer who is waiting.
-    async fn unified_order_retrying(&self, req: &UnifiedOrder) -> Result<UnifiedOrderResponse, wxpay::Error> {
-        match self.wx.unified_order(req).await {
+    /// The same on v3: a 5xx there is SYSTEMERROR to the gateway, and the repeat carries the
+    /// same body (WeChat refuses a reused out_trade_no only when the content differs).
+    async fn unified_order_retrying(&self, req: &UnifiedOrder) -> Result<Prepay, wxpay::Error> {
+        let gateway = self.gateway();
+        match gateway.prepay(req).await {
             Err(e) if e.is_retryable() => {
                 super::NO_ANSWER.note("unifiedorder (retried once)", || format!("{}: {e}", req.out_trade_no));
-                self.wx.unified_order(req).await
+                gateway.prepay(req).await
             }
             result => result,
         }
@@ -295,7 +299,7 @@ impl Checkout {
         Ok(match a.channel {
             Channel::Jsapi => {
                 let prepay_id = a.prepay_id.as_deref().ok_or_else(|| missing("prepay_id"))?;
-                PayStart::Jsapi(self.wx.jsapi_pay_params(prepay_id, self.now()))
+                PayStart::Jsapi(self.gateway().jsapi_pay_params(prepay_id, self.now())?)
             }
             Channel::Mweb => {
                 PayStart::Mweb { mweb_url: a.mweb_url.clone().ok_or_else(|| missing("mweb_url"))? }
@@ -317,13 +321,7 @@ fn new_attempt(out_trade_no: &str, payer: &Payer, ip: &str, now: i64, request: &
 }
 
 /// Stores a prepay on its attempt (a renewal replaces the old one).
-fn save_prepay(
-    o: &mut Order,
-    out_trade_no: &str,
-    answer: &UnifiedOrderResponse,
-    ip: &str,
-    at: i64,
-) -> ((), Vec<Event>) {
+fn save_prepay(o: &mut Order, out_trade_no: &str, answer: &Prepay, ip: &str, at: i64) -> ((), Vec<Event>) {
     let Some(a) = o.attempts.iter_mut().find(|a| a.out_trade_no == out_trade_no) else {
         return ((), Vec::new());
     };
@@ -399,6 +397,17 @@ fn same_network(a: &Attempt, client_ip: IpAddr) -> bool {
         || a.client_ip
             .parse::<IpAddr>()
             .is_ok_and(|ip| crate::wxpay::canonical_ip(ip) == crate::wxpay::canonical_ip(client_ip))
+}
+
+/// Whether an attempt was placed through the API the shop speaks now: its stored notify URL
+/// has the current one's path (`/wxpay/notify` or `/wxpay/v3/notify`; an attempt stored
+/// without its request predates v3). why: after `wxpay.api_version` changed, an open
+/// attempt's prepay belongs to the other API: a v2 `prepay_id` pays only with a v2 `paySign`
+/// (a v3 one only with RSA), and a renewal would send its notification to the other
+/// version's route. Such an attempt is settled (queried, closed) and a new one placed.
+fn same_api(a: &Attempt, notify_url: &str) -> bool {
+    let path = |u: &str| Url::parse(u).map(|u| u.path().to_owned()).unwrap_or_default();
+    a.request.as_ref().is_none_or(|r| path(&r.notify_url) == path(notify_url))
 }
 
 /// The shop's public address: `public_url`, else the origin notifications go to.
@@ -585,6 +594,14 @@ mod tests {
         assert!(!same_network(&mweb, "203.0.113.9".parse().expect("ip")));
         let native = attempt(Channel::Native, 1000);
         assert!(same_network(&native, "203.0.113.9".parse().expect("ip")));
+    }
+
+    #[test]
+    fn an_attempt_placed_before_the_api_version_changed_is_not_reused() {
+        let a = attempt(Channel::Jsapi, 1000);
+        assert!(same_api(&a, "http://x/wxpay/notify"));
+        assert!(same_api(&a, "https://shop.example/wxpay/notify"), "the same API at a new address");
+        assert!(!same_api(&a, "http://x/wxpay/v3/notify"), "placed on v2, the shop now on v3");
     }
 
     #[test]

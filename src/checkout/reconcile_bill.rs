@@ -20,7 +20,7 @@ use crate::domain::refund::{Refund, RefundStatus};
 use crate::domain::{Applied, AttemptState, Event, EventKind, EventSource, Order, OrderStatus, PaymentFacts};
 use crate::store::refunds::{Discrepancy, DiscrepancyKind, ReconciliationRecord, RunOutcome};
 use crate::wxpay::bill::BillRow;
-use crate::wxpay::messages::{BEIJING, BillType, DownloadBill, beijing_day, beijing_midnight};
+use crate::wxpay::messages::{BEIJING, beijing_day, beijing_midnight};
 use crate::wxpay::{self};
 
 use super::{Checkout, CheckoutError};
@@ -107,7 +107,7 @@ impl Checkout {
         let run_at = self.now();
         let label = day_label(day);
         let previous = self.store.reconciliation(&label)?;
-        let bill = self.wx.download_bill(&DownloadBill { bill_date: day, bill_type: BillType::All }).await;
+        let bill = self.gateway().bill(day).await;
         let (outcome, rows) = match bill {
             Ok(bill) => (RunOutcome::Compared, bill.rows),
             // why: "No Bill Exist" is WeChat's way of saying there were no trades that day;

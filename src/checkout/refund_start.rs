@@ -14,9 +14,7 @@ use std::time::Duration;
 use crate::domain::order::RefundRefused;
 use crate::domain::refund::{self, Refund, RefundDenied, RefundStatus, Settlement};
 use crate::domain::{Event, EventKind, EventSource, Fen, Order};
-use crate::wxpay::messages::{
-    self, OrderRef, RefundQuery, RefundQueryBy, RefundResponse, RefundStatus as WxRefundStatus,
-};
+use crate::wxpay::messages::{self, OrderRef, RefundStatus as WxRefundStatus};
 use crate::wxpay::{self};
 
 use super::{Checkout, CheckoutError, Refused};
@@ -54,9 +52,9 @@ enum Answer {
     NoCertificate,
 }
 
-fn classify(answer: &Result<RefundResponse, wxpay::Error>) -> Answer {
+fn classify(answer: &Result<String, wxpay::Error>) -> Answer {
     match answer {
-        Ok(r) => Answer::Accepted(r.refund_id.clone()),
+        Ok(refund_id) => Answer::Accepted(refund_id.clone()),
         Err(wxpay::Error::CertNotConfigured | wxpay::Error::CertUnreadable(_)) => Answer::NoCertificate,
         Err(e) if e.is_retryable() => Answer::Unanswered(e.to_string()),
         Err(wxpay::Error::Business { err_code, err_code_des, .. }) => {
@@ -156,7 +154,7 @@ impl Checkout {
             refund_desc: refund::refund_desc(&r.reason),
             notify_url: Some(self.settings.refund_notify_url.clone()),
         };
-        let answer = self.wx.refund(&req).await;
+        let answer = self.gateway().refund(&req).await;
         let kind = classify(&answer);
         let at = self.now();
         let no = &r.out_refund_no;
@@ -253,15 +251,14 @@ impl Checkout {
     /// One `refundquery` by `out_refund_no`, and what its signed answer proves.
     async fn query_refund(&self, r: &Refund, source: EventSource) -> Result<(), CheckoutError> {
         let at = self.now();
-        let q = RefundQuery { by: RefundQueryBy::OutRefundNo(r.out_refund_no.clone()), offset: None };
-        let answer = self.wx.refund_query(&q).await;
+        let answer = self.gateway().query_refund(&r.out_refund_no).await;
         self.store.update_refund(&r.out_refund_no, |x| x.checked(at))?;
         match answer {
-            Ok(resp) => {
-                let Some(rec) = resp.records.iter().find(|x| x.out_refund_no == r.out_refund_no) else {
+            Ok(seen) => {
+                let Some(rec) = seen else {
                     return Ok(());
                 };
-                let Some(s) = settlement(&rec.refund_status) else { return Ok(()) };
+                let Some(s) = settlement(&rec.status) else { return Ok(()) };
                 if rec.refund_fee != r.amount.get() {
                     let msg = format!(
                         "refund {}: WeChat reports {} fen, we asked {}: not recorded",

@@ -26,7 +26,10 @@ impl Checkout {
     /// summary (`rejected`).
     pub async fn receive_refund_notification(&self, body: &[u8], from: Option<std::net::IpAddr>) -> Receipt {
         let s = &self.settings;
-        let n = match parse_refund_notification(body, &s.api_key, &s.appid, &s.mch_id) {
+        let Some(api_key) = self.v2_key(NotificationKind::Refund, from, body) else {
+            return Receipt::Rejected("参数格式校验错误");
+        };
+        let n = match parse_refund_notification(body, api_key, &s.appid, &s.mch_id) {
             Ok(n) => n,
             Err(e) => {
                 // why FAIL even for another merchant: the outer fields are unsigned, so

@@ -1,13 +1,12 @@
 //! What the buyer's pages and the admin ask of WeChat beyond the use cases: the OAuth round
 //! trip that learns a JSAPI buyer's openid, the gateway's address for the pages that show it,
-//! and the doctor's read-only probes of the merchant's credentials.
+//! and the doctor's read-only probes of the merchant's credentials (v2 or v3, as configured).
 //!
 //! The WeChat client stays the checkout's own; these methods are the only way to it.
 
 use url::Url;
 
 use super::Checkout;
-use crate::wxpay::messages::{OrderQueryResponse, OrderRef};
 use crate::wxpay::{self};
 
 impl Checkout {
@@ -46,11 +45,48 @@ impl Checkout {
         wxpay::endpoint(&self.wx.config().api_base, path)
     }
 
-    /// `orderquery` of an order nobody ever placed: WeChat's answer says whether our key
-    /// signs right and whether the appid is bound to the mch_id, and changes nothing.
-    pub async fn probe_gateway(&self) -> Result<OrderQueryResponse, wxpay::Error> {
+    /// A query of an order nobody ever placed, through the configured API: WeChat's answer
+    /// says whether our request's signature is accepted and its own verifies (on v2 also
+    /// whether the appid is bound to the mch_id), and changes nothing. `ORDERNOTEXIST` is
+    /// the healthy answer.
+    pub async fn probe_gateway(&self) -> Result<(), wxpay::Error> {
         let made_up = format!("DOCTOR{}", self.now());
-        self.wx.order_query(&OrderRef::OutTradeNo(made_up)).await
+        self.gateway().query(&made_up, &self.settings, self.now()).await.map(drop)
+    }
+
+    /// The doctor's v3 probe: a signed query of the newest attempt, whose 200 answer is
+    /// signed, so it proves WeChat's key as well as ours (WeChat knows an attempt whose
+    /// prepay answer we refused, as a wrong WeChat key makes us refuse every answer); with
+    /// none, or one WeChat does not know, only that WeChat accepted our signature (its 404).
+    /// `Ok(true)`: an answer verified with WeChat's key.
+    ///
+    /// why not the made-up query alone: WeChat does not sign 4xx answers (the official SDKs
+    /// verify 2xx only), so "no such order" says nothing of the key that verifies answers.
+    pub async fn probe_gateway_v3(&self) -> Result<bool, wxpay::Error> {
+        let query = crate::store::listing::OrderQuery { limit: 20, ..Default::default() };
+        let known = self
+            .store
+            .list_orders(&query)
+            .map_err(|e| wxpay::Error::InvalidInput(format!("cannot read the orders: {e}")))?
+            .orders
+            .iter()
+            .flat_map(|o| o.attempts.iter())
+            .max_by_key(|a| a.created_at)
+            .map(|a| a.out_trade_no.clone());
+        let now = self.now();
+        match known {
+            Some(no) => match self.gateway().query(&no, &self.settings, now).await {
+                Ok(_) => Ok(true),
+                Err(e) if e.err_code() == Some("ORDERNOTEXIST") => Ok(false),
+                Err(e) => Err(e),
+            },
+            None => self.probe_gateway().await.map(|()| false),
+        }
+    }
+
+    /// Whether the shop speaks WeChat Pay API v3 (`wxpay.api_version`).
+    pub fn on_api_v3(&self) -> bool {
+        self.v3.is_some()
     }
 
     /// An OAuth code exchange with a made-up code: WeChat's error says whether the app

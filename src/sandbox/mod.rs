@@ -33,7 +33,13 @@ pub fn merchant_from(config: &Config) -> Merchant {
     Merchant {
         appid: config.wxpay.appid.clone(),
         mch_id: config.wxpay.mch_id.clone(),
-        api_key: config.wxpay.api_key.clone(),
+        // why the published key when none is set: a v3-only shop still has a v2 sandbox,
+        // which signs with the sandbox merchant's key as it always does.
+        api_key: config
+            .wxpay
+            .api_key
+            .clone()
+            .unwrap_or_else(|| crate::wxpay::ApiKey::new(crate::config::SANDBOX_API_KEY)),
         app_secret: config.wxpay.app_secret.expose().to_owned(),
     }
 }

@@ -53,7 +53,9 @@ pub fn nonce() -> String {
 pub struct ClientConfig {
     pub appid: String,
     pub mch_id: String,
-    pub api_key: ApiKey,
+    /// `None`: a shop on API v3 without an APIv2 key; every signed call is then refused
+    /// before it is sent (OAuth still works: it needs the app secret only).
+    pub api_key: Option<ApiKey>,
     pub app_secret: String,
     pub sign_type: SignType,
     /// Pay API, e.g. `https://api.mch.weixin.qq.com/` or `http://127.0.0.1:PORT/sandbox/`.
@@ -146,7 +148,8 @@ impl WxPayClient {
         limit: usize,
     ) -> Result<Vec<u8>, Error> {
         let c = &self.cfg;
-        let fields = messages::signed_request(biz, &c.appid, &c.mch_id, &nonce(), &c.api_key, c.sign_type);
+        let fields =
+            messages::signed_request(biz, &c.appid, &c.mch_id, &nonce(), self.api_key()?, c.sign_type);
         tracing::debug!(endpoint = path, "wxpay request");
         let resp = http
             .post(endpoint(&c.api_base, path))
@@ -166,7 +169,7 @@ impl WxPayClient {
         let body = self.post(http, path, biz, MAX_BODY).await?;
         let fields = xml::parse(&body)?;
         let c = &self.cfg;
-        let result = messages::check_response(fields, &c.api_key, c.sign_type, &c.appid, &c.mch_id);
+        let result = messages::check_response(fields, self.api_key()?, c.sign_type, &c.appid, &c.mch_id);
         if let Err(e) = &result {
             NOT_ACCEPTED.note(path, || e.to_string());
         }
@@ -229,7 +232,7 @@ impl WxPayClient {
         if text.trim_start_matches('\u{feff}').trim_start().starts_with('<') {
             let c = &self.cfg;
             let fields = xml::parse(&body)?;
-            messages::check_response(fields, &c.api_key, c.sign_type, &c.appid, &c.mch_id)?;
+            messages::check_response(fields, self.api_key()?, c.sign_type, &c.appid, &c.mch_id)?;
             return Err(Error::Malformed("downloadbill answered XML without a bill".into()));
         }
         Ok(bill::parse(text)?)
@@ -253,9 +256,16 @@ impl WxPayClient {
     }
 
     /// JSAPI bridge parameters for a prepay id, signed with our key and sign type.
-    pub fn jsapi_pay_params(&self, prepay_id: &str, timestamp: i64) -> JsapiPayParams {
+    pub fn jsapi_pay_params(&self, prepay_id: &str, timestamp: i64) -> Result<JsapiPayParams, Error> {
         let c = &self.cfg;
-        jsapi::pay_params(&c.appid, prepay_id, &c.api_key, c.sign_type, timestamp, &nonce())
+        Ok(jsapi::pay_params(&c.appid, prepay_id, self.api_key()?, c.sign_type, timestamp, &nonce()))
+    }
+
+    /// The APIv2 key, or why there is none (a shop on v3 only).
+    fn api_key(&self) -> Result<&ApiKey, Error> {
+        self.cfg.api_key.as_ref().ok_or_else(|| {
+            Error::InvalidInput("no APIv2 key (wxpay.api_key): this shop is set up for API v3 only".into())
+        })
     }
 }
 

@@ -91,7 +91,7 @@ async fn the_doctor_reports_a_wrong_api_key_in_words() {
     let sandbox = helpers::spawn_binary("sandbox", &[("WXCHECKOUT_SANDBOX__TIME_SCALE", "0.01")]).await;
     let (shop, _) = helpers::spawn_live_shop(&sandbox.sandbox_base(), |c| {
         c.admin_password = Some(Secret::new(ADMIN_PASSWORD));
-        c.wxpay.api_key = wxcheckout::wxpay::ApiKey::new("0123456789abcdef0123456789abcdef");
+        c.wxpay.api_key = Some(wxcheckout::wxpay::ApiKey::new("0123456789abcdef0123456789abcdef"));
     })
     .await;
     let merchant = Merchant::login(&shop.url(), ADMIN_PASSWORD).await;

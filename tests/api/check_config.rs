@@ -130,6 +130,22 @@ fn a_live_v3_merchant_with_every_key_valid_passes_and_no_secret_is_printed() {
 }
 
 #[test]
+fn a_live_v3_merchant_needs_no_apiv2_key_but_one_that_is_given_must_be_valid_and_v2_still_needs_it() {
+    let out = check(&with(&[("WXCHECKOUT_WXPAY__API_KEY", "")]));
+    let said = text(&out);
+    assert!(out.status.success(), "{said}");
+    assert!(said.contains("wxpay.api_key = (not set: v3 only)"), "{said}");
+
+    let out = check(&with(&[("WXCHECKOUT_WXPAY__API_KEY", "short")]));
+    assert!(!out.status.success());
+    assert!(text(&out).contains("wxpay.api_key"), "{}", text(&out));
+
+    let out = check(&with(&[("WXCHECKOUT_WXPAY__API_KEY", ""), ("WXCHECKOUT_WXPAY__API_VERSION", "v2")]));
+    assert!(!out.status.success());
+    assert!(text(&out).contains("`wxpay.api_key` is required in live mode"), "{}", text(&out));
+}
+
+#[test]
 fn a_merchant_certificate_gives_the_serial_and_proves_the_key_is_its_own() {
     let out = check(&with(&[
         ("WXCHECKOUT_WXPAY__V3__CERT_SERIAL", ""),

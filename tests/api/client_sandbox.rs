@@ -165,7 +165,8 @@ impl Gw {
 
     /// The JSAPI bridge pays with the parameters `client` signs for the pay page.
     async fn pay_jsapi(&self, client: &WxPayClient, prepay_id: &str) {
-        let params = client.jsapi_pay_params(prepay_id, OffsetDateTime::now_utc().unix_timestamp());
+        let params =
+            client.jsapi_pay_params(prepay_id, OffsetDateTime::now_utc().unix_timestamp()).expect("signed");
         let res = self
             .browser
             .post(self.page("jsapi/pay"))
@@ -196,7 +197,7 @@ fn client_at(base: &str, tune: impl FnOnce(&mut ClientConfig)) -> WxPayClient {
     let mut cfg = ClientConfig {
         appid: SANDBOX_APPID.to_owned(),
         mch_id: SANDBOX_MCH_ID.to_owned(),
-        api_key: key(),
+        api_key: Some(key()),
         app_secret: SANDBOX_APP_SECRET.to_owned(),
         sign_type: SignType::Md5,
         api_base: base.clone(),
@@ -372,7 +373,7 @@ async fn a_paid_order_placed_again_is_orderpaid() {
 #[tokio::test]
 async fn a_client_with_the_wrong_key_gets_an_unsigned_protocol_error_and_never_data() {
     let gw = Gw::start().await;
-    let wrong = gw.client_with(|c| c.api_key = ApiKey::new("0123456789abcdef0123456789abcdef"));
+    let wrong = gw.client_with(|c| c.api_key = Some(ApiKey::new("0123456789abcdef0123456789abcdef")));
     let order = gw.jsapi(101);
     match wrong.unified_order(&order).await {
         Err(Error::Protocol { return_msg, error_code }) => {

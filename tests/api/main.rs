@@ -33,3 +33,4 @@ mod smoke;
 // A race: run it alone, many times in a row, with `cargo test --test api stock_race`.
 mod stock_race;
 mod v3_notify;
+mod v3_shop;

@@ -460,7 +460,7 @@ async fn unknown_tokens_are_not_found() {
 
 #[tokio::test]
 async fn when_wechat_refuses_the_shops_api_key_the_buyer_is_told_to_contact_the_shop_with_a_502() {
-    let w = world(|c| c.wxpay.api_key = ApiKey::new("0123456789abcdef0123456789abcdef")).await;
+    let w = world(|c| c.wxpay.api_key = Some(ApiKey::new("0123456789abcdef0123456789abcdef"))).await;
     let buyer = w.buyer();
     let (token, order) = w.order(&buyer).await;
 

@@ -4,10 +4,9 @@
 //! why its own file: these are the rules that protect against paying twice, and they read
 //! best apart from the rules for starting an attempt. `ORDERNOTEXIST` never closes anything.
 
-use crate::domain::{Applied, Event, EventKind, EventSource};
-use crate::wxpay::messages::{OrderQueryResponse, OrderRef, TradeState};
+use crate::domain::{Applied, Event, EventKind, EventSource, PaymentFacts};
+use crate::wxpay::messages::TradeState;
 
-use super::super::apply::facts_from_query;
 use super::super::{Checkout, CheckoutError};
 
 impl Checkout {
@@ -26,9 +25,9 @@ impl Checkout {
 
     /// Queries, then closes one open attempt. `Ok(true)`: it was paid (and is now applied).
     async fn settle(&self, order_no: &str, out_trade_no: &str) -> Result<bool, CheckoutError> {
-        match self.wx.order_query(&OrderRef::OutTradeNo(out_trade_no.to_owned())).await {
+        match self.gateway().query(out_trade_no, &self.settings, self.now()).await {
             Ok(q) => {
-                if self.apply_query(&q).await? {
+                if self.apply_query(q.facts.as_ref()).await? {
                     return Ok(true);
                 }
                 if matches!(q.trade_state, TradeState::Closed | TradeState::Revoked) {
@@ -40,7 +39,7 @@ impl Checkout {
             Err(e) => crate::checkout::NO_ANSWER
                 .note("orderquery before a new attempt", || format!("{out_trade_no}: {e}")),
         }
-        match self.wx.close_order(out_trade_no).await {
+        match self.gateway().close(out_trade_no).await {
             Ok(_) => self.mark_closed(order_no, out_trade_no, "closed for a new attempt").await?,
             Err(e) => match e.err_code() {
                 Some("ORDERPAID") => return self.query_and_apply(out_trade_no).await,
@@ -64,15 +63,16 @@ impl Checkout {
 
     /// Queries one attempt and applies a payment it reports. `Ok(true)`: the order is paid.
     pub(super) async fn query_and_apply(&self, out_trade_no: &str) -> Result<bool, CheckoutError> {
-        let q = self.wx.order_query(&OrderRef::OutTradeNo(out_trade_no.to_owned())).await?;
-        self.apply_query(&q).await
+        let q = self.gateway().query(out_trade_no, &self.settings, self.now()).await?;
+        self.apply_query(q.facts.as_ref()).await
     }
 
-    async fn apply_query(&self, q: &OrderQueryResponse) -> Result<bool, CheckoutError> {
-        let Some(facts) = facts_from_query(q, &self.settings.appid, &self.settings.mch_id, self.now()) else {
+    /// Applies the payment a query proved, if any. `Ok(true)`: the order is paid.
+    async fn apply_query(&self, facts: Option<&PaymentFacts>) -> Result<bool, CheckoutError> {
+        let Some(facts) = facts else {
             return Ok(false);
         };
-        let outcome = self.apply_payment(&facts, EventSource::Query, None).await?;
+        let outcome = self.apply_payment(facts, EventSource::Query, None).await?;
         Ok(matches!(outcome.applied, Applied::Paid | Applied::Duplicate | Applied::DoublePayment))
     }
 

@@ -25,6 +25,21 @@ pub const EN: Words = Words {
     },
     doctor_binding_wrong_todo: "Check wxpay.appid and wxpay.mch_id; bind this appid in the merchant platform (Product center → AppID management).",
     doctor_request_refused: |msg| format!("WeChat Pay refused the request: {msg}"),
+    doctor_v3_accepted: "WeChat Pay accepted a query signed with the merchant key and its serial, and its answer verified with WeChat Pay's key.",
+    doctor_v3_signature_only: "WeChat Pay accepted a query signed with the merchant key and its serial. There is no order to ask about yet, and its \"no such order\" answer is not signed, so WeChat Pay's key is not checked yet.",
+    doctor_v3_signature_only_todo: "Start a test payment (an order's pay page is enough) and run the checks again: the query of that order checks WeChat Pay's key.",
+    doctor_v3_binding_unchecked: "Not checked on API v3: its query names no appid, so only a payment proves the binding.",
+    doctor_v3_binding_todo: "Pay a test order (docs/going-live.md, section 6); bind the appid in the merchant platform (Product center → AppID management) if it is refused.",
+    doctor_v3_request_refused: |msg| {
+        format!(
+            "WeChat Pay refused the signature of our request: the merchant private key, its certificate serial or the server clock is wrong. ({msg})"
+        )
+    },
+    doctor_v3_request_refused_todo: "Check wxpay.v3.private_key_file (apiclient_key.pem) and wxpay.v3.cert_serial against the merchant platform (Account center → API security → API certificate), and the server clock; restart.",
+    doctor_v3_answer_unverified: |why| {
+        format!("WeChat Pay's answer does not verify with the configured WeChat Pay key: {why}")
+    },
+    doctor_v3_answer_unverified_todo: "Check wxpay.v3.wechatpay_public_key_file and wxpay.v3.wechatpay_public_key_id against the merchant platform (API security → WeChat Pay public key), or platform_certificates and the APIv3 key; restart.",
     doctor_answer_unverified: "WeChat Pay's answer does not verify with our API key: the key is wrong.",
     doctor_answer_unverified_todo: "Check the APIv2 key in the merchant platform (API security), put it in wxpay.api_key and restart.",
     doctor_other_merchant: |field, got| format!("WeChat Pay answered for another merchant: {field} = {got}"),
@@ -73,6 +88,7 @@ pub const EN: Words = Words {
     doctor_reachable_status: |url, status| format!("{url} answered {status}"),
     doctor_unreachable: |url, why| format!("{url} cannot be reached: {why}"),
     doctor_cert_sandbox: "Sandbox mode: refunds need no certificate.",
+    doctor_cert_v3: "API v3: refunds are signed with the merchant key and need no certificate.",
     doctor_cert_missing: "No refund certificate is configured: refunds will fail.",
     doctor_cert_missing_todo: "Download the API certificate in the merchant platform (API security) and set wxpay.cert_pem and wxpay.key_pem to apiclient_cert.pem and apiclient_key.pem.",
     doctor_cert_files_todo: "Make sure the files exist, this program may read them, and they are the PEM files from the merchant platform.",

@@ -42,6 +42,24 @@ pub struct Words {
     pub doctor_binding_wrong_todo: &'static str,
     /// WeChat Pay refused the request for another reason (its `return_msg`).
     pub doctor_request_refused: fn(&str) -> String,
+    /// v3: WeChat Pay accepted the signed query and its answer verified.
+    pub doctor_v3_accepted: &'static str,
+    /// v3: WeChat accepted our signature, but its answer (no such order) was unsigned.
+    pub doctor_v3_signature_only: &'static str,
+    /// v3: how WeChat's key gets checked then.
+    pub doctor_v3_signature_only_todo: &'static str,
+    /// v3: the appid binding is not checked by a query (it names no appid).
+    pub doctor_v3_binding_unchecked: &'static str,
+    /// v3: how the binding is proved.
+    pub doctor_v3_binding_todo: &'static str,
+    /// v3: WeChat Pay refused our request's signature (its message).
+    pub doctor_v3_request_refused: fn(&str) -> String,
+    /// v3: where to check the merchant key, its serial and the clock.
+    pub doctor_v3_request_refused_todo: &'static str,
+    /// v3: WeChat Pay's answer does not verify with the configured key (why).
+    pub doctor_v3_answer_unverified: fn(&str) -> String,
+    /// v3: where to check WeChat Pay's public key and its ID.
+    pub doctor_v3_answer_unverified_todo: &'static str,
     /// WeChat Pay's answer does not verify with our API key.
     pub doctor_answer_unverified: &'static str,
     /// What to do when WeChat Pay's answer does not verify.
@@ -110,6 +128,8 @@ pub struct Words {
     pub doctor_unreachable: fn(&str, &str) -> String,
     /// In the sandbox refunds need no certificate.
     pub doctor_cert_sandbox: &'static str,
+    /// API v3: refunds are signed with the merchant key; no certificate needed.
+    pub doctor_cert_v3: &'static str,
     /// No refund certificate is configured.
     pub doctor_cert_missing: &'static str,
     /// Where to download the certificate and what to configure.
