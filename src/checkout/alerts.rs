@@ -314,9 +314,11 @@ impl Checkout {
     }
 
     /// The admin page of order `no`, at the shop's public address (or this machine's).
+    ///
+    /// why from the shop's address, not the notify URL: that one's depth differs between API
+    /// versions (`wxpay/notify`, `wxpay/v3/notify`).
     fn admin_order_url(&self, no: &str) -> Option<String> {
-        let base = url::Url::parse(&self.settings.notify_url).ok()?;
-        base.join(&format!("../admin/orders/{no}")).ok().map(String::from)
+        self.settings.shop_url().join(&format!("admin/orders/{no}")).ok().map(String::from)
     }
 
     /// Puts a test alert in the outbox (the admin's "send a test alert").

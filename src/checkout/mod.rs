@@ -307,6 +307,17 @@ impl Checkout {
     }
 }
 
+impl Settings {
+    /// The shop's public address: `public_url`, else the origin notifications go to.
+    pub fn shop_url(&self) -> Url {
+        self.public_url
+            .clone()
+            .or_else(|| Url::parse(&self.notify_url).ok().and_then(|u| u.join("/").ok()))
+            // why: a constant URL always parses.
+            .unwrap_or_else(|| Url::parse("http://localhost/").expect("constant URL"))
+    }
+}
+
 /// The WeChat client and checkout settings for `config` once the server's port is known.
 /// In sandbox mode with no base URLs configured, WeChat is the sandbox in this process.
 pub fn settings_and_client(config: &Config) -> Result<(Settings, WxPayClient), CheckoutError> {

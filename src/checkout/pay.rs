@@ -184,7 +184,7 @@ impl Checkout {
     fn prepay_request(&self, order: &Order, channel: Channel, now: i64) -> PrepayRequest {
         let s = &self.settings;
         let ttl = i64::try_from(order.lifetime(self.order_ttl()).as_secs()).unwrap_or(i64::MAX / 2);
-        let shop_url = shop_url(&s.public_url, &s.notify_url);
+        let shop_url = s.shop_url();
         let shop = shop_name(&self.runtime().profile.name, &shop_url);
         let first = order.lines.first().map_or("", |l| l.name.as_str());
         // why here only: the body is fixed with the attempt's `PrepayRequest`; a renewal resends
@@ -408,16 +408,6 @@ fn same_network(a: &Attempt, client_ip: IpAddr) -> bool {
 fn same_api(a: &Attempt, notify_url: &str) -> bool {
     let path = |u: &str| Url::parse(u).map(|u| u.path().to_owned()).unwrap_or_default();
     a.request.as_ref().is_none_or(|r| path(&r.notify_url) == path(notify_url))
-}
-
-/// The shop's public address: `public_url`, else the origin notifications go to.
-fn shop_url(public_url: &Option<Url>, notify_url: &str) -> Url {
-    public_url.clone().or_else(|| Url::parse(notify_url).ok().and_then(|u| u.join("/").ok())).unwrap_or_else(
-        || {
-            // why: a constant URL always parses.
-            Url::parse("http://localhost/").expect("constant URL")
-        },
-    )
 }
 
 /// The name WeChat shows the payer ("site/brand-商品"): the name the merchant gave the shop,

@@ -572,3 +572,18 @@ async fn a_buyer_who_moves_from_the_desktop_to_a_phone_gets_the_old_v3_attempt_q
     assert_eq!(paid.paid_by.as_deref(), Some(stored.attempts[1].out_trade_no.as_str()));
     assert_paid_once_by_v3(&s, &order.no, EventSource::Notification);
 }
+
+#[tokio::test]
+async fn the_merchants_alert_of_a_v3_payment_links_to_the_order_in_the_admin() {
+    let s = v3_shop(0.01, |_| {}).await;
+    let robot = crate::helpers::receiver::Receiver::start().await;
+    let url = robot.url.clone();
+    s.shop.checkout.change_runtime(|r| r.alerts.wecom_url = Some(url)).await.unwrap();
+    let paid = s.paid_order().await;
+    let message = robot.wait_for(1, WITHIN).await[0].json();
+    let content = message["markdown"]["content"].as_str().unwrap().to_owned();
+    // why the whole URL: the notify URL is one level deeper on v3 (`wxpay/v3/notify`), and a
+    // link made from it pointed at `/wxpay/admin/orders/…`, a page that does not exist.
+    let link = format!("({}/admin/orders/{})", s.server.url(), paid.no);
+    assert!(content.contains(&link), "a link to the admin order page: {content}");
+}
