@@ -37,9 +37,11 @@ const MIN_EXPIRE_AHEAD: i64 = 6 * 60;
 /// A renewal resends the stored `time_expire`; closer than this, WeChat would refuse it as
 /// too short, so a new attempt (with a new one) is started instead.
 const RENEW_MIN_AHEAD: i64 = 2 * 60;
-/// `body` is String(128), counted in bytes of UTF-8 (a Chinese character takes 3); WeChat
-/// refuses characters outside the 1–3 byte range ("body参数长度有误" past the limit).
-pub const BODY_MAX_BYTES: usize = 128;
+/// What the payer sees the payment as: v2's `body` is String(128), counted in bytes of UTF-8
+/// (a Chinese character takes 3; "body参数长度有误" past it), and v3's `description` at most
+/// 127 characters ("不能超过127个字符"). 127 bytes are within both, on either version. WeChat
+/// refuses characters outside the 1–3 byte range.
+pub const BODY_MAX_BYTES: usize = 127;
 
 /// What the pay page needs to hand the buyer to WeChat.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -508,7 +510,7 @@ mod tests {
     }
 
     #[test]
-    fn the_body_is_cut_to_128_bytes_on_a_character_boundary_without_emoji() {
+    fn the_body_is_cut_to_127_bytes_on_a_character_boundary_without_emoji() {
         let long = format!("{}-{}", "山间咖啡".repeat(8), "手冲咖啡🍰".repeat(20));
         let cut = wechat_bytes(&long, BODY_MAX_BYTES);
         assert!(cut.len() <= BODY_MAX_BYTES, "{} bytes", cut.len());
@@ -520,6 +522,8 @@ mod tests {
         assert_eq!(wechat_bytes(&"a".repeat(200), 128).len(), 128);
         assert_eq!(wechat_bytes("ab好", 4), "ab");
         assert_eq!(wechat_bytes("咖啡🍰-Cake", 128), "咖啡-Cake");
+        // why 127: v3's `description` takes 127 characters, and a Latin name is a byte each.
+        assert_eq!(wechat_bytes(&"a".repeat(200), BODY_MAX_BYTES).chars().count(), 127);
     }
 
     #[test]
