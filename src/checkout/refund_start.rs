@@ -44,7 +44,7 @@ pub(super) enum NotStarted {
 #[derive(Debug, Clone, PartialEq, Eq)]
 enum Answer {
     Accepted(String),
-    /// A signed refusal: `err_code: err_code_des`.
+    /// WeChat's refusal (signed on v2; on v3 over WeChat's TLS): `err_code: err_code_des`.
     Refused(String),
     /// Nothing usable: may be retried with the same number.
     Unanswered(String),
@@ -275,9 +275,11 @@ impl Checkout {
                 }
                 self.settle_refund(r, s, Some(&rec.refund_id), source).await
             }
-            // why: a signed "no such refund" a minute after the last send proves WeChat never
-            // took it, so it is safe to release; a Processing one is WeChat's word against
-            // WeChat's and is only shown.
+            // why: WeChat's "no such refund" a minute after the last send proves it never took
+            // it, so it is safe to release; a Processing one is WeChat's word against WeChat's
+            // and is only shown. On v2 the answer is signed; on v3 WeChat signs no 4xx answer,
+            // and what vouches for it is the TLS connection to WeChat's host, as for every v3
+            // refusal (docs/decisions.md, "On v3 a refusal is WeChat's by its TLS connection").
             Err(e) if e.err_code() == Some("REFUNDNOTEXIST") => {
                 if r.status == RefundStatus::Requested {
                     let why = "WeChat has no such refund: nothing was refunded";

@@ -45,12 +45,15 @@ pub enum Error {
 
 impl Error {
     /// Whether the same request may be sent again (WeChat's SYSTEMERROR, BIZERR_NEED_RETRY,
-    /// OAuth -1, or no answer at all).
+    /// FREQUENCY_LIMITED, OAuth -1, or no answer at all).
+    ///
+    /// why FREQUENCY_LIMITED: WeChat took nothing and asks to come back later; a refund
+    /// refused for it must stay to be sent again with the same number, not end failed.
     pub fn is_retryable(&self) -> bool {
         match self {
             Error::Transport(_) => true,
             Error::Business { err_code, .. } => {
-                matches!(err_code.as_str(), "SYSTEMERROR" | "BIZERR_NEED_RETRY")
+                matches!(err_code.as_str(), "SYSTEMERROR" | "BIZERR_NEED_RETRY" | "FREQUENCY_LIMITED")
             }
             Error::OAuth(e) => e.kind() == OAuthErrorKind::Busy,
             // why: downloadbill has no business envelope, so its SYSTEMERROR arrives as the

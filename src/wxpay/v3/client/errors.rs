@@ -137,6 +137,15 @@ mod tests {
     }
 
     #[test]
+    fn a_rate_limited_request_is_sent_again_later_with_the_same_parameters() {
+        for code in ["FREQUENCY_LIMITED", "RATELIMIT_EXCEEDED"] {
+            let e = err(Call::Refund, 429, &format!(r#"{{"code":"{code}","message":"频率超限"}}"#));
+            assert_eq!(e.err_code(), Some("FREQUENCY_LIMITED"));
+            assert!(e.is_retryable(), "{code}: WeChat took nothing and asks to come back");
+        }
+    }
+
+    #[test]
     fn a_day_without_a_bill_reads_as_v2s_no_bill_exist() {
         let e = err(Call::Bill, 400, r#"{"code":"NO_STATEMENT_EXIST","message":"请求的账单文件不存在"}"#);
         assert!(
