@@ -260,6 +260,19 @@ async fn a_query_answered_for_another_merchant_is_refused() {
 }
 
 #[tokio::test]
+async fn a_query_answered_for_another_appid_or_another_order_is_refused() {
+    let other_app = serde_json::json!({"appid": "wx0000000000000000", "mchid": MCHID,
+        "out_trade_no": "ORDER0001", "trade_state": "SUCCESS", "trade_state_desc": "支付成功"});
+    let other_order = transaction("ORDER0002", MCHID);
+    let (c, _) =
+        client(vec![Reply::signed(200, &other_app.to_string()), Reply::signed(200, &other_order)]).await;
+    let e = c.query_by_out_trade_no("ORDER0001").await.unwrap_err();
+    assert!(matches!(e, Error::WrongMerchant { field: "appid", .. }), "{e:?}");
+    let e = c.query_by_out_trade_no("ORDER0001").await.unwrap_err();
+    assert!(matches!(e, Error::Malformed(ref m) if m.contains("ORDER0002")), "{e:?}");
+}
+
+#[tokio::test]
 async fn close_posts_the_mchid_and_accepts_a_signed_204() {
     let (c, seen) = client(vec![Reply::signed(204, "")]).await;
     c.close("ORDER0001").await.unwrap();
