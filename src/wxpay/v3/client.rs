@@ -117,7 +117,14 @@ pub struct V3Client {
     keys: Arc<RwLock<WechatPayKeys>>,
     http: reqwest::Client,
     clock: Clock,
+    /// When an unknown serial last made the client download the certificates (Unix seconds).
+    unknown_serial_fetched: Arc<std::sync::Mutex<Option<i64>>>,
 }
+
+/// An unknown serial downloads the certificates at most once in this many seconds: anyone
+/// can post a notification naming any serial, and each must not cost a call to WeChat (whose
+/// rate limits would then refuse the shop's real calls).
+const UNKNOWN_SERIAL_FETCH_EVERY_SECS: i64 = 60;
 
 impl fmt::Debug for V3Client {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
@@ -169,7 +176,7 @@ impl V3Client {
             .redirect(reqwest::redirect::Policy::none())
             .build()
             .map_err(|e| Error::Transport(format!("cannot build the HTTP client: {e}")))?;
-        Ok(V3Client { http, cfg: Arc::new(cfg), keys, clock })
+        Ok(V3Client { http, cfg: Arc::new(cfg), keys, clock, unknown_serial_fetched: Arc::default() })
     }
 
     pub fn config(&self) -> &V3ClientConfig {
@@ -276,8 +283,10 @@ impl V3Client {
         let now = self.now();
         match self.read_keys(|k| k.verifier()).verify(&sig, &answer.body, now) {
             Ok(_) => Ok(()),
-            Err(VerifyError::UnknownSerial(_)) if self.certificate_mode() => {
-                self.refresh_certificates().await?;
+            Err(VerifyError::UnknownSerial(serial)) if self.certificate_mode() => {
+                if !self.fetch_for_unknown_serial().await? {
+                    return Err(bad_signature(VerifyError::UnknownSerial(serial)));
+                }
                 self.read_keys(|k| k.verifier())
                     .verify(&sig, &answer.body, now)
                     .map(|_| ())
@@ -285,6 +294,25 @@ impl V3Client {
             }
             Err(e) => Err(bad_signature(e)),
         }
+    }
+
+    /// Downloads the certificates because an answer or a notification named a serial this
+    /// client does not hold (WeChat signs with a new certificate a day after listing it), at
+    /// most once in `UNKNOWN_SERIAL_FETCH_EVERY_SECS`. `Ok(false)`: one was downloaded for
+    /// that reason too recently, so none is now.
+    async fn fetch_for_unknown_serial(&self) -> Result<bool, Error> {
+        let now = self.now();
+        {
+            let mut last = match self.unknown_serial_fetched.lock() {
+                Ok(l) => l,
+                Err(poisoned) => poisoned.into_inner(),
+            };
+            if last.is_some_and(|at| now.saturating_sub(at) < UNKNOWN_SERIAL_FETCH_EVERY_SECS) {
+                return Ok(false);
+            }
+            *last = Some(now);
+        }
+        self.refresh_certificates().await.map(|()| true)
     }
 
     fn certificate_mode(&self) -> bool {

@@ -39,7 +39,8 @@ pub struct Opened<T> {
 impl V3Client {
     /// Verifies and opens the notification `body` whose request headers `header` looks up
     /// (case-insensitively). In certificate mode an unknown serial fetches the certificates
-    /// once, as for answers: WeChat signs with a new certificate a day after listing it.
+    /// once, as for answers: WeChat signs with a new certificate a day after listing it (at
+    /// most once a minute: a forger can name any serial).
     pub async fn open_notification<'h, T: DeserializeOwned>(
         &self,
         header: impl Fn(&str) -> Option<&'h str>,
@@ -52,7 +53,7 @@ impl V3Client {
             Err(VerifyError::UnknownSerial(serial)) if self.certificate_mode() => {
                 // why keep the unknown serial as the error: a failed download must not read
                 // as a verified notification, and the serial is what the log should show.
-                if self.refresh_certificates().await.is_err() {
+                if !matches!(self.fetch_for_unknown_serial().await, Ok(true)) {
                     return Err(VerifyError::UnknownSerial(serial).into());
                 }
                 self.read_keys(WechatPayKeys::verifier).verify(&sig, body, now)?;

@@ -506,6 +506,49 @@ async fn a_failed_refresh_keeps_the_certificates_still_in_force_and_a_failed_fir
 const REFRESH_EVERY: i64 = super::certs::REFRESH_EVERY_SECS;
 
 #[tokio::test]
+async fn notifications_naming_unknown_serials_download_the_certificates_at_most_once_a_minute() {
+    let (base, seen) = serve(vec![
+        Reply::signed(200, &certificates_answer()).by(certificate_signer(), NOW),
+        Reply::signed(200, &certificates_answer()).by(certificate_signer(), NOW + 60),
+    ])
+    .await;
+    let clock = Clock::fixed_unix(NOW);
+    let signer = MerchantSigner::from_pem(MCHID, SERIAL, MERCHANT_KEY).unwrap();
+    let keys = WechatPayKeys::Certificates(CertificateCache::new());
+    let cfg = V3ClientConfig::new(APPID, signer, ApiV3Key::new(APIV3_KEY).unwrap(), keys, base.clone());
+    let c = V3Client::with_clock(cfg, clock.clone()).unwrap();
+    let forger = PlatformSigner::new(
+        "5157F09EFDC096DE15EBE81A47057A7232F1B8E1",
+        RsaPrivateKey::from_pem(WECHAT_KEY).unwrap(),
+    );
+    let forged = |at: i64| {
+        let body = r#"{"id":"EV-forged","resource_type":"encrypt-resource"}"#;
+        let sig = forger.sign(body.as_bytes(), at, "forgednonce").unwrap();
+        let headers: Vec<(String, String)> =
+            sig.headers().into_iter().map(|(k, v)| (k.to_string(), v.to_string())).collect();
+        (headers, body)
+    };
+    let open = |at: i64| {
+        let (headers, body) = forged(at);
+        let c = c.clone();
+        async move {
+            let header =
+                |n: &str| headers.iter().find(|(k, _)| k.eq_ignore_ascii_case(n)).map(|(_, v)| v.as_str());
+            c.open_notification::<serde_json::Value>(header, body.as_bytes()).await.unwrap_err()
+        }
+    };
+    for _ in 0..5 {
+        let e = open(NOW).await;
+        assert!(format!("{e:?}").contains("UnknownSerial"), "{e:?}");
+    }
+    assert_eq!(seen.lock().unwrap().len(), 1, "five forgeries in a minute, one download");
+    clock.set(time::OffsetDateTime::from_unix_timestamp(NOW + 60).unwrap());
+    let e = open(NOW + 60).await;
+    assert!(format!("{e:?}").contains("UnknownSerial"), "{e:?}");
+    assert_eq!(seen.lock().unwrap().len(), 2, "a minute later, one more");
+}
+
+#[tokio::test]
 async fn an_unknown_serial_fetches_the_certificates_once_and_verifies_again() {
     let other = Arc::new(PlatformSigner::new(
         "5157F09EFDC096DE15EBE81A47057A7232F1B8E1",
