@@ -260,8 +260,8 @@ fn trade_state(s: V3TradeState) -> TradeState {
     }
 }
 
-/// A v3 refund `status` in v2's words (as the v3 refund notification reads it).
-fn refund_status(s: V3RefundStatus) -> RefundStatus {
+/// A v3 refund `status` in v2's words, for the refund query and the v3 refund notification.
+pub(super) fn refund_status(s: V3RefundStatus) -> RefundStatus {
     match s {
         V3RefundStatus::Success => RefundStatus::Success,
         V3RefundStatus::Closed => RefundStatus::RefundClose,

@@ -11,10 +11,10 @@ use time::format_description::well_known::Rfc3339;
 use super::super::Checkout;
 use super::super::notification::{NOT_RECORDED, Receipt};
 use super::super::rejected::{NotificationKind, Reason};
-use crate::wxpay::messages::{RefundStatus, beijing_dashed};
+use crate::wxpay::messages::beijing_dashed;
 use crate::wxpay::notify::{RefundInfo, RefundNotification};
 use crate::wxpay::v3::client::notify::Opened;
-use crate::wxpay::v3::messages::{RefundNotification as V3Refund, RefundStatus as V3Status};
+use crate::wxpay::v3::messages::RefundNotification as V3Refund;
 use crate::wxpay::xml::Fields;
 
 impl Checkout {
@@ -65,14 +65,7 @@ impl Checkout {
             refund_fee: fen(r.amount.refund, "refund")?,
             settlement_total_fee: None,
             settlement_refund_fee: None,
-            refund_status: match r.refund_status {
-                V3Status::Success => RefundStatus::Success,
-                V3Status::Closed => RefundStatus::RefundClose,
-                // why CHANGE: v3's ABNORMAL is v2's 退款异常, the transfer that failed.
-                V3Status::Abnormal => RefundStatus::Change,
-                V3Status::Processing => RefundStatus::Processing,
-                V3Status::Unknown => RefundStatus::Other("UNKNOWN".to_owned()),
-            },
+            refund_status: super::super::gateway::refund_status(r.refund_status),
             success_time: r
                 .success_time
                 .as_deref()
