@@ -40,6 +40,7 @@ use url::Url;
 
 use crate::clock::Clock;
 use crate::config::Config;
+use crate::domain::ApiVersion;
 use crate::domain::shop::RuntimeSettings;
 use crate::store::{Store, StoreError};
 use crate::wxpay::{self, ApiKey, ClientConfig, SignType, WxPayClient};
@@ -124,6 +125,8 @@ pub struct Metrics {
 /// Settings the use cases need, resolved from `Config` once.
 #[derive(Debug, Clone)]
 pub struct Settings {
+    /// The API new attempts are placed on (`wxpay.api_version`).
+    pub api: ApiVersion,
     pub appid: String,
     pub mch_id: String,
     /// The APIv2 key (v2 notifications); `None` for a live shop on v3 given none.
@@ -146,6 +149,19 @@ pub struct Settings {
     pub smtp: Option<crate::config::SmtpConfig>,
     /// Where backups are kept, and how many daily ones (`backups`).
     pub backups: backups::Plan,
+}
+
+impl Settings {
+    /// Where WeChat posts the notification of a refund sent on `api`: this shop's route of
+    /// that version (a refund of an attempt placed on v2 is sent on v2 after a switch to v3).
+    pub fn refund_notify_url_on(&self, api: ApiVersion) -> String {
+        let now = gateway::notify_paths(self.api == ApiVersion::V3).1;
+        let then = gateway::notify_paths(api == ApiVersion::V3).1;
+        match self.refund_notify_url.strip_suffix(now) {
+            Some(base) => format!("{base}{then}"),
+            None => self.refund_notify_url.clone(),
+        }
+    }
 }
 
 /// The checkout: store, WeChat client and settings, shared by every request and the reconciler.
@@ -332,6 +348,7 @@ pub fn settings_and_client(config: &Config) -> Result<(Settings, WxPayClient), C
         |path: &str| public.join(path).map(String::from).map_err(|e| CheckoutError::Setup(e.to_string()));
     let (notify, refund_notify) = gateway::notify_paths(w.api_version == crate::config::ApiVersion::V3);
     let settings = Settings {
+        api: w.api_version,
         appid: w.appid.clone(),
         mch_id: w.mch_id.clone(),
         api_key: w.api_key.clone(),

@@ -15,23 +15,7 @@ use crate::sandbox::v3::{MERCHANT_PRIVATE_KEY, MERCHANT_SERIAL, SANDBOX_APIV3_KE
 use crate::wxpay::v3::response::PUBLIC_KEY_ID_PREFIX;
 use crate::wxpay::v3::{ApiV3Key, PlatformCertificate, RsaPrivateKey, RsaPublicKey};
 
-/// Which WeChat Pay API the shop speaks.
-#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Serialize, Deserialize)]
-#[serde(rename_all = "lowercase")]
-pub enum ApiVersion {
-    #[default]
-    V2,
-    V3,
-}
-
-impl ApiVersion {
-    pub fn as_str(self) -> &'static str {
-        match self {
-            ApiVersion::V2 => "v2",
-            ApiVersion::V3 => "v3",
-        }
-    }
-}
+pub use crate::domain::ApiVersion;
 
 /// `[wxpay.v3]` as written.
 #[derive(Default, Deserialize, Serialize)]
