@@ -519,7 +519,7 @@ async fn certificate(config: &Config, lang: Lang) -> Finding {
             return finding(Level::Ok, CERT, w.doctor_cert_sandbox, "");
         }
         // why: a v3 refund is a request signed with the merchant key, not a mutual-TLS one.
-        _ if config.wxpay.v3.is_some() => {
+        _ if config.wxpay.api_version == crate::config::ApiVersion::V3 => {
             return finding(Level::Ok, CERT, w.doctor_cert_v3, "");
         }
         _ => {

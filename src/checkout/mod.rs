@@ -171,7 +171,8 @@ impl Settings {
 pub struct Checkout {
     store: Store,
     wx: WxPayClient,
-    /// The v3 client when `wxpay.api_version` is v3: it opens v3 notifications.
+    /// The v3 client when `[wxpay.v3]` is configured: it opens v3 notifications, and carries
+    /// the calls of attempts placed on v3 (`gateway_for`), even after a switch back to v2.
     v3: Option<crate::wxpay::v3::V3Client>,
     settings: Settings,
     /// The wall clock every use case reads "now" from (set by tests, see `crate::clock`).

@@ -17,6 +17,13 @@ use crate::wxpay::v3::{ApiV3Key, PlatformCertificate, RsaPrivateKey, RsaPublicKe
 
 pub use crate::domain::ApiVersion;
 
+impl RawV3 {
+    /// Whether `[wxpay.v3]` is absent or says nothing.
+    pub(super) fn is_unset(&self) -> bool {
+        serde_json::to_value(self).ok() == serde_json::to_value(RawV3::default()).ok()
+    }
+}
+
 /// `[wxpay.v3]` as written.
 #[derive(Default, Deserialize, Serialize)]
 #[serde(deny_unknown_fields)]
@@ -331,6 +338,12 @@ mod tests {
         let raw = RawV3 { cert_serial: Some(MERCHANT_SERIAL.to_ascii_lowercase()), ..RawV3::default() };
         let v3 = raw.validate(Mode::Sandbox, false).unwrap_or_else(|e| panic!("{e:?}"));
         assert_eq!(v3.cert_serial, MERCHANT_SERIAL);
+    }
+
+    #[test]
+    fn a_section_that_says_nothing_is_unset_and_one_with_a_setting_is_not() {
+        assert!(RawV3::default().is_unset());
+        assert!(!RawV3 { cert_serial: Some(MERCHANT_SERIAL.into()), ..RawV3::default() }.is_unset());
     }
 
     #[test]
