@@ -93,6 +93,19 @@ impl Checkout {
             .unwrap_or(self.settings.api))
     }
 
+    /// Open attempts of pending orders placed on a version whose client is not configured,
+    /// as `(out_trade_no, version)`, at most `limit`: they are left as they are until it is.
+    pub fn stranded_attempts(&self, limit: usize) -> Result<Vec<(String, ApiVersion)>, StoreError> {
+        let orders = self.store.stuck_pending(self.now() + 1, limit, 5000)?;
+        Ok(orders
+            .iter()
+            .flat_map(|o| o.open_attempts())
+            .filter(|a| self.gateway_for(a.api).is_err())
+            .map(|a| (a.out_trade_no.clone(), a.api))
+            .take(limit)
+            .collect())
+    }
+
     /// `query` of an attempt placed on `api`, through that version.
     pub(crate) async fn query_on(&self, api: ApiVersion, out_trade_no: &str) -> Result<Queried, Error> {
         self.gateway_for(api)?.query(out_trade_no, &self.settings, self.now()).await
@@ -330,6 +343,7 @@ pub(crate) fn notify_paths(v3: bool) -> (&'static str, &'static str) {
 mod tests {
     use super::*;
     use crate::config::{Config, Overrides};
+    use crate::domain::{Attempt, Channel};
     use crate::store::Store;
     use crate::store::test_dir::TempDir;
     use time::OffsetDateTime;
@@ -379,6 +393,24 @@ mod tests {
         let msg = e.to_string();
         assert!(msg.contains("placed on API v3") && msg.contains("[wxpay.v3]"), "{msg}");
         assert!(matches!(c.gateway(), Gateway::V2(_)), "new attempts use the configured version");
+    }
+
+    #[test]
+    fn open_attempts_of_a_version_the_shop_is_not_set_up_for_are_listed_as_stranded() {
+        let dir = TempDir::new("gateway-stranded");
+        let mut c = checkout(&dir, ApiVersion::V2, true);
+        let mut order = crate::store::tests::order("S1");
+        let v3 = Attempt::open("S1-2", Channel::Native, "127.0.0.1", 1_700_000_001);
+        order.attempts.push(Attempt { api: ApiVersion::V3, ..v3 });
+        c.store.insert_order(&order, &[]).expect("insert");
+        let back_on_v2 = c.stranded_attempts(20).expect("read");
+        assert_eq!(back_on_v2, vec![("S1-2".to_owned(), ApiVersion::V3)], "v2 with its key, no [wxpay.v3]");
+        (c.settings.api, c.settings.api_key) = (ApiVersion::V3, None);
+        let stranded = c.stranded_attempts(20).expect("read");
+        assert!(
+            stranded.contains(&("S1-1".to_owned(), ApiVersion::V2)),
+            "v3 without the v2 key: {stranded:?}"
+        );
     }
 
     #[test]
