@@ -318,7 +318,7 @@ struct RawWxpay {
     /// `v2` (the default) or `v3`.
     #[serde(default)]
     api_version: Option<ApiVersion>,
-    /// `[wxpay.v3]`, read only with `api_version = "v3"`.
+    /// `[wxpay.v3]`: required with `api_version = "v3"`, read on v2 when written.
     #[serde(default)]
     v3: RawV3,
 }
@@ -521,7 +521,7 @@ pub struct WxpayConfig {
     pub cert_pem: Option<PathBuf>,
     pub key_pem: Option<PathBuf>,
     pub api_version: ApiVersion,
-    /// The v3 credentials, present exactly when `api_version` is v3.
+    /// The v3 credentials: always with `api_version` v3, on v2 when `[wxpay.v3]` is written.
     pub v3: Option<V3Config>,
 }
 
@@ -790,9 +790,11 @@ impl RawConfig {
         let v3_raw = std::mem::take(&mut self.wxpay.v3);
         let api_version = self.wxpay.api_version.unwrap_or_default();
         let api_base_set = self.wxpay.api_base.as_deref().is_some_and(|b| !b.is_empty());
+        // why also on v2 when written: after switching back from v3, orders placed on v3 are
+        // still queried, closed and notified through v3 (docs/wechat-pay-v3.md#switching-versions).
         let v3 = match api_version {
-            ApiVersion::V2 => None,
-            ApiVersion::V3 => match v3_raw.validate(raw_mode, api_base_set) {
+            ApiVersion::V2 if v3_raw.is_unset() => None,
+            ApiVersion::V2 | ApiVersion::V3 => match v3_raw.validate(raw_mode, api_base_set) {
                 Ok(v3) => Some(v3),
                 Err(v3_problems) => {
                     v3_problems.into_iter().for_each(|p| keep(Err(p)));
@@ -1012,6 +1014,20 @@ mod tests {
             assert_eq!(c.address.to_string(), "127.0.0.1");
             assert_eq!(c.data_dir, PathBuf::from("./data"));
             assert!(c.wxpay.api_base.is_none(), "sandbox mode uses the in-process sandbox");
+            Ok(())
+        });
+    }
+
+    #[test]
+    fn a_shop_switched_back_to_v2_keeps_the_v3_credentials_it_still_has_and_one_without_has_none() {
+        Jail::expect_with(|jail| {
+            let section = format!("[wxpay.v3]\ncert_serial = \"{}\"\n", crate::sandbox::v3::MERCHANT_SERIAL);
+            jail.create_file("wxcheckout.toml", &format!("[wxpay]\napi_version = \"v2\"\n{section}"))?;
+            let c = load_in(jail).map_err(|e| e.0)?;
+            assert_eq!(c.wxpay.api_version, ApiVersion::V2);
+            assert!(c.wxpay.v3.is_some(), "[wxpay.v3] is read on v2 when written");
+            jail.create_file("wxcheckout.toml", "[wxpay]\napi_version = \"v2\"\n")?;
+            assert!(load_in(jail).map_err(|e| e.0)?.wxpay.v3.is_none());
             Ok(())
         });
     }

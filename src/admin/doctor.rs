@@ -146,6 +146,7 @@ pub async fn run(
         clock,
         proxy(config, admin, lang),
         buyer_ips(config, checkout, lang),
+        versions(checkout, lang),
         alerts(checkout, lang),
         backups(checkout, lang),
     ];
@@ -161,6 +162,25 @@ pub async fn run(
         ran: true,
         rejected: rejected(checkout, lang),
     }))
+}
+
+const VERSIONS: &str = "API 版本 / API versions";
+
+/// Whether every open attempt can be asked about in the API version that placed it (after a
+/// switch of `wxpay.api_version`, the old version's credentials must stay until its attempts
+/// end; docs/wechat-pay-v3.md#switching-versions).
+fn versions(checkout: &Checkout, lang: Lang) -> Finding {
+    let w = lang.words();
+    match checkout.stranded_attempts(20) {
+        Err(e) => finding(Level::Warning, VERSIONS, (w.doctor_versions_unreadable)(&e), ""),
+        Ok(s) if s.is_empty() => finding(Level::Ok, VERSIONS, w.doctor_versions_ok, ""),
+        Ok(s) => {
+            let list: Vec<String> =
+                s.iter().take(5).map(|(no, api)| format!("{no}: {}", api.as_str())).collect();
+            let found = (w.doctor_versions_stranded)(s.len(), &list.join(", "));
+            finding(Level::Problem, VERSIONS, found, w.doctor_versions_stranded_todo)
+        }
+    }
 }
 
 const ALERTS: &str = "提醒 / Alerts";
@@ -519,7 +539,7 @@ async fn certificate(config: &Config, lang: Lang) -> Finding {
             return finding(Level::Ok, CERT, w.doctor_cert_sandbox, "");
         }
         // why: a v3 refund is a request signed with the merchant key, not a mutual-TLS one.
-        _ if config.wxpay.v3.is_some() => {
+        _ if config.wxpay.api_version == crate::config::ApiVersion::V3 => {
             return finding(Level::Ok, CERT, w.doctor_cert_v3, "");
         }
         _ => {

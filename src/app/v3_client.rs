@@ -21,7 +21,8 @@ use crate::wxpay::v3::{MerchantSigner, RsaPublicKey, V3Client, V3ClientConfig};
 #[error("WeChat Pay v3 client: {0}")]
 pub struct V3SetupError(pub String);
 
-/// The v3 client when `wxpay.api_version` is v3, else `None`.
+/// The v3 client when `[wxpay.v3]` is configured (always on v3; on v2 when written, for the
+/// attempts placed on v3 before a switch back), else `None`.
 pub fn v3_client(config: &Config, clock: Clock) -> Result<Option<V3Client>, V3SetupError> {
     let w = &config.wxpay;
     let Some(v3) = &w.v3 else { return Ok(None) };

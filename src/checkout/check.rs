@@ -53,7 +53,9 @@ impl Checkout {
         out_trade_no: &str,
         source: EventSource,
     ) -> Result<Queried, CheckoutError> {
-        let answer = match self.gateway().query(out_trade_no, &self.settings, self.now()).await {
+        // why its own API: a query through the other version may answer "no such order".
+        let api = self.attempt_api(order_no, out_trade_no)?;
+        let answer = match self.query_on(api, out_trade_no).await {
             Ok(answer) => answer,
             Err(e) if e.err_code() == Some("ORDERNOTEXIST") => return Ok(Queried::NotExist),
             Err(e) => {

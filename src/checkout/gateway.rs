@@ -10,7 +10,8 @@
 
 use time::format_description::well_known::Rfc3339;
 
-use crate::domain::PaymentFacts;
+use crate::domain::{ApiVersion, PaymentFacts};
+use crate::store::StoreError;
 use crate::wxpay::bill::Bill;
 use crate::wxpay::jsapi::JsapiPayParams;
 use crate::wxpay::messages::{
@@ -59,13 +60,74 @@ pub(crate) struct RefundSeen {
 }
 
 impl Checkout {
-    /// The gateway of the configured API version.
+    /// The gateway of the configured API version: where new attempts are placed.
     pub(crate) fn gateway(&self) -> Gateway<'_> {
-        match &self.v3 {
-            Some(v3) => Gateway::V3(v3),
-            None => Gateway::V2(&self.wx),
+        match (self.settings.api, &self.v3) {
+            (ApiVersion::V3, Some(v3)) => Gateway::V3(v3),
+            _ => Gateway::V2(&self.wx),
         }
     }
+
+    /// The gateway of `api`, for what an attempt or refund placed on it needs (query, close,
+    /// refund, refund query), when that version's client is configured.
+    ///
+    /// why no fallback to the other version: WeChat wants an order queried and closed in the
+    /// version that created it (v3 close is reported to fail on v2 orders, and a query may
+    /// answer "no such order"); such an answer would be read as a fact about the attempt. The
+    /// attempt is left as it is and the error says which setting it needs.
+    pub(crate) fn gateway_for(&self, api: ApiVersion) -> Result<Gateway<'_>, Error> {
+        match api {
+            ApiVersion::V2 if self.settings.api_key.is_some() => Ok(Gateway::V2(&self.wx)),
+            ApiVersion::V3 => self.v3.as_ref().map(Gateway::V3).ok_or_else(|| not_configured(api)),
+            ApiVersion::V2 => Err(not_configured(api)),
+        }
+    }
+
+    /// The API attempt `out_trade_no` of `order_no` was placed on (the configured one for an
+    /// attempt the order does not hold).
+    pub(crate) fn attempt_api(&self, order_no: &str, out_trade_no: &str) -> Result<ApiVersion, StoreError> {
+        Ok(self
+            .store
+            .order(order_no)?
+            .and_then(|o| o.attempt(out_trade_no).map(|a| a.api))
+            .unwrap_or(self.settings.api))
+    }
+
+    /// Open attempts of pending orders placed on a version whose client is not configured,
+    /// as `(out_trade_no, version)`, at most `limit`: they are left as they are until it is.
+    pub fn stranded_attempts(&self, limit: usize) -> Result<Vec<(String, ApiVersion)>, StoreError> {
+        let orders = self.store.stuck_pending(self.now() + 1, limit, 5000)?;
+        Ok(orders
+            .iter()
+            .flat_map(|o| o.open_attempts())
+            .filter(|a| self.gateway_for(a.api).is_err())
+            .map(|a| (a.out_trade_no.clone(), a.api))
+            .take(limit)
+            .collect())
+    }
+
+    /// `query` of an attempt placed on `api`, through that version.
+    pub(crate) async fn query_on(&self, api: ApiVersion, out_trade_no: &str) -> Result<Queried, Error> {
+        self.gateway_for(api)?.query(out_trade_no, &self.settings, self.now()).await
+    }
+
+    /// `close` of an attempt placed on `api`, through that version.
+    pub(crate) async fn close_on(&self, api: ApiVersion, out_trade_no: &str) -> Result<(), Error> {
+        self.gateway_for(api)?.close(out_trade_no).await
+    }
+}
+
+/// Why an attempt of `api` cannot be asked about: its version's client is not configured.
+fn not_configured(api: ApiVersion) -> Error {
+    let needs = match api {
+        ApiVersion::V2 => "the APIv2 key (wxpay.api_key)",
+        ApiVersion::V3 => "the API v3 credentials ([wxpay.v3])",
+    };
+    Error::InvalidInput(format!(
+        "this attempt was placed on API {}; calls about it (query, close, refund) need {needs}, \
+         which this shop does not have: it is left as it is",
+        api.as_str()
+    ))
 }
 
 impl Gateway<'_> {
@@ -280,7 +342,88 @@ pub(crate) fn notify_paths(v3: bool) -> (&'static str, &'static str) {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::config::{Config, Overrides};
+    use crate::domain::{Attempt, Channel};
+    use crate::store::Store;
+    use crate::store::test_dir::TempDir;
     use time::OffsetDateTime;
+
+    /// A sandbox shop's checkout speaking `api`, with or without the APIv2 key (no v3 client:
+    /// these tests are about which client is chosen, not what it says).
+    #[allow(clippy::result_large_err)] // figment's Jail wants its own error type
+    fn checkout(dir: &TempDir, api: ApiVersion, v2_key: bool) -> Checkout {
+        let mut config = None;
+        figment::Jail::expect_with(|_| {
+            config = Some(Config::load(None, &Overrides::default()).map_err(|e| e.0)?);
+            Ok(())
+        });
+        let config = config.expect("config");
+        let (mut settings, wx) = super::super::settings_and_client(&config).expect("settings");
+        settings.api = api;
+        if !v2_key {
+            settings.api_key = None;
+        }
+        Checkout::new(Store::open(dir.path()).expect("store"), wx, settings).expect("checkout")
+    }
+
+    #[test]
+    fn an_attempt_placed_on_v2_goes_through_v2_after_the_shop_switched_to_v3() {
+        let dir = TempDir::new("gateway-v2-on-v3");
+        let c = checkout(&dir, ApiVersion::V3, true);
+        assert!(matches!(c.gateway_for(ApiVersion::V2), Ok(Gateway::V2(_))));
+    }
+
+    #[test]
+    fn a_v2_attempt_without_the_apiv2_key_is_not_sent_through_v3_and_the_error_names_the_key() {
+        let dir = TempDir::new("gateway-no-v2-key");
+        let c = checkout(&dir, ApiVersion::V3, false);
+        let Err(e) = c.gateway_for(ApiVersion::V2) else {
+            panic!("a v2 attempt went through another client")
+        };
+        let msg = e.to_string();
+        assert!(msg.contains("placed on API v2") && msg.contains("wxpay.api_key"), "{msg}");
+        assert!(!e.is_retryable(), "a missing setting is not passing trouble");
+    }
+
+    #[test]
+    fn a_v3_attempt_on_a_shop_without_v3_credentials_is_refused_naming_wxpay_v3() {
+        let dir = TempDir::new("gateway-no-v3");
+        let c = checkout(&dir, ApiVersion::V2, true);
+        let Err(e) = c.gateway_for(ApiVersion::V3) else { panic!("a v3 attempt went through v2") };
+        let msg = e.to_string();
+        assert!(msg.contains("placed on API v3") && msg.contains("[wxpay.v3]"), "{msg}");
+        assert!(matches!(c.gateway(), Gateway::V2(_)), "new attempts use the configured version");
+    }
+
+    #[test]
+    fn open_attempts_of_a_version_the_shop_is_not_set_up_for_are_listed_as_stranded() {
+        let dir = TempDir::new("gateway-stranded");
+        let mut c = checkout(&dir, ApiVersion::V2, true);
+        let mut order = crate::store::tests::order("S1");
+        let v3 = Attempt::open("S1-2", Channel::Native, "127.0.0.1", 1_700_000_001);
+        order.attempts.push(Attempt { api: ApiVersion::V3, ..v3 });
+        c.store.insert_order(&order, &[]).expect("insert");
+        let back_on_v2 = c.stranded_attempts(20).expect("read");
+        assert_eq!(back_on_v2, vec![("S1-2".to_owned(), ApiVersion::V3)], "v2 with its key, no [wxpay.v3]");
+        (c.settings.api, c.settings.api_key) = (ApiVersion::V3, None);
+        let stranded = c.stranded_attempts(20).expect("read");
+        assert!(
+            stranded.contains(&("S1-1".to_owned(), ApiVersion::V2)),
+            "v3 without the v2 key: {stranded:?}"
+        );
+    }
+
+    #[test]
+    fn a_refund_of_a_v2_payment_is_notified_on_the_v2_route_of_a_shop_now_on_v3() {
+        let dir = TempDir::new("gateway-refund-notify");
+        let mut c = checkout(&dir, ApiVersion::V3, true);
+        c.settings.refund_notify_url = "https://shop.example/sub/wxpay/v3/refund-notify".into();
+        assert_eq!(
+            c.settings.refund_notify_url_on(ApiVersion::V2),
+            "https://shop.example/sub/wxpay/refund-notify"
+        );
+        assert_eq!(c.settings.refund_notify_url_on(ApiVersion::V3), c.settings.refund_notify_url);
+    }
 
     fn order(kind: TradeKind) -> UnifiedOrder {
         UnifiedOrder {

@@ -81,7 +81,8 @@ impl Checkout {
             wechat,
             effect: effect.to_owned(),
         };
-        let answer = match self.gateway().query(out_trade_no, &self.settings, self.now()).await {
+        let api = order.attempt(out_trade_no).map_or(self.settings.api, |a| a.api);
+        let answer = match self.query_on(api, out_trade_no).await {
             Ok(answer) => answer,
             Err(e) if e.err_code() == Some("ORDERNOTEXIST") => {
                 let why = if had_prepay { "" } else { "never reached WeChat" };
@@ -172,7 +173,8 @@ impl Checkout {
         order: &Order,
         out_trade_no: &str,
     ) -> Result<Option<CloseOutcome>, CheckoutError> {
-        let e = match self.gateway().close(out_trade_no).await {
+        let api = order.attempt(out_trade_no).map_or(self.settings.api, |a| a.api);
+        let e = match self.close_on(api, out_trade_no).await {
             Ok(_) => return Ok(None),
             Err(e) => e,
         };

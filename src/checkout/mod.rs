@@ -40,6 +40,7 @@ use url::Url;
 
 use crate::clock::Clock;
 use crate::config::Config;
+use crate::domain::ApiVersion;
 use crate::domain::shop::RuntimeSettings;
 use crate::store::{Store, StoreError};
 use crate::wxpay::{self, ApiKey, ClientConfig, SignType, WxPayClient};
@@ -124,6 +125,8 @@ pub struct Metrics {
 /// Settings the use cases need, resolved from `Config` once.
 #[derive(Debug, Clone)]
 pub struct Settings {
+    /// The API new attempts are placed on (`wxpay.api_version`).
+    pub api: ApiVersion,
     pub appid: String,
     pub mch_id: String,
     /// The APIv2 key (v2 notifications); `None` for a live shop on v3 given none.
@@ -148,6 +151,19 @@ pub struct Settings {
     pub backups: backups::Plan,
 }
 
+impl Settings {
+    /// Where WeChat posts the notification of a refund sent on `api`: this shop's route of
+    /// that version (a refund of an attempt placed on v2 is sent on v2 after a switch to v3).
+    pub fn refund_notify_url_on(&self, api: ApiVersion) -> String {
+        let now = gateway::notify_paths(self.api == ApiVersion::V3).1;
+        let then = gateway::notify_paths(api == ApiVersion::V3).1;
+        match self.refund_notify_url.strip_suffix(now) {
+            Some(base) => format!("{base}{then}"),
+            None => self.refund_notify_url.clone(),
+        }
+    }
+}
+
 /// The checkout: store, WeChat client and settings, shared by every request and the reconciler.
 ///
 /// All of them are its own: web and admin read through its query methods (`queries`), reach
@@ -155,7 +171,8 @@ pub struct Settings {
 pub struct Checkout {
     store: Store,
     wx: WxPayClient,
-    /// The v3 client when `wxpay.api_version` is v3: it opens v3 notifications.
+    /// The v3 client when `[wxpay.v3]` is configured: it opens v3 notifications, and carries
+    /// the calls of attempts placed on v3 (`gateway_for`), even after a switch back to v2.
     v3: Option<crate::wxpay::v3::V3Client>,
     settings: Settings,
     /// The wall clock every use case reads "now" from (set by tests, see `crate::clock`).
@@ -343,6 +360,7 @@ pub fn settings_and_client(config: &Config) -> Result<(Settings, WxPayClient), C
         |path: &str| public.join(path).map(String::from).map_err(|e| CheckoutError::Setup(e.to_string()));
     let (notify, refund_notify) = gateway::notify_paths(w.api_version == crate::config::ApiVersion::V3);
     let settings = Settings {
+        api: w.api_version,
         appid: w.appid.clone(),
         mch_id: w.mch_id.clone(),
         api_key: w.api_key.clone(),

@@ -263,7 +263,7 @@ impl Reconciler {
         if self.age(a.created_at) < self.timing.close_after {
             return Ok(Finish::Later);
         }
-        match self.checkout.gateway().close(no).await {
+        match self.checkout.close_on(a.api, no).await {
             Ok(_) => Ok(Finish::Closed),
             Err(e) => match e.err_code() {
                 Some("ORDERCLOSED") => Ok(Finish::Closed),

@@ -144,6 +144,13 @@ impl Checkout {
         let Some(out_trade_no) = paid else {
             return Err(Refused::Refund(RefundDenied::NotPaid).into());
         };
+        // why the paid attempt's API: WeChat refunds an order in the version that created it;
+        // the record keeps it for the refund queries that follow.
+        let api = order.attempt(&out_trade_no).map_or(self.settings.api, |a| a.api);
+        let r = match self.store.update_refund(&r.out_refund_no, |x| x.api = api)? {
+            Some((x, ())) => x,
+            None => Refund { api, ..r },
+        };
         let req = messages::Refund {
             order: OrderRef::OutTradeNo(out_trade_no),
             out_refund_no: r.out_refund_no.clone(),
@@ -152,9 +159,12 @@ impl Checkout {
             total_fee: order.total.get(),
             refund_fee: r.amount.get(),
             refund_desc: refund::refund_desc(&r.reason),
-            notify_url: Some(self.settings.refund_notify_url.clone()),
+            notify_url: Some(self.settings.refund_notify_url_on(api)),
         };
-        let answer = self.gateway().refund(&req).await;
+        let answer = match self.gateway_for(api) {
+            Ok(gateway) => gateway.refund(&req).await,
+            Err(e) => Err(e),
+        };
         let kind = classify(&answer);
         let at = self.now();
         let no = &r.out_refund_no;
@@ -251,7 +261,10 @@ impl Checkout {
     /// One `refundquery` by `out_refund_no`, and what its signed answer proves.
     async fn query_refund(&self, r: &Refund, source: EventSource) -> Result<(), CheckoutError> {
         let at = self.now();
-        let answer = self.gateway().query_refund(&r.out_refund_no).await;
+        let answer = match self.gateway_for(r.api) {
+            Ok(gateway) => gateway.query_refund(&r.out_refund_no).await,
+            Err(e) => Err(e),
+        };
         self.store.update_refund(&r.out_refund_no, |x| x.checked(at))?;
         match answer {
             Ok(seen) => {

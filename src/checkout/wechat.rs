@@ -72,7 +72,13 @@ impl Checkout {
             .list_orders(&query)
             .ok()
             .and_then(|page| {
-                page.orders.iter().flat_map(|o| o.attempts.iter()).max_by_key(|a| a.created_at).cloned()
+                page.orders
+                    .iter()
+                    .flat_map(|o| o.attempts.iter())
+                    // why: an attempt placed on v2 before a switch is unknown to v3's query.
+                    .filter(|a| a.api == crate::domain::ApiVersion::V3)
+                    .max_by_key(|a| a.created_at)
+                    .cloned()
             })
             .map(|a| a.out_trade_no);
         let now = self.now();
@@ -88,7 +94,7 @@ impl Checkout {
 
     /// Whether the shop speaks WeChat Pay API v3 (`wxpay.api_version`).
     pub fn on_api_v3(&self) -> bool {
-        self.v3.is_some()
+        self.settings.api == crate::domain::ApiVersion::V3
     }
 
     /// An OAuth code exchange with a made-up code: WeChat's error says whether the app

@@ -15,21 +15,12 @@ use crate::sandbox::v3::{MERCHANT_PRIVATE_KEY, MERCHANT_SERIAL, SANDBOX_APIV3_KE
 use crate::wxpay::v3::response::PUBLIC_KEY_ID_PREFIX;
 use crate::wxpay::v3::{ApiV3Key, PlatformCertificate, RsaPrivateKey, RsaPublicKey};
 
-/// Which WeChat Pay API the shop speaks.
-#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Serialize, Deserialize)]
-#[serde(rename_all = "lowercase")]
-pub enum ApiVersion {
-    #[default]
-    V2,
-    V3,
-}
+pub use crate::domain::ApiVersion;
 
-impl ApiVersion {
-    pub fn as_str(self) -> &'static str {
-        match self {
-            ApiVersion::V2 => "v2",
-            ApiVersion::V3 => "v3",
-        }
+impl RawV3 {
+    /// Whether `[wxpay.v3]` is absent or says nothing.
+    pub(super) fn is_unset(&self) -> bool {
+        serde_json::to_value(self).ok() == serde_json::to_value(RawV3::default()).ok()
     }
 }
 
@@ -347,6 +338,12 @@ mod tests {
         let raw = RawV3 { cert_serial: Some(MERCHANT_SERIAL.to_ascii_lowercase()), ..RawV3::default() };
         let v3 = raw.validate(Mode::Sandbox, false).unwrap_or_else(|e| panic!("{e:?}"));
         assert_eq!(v3.cert_serial, MERCHANT_SERIAL);
+    }
+
+    #[test]
+    fn a_section_that_says_nothing_is_unset_and_one_with_a_setting_is_not() {
+        assert!(RawV3::default().is_unset());
+        assert!(!RawV3 { cert_serial: Some(MERCHANT_SERIAL.into()), ..RawV3::default() }.is_unset());
     }
 
     #[test]

@@ -2,6 +2,7 @@
 //! as pure functions. No I/O, no clock, no randomness: callers pass `now` and ids in.
 
 pub mod alert;
+pub mod api;
 pub mod channel;
 pub mod event_kind;
 pub mod fulfilment;
@@ -12,6 +13,7 @@ pub mod product;
 pub mod refund;
 pub mod shop;
 
+pub use api::ApiVersion;
 pub use channel::Channel;
 pub use fulfilment::{Fulfilment, Stage};
 pub use ids::{BuyerToken, OrderNo, OutTradeNo, Slug};

@@ -9,7 +9,7 @@ use serde::{Deserialize, Serialize};
 pub use super::event_kind::EventKind;
 use super::fulfilment::Fulfilment;
 use super::product::Contact;
-use super::{Channel, Fen};
+use super::{ApiVersion, Channel, Fen};
 
 /// The buyer-visible status of an order (also the `status` of `/o/<token>/status`).
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
@@ -78,6 +78,10 @@ pub struct Attempt {
     /// What this attempt sent to `unifiedorder` (absent in records from before it was kept).
     #[serde(default)]
     pub request: Option<PrepayRequest>,
+    /// The API it was placed on: its query, close and refunds go through that one. Records
+    /// written before it was kept were placed on v2 (the only API then).
+    #[serde(default)]
+    pub api: ApiVersion,
 }
 
 impl Attempt {
@@ -102,6 +106,7 @@ impl Attempt {
             transaction_id: None,
             paid_at: None,
             request: None,
+            api: ApiVersion::V2,
         }
     }
 }
@@ -393,7 +398,19 @@ mod tests {
             transaction_id: None,
             paid_at: None,
             request: None,
+            api: ApiVersion::V2,
         }
+    }
+
+    #[test]
+    fn an_attempt_stored_before_versions_were_kept_was_placed_on_v2() {
+        let mut json = serde_json::to_value(attempt("N-1")).expect("json");
+        json.as_object_mut().expect("object").remove("api");
+        let a: Attempt = serde_json::from_value(json).expect("old record");
+        assert_eq!(a.api, ApiVersion::V2);
+        let v3 = Attempt { api: ApiVersion::V3, ..attempt("N-2") };
+        let back: Attempt = serde_json::from_value(serde_json::to_value(&v3).expect("json")).expect("read");
+        assert_eq!(back.api, ApiVersion::V3);
     }
 
     fn order() -> Order {

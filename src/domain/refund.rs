@@ -9,7 +9,7 @@
 
 use serde::{Deserialize, Serialize};
 
-use super::{Fen, Order};
+use super::{ApiVersion, Fen, Order};
 
 /// Where a refund stands.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
@@ -86,6 +86,10 @@ pub struct Refund {
     /// never counts against the order (its status, `refunded`, what is left to refund).
     #[serde(default)]
     pub extra_payment: Option<String>,
+    /// The API of the attempt it gives back (set when it is sent): its refund query goes
+    /// through that one. Records written before it was kept were sent on v2.
+    #[serde(default)]
+    pub api: ApiVersion,
 }
 
 /// Longest `out_refund_no` WeChat takes (String(64)).
@@ -128,6 +132,7 @@ impl Refund {
             checked_at: None,
             last_error: None,
             extra_payment: None,
+            api: ApiVersion::V2,
         }
     }
 
@@ -455,6 +460,7 @@ mod tests {
                 transaction_id: None,
                 paid_at: None,
                 request: None,
+                api: ApiVersion::V2,
             };
             a.transaction_id = (state == AttemptState::Paid).then(|| format!("T{no}"));
             o.attempts.push(a);

@@ -180,6 +180,35 @@ async fn a_shop_on_v2_refuses_v3_notifications_and_changes_nothing() {
     assert_eq!(shop.store.order(&no).unwrap().unwrap().status, OrderStatus::Pending);
 }
 
+/// A sandbox shop switched back to v2 that still has `[wxpay.v3]` written.
+async fn switched_back_shop() -> (TestServer, ShopHandle, PathBuf) {
+    let mut dir = PathBuf::new();
+    let (server, shop) = helpers::spawn_shop_with_checkout(|c| {
+        dir = c.data_dir.clone();
+        let toml = format!(
+            "port = 0\naddress = \"127.0.0.1\"\ndata_dir = {:?}\norder_ttl_minutes = 30\n[wxpay]\napi_version = \"v2\"\n[wxpay.v3]\ncert_serial = \"{}\"\n",
+            dir.display().to_string(),
+            wxcheckout::sandbox::v3::MERCHANT_SERIAL,
+        );
+        c.wxpay = Config::from_figment(&Figment::from(Toml::string(&toml))).unwrap().wxpay;
+    })
+    .await;
+    (server, shop, dir)
+}
+
+#[tokio::test]
+async fn a_shop_switched_back_to_v2_that_keeps_its_v3_credentials_still_takes_v3_notifications() {
+    let (server, shop, dir) = switched_back_shop().await;
+    assert!(!shop.on_api_v3(), "new attempts are placed on v2");
+    let (no, otn) = pending_order(&shop, 1234);
+    let body = envelope(&transaction(&otn, 1234), SANDBOX_APIV3_KEY);
+    let (status, text) = notify(&server, &dir, &body, &body).await;
+    assert_eq!(status, StatusCode::NO_CONTENT, "{text}");
+    let order = shop.store.order(&no).unwrap().unwrap();
+    assert_eq!((order.status, order.paid_by.as_deref()), (OrderStatus::Paid, Some(otn.as_str())));
+    assert_eq!(paid_events(&shop, &no), 1);
+}
+
 fn refund(out_trade_no: &str, out_refund_no: &str, refund: u64, total: u64, status: &str) -> Value {
     json!({
         "mchid": SANDBOX_MCH_ID,

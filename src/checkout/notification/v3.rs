@@ -52,7 +52,7 @@ impl Checkout {
         from: Option<IpAddr>,
     ) -> Result<Opened<T>, Receipt> {
         let Some(v3) = &self.v3 else {
-            let detail = "wxpay.api_version is not v3: no key to verify a v3 notification with";
+            let detail = "no [wxpay.v3] configured: no key to verify a v3 notification with";
             self.reject_notification(kind, Reason::BadSignature, from, body, &detail);
             return Err(Receipt::Rejected("验签失败"));
         };

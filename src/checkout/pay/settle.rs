@@ -24,8 +24,10 @@ impl Checkout {
     }
 
     /// Queries, then closes one open attempt. `Ok(true)`: it was paid (and is now applied).
+    /// Both go through the API the attempt was placed on.
     async fn settle(&self, order_no: &str, out_trade_no: &str) -> Result<bool, CheckoutError> {
-        match self.gateway().query(out_trade_no, &self.settings, self.now()).await {
+        let api = self.attempt_api(order_no, out_trade_no)?;
+        match self.query_on(api, out_trade_no).await {
             Ok(q) => {
                 if self.apply_query(q.facts.as_ref()).await? {
                     return Ok(true);
@@ -39,10 +41,10 @@ impl Checkout {
             Err(e) => crate::checkout::NO_ANSWER
                 .note("orderquery before a new attempt", || format!("{out_trade_no}: {e}")),
         }
-        match self.gateway().close(out_trade_no).await {
+        match self.close_on(api, out_trade_no).await {
             Ok(_) => self.mark_closed(order_no, out_trade_no, "closed for a new attempt").await?,
             Err(e) => match e.err_code() {
-                Some("ORDERPAID") => return self.query_and_apply(out_trade_no).await,
+                Some("ORDERPAID") => return self.query_and_apply(order_no, out_trade_no).await,
                 Some("ORDERCLOSED") => {
                     self.mark_closed(order_no, out_trade_no, "already closed at WeChat").await?
                 }
@@ -62,8 +64,13 @@ impl Checkout {
     }
 
     /// Queries one attempt and applies a payment it reports. `Ok(true)`: the order is paid.
-    pub(super) async fn query_and_apply(&self, out_trade_no: &str) -> Result<bool, CheckoutError> {
-        let q = self.gateway().query(out_trade_no, &self.settings, self.now()).await?;
+    pub(super) async fn query_and_apply(
+        &self,
+        order_no: &str,
+        out_trade_no: &str,
+    ) -> Result<bool, CheckoutError> {
+        let api = self.attempt_api(order_no, out_trade_no)?;
+        let q = self.query_on(api, out_trade_no).await?;
         self.apply_query(q.facts.as_ref()).await
     }
 

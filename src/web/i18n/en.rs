@@ -89,6 +89,14 @@ pub const EN: Words = Words {
     doctor_unreachable: |url, why| format!("{url} cannot be reached: {why}"),
     doctor_cert_sandbox: "Sandbox mode: refunds need no certificate.",
     doctor_cert_v3: "API v3: refunds are signed with the merchant key and need no certificate.",
+    doctor_versions_ok: "Every open payment attempt can be asked about in the API version that placed it.",
+    doctor_versions_stranded: |n, list| {
+        format!(
+            "{n} open payment attempt(s) were placed on an API version this shop is no longer set up for ({list}); they cannot be queried or closed, and are left as they are."
+        )
+    },
+    doctor_versions_stranded_todo: "Put back the credentials of that version (wxpay.api_key for v2, [wxpay.v3] for v3) beside the current ones and restart; keep them until those attempts have ended.",
+    doctor_versions_unreadable: |e| format!("Could not read the open orders: {e}"),
     doctor_cert_missing: "No refund certificate is configured: refunds will fail.",
     doctor_cert_missing_todo: "Download the API certificate in the merchant platform (API security) and set wxpay.cert_pem and wxpay.key_pem to apiclient_cert.pem and apiclient_key.pem.",
     doctor_cert_files_todo: "Make sure the files exist, this program may read them, and they are the PEM files from the merchant platform.",

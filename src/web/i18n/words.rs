@@ -130,6 +130,11 @@ pub struct Words {
     pub doctor_cert_sandbox: &'static str,
     /// API v3: refunds are signed with the merchant key; no certificate needed.
     pub doctor_cert_v3: &'static str,
+    pub doctor_versions_ok: &'static str,
+    /// (how many, up to 5 of their numbers with their versions)
+    pub doctor_versions_stranded: fn(usize, &dyn Display) -> String,
+    pub doctor_versions_stranded_todo: &'static str,
+    pub doctor_versions_unreadable: fn(&dyn Display) -> String,
     /// No refund certificate is configured.
     pub doctor_cert_missing: &'static str,
     /// Where to download the certificate and what to configure.

@@ -73,6 +73,14 @@ pub const ZH: Words = Words {
     doctor_unreachable: |url, why| format!("{url} 访问不到： {why}"),
     doctor_cert_sandbox: "沙箱模式：退款不需要证书。",
     doctor_cert_v3: "APIv3：退款请求用商户私钥签名，不需要证书。",
+    doctor_versions_ok: "所有未结束的付款尝试都可以用创建它的 API 版本查询。",
+    doctor_versions_stranded: |n, list| {
+        format!(
+            "有 {n} 笔未结束的付款尝试是用本店已不再配置的 API 版本创建的（{list}）；无法查询或关闭，暂时保持原状。"
+        )
+    },
+    doctor_versions_stranded_todo: "在当前配置之外补回该版本的凭据（v2 为 wxpay.api_key，v3 为 [wxpay.v3]）并重启；保留到这些付款尝试结束为止。",
+    doctor_versions_unreadable: |e| format!("未能读取未结束的订单： {e}"),
     doctor_cert_missing: "没有配置退款证书：退款会失败。",
     doctor_cert_missing_todo: "在商户平台 → API 安全 下载 API 证书，把 apiclient_cert.pem 和 apiclient_key.pem 的路径填入 wxpay.cert_pem 和 wxpay.key_pem。",
     doctor_cert_files_todo: "确认文件存在、本程序有权读取，且是商户平台下载的 PEM 文件。",
