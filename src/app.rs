@@ -153,7 +153,8 @@ pub fn shop_and_store(mut config: Config, clock: Clock) -> Result<(Rocket<Build>
     let (settings, client) = checkout::settings_and_client(&config)?;
     let records = store.admin_records()?;
     let v3 = v3_client::v3_client(&config, clock.clone())
-        .map_err(|e| AppError::Checkout(CheckoutError::Setup(e.to_string())))?;
+        .map_err(|e| AppError::Checkout(CheckoutError::Setup(e.to_string())))?
+        .map(|c| v3_client::keep_certificates_in(c, &store));
     let checkout =
         Arc::new(Checkout::with_clock(store.clone(), client, settings, clock.clone())?.with_v3(v3));
     let admin = crate::admin::Admin::start(&config, records, Arc::clone(&checkout))?;

@@ -13,6 +13,7 @@ use url::Url;
 use crate::clock::Clock;
 use crate::config::{Config, WechatPaySide};
 use crate::sandbox::v3::V3Side;
+use crate::wxpay::v3::certificate::PlatformCertificate;
 use crate::wxpay::v3::client::certs::{CertificateCache, WechatPayKeys};
 use crate::wxpay::v3::{MerchantSigner, RsaPublicKey, V3Client, V3ClientConfig};
 
@@ -59,4 +60,67 @@ fn in_process_sandbox(config: &Config) -> Result<Url, V3SetupError> {
         a => a.to_string(),
     };
     Url::parse(&format!("http://{ip}:{}/sandbox/", config.port)).map_err(|e| V3SetupError(e.to_string()))
+}
+
+/// `client`, starting from the platform certificates the store kept (certificate mode) and
+/// keeping every new download there, so a restart verifies WeChat's answers and notifications
+/// before it can download again (a public-key client is unchanged: it has nothing to keep).
+pub fn keep_certificates_in(client: V3Client, store: &crate::store::Store) -> V3Client {
+    if !matches!(client.wechatpay_keys(), WechatPayKeys::Certificates(_)) {
+        return client;
+    }
+    match store.wechatpay_certificates() {
+        Ok(Some((fetched_at, der))) => {
+            // why skip what does not parse: a certificate missing here is downloaded again.
+            let certs = der.iter().filter_map(|d| PlatformCertificate::from_der(d).ok()).collect();
+            client.preload_certificates(certs, fetched_at);
+        }
+        Ok(None) => {}
+        Err(e) => KEEP_FAILED.note("read", || e.to_string()),
+    }
+    let store = store.clone();
+    client.with_certificate_sink(std::sync::Arc::new(move |certs, fetched_at| {
+        let der: Vec<&[u8]> = certs.iter().map(PlatformCertificate::der).collect();
+        if let Err(e) = store.put_wechatpay_certificates(fetched_at, &der) {
+            KEEP_FAILED.note("write", || e.to_string());
+        }
+    }))
+}
+
+/// A store that could not keep the certificates: they are downloaded again when needed.
+static KEEP_FAILED: crate::log_summary::Summary = crate::log_summary::Summary::warn(
+    "WeChat Pay platform certificates not kept in the store",
+    "platform certificates not kept",
+);
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::sandbox::v3::{MERCHANT_PRIVATE_KEY, MERCHANT_SERIAL, SANDBOX_APIV3_KEY};
+    use crate::store::test_dir::TempDir;
+    use crate::wxpay::v3::ApiV3Key;
+    use crate::wxpay::v3::client::certs::CertificateCache;
+
+    fn certificate_client(clock: Clock) -> V3Client {
+        let signer =
+            MerchantSigner::from_pem("1900000109", MERCHANT_SERIAL, MERCHANT_PRIVATE_KEY).expect("key");
+        let keys = WechatPayKeys::Certificates(CertificateCache::new());
+        let apiv3 = ApiV3Key::new(SANDBOX_APIV3_KEY).expect("APIv3 key");
+        let base = Url::parse("http://127.0.0.1:9/").expect("url");
+        V3Client::with_clock(V3ClientConfig::new("wx0", signer, apiv3, keys, base), clock).expect("client")
+    }
+
+    #[test]
+    fn a_certificate_mode_client_starts_from_the_certificates_the_store_kept() {
+        let dir = TempDir::new("kept-certificates");
+        let store = crate::store::Store::open(dir.path()).expect("store");
+        let side = V3Side::load_or_create(dir.path()).expect("the sandbox's keys");
+        let clock = Clock::system();
+        store.put_wechatpay_certificates(clock.unix(), &[side.certificate.der()]).expect("kept");
+
+        let client = keep_certificates_in(certificate_client(clock.clone()), &store);
+        let WechatPayKeys::Certificates(cache) = client.wechatpay_keys() else { panic!("certificate mode") };
+        assert_eq!(cache.certificates(), std::slice::from_ref(&side.certificate));
+        assert!(!cache.needs_refresh(clock.unix()), "no download is due before the usual refresh");
+    }
 }

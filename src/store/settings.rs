@@ -8,6 +8,19 @@ use super::{Store, StoreError, codec};
 const TREE: &str = "feature:settings";
 const RUNTIME_KEY: &str = "runtime";
 const LOGO_KEY: &str = "logo";
+/// WeChat Pay's platform certificates as last downloaded (API v3, certificate mode).
+const CERTIFICATES_KEY: &str = "wechatpay_certificates";
+
+/// When WeChat Pay's platform certificates were downloaded (Unix seconds), and each one's DER.
+pub type CertificatesDer = (i64, Vec<Vec<u8>>);
+
+/// The platform certificates kept between starts: when they were downloaded, and each one's
+/// DER bytes (base64).
+#[derive(serde::Serialize, serde::Deserialize)]
+struct KeptCertificates {
+    fetched_at: i64,
+    der: Vec<String>,
+}
 
 impl Store {
     /// The settings last saved; the defaults when never saved.
@@ -40,6 +53,28 @@ impl Store {
     /// them never change what an older ETag serves.
     pub fn put_logo_bytes(&self, etag: &str, bytes: &[u8]) -> Result<(), StoreError> {
         self.feature_tree(TREE)?.insert(format!("{LOGO_KEY}:{etag}"), bytes)?;
+        Ok(())
+    }
+
+    /// WeChat Pay's platform certificates as last downloaded: when, and each one's DER bytes.
+    /// `None`: none kept (a public-key merchant, or none downloaded yet).
+    pub fn wechatpay_certificates(&self) -> Result<Option<CertificatesDer>, StoreError> {
+        use base64::Engine as _;
+        let Some(v) = self.feature_tree(TREE)?.get(CERTIFICATES_KEY)? else { return Ok(None) };
+        let kept: KeptCertificates = codec::decode(&v)?;
+        let engine = base64::engine::general_purpose::STANDARD;
+        // why skip what does not decode: a certificate is downloaded again when missing.
+        let der = kept.der.iter().filter_map(|d| engine.decode(d).ok()).collect();
+        Ok(Some((kept.fetched_at, der)))
+    }
+
+    /// Keeps the platform certificates downloaded at `fetched_at` (the caller need not flush:
+    /// lost in a crash, they are downloaded again).
+    pub fn put_wechatpay_certificates(&self, fetched_at: i64, der: &[&[u8]]) -> Result<(), StoreError> {
+        use base64::Engine as _;
+        let engine = base64::engine::general_purpose::STANDARD;
+        let kept = KeptCertificates { fetched_at, der: der.iter().map(|d| engine.encode(d)).collect() };
+        self.feature_tree(TREE)?.insert(CERTIFICATES_KEY, codec::encode(&kept)?)?;
         Ok(())
     }
 
@@ -81,5 +116,16 @@ mod tests {
         // A directory from before: one logo under the bare key, whatever its ETag.
         store.feature_tree(TREE).expect("tree").insert(LOGO_KEY, &b"legacy"[..]).expect("put");
         assert_eq!(store.logo_bytes("old").expect("read").as_deref(), Some(&b"legacy"[..]));
+    }
+
+    #[test]
+    fn the_platform_certificates_are_kept_with_their_download_time_until_replaced() {
+        let dir = TempDir::new("certificates");
+        let store = Store::open(dir.path()).expect("store");
+        assert_eq!(store.wechatpay_certificates().expect("read"), None);
+        store.put_wechatpay_certificates(1_700_000_000, &[b"one", b"two"]).expect("put");
+        store.put_wechatpay_certificates(1_700_043_200, &[b"three"]).expect("put");
+        let kept = store.wechatpay_certificates().expect("read");
+        assert_eq!(kept, Some((1_700_043_200, vec![b"three".to_vec()])));
     }
 }

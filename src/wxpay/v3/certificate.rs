@@ -35,6 +35,8 @@ pub struct PlatformCertificate {
     not_before: i64,
     not_after: i64,
     key: RsaPublicKey,
+    /// The certificate as WeChat sent it (DER), to be kept and read again after a restart.
+    der: Vec<u8>,
 }
 
 impl PlatformCertificate {
@@ -54,7 +56,13 @@ impl PlatformCertificate {
             not_before: validity.not_before.timestamp(),
             not_after: validity.not_after.timestamp(),
             key: RsaPublicKey::from_spki_der(cert.public_key().raw)?,
+            der: der.to_vec(),
         })
+    }
+
+    /// The certificate's DER bytes (`from_der` reads them back).
+    pub fn der(&self) -> &[u8] {
+        &self.der
     }
 
     /// Decrypts one entry of `GET /v3/certificates` with the APIv3 key and reads it; the

@@ -119,7 +119,13 @@ pub struct V3Client {
     clock: Clock,
     /// When an unknown serial last made the client download the certificates (Unix seconds).
     unknown_serial_fetched: Arc<std::sync::Mutex<Option<i64>>>,
+    /// Told of every verified download of the platform certificates, with its time.
+    sink: Option<CertificateSink>,
 }
+
+/// Where downloaded platform certificates are kept (the shop's store), so that a restart
+/// verifies with them before it can download again.
+pub type CertificateSink = Arc<dyn Fn(&[PlatformCertificate], i64) + Send + Sync>;
 
 /// An unknown serial downloads the certificates at most once in this many seconds: anyone
 /// can post a notification naming any serial, and each must not cost a call to WeChat (whose
@@ -176,7 +182,14 @@ impl V3Client {
             .redirect(reqwest::redirect::Policy::none())
             .build()
             .map_err(|e| Error::Transport(format!("cannot build the HTTP client: {e}")))?;
-        Ok(V3Client { http, cfg: Arc::new(cfg), keys, clock, unknown_serial_fetched: Arc::default() })
+        Ok(V3Client {
+            http,
+            cfg: Arc::new(cfg),
+            keys,
+            clock,
+            unknown_serial_fetched: Arc::default(),
+            sink: None,
+        })
     }
 
     pub fn config(&self) -> &V3ClientConfig {
@@ -448,12 +461,34 @@ impl V3Client {
     }
 
     fn store_certificates(&self, fresh: CertificateCache) {
+        if let (Some(sink), Some(at)) = (&self.sink, fresh.fetched_at()) {
+            sink(fresh.certificates(), at);
+        }
         let mut keys = match self.keys.write() {
             Ok(k) => k,
             Err(poisoned) => poisoned.into_inner(),
         };
         if let WechatPayKeys::Certificates(cache) = &mut *keys {
             *cache = fresh;
+        }
+    }
+
+    /// This client, telling `sink` of every verified download of the platform certificates.
+    pub fn with_certificate_sink(mut self, sink: CertificateSink) -> V3Client {
+        self.sink = Some(sink);
+        self
+    }
+
+    /// Starts from certificates downloaded `fetched_at` and kept since (certificate mode
+    /// only; a public-key client ignores them). Expired ones are dropped; the usual refresh
+    /// rules then apply from `fetched_at`.
+    pub fn preload_certificates(&self, certificates: Vec<PlatformCertificate>, fetched_at: i64) {
+        let mut keys = match self.keys.write() {
+            Ok(k) => k,
+            Err(poisoned) => poisoned.into_inner(),
+        };
+        if let WechatPayKeys::Certificates(cache) = &mut *keys {
+            cache.replace(certificates, fetched_at);
         }
     }
 

@@ -12,6 +12,7 @@ use super::certs::{CertificateCache, WechatPayKeys};
 use super::types::{NewOrder, NewRefund, RefundOf, RefundStatus, TradeBillType};
 use super::*;
 use crate::wxpay::v3::aead::EncryptedResource;
+use crate::wxpay::v3::certificate::PlatformCertificate;
 use crate::wxpay::v3::request::{Authorization, request_message};
 use crate::wxpay::v3::{PlatformSigner, RsaPrivateKey, RsaPublicKey};
 
@@ -504,6 +505,34 @@ async fn a_failed_refresh_keeps_the_certificates_still_in_force_and_a_failed_fir
 }
 
 const REFRESH_EVERY: i64 = super::certs::REFRESH_EVERY_SECS;
+
+#[tokio::test]
+async fn certificates_kept_from_an_earlier_download_verify_at_once_and_a_new_download_is_handed_over() {
+    // A client started from kept certificates verifies with them: no download first.
+    let (base, seen) =
+        serve(vec![Reply::signed(200, r#"{"code_url":"weixin://kept"}"#).by(certificate_signer(), NOW)])
+            .await;
+    let kept = PlatformCertificate::from_pem(WECHAT_CERT).unwrap();
+    let c = client_at(&base, WechatPayKeys::Certificates(CertificateCache::new()));
+    c.preload_certificates(vec![PlatformCertificate::from_der(kept.der()).unwrap()], NOW - 60);
+    assert_eq!(c.native(&order("NATIVE0010")).await.unwrap(), "weixin://kept");
+    let targets: Vec<String> = seen.lock().unwrap().iter().map(|s| s.target.clone()).collect();
+    assert_eq!(targets, ["/base/v3/pay/transactions/native"]);
+
+    // A client with none downloads them, and hands the verified download to its sink.
+    let (base, _) =
+        serve(vec![Reply::signed(200, &certificates_answer()).by(certificate_signer(), NOW)]).await;
+    type Handed = Vec<(Vec<Vec<u8>>, i64)>;
+    let handed: Arc<Mutex<Handed>> = Arc::default();
+    let into = Arc::clone(&handed);
+    let c = client_at(&base, WechatPayKeys::Certificates(CertificateCache::new())).with_certificate_sink(
+        Arc::new(move |certs: &[PlatformCertificate], at| {
+            into.lock().unwrap().push((certs.iter().map(|c| c.der().to_vec()).collect(), at));
+        }),
+    );
+    c.refresh_certificates().await.unwrap();
+    assert_eq!(*handed.lock().unwrap(), [(vec![kept.der().to_vec()], NOW)]);
+}
 
 #[tokio::test]
 async fn notifications_naming_unknown_serials_download_the_certificates_at_most_once_a_minute() {
