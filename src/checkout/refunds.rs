@@ -38,7 +38,13 @@ impl Checkout {
                 return Receipt::Rejected("参数格式校验错误");
             }
         };
-        match self.record_refund(&n).await {
+        self.refund_receipt(&n).await
+    }
+
+    /// Records a verified refund notification (v2 or v3) and says what WeChat is answered:
+    /// done, or "send it again" when it could not be recorded.
+    pub(super) async fn refund_receipt(&self, n: &RefundNotification) -> Receipt {
+        match self.record_refund(n).await {
             Ok(()) => Receipt::Done,
             Err(e) => {
                 NOT_RECORDED.note("refund", || e.to_string());

@@ -9,7 +9,7 @@ use time::OffsetDateTime;
 use time::format_description::well_known::Rfc3339;
 
 use super::super::Checkout;
-use super::super::notification::{NOT_RECORDED, Receipt};
+use super::super::notification::Receipt;
 use super::super::rejected::{NotificationKind, Reason};
 use crate::wxpay::messages::beijing_dashed;
 use crate::wxpay::notify::{RefundInfo, RefundNotification};
@@ -38,13 +38,7 @@ impl Checkout {
                 return Receipt::Rejected("参数格式校验错误");
             }
         };
-        match self.record_refund(&n).await {
-            Ok(()) => Receipt::Done,
-            Err(e) => {
-                NOT_RECORDED.note("refund", || e.to_string());
-                Receipt::Retry("could not record the refund")
-            }
-        }
+        self.refund_receipt(&n).await
     }
 
     /// The refund result in v2's terms. Another merchant's `mchid` or a negative amount is
