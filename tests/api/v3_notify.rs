@@ -66,23 +66,29 @@ fn transaction(out_trade_no: &str, total: u64) -> Value {
 
 /// The envelope of `resource` sealed under `key`, as WeChat sends it.
 fn envelope(resource: &Value, key: &str) -> String {
+    let head = json!({
+        "id": "EV-2018022511223320873",
+        "create_time": "2026-11-30T18:00:06+08:00",
+        "event_type": "TRANSACTION.SUCCESS",
+        "summary": "支付成功",
+    });
+    sealed_envelope(resource, key, "transaction", head)
+}
+
+/// `head` (id, time, event type, summary) with `resource` sealed under `key` for its `kind`
+/// (`transaction` or `refund`, also the associated data), as WeChat sends a notification.
+fn sealed_envelope(resource: &Value, key: &str, kind: &str, mut head: Value) -> String {
     let sealed = EncryptedResource::seal(
         &ApiV3Key::new(key).unwrap(),
         resource.to_string().as_bytes(),
-        "transaction",
+        kind,
         &wxcheckout::wxpay::v3::resource_nonce(),
-        Some("transaction"),
+        Some(kind),
     )
     .unwrap();
-    json!({
-        "id": "EV-2018022511223320873",
-        "create_time": "2026-11-30T18:00:06+08:00",
-        "resource_type": "encrypt-resource",
-        "event_type": "TRANSACTION.SUCCESS",
-        "summary": "支付成功",
-        "resource": sealed,
-    })
-    .to_string()
+    head["resource_type"] = json!("encrypt-resource");
+    head["resource"] = json!(sealed);
+    head.to_string()
 }
 
 /// POSTs `body` to the shop's v3 payment notify URL with the signature of `signed` (the body
@@ -225,23 +231,13 @@ fn refund(out_trade_no: &str, out_refund_no: &str, refund: u64, total: u64, stat
 
 /// The refund envelope of `resource`, sealed under the sandbox merchant's APIv3 key.
 fn refund_envelope(resource: &Value, event_type: &str) -> String {
-    let sealed = EncryptedResource::seal(
-        &ApiV3Key::new(SANDBOX_APIV3_KEY).unwrap(),
-        resource.to_string().as_bytes(),
-        "refund",
-        &wxcheckout::wxpay::v3::resource_nonce(),
-        Some("refund"),
-    )
-    .unwrap();
-    json!({
+    let head = json!({
         "id": "EV-2018022511223320999",
         "create_time": "2026-11-30T18:10:06+08:00",
-        "resource_type": "encrypt-resource",
         "event_type": event_type,
         "summary": "退款成功",
-        "resource": sealed,
-    })
-    .to_string()
+    });
+    sealed_envelope(resource, SANDBOX_APIV3_KEY, "refund", head)
 }
 
 async fn refund_notify(server: &TestServer, dir: &Path, signed: &str, body: &str) -> (StatusCode, String) {
